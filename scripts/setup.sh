@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs everything RackSeed needs on a fresh Debian/Ubuntu machine (run as root), idempotently.
+#   scripts/setup.sh lab    — packages for the virtual rack + npm deps + ramdisk
+#   scripts/setup.sh test   — the same plus the reference peers the tests talk to
+#   scripts/setup.sh bench  — the same plus the reference servers the benchmarks compare against
+# Services shipped by Debian packages (tftpd-hpa, kea, nginx) are never started by the install:
+# a policy-rc.d refuses them, so nothing answers on the root namespace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what="${1:-lab}"
+export ELECTRON_SKIP_BINARY_DOWNLOAD=1
+
+lab_pkgs=(qemu-system-x86 qemu-utils ipxe-qemu ipxe ovmf openipmi ipmitool iproute2 tcpdump cpio kmod
+  busybox-static radvd dnsmasq-base procps curl)
+test_pkgs=(udhcpc isc-dhcp-client dhcpcd-base tftp-hpa atftp chromium freeipmi-tools python3-pyghmi)
+bench_pkgs=(kea-dhcp4-server tftpd-hpa nginx-light)
+pkgs=("${lab_pkgs[@]}")
+case "$what" in
+  test) pkgs+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  bench) pkgs+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "rackseed setup: missing Debian packages: ${missing[*]}" >&2
+    echo "rackseed setup: run as root (or: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "rackseed setup: installing ${missing[*]}"
+  policy=/usr/sbin/policy-rc.d
+  had_policy=0; [ -e "$policy" ] && had_policy=1
+  if [ $had_policy = 0 ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; fi
+  trap '[ $had_policy = 0 ] && rm -f "$policy"' EXIT
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null || apt-get update
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "rackseed setup: installing npm packages"
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+fi
+
+# The discovery ramdisk (kernel + initramfs) is built from Debian packages and cached under .cache/.
+node --import tsx agent/build/cli.ts --if-missing

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite: typecheck, lint (layer rule), then every test file through node's test runner,
+# one file at a time (interop and end-to-end tests own network namespaces and VMs).
+#   scripts/test.sh          — everything
+#   scripts/test.sh unit     — only test/unit and test/fuzz (no root, no namespaces)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scope="${1:-all}"
+echo "== typecheck"; npx tsc -p tsconfig.json --noEmit
+echo "== lint"; npx eslint .
+dirs=(test/unit test/fuzz)
+[ "$scope" = all ] && dirs+=(test/interop test/e2e)
+mapfile -t files < <(find "${dirs[@]}" -name '*.test.ts' -o -name '*.test.tsx' 2>/dev/null | sort)
+if [ ${#files[@]} -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
+mkdir -p test-results
+exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"

@@ -1,0 +1,19 @@
+// Contract for UDP sockets used by the DHCP/proxyDHCP/TFTP servers. Servers never create sockets themselves:
+// they get a factory, so tests inject loopback sockets on high ports and production injects interface-bound ones.
+import type { Socket } from 'node:dgram';
+
+export interface UdpSocketOptions {
+  /** local port; 0 = ephemeral */
+  port: number;
+  /** local address to bind; default 0.0.0.0 */
+  address?: string;
+  /** Linux interface name to confine the socket to (SO_BINDTODEVICE); undefined = no confinement */
+  interface?: string;
+  /** allow sending to broadcast addresses (SO_BROADCAST) */
+  broadcast?: boolean;
+  /** SO_REUSEADDR, so DHCP (0.0.0.0:67) and per-interface sockets can coexist */
+  reuseAddr?: boolean;
+}
+
+/** Creates a bound, ready-to-use IPv4 UDP socket. Rejects with a clear error (EACCES, ENODEV, EADDRINUSE). */
+export type UdpSocketFactory = (options: UdpSocketOptions) => Promise<Socket>;

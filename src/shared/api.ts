@@ -1,0 +1,102 @@
+// The daemon's HTTP/WebSocket API, as types both sides import. The daemon validates every request body
+// (typebox schemas in src/daemon/api); the renderer only ever sees these types.
+//
+// Auth: every /api/ route needs the per-launch token — `Authorization: Bearer <token>` or the `rackseed_session`
+// cookie that `GET /login?code=<one-time code>` sets. WebSocket: `GET /api/v1/stream` with the same cookie or
+// `?token=`. Unauthenticated → 401 `{ error }`.
+//
+//   GET  /api/v1/health                       → Health
+//   GET  /api/v1/interfaces                   → NetInterface[]
+//   GET  /api/v1/config                       → NetworkConfig | null (null: services not configured yet)
+//   PUT  /api/v1/config/network  NetworkConfig → ServicesStatus (starts/restarts DHCP/TFTP; 409 if a foreign DHCP
+//                                               server answers and mode is authoritative without `override`)
+//   GET  /api/v1/survey                       → SurveyResult | null      POST /api/v1/survey → SurveyResult
+//   GET  /api/v1/services                     → ServicesStatus
+//   GET  /api/v1/nodes                        → NodeSummary[]
+//   GET  /api/v1/nodes/:id                    → NodeDetail
+//   POST /api/v1/nodes/:id/inspect            → Job
+//   POST /api/v1/nodes/:id/power  {action}    → { power }    (action: PowerAction)
+//   POST /api/v1/nodes/:id/bootdev BootDevRequest → { ok: true }
+//   GET  /api/v1/events?mac=&since=&limit=    → NodeEvent[]  (oldest first)
+//   PUT  /api/v1/bmc/credentials {user,password} → { user, passwordSet: true }  (password never returned)
+//   GET  /api/v1/bmc/credentials              → { user: string | null, passwordSet: boolean }
+//   POST /api/v1/bmc/sweep {cidr}             → SweepStatus   (progress and results stream as 'sweep' messages)
+//   GET  /api/v1/bmcs                         → BmcInfo[]
+//   GET  /api/v1/jobs                         → Job[]
+//   WS   /api/v1/stream                       → StreamMessage (JSON per frame)
+import type { NodeEvent, NodeState, NodeSummary } from './node.ts';
+
+export interface Health { version: string; uptimeSec: number; configured: boolean }
+
+export interface NetInterface {
+  name: string;
+  mac: string | null;
+  up: boolean;
+  /** carrier detected */
+  link: boolean;
+  speedMbps: number | null;
+  addresses: string[]; // CIDR notation
+}
+
+export type DhcpMode = 'authoritative' | 'proxy';
+
+export interface NetworkConfig {
+  interface: string;
+  mode: DhcpMode;
+  /** authoritative only: first and last address of the pool */
+  pool?: { first: string; last: string } | null;
+  /** start authoritative DHCP although a foreign DHCP server answered the survey */
+  override?: boolean;
+}
+
+export interface ForeignDhcpServer {
+  serverId: string;
+  mac: string | null;
+  /** address it offered, if any */
+  offered: string | null;
+  bootFile: string | null;
+  seenAt: number;
+}
+
+export interface SurveyResult { interface: string; at: number; foreign: ForeignDhcpServer[]; proposal: DhcpMode }
+
+export interface ServiceCounters { [name: string]: number }
+export interface ServiceStatus { running: boolean; detail: string; counters: ServiceCounters }
+export interface ServicesStatus {
+  config: NetworkConfig | null;
+  dhcp: ServiceStatus;
+  proxy: ServiceStatus;
+  tftp: ServiceStatus;
+  http: ServiceStatus;
+}
+
+export type PowerAction = 'on' | 'off' | 'cycle' | 'reset' | 'soft' | 'status';
+export interface BootDevRequest { device: 'pxe' | 'disk' | 'bios'; uefi?: boolean; persistent?: boolean }
+
+export interface BmcInfo {
+  address: string;
+  ipmiVersion: string | null;
+  authTypes: string[];
+  vendor: string | null;
+  guid: string | null;
+  nodeId: string | null;
+  power: 'on' | 'off' | null;
+  error: string | null;
+  seenAt: number;
+}
+
+export interface SweepStatus { id: string; cidr: string; total: number; done: number; found: number; finished: boolean; error: string | null }
+
+export type JobStatus = 'pending' | 'running' | 'done' | 'failed';
+export interface JobStep { name: string; status: JobStatus; startedAt: number | null; endedAt: number | null; error: string | null }
+export interface Job { id: string; nodeId: string; kind: 'inspect' | 'power'; status: JobStatus; steps: JobStep[]; error: string | null; createdAt: number; updatedAt: number }
+
+export interface NodeDetail { node: NodeSummary; inventory: unknown | null; events: NodeEvent[]; jobs: Job[] }
+
+export type StreamMessage =
+  | { type: 'event'; payload: NodeEvent }
+  | { type: 'node'; payload: NodeSummary }
+  | { type: 'node-state'; payload: { id: string; state: NodeState } }
+  | { type: 'sweep'; payload: { status: SweepStatus; found?: BmcInfo } }
+  | { type: 'services'; payload: ServicesStatus }
+  | { type: 'job'; payload: Job };

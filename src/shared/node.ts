@@ -1,0 +1,56 @@
+// Node model shared by the daemon (store, API) and the renderer (types only; no I/O here).
+// DESIGN.md "Node lifecycle": discovered → inspecting → available → deploying → active, plus cleaning/error.
+
+/** Lifecycle states. `error` always carries a reason on the node (`lastError`). */
+export const NODE_STATES = ['discovered', 'inspecting', 'available', 'deploying', 'active', 'cleaning', 'error'] as const;
+export type NodeState = (typeof NODE_STATES)[number];
+
+/** Where a node event came from. */
+export type EventSource = 'dhcp' | 'tftp' | 'http' | 'agent' | 'bmc' | 'lifecycle' | 'job' | 'survey' | 'api';
+
+/** One entry of a node's (or the appliance's) history. `mac` is lower-case colon form, or null for global events. */
+export interface NodeEvent {
+  id: number;
+  /** ms since epoch */
+  at: number;
+  source: EventSource;
+  /** short machine-readable verb, e.g. "offer", "ack", "rrq-done", "script", "inventory", "state" */
+  kind: string;
+  mac: string | null;
+  nodeId: string | null;
+  /** human-readable one-liner for the UI and logs */
+  message: string;
+  /** structured detail (never secrets) */
+  detail?: Record<string, unknown>;
+  /** 'error' marks the failing step in a boot timeline */
+  level?: 'info' | 'warn' | 'error';
+}
+
+export interface BmcRef {
+  address: string;
+  /** System GUID reported by the BMC (lower-case, dashed), null when unknown */
+  guid: string | null;
+  vendor: string | null;
+  /** how the BMC was matched to this node */
+  matchedBy: 'guid' | 'power-correlation' | 'manual' | null;
+}
+
+export interface NodeSummary {
+  id: string;
+  /** boot MAC, lower-case colon notation */
+  mac: string;
+  ip: string | null;
+  state: NodeState;
+  maintenance: boolean;
+  lastError: string | null;
+  firmware: 'bios' | 'uefi' | null;
+  serial: string | null;
+  uuid: string | null;
+  bmc: BmcRef | null;
+  power: 'on' | 'off' | null;
+  cpu: string | null;
+  memoryMiB: number | null;
+  diskGiB: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
