@@ -1,0 +1,197 @@
+// The virtual rack as one object: `Lab.up()` builds namespaces, bridges, taps, radvd, the uplink capture,
+// one QEMU node + ipmi_sim BMC pair per node spec, and (optionally) RackSeed's daemon and the host
+// forwarder; `down()` undoes all of it. Used by lab/cli.ts and the end-to-end tests.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { LabApi } from './api-client.ts';
+import { startDaemon, type Daemon, type DaemonOptions } from './appliance.ts';
+import { startBmc } from './bmc/ipmi-sim.ts';
+import { analyzeUplinkCapture, startUplinkCapture, type UplinkReport } from './capture.ts';
+import { DEFAULT_BMC_PASSWORD, DEFAULT_BMC_USER, IFACES, labNames, NET, nodeIdentity, type LabNames, type NodeSpec } from './config.ts';
+import { startForwarder, type Forwarder } from './forwarder.ts';
+import { nodePid, prepareNode, type LabNode, type NodeOptions } from './node.ts';
+import { pidAlive, run, sleep, spawnDetached } from './processes.ts';
+import { startRadvd } from './radvd.ts';
+import { readState, teardownInstance, writeState, type LabState } from './teardown.ts';
+import { addBmcAddress, addNodeTap, addSiteAddress, createTopology, interfaceMac } from './topology.ts';
+
+export interface LabOptions {
+  /** instance id (namespaces rslab-<id>-…); default: a random test id */
+  id?: string;
+  nodes: NodeSpec[];
+  bmcUser?: string;
+  bmcPassword?: string;
+  node?: NodeOptions;
+  /** start RackSeed's daemon in the appliance namespace (null: do not) */
+  daemon?: Omit<DaemonOptions, 'token'> & { token?: string } | null;
+  /** forward 127.0.0.1:PORT (root namespace) to the daemon's socket; 0 = any free port; null = none */
+  forwardPort?: number | null;
+  /** give br-prov 10.240.0.2 and run dnsmasq there as the site's DHCP server (addresses only, no boot info) */
+  siteDhcp?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface RackNode extends LabNode { bmcAddress: string }
+
+export class Lab {
+  readonly names: LabNames;
+  readonly nodes: RackNode[] = [];
+  readonly bmcUser: string;
+  readonly bmcPassword: string;
+  daemon: Daemon | null = null;
+  forwarder: Forwarder | null = null;
+  token: string;
+  captureFile: string | null = null;
+  private state: LabState;
+  private downed = false;
+
+  private constructor(names: LabNames, private readonly opts: LabOptions) {
+    this.names = names;
+    this.bmcUser = opts.bmcUser ?? DEFAULT_BMC_USER;
+    this.bmcPassword = opts.bmcPassword ?? DEFAULT_BMC_PASSWORD;
+    this.token = opts.daemon?.token ?? process.env.RACKSEED_TOKEN ?? randomBytes(24).toString('base64url');
+    this.state = { id: names.id, ownerPid: process.pid, createdAt: Date.now(), pids: { bmcs: [] }, nodeDirs: [] };
+  }
+
+  /** Build the rack. On any failure everything built so far is torn down before the error is rethrown. */
+  static async up(opts: LabOptions): Promise<Lab> {
+    const names = labNames(opts.id ?? `t${randomBytes(3).toString('hex')}`);
+    const lab = new Lab(names, opts);
+    try {
+      await lab.build();
+      return lab;
+    } catch (err) {
+      lab.log(`lab: bring-up failed: ${(err as Error).message}`);
+      await lab.down({ removeDir: false });
+      throw err;
+    }
+  }
+
+  private log(line: string): void { this.opts.log?.(line); }
+  private save(): void { writeState(this.names, this.state); }
+
+  private async build(): Promise<void> {
+    const n = this.names;
+    // a previous run of the same instance may have left things behind
+    teardownInstance(n, { removeDir: true });
+    mkdirSync(join(n.dir, 'appliance'), { recursive: true });
+    this.save();
+    this.log(`lab ${n.id}: namespaces ${n.rackNs}, ${n.appNs}, ${n.uplinkNs}`);
+    createTopology(n);
+    this.state.pids.radvd = startRadvd(n.rackNs, n.dir);
+    const cap = startUplinkCapture(n.uplinkNs, n.dir);
+    this.state.pids.tcpdump = cap.pid;
+    this.captureFile = cap.file;
+    this.save();
+    this.opts.nodes.forEach((spec, i) => {
+      const identity = nodeIdentity(n.id, i + 1);
+      const dir = join(n.dir, 'nodes', identity.name);
+      const node: RackNode = { identity, spec, dir, consoleLog: join(dir, 'console.log'), bmcAddress: identity.bmcAddress };
+      addNodeTap(n, identity.tap);
+      addBmcAddress(n, identity.bmcAddress);
+      prepareNode(node, this.opts.node);
+      this.state.nodeDirs.push(dir);
+      this.state.pids.bmcs.push(startBmc(n.rackNs, join(n.dir, 'bmcs', identity.name), {
+        name: identity.name, address: identity.bmcAddress, uuid: identity.uuid,
+        user: this.bmcUser, password: this.bmcPassword, nodeDir: dir,
+      }));
+      this.nodes.push(node);
+      this.save();
+      this.log(`lab ${n.id}: ${identity.name} ${spec.firmware}/${spec.nic}${spec.pxe === 'firmware' ? '/firmware-pxe' : ''} mac ${identity.mac} serial ${identity.serial} uuid ${identity.uuid} bmc ${identity.bmcAddress}`);
+    });
+    await this.waitBmcs();
+    if (this.opts.siteDhcp) this.startSiteDhcp();
+    if (this.opts.daemon) {
+      this.daemon = await startDaemon(n, { ...this.opts.daemon, token: this.token });
+      this.state.pids.daemon = this.daemon.pid;
+      this.save();
+      this.log(`lab ${n.id}: RackSeed running in ${n.appNs} (pid ${this.daemon.pid}), API on ${n.apiSocket}`);
+    }
+    if (this.opts.forwardPort !== undefined && this.opts.forwardPort !== null) {
+      this.forwarder = await startForwarder(this.opts.forwardPort, n.apiSocket);
+    }
+  }
+
+  /** Every BMC answers an authenticated IPMI request from the appliance namespace (ipmitool, lanplus, suite 3). */
+  private async waitBmcs(timeoutMs = 15_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    for (const node of this.nodes) {
+      for (;;) {
+        try { this.ipmitool(node, 'chassis', 'power', 'status'); break; } catch (err) {
+          if (Date.now() > until) throw new Error(`BMC ${node.bmcAddress} (${node.identity.name}) does not answer: ${(err as Error).message}`);
+          await sleep(200);
+        }
+      }
+    }
+  }
+
+  private startSiteDhcp(): void {
+    const n = this.names;
+    addSiteAddress(n);
+    const args = ['--keep-in-foreground', '--no-daemon', '--conf-file=/dev/null', '--port=0', '--bind-interfaces',
+      `--interface=${IFACES.provBridge}`, '--except-interface=lo', '--no-ping', '--log-dhcp',
+      `--dhcp-range=10.240.0.50,10.240.0.90,255.255.255.0,1h`, `--dhcp-leasefile=${join(n.dir, 'dnsmasq.leases')}`,
+      `--pid-file=${join(n.dir, 'dnsmasq.pid')}`];
+    this.state.pids.dnsmasq = spawnDetached(n.rackNs, 'dnsmasq', args, join(n.dir, 'dnsmasq.log'));
+    this.save();
+  }
+
+  /** API client for the daemon (over its unix socket). */
+  get api(): LabApi {
+    if (!this.daemon) throw new Error('the daemon is not running in this lab');
+    return this.daemon.api;
+  }
+
+  /** Base URL of the host forwarder, e.g. http://127.0.0.1:8080. */
+  get url(): string {
+    if (!this.forwarder) throw new Error('no forwarder');
+    return `http://127.0.0.1:${this.forwarder.port}`;
+  }
+
+  /** Run ipmitool against `node`'s BMC from inside the appliance namespace (the path RackSeed itself uses). */
+  ipmitool(node: RackNode, ...args: string[]): string {
+    return run(this.names.appNs, 'ipmitool', ['-I', 'lanplus', '-C', '3', '-N', '1', '-R', '2', '-H', node.bmcAddress,
+      '-U', this.bmcUser, '-P', this.bmcPassword, ...args], 15_000);
+  }
+
+  /** Set the one-time boot device to PXE and power the node on, through its BMC. */
+  pxeBoot(node: RackNode): void {
+    this.ipmitool(node, 'chassis', 'bootdev', 'pxe');
+    this.ipmitool(node, 'chassis', 'power', 'on');
+  }
+
+  /** QEMU's PID while `node` is powered on, else null. */
+  qemuPid(node: RackNode): number | null { return nodePid(node); }
+
+  console(node: RackNode): string {
+    try { return readFileSync(node.consoleLog, 'latin1'); } catch { return ''; }
+  }
+
+  /** MAC of the appliance's uplink0. */
+  uplinkMac(): string { return interfaceMac(this.names.appNs, IFACES.appUplink); }
+
+  /** Everything the appliance sent out of uplink0 so far (must hold no DHCP/TFTP reply). */
+  uplinkReport(): UplinkReport {
+    if (!this.captureFile) throw new Error('no capture');
+    return analyzeUplinkCapture(this.captureFile, this.uplinkMac());
+  }
+
+  /** PIDs the lab started that are still alive (for leak checks). */
+  livePids(): number[] {
+    const st = readState(this.names) ?? this.state;
+    const all = [st.pids.daemon, st.pids.dnsmasq, st.pids.radvd, st.pids.tcpdump, ...st.pids.bmcs, ...this.nodes.map((x) => nodePid(x))];
+    return all.filter((p): p is number => typeof p === 'number' && pidAlive(p));
+  }
+
+  /** Tear everything down (idempotent). Keeps the instance folder (logs, consoles, capture) unless asked. */
+  async down(opts: { removeDir?: boolean } = {}): Promise<void> {
+    if (this.downed) return;
+    this.downed = true;
+    if (this.forwarder) { await this.forwarder.close(); this.forwarder = null; }
+    teardownInstance(this.names, { removeDir: opts.removeDir ?? false });
+    if (opts.removeDir) rmSync(this.names.dir, { recursive: true, force: true });
+  }
+}
+
+export { NET };
