@@ -1,0 +1,86 @@
+// One measured storm against one server: fresh namespaces, start the server, run the storm from the client
+// namespace, kill -9 the server right after the last ACK, then check the leases it made durable.
+import { fileURLToPath } from 'node:url';
+import { createDhcpTopology, GIADDR, POOL_FIRST, POOL_LAST, SERVER_ADDR } from './dhcp-topology.ts';
+import { startDnsmasq, startKea, type DhcpServerName, type RunningDhcpServer, type StartOptions } from './dhcp-servers.ts';
+import { ipToU32 } from './dhcp-relay-wire.ts';
+import type { StormOptions, StormResult } from './dhcp-storm.ts';
+
+const STORM_CLI = fileURLToPath(new URL('./dhcp-storm-cli.ts', import.meta.url));
+
+export type ServerStarter = (opts: StartOptions) => RunningDhcpServer | Promise<RunningDhcpServer>;
+
+export interface DhcpRunResult extends Omit<StormResult, 'leases'> {
+  server: DhcpServerName;
+  describe: string;
+  /** ACKed leases whose MAC → address was found in the server's durable store after kill -9 */
+  durable: number;
+  /** ACKed leases missing (or with another address) in the durable store */
+  lost: number;
+  /** addresses ACKed to more than one MAC, or outside the pool */
+  duplicateAddresses: number;
+  outOfPool: number;
+}
+
+export const STARTERS: Partial<Record<DhcpServerName, ServerStarter>> = { kea: startKea, dnsmasq: startDnsmasq };
+
+export interface RunOneOptions {
+  server: DhcpServerName;
+  start: ServerStarter;
+  clients: number;
+  inFlight: number;
+  run: number;
+  deadlineMs: number;
+  /** see StormOptions.crossCheck */
+  crossCheck?: boolean;
+}
+
+export async function runOneStorm(o: RunOneOptions): Promise<DhcpRunResult> {
+  const topo = createDhcpTopology('bn');
+  let srv: RunningDhcpServer | null = null;
+  try {
+    srv = await o.start({ sandbox: topo.sandbox, serverNs: topo.serverNs });
+    const storm: StormOptions = {
+      server: SERVER_ADDR, giaddr: GIADDR, clients: o.clients, inFlight: o.inFlight, stepTimeoutMs: 2000, attempts: 4,
+      deadlineMs: o.deadlineMs, readyTimeoutMs: 20_000, run: o.run, crossCheck: o.crossCheck ?? false,
+    };
+    const result = await runStormProcess(topo.sandbox, topo.clientNs, storm, o.deadlineMs + 60_000).catch((err: Error) => {
+      throw new Error(`${o.server}: ${err.message}\n--- server output ---\n${srv?.output() ?? ''}`);
+    });
+    await srv.kill9();
+    const durableMap = srv.durableLeases();
+    let durable = 0, lost = 0, outOfPool = 0;
+    const seen = new Set<string>();
+    let duplicateAddresses = 0;
+    const first = ipToU32(POOL_FIRST), last = ipToU32(POOL_LAST);
+    for (const [mac, ip] of result.leases) {
+      if (durableMap.get(mac) === ip) durable++; else lost++;
+      if (seen.has(ip)) duplicateAddresses++;
+      seen.add(ip);
+      const n = ipToU32(ip);
+      if (n < first || n > last) outOfPool++;
+    }
+    const { leases: _leases, ...rest } = result;
+    return { server: o.server, describe: srv.describe, ...rest, durable, lost, duplicateAddresses, outOfPool };
+  } finally {
+    await topo.sandbox.cleanup();
+    srv?.dispose();
+  }
+}
+
+/** Run the storm CLI inside `ns` and parse its JSON; killed by PID if it overruns `timeoutMs`. */
+export function runStormProcess(sandbox: { spawn: StartOptions['sandbox']['spawn'] }, ns: string, storm: StormOptions, timeoutMs: number): Promise<StormResult> {
+  return new Promise((resolve, reject) => {
+    const child = sandbox.spawn(ns, process.execPath, ['--import', 'tsx', STORM_CLI, JSON.stringify(storm)]);
+    let out = '', err = '';
+    child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); }, timeoutMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) {
+        try { resolve(JSON.parse(out) as StormResult); } catch (e) { reject(new Error(`storm printed no JSON: ${String(e)}; ${err}`)); }
+      } else reject(new Error(`storm exited ${code ?? signal}: ${err.trim()}`));
+    });
+  });
+}

@@ -1,0 +1,115 @@
+// The DHCP servers under test, each started the same way inside the server namespace of dhcp-topology.ts,
+// in the foreground, killed by PID. Each one knows how to read back the leases it made durable, so the
+// storm can check "every ACKed lease survives a kill -9" for all of them alike.
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import type { NetnsSandbox } from '../../test/helpers/netns.ts';
+import { waitExit } from '../../test/helpers/netns.ts';
+import { GIADDR, POOL_FIRST, POOL_LAST, POOL_PREFIX, SERVER_ADDR, SERVER_IF } from './dhcp-topology.ts';
+
+export type DhcpServerName = 'rackseed' | 'kea' | 'dnsmasq';
+
+export interface RunningDhcpServer {
+  name: DhcpServerName;
+  /** one line: how it was configured, for the report */
+  describe: string;
+  process: ChildProcess;
+  /** the last lines it printed, for error messages */
+  output(): string;
+  /** SIGKILL (kill -9) and wait for it to be gone */
+  kill9(): Promise<void>;
+  /** leases found in its durable store after it was killed: 12-hex-digit MAC → address */
+  durableLeases(): Map<string, string>;
+  /** remove its files */
+  dispose(): void;
+}
+
+export interface StartOptions {
+  sandbox: NetnsSandbox;
+  serverNs: string;
+}
+
+function capture(child: ChildProcess): () => string {
+  let tail = '';
+  const keep = (d: Buffer): void => { tail = (tail + d.toString()).slice(-4000); };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return () => tail;
+}
+
+function running(name: DhcpServerName, describe: string, child: ChildProcess, dir: string, read: () => Map<string, string>): RunningDhcpServer {
+  const output = capture(child);
+  return {
+    name, describe, process: child, output,
+    async kill9() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (!(await waitExit(child, 5000))) throw new Error(`${name} (pid ${child.pid}) did not die after SIGKILL`);
+    },
+    durableLeases: read,
+    dispose() { rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+const macHex = (mac: string): string => mac.toLowerCase().replace(/[^0-9a-f]/g, '');
+
+/** ISC Kea 4 (Debian kea-dhcp4-server): memfile leases, persist=true, UDP sockets on the server address. */
+export function startKea({ sandbox, serverNs }: StartOptions): RunningDhcpServer {
+  const dir = mkdtempSync(join(tmpdir(), 'rs-bench-kea-'));
+  const leaseFile = join(dir, 'kea-leases4.csv');
+  const config = {
+    Dhcp4: {
+      'interfaces-config': { interfaces: [`${SERVER_IF}/${SERVER_ADDR}`], 'dhcp-socket-type': 'udp' },
+      'lease-database': { type: 'memfile', persist: true, name: leaseFile, 'lfc-interval': 0 },
+      'multi-threading': { 'enable-multi-threading': true, 'thread-pool-size': 2, 'packet-queue-size': 256 },
+      'valid-lifetime': 3600,
+      'renew-timer': 900,
+      'rebind-timer': 1800,
+      subnet4: [{
+        id: 1, subnet: POOL_PREFIX, pools: [{ pool: `${POOL_FIRST} - ${POOL_LAST}` }],
+        'option-data': [{ name: 'routers', data: GIADDR }],
+      }],
+      loggers: [{ name: 'kea-dhcp4', output_options: [{ output: 'stdout' }], severity: 'WARN' }],
+    },
+  };
+  const cfg = join(dir, 'kea-dhcp4.json');
+  writeFileSync(cfg, JSON.stringify(config, null, 2));
+  const child = sandbox.spawn(serverNs, 'kea-dhcp4', ['-c', cfg], {
+    env: { ...process.env, KEA_LOCKFILE_DIR: dir, KEA_PIDFILE_DIR: dir, KEA_LOGGER_DESTINATION: join(dir, 'kea.log') },
+  });
+  return running('kea', 'kea-dhcp4 2.x, memfile persist=true (CSV, lfc off), UDP sockets', child, dir, () => {
+    // address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,…; later lines win
+    const leases = new Map<string, string>();
+    if (!existsSync(leaseFile)) return leases;
+    for (const line of readFileSync(leaseFile, 'utf8').split('\n').slice(1)) {
+      const f = line.split(',');
+      if (f.length < 10 || !f[1]) continue;
+      const mac = macHex(f[1]);
+      if (Number(f[3]) === 0 || f[9] === '2') leases.delete(mac); else leases.set(mac, f[0]);
+    }
+    return leases;
+  });
+}
+
+/** dnsmasq in the foreground: DHCP only (port=0), no ping check, a range for the relay's subnet, a lease file. */
+export function startDnsmasq({ sandbox, serverNs }: StartOptions): RunningDhcpServer {
+  const dir = mkdtempSync(join(tmpdir(), 'rs-bench-dnsmasq-'));
+  const leaseFile = join(dir, 'dnsmasq.leases');
+  const child = sandbox.spawn(serverNs, 'dnsmasq', [
+    '--no-daemon', '--conf-file=/dev/null', '--port=0', '--no-ping', '--bind-interfaces', `--interface=${SERVER_IF}`,
+    '--except-interface=lo', `--dhcp-range=${POOL_FIRST},${POOL_LAST},255.255.0.0,1h`, `--dhcp-leasefile=${leaseFile}`,
+    '--dhcp-lease-max=100000', '--dhcp-authoritative', '--quiet-dhcp', `--pid-file=${join(dir, 'dnsmasq.pid')}`,
+    '--log-facility=-',
+  ]);
+  return running('dnsmasq', 'dnsmasq 2.90, --no-ping, lease file, --quiet-dhcp', child, dir, () => {
+    // expiry mac ip hostname clientid
+    const leases = new Map<string, string>();
+    if (!existsSync(leaseFile)) return leases;
+    for (const line of readFileSync(leaseFile, 'utf8').split('\n')) {
+      const f = line.split(' ');
+      if (f.length >= 3 && f[1]) leases.set(macHex(f[1]), f[2]);
+    }
+    return leases;
+  });
+}

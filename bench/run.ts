@@ -1,0 +1,117 @@
+// `npm run bench` — runs each benchmark in turn (DHCP; TFTP, IPMI and the boot chain when their modules
+// exist), prints a summary table and rewrites the runner's sections of docs/BENCHMARKS.md.
+//   npm run bench                       everything, full counts; writes the doc
+//   npm run bench -- --only dhcp,tftp   a subset
+//   npm run bench -- --quick            small counts, a smoke run; the doc is left alone unless --write-doc
+// Needs root (network namespaces). Every bench runs its subject side by side with reference implementations.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import type { BenchContext, SummaryRow } from './lib/bench-types.ts';
+import { readDoc, replaceSection, writeDoc } from './lib/bench-doc.ts';
+import { load1, machineInfo } from './lib/machine.ts';
+
+interface BenchEntry {
+  name: string;
+  /** module beside this file, and the function it exports */
+  file: string;
+  fn: string;
+  heading: string;
+  /** the runner writes this section (otherwise only when the bench returns markdown and the doc has its markers) */
+  owned: boolean;
+}
+
+const BENCHES: BenchEntry[] = [
+  { name: 'dhcp', file: 'dhcp.ts', fn: 'runDhcpBench', heading: '## DHCP', owned: true },
+  { name: 'tftp', file: 'tftp.ts', fn: 'runTftpBench', heading: '## TFTP', owned: false },
+  { name: 'ipmi', file: 'ipmi.ts', fn: 'runIpmiBench', heading: '## IPMI', owned: false },
+  { name: 'boot-chain', file: 'boot-chain.ts', fn: 'runBootChainBench', heading: '## Boot chain', owned: true },
+];
+
+const DOC = fileURLToPath(new URL('../docs/BENCHMARKS.md', import.meta.url));
+const SKELETON = `# Benchmarks
+
+\`npm run bench\` (as root) runs every benchmark below and rewrites the marked sections of this file; each
+benchmark runs RackSeed side by side with reference implementations in the same run, on the same machine,
+in network namespaces it creates, and reports ratios (> 1 is better for RackSeed). \`npm run bench -- --only dhcp\`
+runs a subset; \`--quick\` is a smoke run with small counts that leaves this file alone. These are measurements,
+not tests: the machine is shared, so the load average is recorded beside every figure.
+
+## Summary
+`;
+
+const program = new Command()
+  .name('bench')
+  .option('--only <names>', `comma-separated subset of: ${BENCHES.map((b) => b.name).join(', ')}`)
+  .option('--quick', 'small counts (smoke run); does not write the doc', false)
+  .option('--write-doc', 'write docs/BENCHMARKS.md even with --quick', false)
+  .parse();
+const opts = program.opts<{ only?: string; quick: boolean; writeDoc: boolean }>();
+
+const only = opts.only ? opts.only.split(',').map((s) => s.trim()).filter(Boolean) : null;
+for (const n of only ?? []) if (!BENCHES.some((b) => b.name === n)) program.error(`unknown bench "${n}"`);
+if (process.getuid?.() !== 0) program.error('benchmarks need root (they create network namespaces)');
+
+const command = process.env.npm_lifecycle_event === 'bench'
+  ? `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`
+  : `node --import tsx bench/run.ts ${process.argv.slice(2).join(' ')}`.trim();
+const machine = machineInfo();
+const machineLine = `${machine.nproc} × ${machine.cpuModel}, ${machine.memGiB} GiB, Linux ${machine.kernel}, Node ${machine.node}`;
+const log = (line: string): void => { process.stdout.write(`${line}\n`); };
+const ctx: BenchContext = { quick: opts.quick, log };
+
+interface Outcome { bench: BenchEntry; rows: SummaryRow[]; markdown: string | null; raw: unknown; error: string | null; seconds: number; loadBefore: number; loadAfter: number; at: string }
+const outcomes: Outcome[] = [];
+
+for (const bench of BENCHES) {
+  if (only && !only.includes(bench.name)) continue;
+  const path = fileURLToPath(new URL(`./${bench.file}`, import.meta.url));
+  if (!existsSync(path)) { log(`== ${bench.name}: ${bench.file} not present, skipped`); continue; }
+  log(`== ${bench.name}`);
+  const t0 = Date.now();
+  const loadBefore = load1();
+  const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  try {
+    const mod = (await import(path)) as Record<string, unknown>;
+    const fn = mod[bench.fn];
+    if (typeof fn !== 'function') throw new Error(`${bench.file} does not export ${bench.fn}()`);
+    const raw: unknown = await fn(ctx);
+    const r = (raw ?? {}) as { rows?: unknown; markdown?: unknown };
+    const rows = Array.isArray(r.rows) ? (r.rows as SummaryRow[]) : [];
+    outcomes.push({ bench, rows, markdown: typeof r.markdown === 'string' ? r.markdown : null, raw, error: null, seconds: (Date.now() - t0) / 1000, loadBefore, loadAfter: load1(), at });
+  } catch (err) {
+    const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    log(`!! ${bench.name} failed: ${message}`);
+    outcomes.push({ bench, rows: [], markdown: null, raw: null, error: message.split('\n')[0], seconds: (Date.now() - t0) / 1000, loadBefore, loadAfter: load1(), at });
+  }
+}
+
+// Terminal summary
+log('');
+log(summaryTable(outcomes.flatMap((o) => o.rows)));
+for (const o of outcomes) {
+  if (o.error) log(`${o.bench.name}: FAILED — ${o.error}`);
+  else if (o.rows.length === 0) log(`${o.bench.name}: ${JSON.stringify(o.raw)?.slice(0, 2000)}`);
+}
+
+if (!opts.quick || opts.writeDoc) {
+  let doc = readDoc(DOC, SKELETON);
+  for (const o of outcomes) {
+    const stamp = `_Last run ${o.at} (${o.seconds.toFixed(0)} s) on ${machineLine}; 1-min load ${o.loadBefore} → ${o.loadAfter}. Command: \`${command}\`._`;
+    const summary = o.error ? `${stamp}\n\n**${o.bench.name} failed:** ${o.error}` : `${stamp}\n\n${o.rows.length ? summaryTable(o.rows) : 'No summary rows returned.'}`;
+    doc = replaceSection(doc, `summary:${o.bench.name}`, `### ${o.bench.name}`, summary, BENCHES.find((b) => b.owned && b.name === 'dhcp')!.heading);
+    if (o.markdown === null) continue;
+    const hasMarkers = doc.includes(`<!-- bench:${o.bench.name}:start -->`);
+    if (o.bench.owned || hasMarkers) doc = replaceSection(doc, o.bench.name, o.bench.heading, `${stamp}\n\n${o.markdown}`);
+  }
+  writeDoc(DOC, doc);
+  log(`\nwrote ${DOC}`);
+}
+process.exitCode = outcomes.some((o) => o.error) ? 1 : 0;
+
+function summaryTable(rows: SummaryRow[]): string {
+  if (rows.length === 0) return '(no results)';
+  const lines = ['| bench | case | RackSeed | reference | ratio | goal |', '|---|---|---:|---:|---:|---|'];
+  for (const r of rows) lines.push(`| ${r.bench} | ${r.case} | ${r.rackseed} | ${r.reference} | ${r.ratio === null ? '–' : `${r.ratio.toFixed(2)}×`} | ${r.goal ?? ''} |`);
+  return lines.join('\n');
+}
