@@ -1,0 +1,112 @@
+// RMCP+ cryptography (IPMI 2.0 §13.28–13.32): RAKP key-exchange auth codes, session keys SIK/K1/K2, per-packet
+// integrity (HMAC-SHA1-96, HMAC-SHA256-128) and AES-CBC-128 with IPMI's own padding. Pure: randomness (console
+// random number, IV) is passed in by the caller.
+import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import type { CipherSuite } from './cipher-suites.ts';
+import { IpmiDecodeError } from './errors.ts';
+
+export function hmac(hash: 'sha1' | 'sha256', key: Uint8Array, ...parts: Uint8Array[]): Buffer {
+  const h = createHmac(hash, key);
+  for (const p of parts) h.update(p);
+  return h.digest();
+}
+
+/** Constant-time equality for auth codes (false when lengths differ). */
+export function sameCode(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The fields every RAKP computation is made of (names follow IPMI 2.0 §13.31). */
+export interface RakpContext {
+  suite: CipherSuite;
+  /** Kuid: the user's password (up to 20 bytes; HMAC pads it with zeros the way the spec asks) */
+  password: Uint8Array;
+  /** Kg: the BMC key; null = none configured, then Kuid is used */
+  kg?: Uint8Array | null;
+  consoleSessionId: number;
+  managedSessionId: number;
+  consoleRandom: Uint8Array;
+  bmcRandom: Uint8Array;
+  bmcGuid: Uint8Array;
+  /** the role byte sent in RAKP 1 (privilege level, plus 0x10 for name-only lookup) */
+  role: number;
+  username: Uint8Array;
+}
+
+function u32le(n: number): Buffer { const b = Buffer.alloc(4); b.writeUInt32LE(n >>> 0, 0); return b; }
+function roleUser(c: RakpContext): Buffer { return Buffer.concat([Buffer.from([c.role & 0xff, c.username.length]), c.username]); }
+function hashOf(c: RakpContext): 'sha1' | 'sha256' {
+  if (!c.suite.hash) throw new Error(`cipher suite ${c.suite.id} has no RAKP hash`);
+  return c.suite.hash;
+}
+
+/** RAKP 2 key-exchange auth code the BMC must send (§13.31, RAKP Message 2). */
+export function rakp2AuthCode(c: RakpContext): Buffer {
+  return hmac(hashOf(c), c.password, u32le(c.consoleSessionId), u32le(c.managedSessionId), c.consoleRandom, c.bmcRandom, c.bmcGuid, roleUser(c));
+}
+
+/** RAKP 3 key-exchange auth code the console sends (§13.31, RAKP Message 3). */
+export function rakp3AuthCode(c: RakpContext): Buffer {
+  return hmac(hashOf(c), c.password, c.bmcRandom, u32le(c.consoleSessionId), roleUser(c));
+}
+
+/** Session Integrity Key (§13.31): HMAC over both randoms and role/user, keyed by Kg (or Kuid when no Kg). */
+export function sessionIntegrityKey(c: RakpContext): Buffer {
+  const key = c.kg && c.kg.length > 0 ? c.kg : c.password;
+  return hmac(hashOf(c), key, c.consoleRandom, c.bmcRandom, roleUser(c));
+}
+
+/** RAKP 4 integrity check value the BMC must send: HMAC(SIK, Rm | SIDc... ) truncated (§13.31, RAKP Message 4). */
+export function rakp4Icv(c: RakpContext, sik: Uint8Array): Buffer {
+  return hmac(hashOf(c), sik, c.consoleRandom, u32le(c.managedSessionId), c.bmcGuid).subarray(0, c.suite.icvLength);
+}
+
+export interface SessionKeys { sik: Buffer; k1: Buffer; k2: Buffer; aesKey: Buffer }
+
+/** K1 = HMAC(SIK, 0x01×20), K2 = HMAC(SIK, 0x02×20) (§13.32); the AES key is the first 16 bytes of K2. */
+export function deriveKeys(hash: 'sha1' | 'sha256', sik: Buffer): SessionKeys {
+  const k1 = hmac(hash, sik, Buffer.alloc(20, 0x01));
+  const k2 = hmac(hash, sik, Buffer.alloc(20, 0x02));
+  return { sik, k1, k2, aesKey: k2.subarray(0, 16) };
+}
+
+/** Per-packet auth code: HMAC(K1, data) truncated to the suite's length (§13.28.4). */
+export function packetAuthCode(suite: CipherSuite, k1: Uint8Array, data: Uint8Array): Buffer {
+  if (!suite.hash) return Buffer.alloc(0);
+  return hmac(suite.hash, k1, data).subarray(0, suite.icvLength);
+}
+
+/** IPMI confidentiality trailer (§13.29, Table 13-20): pad bytes 1,2,…,n then n, so the total is a multiple of 16. */
+export function ipmiAesPad(len: number): Buffer {
+  const n = (16 - ((len + 1) % 16)) % 16;
+  const pad = Buffer.alloc(n + 1);
+  for (let i = 0; i < n; i++) pad[i] = i + 1;
+  pad[n] = n;
+  return pad;
+}
+
+/** AES-CBC-128 encryption of a payload: returns IV ‖ ciphertext (the RMCP+ encrypted payload field). */
+export function aesEncrypt(key: Uint8Array, iv: Uint8Array, plain: Uint8Array): Buffer {
+  const c = createCipheriv('aes-128-cbc', key, iv);
+  c.setAutoPadding(false);
+  return Buffer.concat([Buffer.from(iv), c.update(Buffer.concat([plain, ipmiAesPad(plain.length)])), c.final()]);
+}
+
+/**
+ * Decrypts IV ‖ ciphertext and strips IPMI padding. Throws IpmiDecodeError on a length that is not a multiple
+ * of 16 or a pad that is not 1,2,…,n,n — `baseOffset` is where the field starts in the datagram.
+ */
+export function aesDecrypt(key: Uint8Array, field: Uint8Array, baseOffset = 0): Buffer {
+  if (field.length < 32 || field.length % 16 !== 0) {
+    throw new IpmiDecodeError('AES-CBC payload', baseOffset, `length ${field.length} is not IV + a multiple of 16`);
+  }
+  const d = createDecipheriv('aes-128-cbc', key, field.subarray(0, 16));
+  d.setAutoPadding(false);
+  const plain = Buffer.concat([d.update(field.subarray(16)), d.final()]);
+  const n = plain[plain.length - 1];
+  if (n > 15) throw new IpmiDecodeError('AES-CBC payload', baseOffset + field.length - 1, `pad length ${n} > 15`);
+  for (let i = 0; i < n; i++) {
+    if (plain[plain.length - 1 - n + i] !== i + 1) throw new IpmiDecodeError('AES-CBC payload', baseOffset + 16 + plain.length - 1 - n + i, 'bad confidentiality pad');
+  }
+  return plain.subarray(0, plain.length - 1 - n);
+}
