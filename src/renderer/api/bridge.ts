@@ -1,0 +1,106 @@
+// The single bridge between the daemon's event stream and the store: opens `WS /api/v1/stream`, parses each
+// frame as a StreamMessage and turns it into setState. Reconnects with exponential backoff (0.5 s → 10 s,
+// jittered); after a reconnect it reloads the snapshot (`onReconnect`) because messages sent while
+// disconnected are lost.
+import type { StreamMessage } from '../../shared/api.ts';
+import type { AppStore } from '../store/store.ts';
+
+const MESSAGE_TYPES: ReadonlySet<string> = new Set(['event', 'node', 'node-state', 'sweep', 'services', 'job']);
+
+/** Parse one frame; null when it is not a StreamMessage (logged and dropped by the caller). */
+export function parseStreamMessage(data: unknown): StreamMessage | null {
+  if (typeof data !== 'string') return null;
+  let v: unknown;
+  try { v = JSON.parse(data); } catch { return null; }
+  if (typeof v !== 'object' || v === null) return null;
+  const m = v as { type?: unknown; payload?: unknown };
+  if (typeof m.type !== 'string' || !MESSAGE_TYPES.has(m.type)) return null;
+  if (typeof m.payload !== 'object' || m.payload === null) return null;
+  return m as StreamMessage;
+}
+
+/** Apply one message to the store. Pure with respect to the outside world: only setState. */
+export function applyStreamMessage(store: AppStore, msg: StreamMessage): void {
+  const s = store.getState();
+  switch (msg.type) {
+    case 'event': s.addEvent(msg.payload); break;
+    case 'node': s.upsertNode(msg.payload); break;
+    case 'node-state': s.setNodeState(msg.payload.id, msg.payload.state); break;
+    case 'sweep':
+      s.setSweep(msg.payload.status);
+      if (msg.payload.found) s.upsertBmc(msg.payload.found);
+      break;
+    case 'services': s.setServices(msg.payload); break;
+    case 'job': {
+      const job = msg.payload;
+      const d = job.nodeId ? s.details[job.nodeId] : undefined;
+      if (d) {
+        const jobs = d.jobs.filter((j) => j.id !== job.id);
+        jobs.push(job);
+        s.setDetail({ ...d, jobs });
+      }
+      break;
+    }
+  }
+}
+
+/** Delay before reconnect attempt `n` (0-based): 500 ms doubling, capped at 10 s, ±20 % jitter. */
+export function backoffMs(n: number, random: () => number = Math.random): number {
+  const base = Math.min(10_000, 500 * 2 ** Math.min(n, 10));
+  return Math.round(base * (0.8 + 0.4 * random()));
+}
+
+export interface StreamHandle { close(): void }
+
+export interface ConnectOptions {
+  url: string;
+  store: AppStore;
+  /** called after every successful (re)connection except the first, to reload snapshots */
+  onReconnect?: () => void;
+  WebSocketImpl?: typeof WebSocket;
+}
+
+export function connectStream(opts: ConnectOptions): StreamHandle {
+  const WS = opts.WebSocketImpl ?? WebSocket;
+  let attempt = 0;
+  let opened = false;
+  let closed = false;
+  let ws: WebSocket | null = null;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+
+  const open = (): void => {
+    if (closed) return;
+    opts.store.getState().setStreamStatus('connecting');
+    ws = new WS(opts.url);
+    ws.onopen = () => {
+      opts.store.getState().setStreamStatus('open');
+      if (opened) opts.onReconnect?.();
+      opened = true;
+      attempt = 0;
+    };
+    ws.onmessage = (ev) => {
+      const msg = parseStreamMessage(ev.data);
+      if (msg) applyStreamMessage(opts.store, msg);
+      else console.warn('rackseed: dropped a malformed stream frame');
+    };
+    ws.onclose = (ev) => {
+      ws = null;
+      if (closed) return;
+      // 4401 / 1008: the daemon refused our credentials; retrying will not help until the user logs in again
+      if (ev.code === 4401 || ev.code === 1008) {
+        opts.store.getState().setStreamStatus('unauthorized');
+        return;
+      }
+      opts.store.getState().setStreamStatus('closed');
+      timer = setTimeout(open, backoffMs(attempt++));
+    };
+  };
+  open();
+  return {
+    close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      ws?.close();
+    },
+  };
+}

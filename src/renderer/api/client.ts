@@ -1,0 +1,76 @@
+// Typed client of the daemon API (src/shared/api.ts). Every call sends the session cookie (credentials) and,
+// when known, the Bearer token. Non-2xx answers throw ApiError carrying the HTTP status and the daemon's
+// `{ error }` text, so the UI can show e.g. a 409 refusal verbatim.
+import type {
+  BmcInfo, BootDevRequest, Health, Job, NetInterface, NetworkConfig, NodeDetail, PowerAction, ServicesStatus,
+  SurveyResult, SweepStatus,
+} from '../../shared/api.ts';
+import type { NodeEvent, NodeSummary } from '../../shared/node.ts';
+import type { ApiConnection } from './connection.ts';
+
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string, readonly body: unknown) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface BmcCredentialsState { user: string | null; passwordSet: boolean }
+
+export class ApiClient {
+  constructor(readonly conn: ApiConnection, private readonly fetchImpl: typeof fetch = fetch.bind(globalThis)) {}
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.conn.token) headers.authorization = `Bearer ${this.conn.token}`;
+    const res = await this.fetchImpl(this.conn.baseUrl + path, {
+      method, headers, credentials: 'include', body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = null;
+    if (text) {
+      try { parsed = JSON.parse(text); } catch { parsed = text; }
+    }
+    if (!res.ok) {
+      const msg = typeof parsed === 'object' && parsed && 'error' in parsed ? String((parsed as { error: unknown }).error)
+        : typeof parsed === 'string' && parsed ? parsed : res.statusText;
+      throw new ApiError(res.status, `${res.status} ${msg}`, parsed);
+    }
+    return parsed as T;
+  }
+
+  health(): Promise<Health> { return this.request('GET', '/api/v1/health'); }
+  interfaces(): Promise<NetInterface[]> { return this.request('GET', '/api/v1/interfaces'); }
+  config(): Promise<NetworkConfig | null> { return this.request('GET', '/api/v1/config'); }
+  /** Starts/restarts DHCP/TFTP; 409 ApiError when a foreign DHCP server answered and mode is authoritative without override. */
+  applyNetwork(cfg: NetworkConfig): Promise<ServicesStatus> { return this.request('PUT', '/api/v1/config/network', cfg); }
+  lastSurvey(): Promise<SurveyResult | null> { return this.request('GET', '/api/v1/survey'); }
+  survey(iface: string): Promise<SurveyResult> { return this.request('POST', '/api/v1/survey', { interface: iface }); }
+  services(): Promise<ServicesStatus> { return this.request('GET', '/api/v1/services'); }
+  nodes(): Promise<NodeSummary[]> { return this.request('GET', '/api/v1/nodes'); }
+  node(id: string): Promise<NodeDetail> { return this.request('GET', `/api/v1/nodes/${encodeURIComponent(id)}`); }
+  inspect(id: string): Promise<Job> { return this.request('POST', `/api/v1/nodes/${encodeURIComponent(id)}/inspect`, {}); }
+  power(id: string, action: PowerAction): Promise<{ power: 'on' | 'off' | null }> {
+    return this.request('POST', `/api/v1/nodes/${encodeURIComponent(id)}/power`, { action });
+  }
+  bootdev(id: string, req: BootDevRequest): Promise<{ ok: true }> {
+    return this.request('POST', `/api/v1/nodes/${encodeURIComponent(id)}/bootdev`, req);
+  }
+  events(q: { mac?: string; since?: number; limit?: number } = {}): Promise<NodeEvent[]> {
+    const p = new URLSearchParams();
+    if (q.mac) p.set('mac', q.mac);
+    if (q.since !== undefined) p.set('since', String(q.since));
+    if (q.limit !== undefined) p.set('limit', String(q.limit));
+    const qs = p.toString();
+    return this.request('GET', '/api/v1/events' + (qs ? `?${qs}` : ''));
+  }
+  bmcCredentials(): Promise<BmcCredentialsState> { return this.request('GET', '/api/v1/bmc/credentials'); }
+  setBmcCredentials(user: string, password: string): Promise<{ user: string; passwordSet: true }> {
+    return this.request('PUT', '/api/v1/bmc/credentials', { user, password });
+  }
+  sweep(cidr: string): Promise<SweepStatus> { return this.request('POST', '/api/v1/bmc/sweep', { cidr }); }
+  bmcs(): Promise<BmcInfo[]> { return this.request('GET', '/api/v1/bmcs'); }
+  jobs(): Promise<Job[]> { return this.request('GET', '/api/v1/jobs'); }
+  startDiscovery(): Promise<unknown> { return this.request('POST', '/api/v1/discovery', {}); }
+}

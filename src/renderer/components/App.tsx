@@ -1,0 +1,116 @@
+// Application frame: top bar (navigation, stream status), notices, and the page for the current hash route.
+import { useApp } from '../store/store.ts';
+import { formatRoute } from '../lib/route.ts';
+import type { Route } from '../store/slices.ts';
+import { NetworkStep } from './NetworkStep.tsx';
+import { BmcStep } from './BmcStep.tsx';
+import { DiscoverStep } from './DiscoverStep.tsx';
+import { NodeFilter, NodeTable } from './NodeTable.tsx';
+import { NodeDetail } from './NodeDetail.tsx';
+import { ServicesPanel } from './ServicesPanel.tsx';
+import { EventLog } from './EventLog.tsx';
+
+const go = (r: Route) => { window.location.hash = formatRoute(r); };
+
+const STEPS = [['network', 'Network'], ['bmc', 'BMCs'], ['discover', 'Discover']] as const;
+
+function Wizard({ step }: { step: 'network' | 'bmc' | 'discover' }) {
+  const configured = useApp((s) => s.networkConfig !== null);
+  const passwordSet = useApp((s) => s.bmcPasswordSet);
+  const done = { network: configured, bmc: passwordSet, discover: false };
+  return (
+    <div className="wizard">
+      <nav aria-label="Setup steps">
+        <ol className="stepper">
+          {STEPS.map(([k, label], i) => (
+            <li key={k} className={`${k === step ? 'current' : ''} ${done[k] ? 'done' : ''}`}>
+              <a href={formatRoute({ page: 'wizard', step: k })} aria-current={k === step ? 'step' : undefined}>
+                <span className="num">{done[k] ? '✓' : i + 1}</span>{label}
+              </a>
+            </li>
+          ))}
+        </ol>
+      </nav>
+      {step === 'network' ? <NetworkStep onDone={() => go({ page: 'wizard', step: 'bmc' })} /> : null}
+      {step === 'bmc' ? <BmcStep onBack={() => go({ page: 'wizard', step: 'network' })} onDone={() => go({ page: 'wizard', step: 'discover' })} /> : null}
+      {step === 'discover' ? <DiscoverStep onBack={() => go({ page: 'wizard', step: 'bmc' })} onDone={() => go({ page: 'fleet', nodeId: null })} /> : null}
+    </div>
+  );
+}
+
+function Fleet({ nodeId }: { nodeId: string | null }) {
+  return (
+    <div className={`fleet ${nodeId ? 'with-detail' : ''}`}>
+      <div className="fleet-main">
+        <ServicesPanel />
+        <section className="panel" aria-label="Nodes">
+          <div className="panel-head"><h2>Nodes</h2><NodeFilter /></div>
+          <NodeTable caption="Nodes" selectedId={nodeId} />
+        </section>
+        <EventLog limit={100} />
+      </div>
+      {nodeId ? <NodeDetail id={nodeId} /> : null}
+    </div>
+  );
+}
+
+function StreamIndicator() {
+  const st = useApp((s) => s.streamStatus);
+  const text = { open: 'live', connecting: 'connecting…', closed: 'disconnected — retrying', unauthorized: 'not logged in' }[st];
+  return <span className={`stream st-${st}`} role="status" aria-label={`Daemon connection: ${text}`}><span className="dot" aria-hidden="true" />{text}</span>;
+}
+
+function Notices() {
+  const notices = useApp((s) => s.notices);
+  const dismiss = useApp((s) => s.dismiss);
+  if (!notices.length) return null;
+  return (
+    <div className="notices" aria-live="polite">
+      {notices.map((n) => (
+        <div key={n.id} className={`notice ${n.kind}`} role={n.kind === 'error' ? 'alert' : 'status'}>
+          <span>{n.text}</span>
+          <button type="button" className="link" onClick={() => dismiss(n.id)} aria-label="Dismiss notice">✕</button>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function LoginRequired() {
+  return (
+    <section className="panel login" aria-label="Login required">
+      <h2>Not logged in</h2>
+      <p>The daemon refused this browser (HTTP 401). Open the one-time login URL that <code>rackseed serve</code> printed on its console
+        (<code>http://…/login?code=…</code>); it works once and sets a session cookie for this browser.</p>
+    </section>
+  );
+}
+
+export function App() {
+  const route = useApp((s) => s.route);
+  const unauthorized = useApp((s) => s.streamStatus === 'unauthorized');
+  const nodeCount = useApp((s) => Object.keys(s.nodes).length);
+  const tab = (page: Route['page'], label: string, href: string) => (
+    <a href={href} className={route.page === page ? 'tab active' : 'tab'} aria-current={route.page === page ? 'page' : undefined}>{label}</a>
+  );
+  return (
+    <div className="app">
+      <header className="topbar">
+        <span className="brand">RackSeed</span>
+        <nav aria-label="Main">
+          {tab('wizard', 'Setup', '#/setup/network')}
+          {tab('fleet', `Fleet (${nodeCount})`, '#/fleet')}
+          {tab('events', 'Events', '#/events')}
+        </nav>
+        <StreamIndicator />
+      </header>
+      <Notices />
+      <main>
+        {unauthorized ? <LoginRequired /> : null}
+        {!unauthorized && route.page === 'wizard' ? <Wizard step={route.step} /> : null}
+        {!unauthorized && route.page === 'fleet' ? <Fleet nodeId={route.nodeId} /> : null}
+        {!unauthorized && route.page === 'events' ? <EventLog limit={1000} /> : null}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,110 @@
+// Detail of one node: identity, power and boot-device controls, boot timeline, inventory, jobs, its events.
+import { useEffect, useState } from 'react';
+import { useApp } from '../store/store.ts';
+import { inspect, loadNodeDetail, power, setBootDevice } from '../actions.ts';
+import type { BootDevRequest } from '../../shared/api.ts';
+import { formatDisk, formatMemory } from '../lib/fleet-table.ts';
+import { BootTimeline } from './BootTimeline.tsx';
+import { Inventory } from './Inventory.tsx';
+import { EventRows } from './EventLog.tsx';
+import { PowerCell, StateBadge } from './common.tsx';
+
+function PowerControls({ id, disabled }: { id: string; disabled: boolean }) {
+  const [busy, setBusy] = useState(false);
+  const run = async (a: 'on' | 'off' | 'cycle') => {
+    if (a !== 'on' && !window.confirm(`Power ${a} this node? A running OS will not be shut down cleanly.`)) return;
+    setBusy(true);
+    try { await power(id, a); } finally { setBusy(false); }
+  };
+  return (
+    <div className="btn-row" role="group" aria-label="Power">
+      <button type="button" onClick={() => run('on')} disabled={disabled || busy}>Power on</button>
+      <button type="button" className="danger" onClick={() => run('off')} disabled={disabled || busy}>Power off</button>
+      <button type="button" onClick={() => run('cycle')} disabled={disabled || busy}>Power cycle</button>
+    </div>
+  );
+}
+
+function BootDeviceControl({ id, disabled }: { id: string; disabled: boolean }) {
+  const [device, setDevice] = useState<BootDevRequest['device']>('pxe');
+  const [persistent, setPersistent] = useState(false);
+  const [uefi, setUefi] = useState(false);
+  return (
+    <form className="bootdev" onSubmit={(e) => { e.preventDefault(); void setBootDevice(id, { device, persistent, uefi }); }}>
+      <label>Boot device
+        <select value={device} onChange={(e) => setDevice(e.target.value as BootDevRequest['device'])} disabled={disabled}>
+          <option value="pxe">Network (PXE)</option>
+          <option value="disk">Local disk</option>
+          <option value="bios">BIOS setup</option>
+        </select>
+      </label>
+      <label className="check"><input type="checkbox" checked={uefi} onChange={(e) => setUefi(e.target.checked)} disabled={disabled} /> UEFI</label>
+      <label className="check"><input type="checkbox" checked={persistent} onChange={(e) => setPersistent(e.target.checked)} disabled={disabled} /> Persistent</label>
+      <button type="submit" disabled={disabled}>Set boot device</button>
+    </form>
+  );
+}
+
+export function NodeDetail({ id }: { id: string }) {
+  const detail = useApp((s) => s.details[id]);
+  const summary = useApp((s) => s.nodes[id]);
+  useEffect(() => { void loadNodeDetail(id); }, [id]);
+  const n = detail?.node ?? summary;
+  if (!n) return <aside className="detail panel" aria-label="Node detail"><p className="muted">Loading node…</p></aside>;
+  const noBmc = !n.bmc;
+  return (
+    <aside className="detail panel" aria-label={`Node ${n.mac}`}>
+      <div className="panel-head">
+        <h2 className="mono">{n.mac}</h2>
+        <StateBadge state={n.state} maintenance={n.maintenance} />
+        <a className="close" href="#/fleet" aria-label="Close node detail">✕</a>
+      </div>
+      {n.lastError ? <div className="alert bad" role="alert">Last error: {n.lastError}</div> : null}
+      <dl className="facts">
+        <div><dt>IP</dt><dd className="mono">{n.ip ?? '—'}</dd></div>
+        <div><dt>Power</dt><dd><PowerCell power={n.power} /></dd></div>
+        <div><dt>Firmware</dt><dd>{n.firmware?.toUpperCase() ?? '—'}</dd></div>
+        <div><dt>Serial</dt><dd className="mono">{n.serial ?? '—'}</dd></div>
+        <div><dt>UUID</dt><dd className="mono small">{n.uuid ?? '—'}</dd></div>
+        <div><dt>BMC</dt><dd className="mono">{n.bmc ? `${n.bmc.address}${n.bmc.matchedBy ? ` (by ${n.bmc.matchedBy})` : ''}` : 'not matched'}</dd></div>
+        <div><dt>CPU</dt><dd>{n.cpu ?? '—'}</dd></div>
+        <div><dt>RAM / disk</dt><dd>{formatMemory(n.memoryMiB)} / {formatDisk(n.diskGiB)}</dd></div>
+      </dl>
+
+      <h3>Control</h3>
+      {noBmc ? <p className="muted small">No BMC matched to this node yet: power and boot-device control need one (BMC step).</p> : null}
+      <PowerControls id={n.id} disabled={noBmc} />
+      <BootDeviceControl id={n.id} disabled={noBmc} />
+      <div className="btn-row"><button type="button" onClick={() => void inspect(n.id)} disabled={noBmc}>Re-inspect</button></div>
+
+      <h3>Boot timeline</h3>
+      <BootTimeline events={detail?.events ?? []} />
+
+      <h3>Inventory</h3>
+      {detail ? <Inventory inventory={detail.inventory} /> : <p className="muted">Loading…</p>}
+
+      {detail && detail.jobs.length ? (
+        <>
+          <h3>Jobs</h3>
+          <ul className="jobs">
+            {detail.jobs.slice(-5).reverse().map((j) => (
+              <li key={j.id} className={`job st-${j.status}`}>
+                <strong>{j.kind}</strong> <span className="badge">{j.status}</span>
+                <span className="muted small"> {j.steps.map((s) => `${s.name}:${s.status}`).join(' → ')}</span>
+                {j.error ? <div className="tl-error">{j.error}</div> : null}
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+
+      <h3>Events</h3>
+      <div className="table-wrap log short">
+        <table className="grid compact" aria-label="Node events">
+          <thead><tr><th>Time</th><th>Source</th><th>Kind</th><th>MAC</th><th>Message</th></tr></thead>
+          <tbody><EventRows events={(detail?.events ?? []).slice(-50).reverse()} /></tbody>
+        </table>
+      </div>
+    </aside>
+  );
+}

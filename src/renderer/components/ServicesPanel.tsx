@@ -1,0 +1,38 @@
+// Live status and counters of the network services (GET /services, then 'services' stream messages).
+import { useApp } from '../store/store.ts';
+import type { ServiceStatus } from '../../shared/api.ts';
+import { Dot } from './common.tsx';
+
+const NAMES = [['dhcp', 'DHCP'], ['proxy', 'proxyDHCP'], ['tftp', 'TFTP'], ['http', 'HTTP']] as const;
+
+function ServiceCard({ label, st }: { label: string; st: ServiceStatus }) {
+  const counters = Object.entries(st.counters);
+  return (
+    <section className="svc" aria-label={`${label} service`}>
+      <header><strong>{label}</strong><Dot tone={st.running ? 'ok' : 'off'} label={st.running ? 'running' : 'stopped'} /></header>
+      <div className="svc-detail muted" title={st.detail}>{st.detail || '\u00a0'}</div>
+      <dl className="counters">
+        {counters.length === 0 ? <div className="muted">no traffic yet</div> : counters.map(([k, v]) => (
+          <div key={k}><dt>{k}</dt><dd>{v.toLocaleString()}</dd></div>
+        ))}
+      </dl>
+    </section>
+  );
+}
+
+export function ServicesPanel() {
+  const services = useApp((s) => s.services);
+  if (!services) return <section className="panel" aria-label="Services"><h2>Services</h2><p className="muted">Loading…</p></section>;
+  const cfg = services.config;
+  return (
+    <section className="panel" aria-label="Services">
+      <div className="panel-head">
+        <h2>Services</h2>
+        <span className="muted">{cfg ? `${cfg.mode} on ${cfg.interface}${cfg.pool ? ` · pool ${cfg.pool.first}–${cfg.pool.last}` : ''}` : 'not configured — finish the Network step'}</span>
+      </div>
+      <div className="svc-grid">
+        {NAMES.map(([k, label]) => <ServiceCard key={k} label={label} st={services[k]} />)}
+      </div>
+    </section>
+  );
+}

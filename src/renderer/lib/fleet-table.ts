@@ -1,0 +1,71 @@
+// Filtering and sorting of the fleet table. Pure; unit-tested in test/unit/renderer-fleet-table.test.ts.
+import type { NodeSummary } from '../../shared/node.ts';
+import type { SortKey } from '../store/slices.ts';
+
+/** Text every filter term is matched against (case-insensitive): MAC, IP, serial, state, firmware, BMC, CPU. */
+export function searchText(n: NodeSummary): string {
+  return [n.mac, n.ip, n.serial, n.uuid, n.state, n.firmware, n.bmc?.address, n.bmc?.vendor, n.cpu, n.power,
+    n.maintenance ? 'maintenance' : null, n.lastError].filter(Boolean).join(' ').toLowerCase();
+}
+
+/** Whitespace-separated terms; a node matches when every term is a substring of its search text. */
+export function matchesFilter(n: NodeSummary, filter: string): boolean {
+  const terms = filter.toLowerCase().split(/\s+/).filter(Boolean);
+  if (!terms.length) return true;
+  const text = searchText(n);
+  return terms.every((t) => text.includes(t));
+}
+
+/** Numeric sort for IPv4 ("10.0.0.9" < "10.0.0.10"); other strings compare naturally. */
+function ipKey(ip: string | null): number | null {
+  if (!ip) return null;
+  const p = ip.split('.').map(Number);
+  if (p.length !== 4 || p.some((x) => !Number.isInteger(x))) return null;
+  return ((p[0] * 256 + p[1]) * 256 + p[2]) * 256 + p[3];
+}
+
+function sortValue(n: NodeSummary, key: SortKey): string | number | null {
+  switch (key) {
+    case 'ip': return ipKey(n.ip);
+    case 'bmc': return n.bmc ? ipKey(n.bmc.address) ?? n.bmc.address : null;
+    case 'memoryMiB': return n.memoryMiB;
+    case 'diskGiB': return n.diskGiB;
+    default: return (n[key] as string | null) ?? null;
+  }
+}
+
+/** Filter then sort; nulls always last; ties broken by MAC so the order is stable. */
+export function visibleNodes(nodes: readonly NodeSummary[], filter: string, sort: { key: SortKey; dir: 'asc' | 'desc' }): NodeSummary[] {
+  const dir = sort.dir === 'asc' ? 1 : -1;
+  return nodes.filter((n) => matchesFilter(n, filter)).sort((a, b) => {
+    const va = sortValue(a, sort.key);
+    const vb = sortValue(b, sort.key);
+    if (va === null && vb !== null) return 1;
+    if (vb === null && va !== null) return -1;
+    if (va !== null && vb !== null && va !== vb) {
+      const c = typeof va === 'number' && typeof vb === 'number' ? va - vb : String(va).localeCompare(String(vb), undefined, { numeric: true });
+      if (c !== 0) return c * dir;
+    }
+    return a.mac.localeCompare(b.mac);
+  });
+}
+
+export function formatMemory(mib: number | null): string {
+  if (mib === null) return '—';
+  return mib >= 1024 ? `${(mib / 1024).toFixed(mib % 1024 === 0 ? 0 : 1)} GiB` : `${mib} MiB`;
+}
+
+export function formatDisk(gib: number | null): string {
+  if (gib === null) return '—';
+  return gib >= 1024 ? `${(gib / 1024).toFixed(1)} TiB` : `${gib} GiB`;
+}
+
+/** Bytes in binary units with one decimal: "512 MiB", "1.5 GiB"; "—" for null. */
+export function formatBytes(b: number | null): string {
+  if (b === null) return '—';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = b;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return `${i === 0 ? v : v.toFixed(v >= 100 || Number.isInteger(v) ? 0 : 1)} ${units[i]}`;
+}

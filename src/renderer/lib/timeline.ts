@@ -1,0 +1,99 @@
+// Boot timeline of one node from its events: DHCP → TFTP → HTTP → agent, one row per stage of the latest
+// boot attempt, with start, duration and outcome. Pure (no clock: `now` is passed in), unit-tested in
+// test/unit/renderer-timeline.test.ts.
+import type { NodeEvent } from '../../shared/node.ts';
+
+export const BOOT_STAGES = ['dhcp', 'tftp', 'http', 'agent'] as const;
+export type BootStage = (typeof BOOT_STAGES)[number];
+
+export const STAGE_LABELS: Record<BootStage, string> = { dhcp: 'DHCP', tftp: 'TFTP', http: 'HTTP', agent: 'Agent' };
+
+/**
+ * done: the stage has events and no error; failed: an event with level 'error' (the failing step);
+ * running: the latest stage so far, without error; skipped: a later stage ran but this one never did (e.g. the
+ * NIC's own iPXE skips TFTP); pending: not reached.
+ */
+export type StageStatus = 'done' | 'failed' | 'running' | 'skipped' | 'pending';
+
+export interface TimelineStage {
+  stage: BootStage;
+  status: StageStatus;
+  /** ms since epoch of the stage's first event, null when it has none */
+  startedAt: number | null;
+  /** ms from this stage's first event to the next stage's first event (or to its own last event / `now` when
+   *  it is the last one running); null when the stage never started */
+  durationMs: number | null;
+  events: NodeEvent[];
+  /** message of the first error event, null when none */
+  error: string | null;
+}
+
+export interface BootTimeline {
+  /** 1-based number of the attempt shown, and how many attempts the events contain */
+  attempt: number;
+  attempts: number;
+  stages: TimelineStage[];
+  /** ms from the first DHCP event to the agent's last event (or the last event so far) */
+  totalMs: number | null;
+}
+
+const isBootEvent = (e: NodeEvent): e is NodeEvent & { source: BootStage } =>
+  (BOOT_STAGES as readonly string[]).includes(e.source);
+
+/**
+ * Split boot events into attempts: a new attempt begins at a DHCP event that follows any non-DHCP boot event
+ * (the node went round again: PXE ROM → DHCP after TFTP/HTTP/agent).
+ */
+export function splitAttempts(events: readonly NodeEvent[]): NodeEvent[][] {
+  const boot = events.filter(isBootEvent).slice().sort((a, b) => a.at - b.at || a.id - b.id);
+  const attempts: NodeEvent[][] = [];
+  let cur: NodeEvent[] = [];
+  for (const e of boot) {
+    if (e.source === 'dhcp' && cur.some((x) => x.source !== 'dhcp')) {
+      attempts.push(cur);
+      cur = [];
+    }
+    cur.push(e);
+  }
+  if (cur.length) attempts.push(cur);
+  return attempts;
+}
+
+/** Timeline of the latest attempt; `now` closes the duration of a stage still running. */
+export function bootTimeline(events: readonly NodeEvent[], now: number): BootTimeline {
+  const attempts = splitAttempts(events);
+  const latest = attempts[attempts.length - 1] ?? [];
+  const byStage = new Map<BootStage, NodeEvent[]>(BOOT_STAGES.map((s) => [s, []]));
+  for (const e of latest) byStage.get(e.source as BootStage)!.push(e);
+
+  const lastReached = BOOT_STAGES.reduce((acc, s, i) => (byStage.get(s)!.length ? i : acc), -1);
+  const anyError = latest.some((e) => e.level === 'error');
+  const stages: TimelineStage[] = BOOT_STAGES.map((stage, i) => {
+    const evs = byStage.get(stage)!;
+    const err = evs.find((e) => e.level === 'error') ?? null;
+    let status: StageStatus;
+    if (!evs.length) status = i < lastReached ? 'skipped' : 'pending';
+    else if (err) status = 'failed';
+    else if (i === lastReached && stage !== 'agent' && !anyError) status = 'running';
+    else status = 'done';
+    return { stage, status, startedAt: evs.length ? evs[0].at : null, durationMs: null, events: evs, error: err ? err.message : null };
+  });
+  const started = stages.filter((s) => s.startedAt !== null);
+  started.forEach((s, i) => {
+    const next = started[i + 1];
+    const end = next ? next.startedAt! : s.status === 'running' ? now : s.events[s.events.length - 1].at;
+    s.durationMs = Math.max(0, end - s.startedAt!);
+  });
+  const totalMs = latest.length ? latest[latest.length - 1].at - latest[0].at : null;
+  return { attempt: attempts.length, attempts: attempts.length, stages, totalMs };
+}
+
+/** "850 ms", "4.2 s", "2 min 05 s" */
+export function formatDuration(ms: number | null): string {
+  if (ms === null) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const m = Math.floor(ms / 60_000);
+  const s = Math.round((ms % 60_000) / 1000);
+  return `${m} min ${String(s).padStart(2, '0')} s`;
+}

@@ -1,0 +1,167 @@
+// The store's typed slices (zustand "slices pattern"): each slice owns its state and the plain setters that
+// change it. Side effects (API calls) live in ../actions.ts; backend events come in through ../api/bridge.ts.
+import type { StateCreator } from 'zustand/vanilla';
+import type {
+  BmcInfo, NetInterface, NetworkConfig, NodeDetail, ServicesStatus, SurveyResult, SweepStatus,
+} from '../../shared/api.ts';
+import type { NodeEvent, NodeState, NodeSummary } from '../../shared/node.ts';
+
+export type RootState = NetworkSlice & BmcSlice & NodesSlice & EventsSlice & ServicesSlice & UiSlice;
+type Slice<T> = StateCreator<RootState, [], [], T>;
+
+export interface NetworkSlice {
+  interfaces: NetInterface[];
+  selectedInterface: string | null;
+  survey: SurveyResult | null;
+  networkConfig: NetworkConfig | null;
+  setInterfaces(list: NetInterface[]): void;
+  selectInterface(name: string | null): void;
+  setSurvey(s: SurveyResult | null): void;
+  setNetworkConfig(c: NetworkConfig | null): void;
+}
+
+export const createNetworkSlice: Slice<NetworkSlice> = (set) => ({
+  interfaces: [],
+  selectedInterface: null,
+  survey: null,
+  networkConfig: null,
+  setInterfaces: (interfaces) => set({ interfaces }),
+  selectInterface: (selectedInterface) => set({ selectedInterface }),
+  setSurvey: (survey) => set({ survey }),
+  setNetworkConfig: (networkConfig) => set({ networkConfig }),
+});
+
+export interface BmcSlice {
+  bmcUser: string | null;
+  bmcPasswordSet: boolean;
+  sweep: SweepStatus | null;
+  /** BMCs by address, in the order they were found */
+  bmcs: BmcInfo[];
+  setBmcCredentials(user: string | null, passwordSet: boolean): void;
+  setSweep(s: SweepStatus | null): void;
+  setBmcs(list: BmcInfo[]): void;
+  upsertBmc(b: BmcInfo): void;
+}
+
+export const createBmcSlice: Slice<BmcSlice> = (set) => ({
+  bmcUser: null,
+  bmcPasswordSet: false,
+  sweep: null,
+  bmcs: [],
+  setBmcCredentials: (bmcUser, bmcPasswordSet) => set({ bmcUser, bmcPasswordSet }),
+  setSweep: (sweep) => set({ sweep }),
+  setBmcs: (bmcs) => set({ bmcs }),
+  upsertBmc: (b) => set((s) => {
+    const i = s.bmcs.findIndex((x) => x.address === b.address);
+    if (i < 0) return { bmcs: [...s.bmcs, b] };
+    const bmcs = s.bmcs.slice();
+    bmcs[i] = b;
+    return { bmcs };
+  }),
+});
+
+export interface NodesSlice {
+  /** nodes by id */
+  nodes: Record<string, NodeSummary>;
+  /** full detail of nodes the user opened, by id */
+  details: Record<string, NodeDetail>;
+  setNodes(list: NodeSummary[]): void;
+  upsertNode(n: NodeSummary): void;
+  setNodeState(id: string, state: NodeState): void;
+  setDetail(d: NodeDetail): void;
+}
+
+export const createNodesSlice: Slice<NodesSlice> = (set) => ({
+  nodes: {},
+  details: {},
+  setNodes: (list) => set({ nodes: Object.fromEntries(list.map((n) => [n.id, n])) }),
+  upsertNode: (n) => set((s) => {
+    const detail = s.details[n.id];
+    return {
+      nodes: { ...s.nodes, [n.id]: n },
+      ...(detail ? { details: { ...s.details, [n.id]: { ...detail, node: n } } } : {}),
+    };
+  }),
+  setNodeState: (id, state) => set((s) => {
+    const n = s.nodes[id];
+    if (!n) return {};
+    return { nodes: { ...s.nodes, [id]: { ...n, state } } };
+  }),
+  setDetail: (d) => set((s) => ({ details: { ...s.details, [d.node.id]: d }, nodes: { ...s.nodes, [d.node.id]: d.node } })),
+});
+
+/** The event log keeps the newest MAX_EVENTS entries. */
+export const MAX_EVENTS = 1000;
+
+export interface EventsSlice {
+  /** oldest first, de-duplicated by id */
+  events: NodeEvent[];
+  setEvents(list: NodeEvent[]): void;
+  addEvent(e: NodeEvent): void;
+}
+
+export const createEventsSlice: Slice<EventsSlice> = (set) => ({
+  events: [],
+  setEvents: (list) => set({ events: list.slice(-MAX_EVENTS) }),
+  addEvent: (e) => set((s) => {
+    if (s.events.some((x) => x.id === e.id)) return {};
+    const events = s.events.length >= MAX_EVENTS ? s.events.slice(s.events.length - MAX_EVENTS + 1) : s.events.slice();
+    events.push(e);
+    // per-node detail keeps its own history so the boot timeline updates live
+    const d = e.nodeId ? s.details[e.nodeId] : undefined;
+    if (d && !d.events.some((x) => x.id === e.id)) {
+      return { events, details: { ...s.details, [d.node.id]: { ...d, events: [...d.events, e] } } };
+    }
+    return { events };
+  }),
+});
+
+export interface ServicesSlice {
+  services: ServicesStatus | null;
+  setServices(s: ServicesStatus | null): void;
+}
+
+export const createServicesSlice: Slice<ServicesSlice> = (set) => ({
+  services: null,
+  setServices: (services) => set({ services }),
+});
+
+export type StreamStatus = 'connecting' | 'open' | 'closed' | 'unauthorized';
+export type Route =
+  | { page: 'wizard'; step: 'network' | 'bmc' | 'discover' }
+  | { page: 'fleet'; nodeId: string | null }
+  | { page: 'events' };
+export type SortKey = 'mac' | 'ip' | 'firmware' | 'state' | 'bmc' | 'serial' | 'cpu' | 'memoryMiB' | 'diskGiB' | 'power';
+
+export interface Notice { id: number; kind: 'error' | 'info'; text: string }
+
+export interface UiSlice {
+  route: Route;
+  streamStatus: StreamStatus;
+  filter: string;
+  sort: { key: SortKey; dir: 'asc' | 'desc' };
+  notices: Notice[];
+  setRoute(r: Route): void;
+  setStreamStatus(s: StreamStatus): void;
+  setFilter(f: string): void;
+  /** same key toggles the direction; a new key sorts ascending */
+  sortBy(key: SortKey): void;
+  notify(kind: Notice['kind'], text: string): void;
+  dismiss(id: number): void;
+}
+
+let noticeSeq = 0;
+
+export const createUiSlice: Slice<UiSlice> = (set) => ({
+  route: { page: 'wizard', step: 'network' },
+  streamStatus: 'connecting',
+  filter: '',
+  sort: { key: 'mac', dir: 'asc' },
+  notices: [],
+  setRoute: (route) => set({ route }),
+  setStreamStatus: (streamStatus) => set({ streamStatus }),
+  setFilter: (filter) => set({ filter }),
+  sortBy: (key) => set((s) => ({ sort: { key, dir: s.sort.key === key && s.sort.dir === 'asc' ? 'desc' : 'asc' } })),
+  notify: (kind, text) => set((s) => ({ notices: [...s.notices.slice(-4), { id: ++noticeSeq, kind, text }] })),
+  dismiss: (id) => set((s) => ({ notices: s.notices.filter((n) => n.id !== id) })),
+});
