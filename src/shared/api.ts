@@ -23,6 +23,8 @@
 //   POST /api/v1/bmc/sweep {cidr}             → SweepStatus   (progress and results stream as 'sweep' messages)
 //   GET  /api/v1/bmcs                         → BmcInfo[]
 //   GET  /api/v1/jobs                         → Job[]
+//   POST /api/v1/discovery {bmcs?: string[]}  → Job[]   (one inspect job per known BMC without a matched node, or per listed BMC)
+//   GET  /login?code=<one-time code>          → 302 to / with the session cookie (401 if the code is unknown or used)
 //   WS   /api/v1/stream                       → StreamMessage (JSON per frame)
 import type { NodeEvent, NodeState, NodeSummary } from './node.ts';
 
@@ -89,7 +91,8 @@ export interface SweepStatus { id: string; cidr: string; total: number; done: nu
 
 export type JobStatus = 'pending' | 'running' | 'done' | 'failed';
 export interface JobStep { name: string; status: JobStatus; startedAt: number | null; endedAt: number | null; error: string | null }
-export interface Job { id: string; nodeId: string; kind: 'inspect' | 'power'; status: JobStatus; steps: JobStep[]; error: string | null; createdAt: number; updatedAt: number }
+/** A BMC job. `nodeId` is null while a discovery job waits for its (still unknown) node to report; `bmcAddress` is the BMC it drives. */
+export interface Job { id: string; nodeId: string | null; bmcAddress: string | null; kind: 'inspect' | 'power'; status: JobStatus; steps: JobStep[]; error: string | null; createdAt: number; updatedAt: number }
 
 export interface NodeDetail { node: NodeSummary; inventory: unknown | null; events: NodeEvent[]; jobs: Job[] }
 

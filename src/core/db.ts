@@ -1,0 +1,104 @@
+// Opens the appliance's SQLite database (better-sqlite3 12, WAL) and applies migrations in order.
+// Each migration runs once, inside a transaction, and is recorded in `migrations` (version, applied_at).
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+
+/** Ordered schema migrations; append only — never edit a shipped entry. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE nodes (
+     id TEXT PRIMARY KEY,
+     mac TEXT NOT NULL UNIQUE,
+     state TEXT NOT NULL,
+     maintenance INTEGER NOT NULL DEFAULT 0,
+     last_error TEXT,
+     ip TEXT,
+     firmware TEXT,
+     serial TEXT,
+     uuid TEXT,
+     inventory TEXT,
+     agent_token_hash TEXT,
+     bmc_address TEXT,
+     bmc_matched_by TEXT,
+     power TEXT,
+     cpu TEXT,
+     memory_mib INTEGER,
+     disk_gib REAL,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE events (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at INTEGER NOT NULL,
+     source TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     mac TEXT,
+     node_id TEXT,
+     message TEXT NOT NULL,
+     detail TEXT,
+     level TEXT
+   );
+   CREATE INDEX events_mac ON events(mac, id);
+   CREATE INDEX events_node ON events(node_id, id);
+   CREATE TABLE jobs (
+     id TEXT PRIMARY KEY,
+     node_id TEXT,
+     bmc_address TEXT,
+     kind TEXT NOT NULL,
+     status TEXT NOT NULL,
+     error TEXT,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE job_steps (
+     job_id TEXT NOT NULL REFERENCES jobs(id),
+     idx INTEGER NOT NULL,
+     name TEXT NOT NULL,
+     status TEXT NOT NULL,
+     started_at INTEGER,
+     ended_at INTEGER,
+     error TEXT,
+     PRIMARY KEY (job_id, idx)
+   );
+   CREATE TABLE bmcs (
+     address TEXT PRIMARY KEY,
+     ipmi_version TEXT,
+     auth_types TEXT NOT NULL DEFAULT '[]',
+     vendor TEXT,
+     guid TEXT,
+     node_id TEXT,
+     power TEXT,
+     error TEXT,
+     seen_at INTEGER NOT NULL
+   );
+   CREATE TABLE config (
+     key TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   );`,
+];
+
+/** Open (creating if needed) the database at `path` (':memory:' for tests) and migrate it to the latest version. */
+export function openDatabase(path: string): Db {
+  const db = new Database(path);
+  if (path !== ':memory:') db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  db.exec('CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  const row = db.prepare('SELECT MAX(version) AS v FROM migrations').get() as { v: number | null };
+  const current = row.v ?? 0;
+  for (let v = current + 1; v <= MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v - 1]!);
+      db.prepare('INSERT INTO migrations (version, applied_at) VALUES (?, ?)').run(v, Date.now());
+    })();
+  }
+}
+
+/** Latest schema version this build knows. */
+export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,58 @@
+// Node lifecycle (DESIGN.md "Node lifecycle"): the explicit transition table and the one function that moves a
+// node between states. Every transition is persisted together with a `lifecycle/state` event in one transaction.
+//
+//   discovered ──inspect-start──▶ inspecting ──inventory──▶ available ──deploy-start──▶ deploying ──deploy-done──▶ active
+//        └───────────inventory──────────────────────────────▲   │  ▲                          │
+//   any working state ──job-failed / crash-recovery / boot-failed──▶ error ──inspect-start / inventory / manual──▶ …
+import type { NodeState } from '../shared/node.ts';
+
+/** Why a node changed state; recorded on the event. */
+export type TransitionCause =
+  | 'pxe-unknown'      // first seen by DHCP/HTTP boot
+  | 'inspect-start'    // an inspect job began
+  | 'inventory'        // the agent posted a valid inventory
+  | 'job-failed'       // a job step failed (reason kept in lastError)
+  | 'crash-recovery'   // the daemon restarted and found the node mid-work
+  | 'deploy-start'
+  | 'deploy-done'
+  | 'clean-start'
+  | 'clean-done'
+  | 'manual';          // an operator action through the API
+
+export interface Transition { from: NodeState; to: NodeState; causes: readonly TransitionCause[] }
+
+/** Every allowed transition. Anything not listed is refused with an IllegalTransitionError. */
+export const TRANSITIONS: readonly Transition[] = [
+  { from: 'discovered', to: 'inspecting', causes: ['inspect-start'] },
+  { from: 'discovered', to: 'available', causes: ['inventory'] },
+  { from: 'discovered', to: 'error', causes: ['job-failed', 'manual'] },
+  { from: 'inspecting', to: 'available', causes: ['inventory', 'crash-recovery'] },
+  { from: 'inspecting', to: 'error', causes: ['job-failed', 'crash-recovery'] },
+  { from: 'available', to: 'inspecting', causes: ['inspect-start'] },
+  { from: 'available', to: 'available', causes: ['inventory'] },
+  { from: 'available', to: 'deploying', causes: ['deploy-start'] },
+  { from: 'available', to: 'cleaning', causes: ['clean-start'] },
+  { from: 'deploying', to: 'active', causes: ['deploy-done'] },
+  { from: 'deploying', to: 'error', causes: ['job-failed', 'crash-recovery'] },
+  { from: 'active', to: 'cleaning', causes: ['clean-start'] },
+  { from: 'cleaning', to: 'available', causes: ['clean-done'] },
+  { from: 'cleaning', to: 'error', causes: ['job-failed', 'crash-recovery'] },
+  { from: 'error', to: 'inspecting', causes: ['inspect-start'] },
+  { from: 'error', to: 'available', causes: ['inventory', 'manual'] },
+  { from: 'error', to: 'discovered', causes: ['manual'] },
+];
+
+export class IllegalTransitionError extends Error {
+  constructor(readonly from: NodeState, readonly to: NodeState, readonly transitionCause: TransitionCause) {
+    super(`illegal node transition ${from} → ${to} (cause ${transitionCause})`);
+    this.name = 'IllegalTransitionError';
+  }
+}
+
+/** True when `from → to` is allowed for `cause`. */
+export function canTransition(from: NodeState, to: NodeState, cause: TransitionCause): boolean {
+  return TRANSITIONS.some((t) => t.from === from && t.to === to && t.causes.includes(cause));
+}
+
+/** States in which a node is in the middle of work that a crash can interrupt. */
+export const WORKING_STATES: readonly NodeState[] = ['inspecting', 'deploying', 'cleaning'];

@@ -1,0 +1,23 @@
+// Health, interfaces, services, survey and config reads.
+import type { FastifyInstance } from 'fastify';
+import type { Health, NetworkConfig } from '../../../shared/api.ts';
+import { listInterfaces } from '../../interfaces.ts';
+import type { ApiServerOptions } from '../server.ts';
+import { NetworkConfigBody, SurveyBody } from '../schemas.ts';
+
+const started = Date.now();
+
+export function registerSystemRoutes(app: FastifyInstance, o: ApiServerOptions): void {
+  app.get('/api/v1/health', async (): Promise<Health> => ({
+    version: o.version, uptimeSec: Math.round((Date.now() - started) / 1000), configured: o.core.config.network() !== null,
+  }));
+  app.get('/api/v1/interfaces', async () => listInterfaces());
+  app.get('/api/v1/services', async () => o.services.status());
+  app.get('/api/v1/config', async () => o.core.config.network());
+  app.put('/api/v1/config/network', { schema: { body: NetworkConfigBody } }, async (req) => o.services.configure(req.body as NetworkConfig));
+  app.get('/api/v1/survey', async () => o.services.lastSurvey());
+  app.post('/api/v1/survey', { schema: { body: SurveyBody } }, async (req) => {
+    const body = (req.body ?? {}) as { interface?: string };
+    return o.services.survey(body.interface);
+  });
+}

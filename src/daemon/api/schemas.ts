@@ -1,0 +1,46 @@
+// Request body/query schemas (typebox → JSON Schema; fastify validates with them). Types in src/shared/api.ts.
+import { Type } from '@sinclair/typebox';
+
+const Ipv4 = Type.String({ pattern: '^(\\d{1,3}\\.){3}\\d{1,3}$', maxLength: 15 });
+
+export const NetworkConfigBody = Type.Object({
+  interface: Type.String({ minLength: 1, maxLength: 15, pattern: '^[A-Za-z0-9_.:@-]+$' }),
+  mode: Type.Union([Type.Literal('authoritative'), Type.Literal('proxy')]),
+  pool: Type.Optional(Type.Union([Type.Null(), Type.Object({ first: Ipv4, last: Ipv4 }, { additionalProperties: false })])),
+  override: Type.Optional(Type.Boolean()),
+}, { additionalProperties: false });
+
+export const PowerBody = Type.Object({
+  action: Type.Union(['on', 'off', 'cycle', 'reset', 'soft', 'status'].map((a) => Type.Literal(a))),
+}, { additionalProperties: false });
+
+export const BootDevBody = Type.Object({
+  device: Type.Union([Type.Literal('pxe'), Type.Literal('disk'), Type.Literal('bios')]),
+  uefi: Type.Optional(Type.Boolean()),
+  persistent: Type.Optional(Type.Boolean()),
+}, { additionalProperties: false });
+
+export const CredentialsBody = Type.Object({
+  user: Type.String({ minLength: 1, maxLength: 16 }),
+  password: Type.String({ minLength: 1, maxLength: 20 }),
+}, { additionalProperties: false });
+
+export const SweepBody = Type.Object({
+  cidr: Type.String({ pattern: '^(\\d{1,3}\\.){3}\\d{1,3}/\\d{1,2}$', maxLength: 18 }),
+}, { additionalProperties: false });
+
+export const DiscoveryBody = Type.Object({
+  bmcs: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 4096 })),
+}, { additionalProperties: false });
+
+export const SurveyBody = Type.Object({
+  interface: Type.Optional(Type.String({ minLength: 1, maxLength: 15 })),
+}, { additionalProperties: false });
+
+export const EventsQuery = Type.Object({
+  mac: Type.Optional(Type.String({ maxLength: 32 })),
+  since: Type.Optional(Type.Integer({ minimum: 0 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000 })),
+});
+
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });

@@ -1,0 +1,20 @@
+// `rackseed` command line (bin/rackseed.mjs imports this file). One file per subcommand (STYLE.md: pixiecore).
+import { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { serveCommand } from './serve.ts';
+
+const program = new Command('rackseed')
+  .description('Bring bare metal up from nothing, offline: DHCP/proxyDHCP, TFTP, HTTP boot, IPMI, discovery.')
+  .version('0.1.0');
+program.addCommand(serveCommand());
+
+// The IPMI engineer's `rackseed bmc …` subcommand, when present.
+const bmcFile = join(dirname(fileURLToPath(import.meta.url)), 'bmc.ts');
+if (existsSync(bmcFile)) {
+  const mod = (await import(pathToFileURL(bmcFile).href)) as { bmcCommand?: () => Command };
+  if (mod.bmcCommand) program.addCommand(mod.bmcCommand());
+}
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,61 @@
+// `rackseed serve`: the daemon — API (+ UI) on --listen, and, with --interface, the netboot services.
+import { Command, Option } from 'commander';
+import { join, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { pino, destination, type Logger } from 'pino';
+import { startDaemon } from '../daemon.ts';
+
+const REPO = resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..');
+
+export interface ServeOptions {
+  interface?: string;
+  mode: 'authoritative' | 'proxy';
+  pool?: string;
+  data: string;
+  listen: string;
+  httpPort: number;
+  overrideForeignDhcp: boolean;
+  safeMode: boolean;
+}
+
+function makeLogger(): Logger {
+  const level = process.env.RACKSEED_LOG_LEVEL ?? 'info';
+  if (process.stdout.isTTY && !process.env.RACKSEED_LOG_JSON) {
+    return pino({ level, redact: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token'], transport: { target: 'pino-pretty', options: { destination: 2 } } });
+  }
+  return pino({ level, redact: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token'] }, destination(2));
+}
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('run the daemon: API and UI, and with --interface the DHCP/TFTP/HTTP boot services on that NIC only')
+    .option('--interface <if>', 'provisioning NIC; without it only the API starts (configure later through the UI)')
+    .addOption(new Option('--mode <mode>', 'DHCP mode').choices(['authoritative', 'proxy']).default('authoritative'))
+    .option('--pool <first-last>', 'authoritative mode: address pool, e.g. 10.0.0.100-10.0.0.199')
+    .option('--data <dir>', 'data directory (database, secret key)', join(homedir(), '.local', 'share', 'rackseed'))
+    .option('--listen <host:port|unix:/path>', 'API listen address', '127.0.0.1:8443')
+    .option('--http-port <port>', 'HTTP boot server port', (v) => Number.parseInt(v, 10), 80)
+    .option('--override-foreign-dhcp', 'serve authoritative DHCP even when another DHCP server answers', false)
+    .option('--safe-mode', 'ignore unknown PXE clients (only known nodes are answered)', false)
+    .action(async (o: ServeOptions) => {
+      const log = makeLogger();
+      const d = await startDaemon({
+        dataDir: resolve(o.data), listen: o.listen, logger: log, token: process.env.RACKSEED_TOKEN ?? null,
+        uiDir: join(REPO, 'dist', 'renderer'), repoRoot: REPO,
+        network: o.interface ? {
+          interface: o.interface, mode: o.mode, pool: o.pool ? parsePool(o.pool) : null, override: o.overrideForeignDhcp,
+        } : null,
+        httpPort: o.httpPort, safeMode: o.safeMode,
+      });
+      const stop = async (sig: string) => { log.info({ sig }, 'stopping'); await d.close(); process.exit(0); };
+      process.once('SIGINT', () => void stop('SIGINT'));
+      process.once('SIGTERM', () => void stop('SIGTERM'));
+    });
+}
+
+function parsePool(s: string): { first: string; last: string } {
+  const m = /^(\d+\.\d+\.\d+\.\d+)-(\d+\.\d+\.\d+\.\d+)$/.exec(s.trim());
+  if (!m) throw new Error(`--pool must be FIRST-LAST, e.g. 10.0.0.100-10.0.0.199 (got ${s})`);
+  return { first: m[1]!, last: m[2]! };
+}

@@ -1,0 +1,81 @@
+// Starts the whole daemon in-process: core (store, lifecycle, jobs), API server, and the netboot services.
+// Used by `rackseed serve` and by tests that want a daemon without a child process.
+import type { Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { NetworkConfig } from '../shared/api.ts';
+import { Core } from '../core/core.ts';
+import { ApiAuth } from './api/auth.ts';
+import { buildApiServer } from './api/server.ts';
+import { ServiceManager } from './services.ts';
+import { HttpError, type BmcOpsPort } from './api/ports.ts';
+
+export interface DaemonOptions {
+  dataDir: string | null;
+  /** "HOST:PORT" or "unix:/path" */
+  listen: string;
+  logger: Logger;
+  /** API token; null = generate and print once */
+  token: string | null;
+  uiDir: string | null;
+  repoRoot: string;
+  /** start the netboot services on this config at once (CLI --interface); null = API only */
+  network: NetworkConfig | null;
+  httpPort: number;
+  safeMode: boolean;
+  /** where to print the token and login URL (default: stdout) */
+  print?: (line: string) => void;
+}
+
+export interface RunningDaemon {
+  core: Core;
+  api: FastifyInstance;
+  auth: ApiAuth;
+  /** base URL of the API ("http://127.0.0.1:18080"), or the unix socket path */
+  url: string;
+  close(): Promise<void>;
+}
+
+export const VERSION = '0.1.0';
+
+export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
+  const print = o.print ?? ((l: string) => process.stdout.write(l + '\n'));
+  const core = new Core({ dataDir: o.dataDir, logger: o.logger });
+  const auth = new ApiAuth(o.token);
+  const services = new ServiceManager(core, o.logger);
+  const bmc: BmcOpsPort = {
+    power: async () => { throw new HttpError(503, 'BMC control is not available yet'); },
+    bootdev: async () => { throw new HttpError(503, 'BMC control is not available yet'); },
+    inspect: () => { throw new HttpError(503, 'BMC control is not available yet'); },
+    discovery: () => { throw new HttpError(503, 'BMC control is not available yet'); },
+    sweep: () => { throw new HttpError(503, 'BMC sweep is not available yet'); },
+  };
+  const api = await buildApiServer({ core, auth, services, bmc, logger: o.logger, version: VERSION, uiDir: o.uiDir });
+
+  let url: string;
+  if (o.listen.startsWith('unix:')) {
+    const path = o.listen.slice(5);
+    await api.listen({ path });
+    url = `unix:${path}`;
+  } else {
+    const i = o.listen.lastIndexOf(':');
+    const host = i > 0 ? o.listen.slice(0, i) : '127.0.0.1';
+    const port = Number(i >= 0 ? o.listen.slice(i + 1) : o.listen);
+    await api.listen({ host, port });
+    const addr = api.server.address();
+    const realPort = typeof addr === 'object' && addr ? addr.port : port;
+    url = `http://${host.includes(':') ? `[${host}]` : host}:${realPort}`;
+  }
+  if (!o.token) print(`RackSeed API token (this launch only): ${auth.token}`);
+  print(`RackSeed is listening on ${url}`);
+  if (!url.startsWith('unix:')) print(`Open the UI (one-time link): ${url}/login?code=${auth.issueLoginCode()}`);
+
+  if (o.network) await services.configure(o.network);
+
+  return {
+    core, api, auth, url,
+    async close() {
+      await api.close();
+      core.close();
+    },
+  };
+}
