@@ -43,6 +43,8 @@ export class Lab {
   forwarder: Forwarder | null = null;
   token: string;
   captureFile: string | null = null;
+  /** MAC of the appliance's uplink0 (read once, so the capture can be judged after teardown) */
+  uplinkMac = '';
   private state: LabState;
   private downed = false;
 
@@ -79,6 +81,7 @@ export class Lab {
     this.save();
     this.log(`lab ${n.id}: namespaces ${n.rackNs}, ${n.appNs}, ${n.uplinkNs}`);
     createTopology(n);
+    this.uplinkMac = interfaceMac(n.appNs, IFACES.appUplink);
     this.state.pids.radvd = startRadvd(n.rackNs, n.dir);
     const cap = startUplinkCapture(n.uplinkNs, n.dir);
     this.state.pids.tcpdump = cap.pid;
@@ -168,13 +171,10 @@ export class Lab {
     try { return readFileSync(node.consoleLog, 'latin1'); } catch { return ''; }
   }
 
-  /** MAC of the appliance's uplink0. */
-  uplinkMac(): string { return interfaceMac(this.names.appNs, IFACES.appUplink); }
-
   /** Everything the appliance sent out of uplink0 so far (must hold no DHCP/TFTP reply). */
   uplinkReport(): UplinkReport {
     if (!this.captureFile) throw new Error('no capture');
-    return analyzeUplinkCapture(this.captureFile, this.uplinkMac());
+    return analyzeUplinkCapture(this.captureFile, this.uplinkMac);
   }
 
   /** PIDs the lab started that are still alive (for leak checks). */

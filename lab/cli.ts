@@ -1,0 +1,183 @@
+// `node --import tsx lab/cli.ts up|down|status` — the virtual rack (docs/LAB.md).
+//   up      check prerequisites, build, bring up the rack and RackSeed, print the UI URL; with --wait-available
+//           also set BMC credentials, sweep the BMC segment, start discovery and follow it until every node
+//           is available. Then keep running until Ctrl-C/SIGTERM, and tear everything down on the way out.
+//   down    remove the lab instance (default `lab`) and every orphaned instance (owner gone); --all: every one
+//   status  what runs: namespaces, nodes (power), BMCs, daemon
+import { Command, Option } from 'commander';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from './appliance.ts';
+import { DEFAULT_BMC_PASSWORD, DEFAULT_BMC_USER, DEFAULT_ID, labNames, NET, planNodes } from './config.ts';
+import { discoverNodes, sweepBmcs } from './discovery.ts';
+import { missingPrerequisites } from './prerequisites.ts';
+import { pidAlive, readPidFile } from './processes.ts';
+import { Lab } from './rack.ts';
+import { instanceOwned, listInstances, readState, teardownInstance } from './teardown.ts';
+import { namespaceExists } from './topology.ts';
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const stamp = () => new Date().toISOString().slice(11, 19);
+
+interface UpOptions {
+  id: string; nodes: string; firmware: string; mode: 'authoritative' | 'proxy'; port: string;
+  waitAvailable?: boolean; build: boolean; bmcUser: string; bmcPassword: string; timeout: string;
+}
+
+function build(): void {
+  const steps: [string, string[]][] = [];
+  if (existsSync(join(REPO_ROOT, 'scripts', 'build.sh'))) steps.push(['bash', ['scripts/build.sh']]);
+  else say('lab: scripts/build.sh is not there yet — skipping the resource build');
+  steps.push([process.execPath, ['--import', 'tsx', 'agent/build/cli.ts', '--if-missing']]);
+  for (const [cmd, args] of steps) {
+    say(`lab: ${[cmd === process.execPath ? 'node' : cmd, ...args].join(' ')}`);
+    const r = spawnSync(cmd, args, { cwd: REPO_ROOT, stdio: 'inherit' });
+    if (r.status !== 0) throw new Error(`build step failed: ${cmd} ${args.join(' ')}`);
+  }
+}
+
+/** The daemon prints its one-time login link to its log; with a unix-socket API we rewrite it for the forwarder. */
+function loginUrl(lab: Lab): string {
+  const base = lab.url;
+  try {
+    const log = readFileSync(lab.daemon!.log, 'utf8');
+    const m = /login\?code=([A-Za-z0-9_-]+)/.exec(log);
+    if (m) return `${base}/login?code=${m[1]}`;
+  } catch { /* no log */ }
+  return `${base}/  (API token: ${lab.token})`;
+}
+
+async function up(o: UpOptions): Promise<void> {
+  const missing = missingPrerequisites();
+  if (missing.length > 0) {
+    for (const m of missing) say(`lab: missing: ${m}`);
+    process.exitCode = 1;
+    return;
+  }
+  const names = labNames(o.id);
+  if (instanceOwned(o.id)) {
+    say(`lab: instance "${o.id}" is in use by pid ${readState(names)?.ownerPid}; stop it first (Ctrl-C there, or: npm run lab:down -- --all)`);
+    process.exitCode = 1;
+    return;
+  }
+  if (o.build) build();
+  const nodes = planNodes(Number(o.nodes), o.firmware);
+
+  let lab: Lab | null = null;
+  let finishing = false;
+  const abort = new AbortController();
+  const finish = (code: number, why: string) => {
+    if (finishing) return;
+    finishing = true;
+    abort.abort();
+    say(`\nlab: ${why} — tearing down`);
+    void (lab?.forwarder?.close() ?? Promise.resolve()).finally(() => {
+      teardownInstance(names);
+      if (lab) reportUplink(lab);
+      say('lab: everything removed (namespaces, taps, bridges, QEMU, ipmi_sim, daemon, forwarder)');
+      process.exit(code);
+    });
+  };
+  process.on('SIGINT', () => finish(130, 'SIGINT'));
+  process.on('SIGTERM', () => finish(143, 'SIGTERM'));
+  process.on('SIGHUP', () => finish(129, 'SIGHUP'));
+  // last resort (an exception, process.exit elsewhere): synchronous teardown
+  process.on('exit', () => { if (!finishing) teardownInstance(names); });
+
+  say(`lab: bringing up ${nodes.length} node(s): ${nodes.map((n) => n.firmware + (n.pxe === 'firmware' ? '-pxe' : '')).join(', ')}`);
+  lab = await Lab.up({
+    id: o.id, nodes, bmcUser: o.bmcUser, bmcPassword: o.bmcPassword, siteDhcp: o.mode === 'proxy',
+    daemon: { mode: o.mode }, forwardPort: Number(o.port), log: say,
+  });
+  say('');
+  say(`RackSeed UI: ${loginUrl(lab)}`);
+  say(`API token:   export RACKSEED_TOKEN=${lab.token}`);
+  say(`Consoles:    ${join(names.dir, 'nodes', '<node>', 'console.log')}`);
+  say(`Ready. ${o.waitAvailable ? 'Discovering…' : 'Ctrl-C tears the lab down.'}`);
+  if (o.waitAvailable) {
+    const t0 = Date.now();
+    const progress = (l: string) => say(`[${stamp()}] ${l}`);
+    const opts = {
+      user: o.bmcUser, password: o.bmcPassword, cidr: NET.bmcNetwork, expectBmcs: lab.nodes.map((n) => n.bmcAddress),
+      discoveryTimeoutMs: Number(o.timeout) * 1000, progress, signal: abort.signal,
+    };
+    try {
+      await sweepBmcs(lab.api, opts);
+      await discoverNodes(lab.api, lab.nodes.length, opts);
+      say(`\n${lab.nodes.length} nodes available (${Math.round((Date.now() - t0) / 1000)} s). Ctrl-C tears the lab down.`);
+    } catch (err) {
+      if (finishing) return;
+      say(`lab: bring-up did not complete: ${(err as Error).message}`);
+      say(`lab: daemon log ${lab.daemon?.log}; node consoles under ${join(names.dir, 'nodes')}`);
+      finish(1, 'bring-up failed');
+      return;
+    }
+  }
+  // keep running until a signal arrives
+  setInterval(() => {}, 1 << 30);
+}
+
+function reportUplink(lab: Lab): void {
+  try {
+    const r = lab.uplinkReport();
+    if (r.bootReplies.length === 0) say(`lab: uplink capture: ${r.total} UDP packet(s) on the uplink, none of them a DHCP/TFTP reply from RackSeed`);
+    else { say(`lab: uplink capture: ${r.bootReplies.length} DHCP/TFTP packet(s) from RackSeed on the uplink — confinement broken:`); for (const l of r.bootReplies.slice(0, 20)) say(`  ${l}`); }
+  } catch (err) {
+    say(`lab: could not read the uplink capture: ${(err as Error).message}`);
+  }
+}
+
+function down(o: { id: string; all?: boolean }): void {
+  const ids = new Set([o.id]);
+  for (const id of listInstances()) if (o.all || !instanceOwned(id)) ids.add(id);
+  for (const id of ids) {
+    const n = labNames(id);
+    if (instanceOwned(id) && !o.all) continue;
+    teardownInstance(n, { removeDir: true });
+    say(`lab: removed instance ${id}`);
+  }
+}
+
+function status(o: { id: string }): void {
+  const ids = listInstances();
+  if (ids.length === 0) { say('lab: nothing running'); return; }
+  for (const id of ids) {
+    const n = labNames(id);
+    const st = readState(n);
+    const nss = [n.rackNs, n.appNs, n.uplinkNs].filter(namespaceExists);
+    const owner = st?.ownerPid != null && pidAlive(st.ownerPid) ? `owner pid ${st.ownerPid}` : 'no owner (leftover: lab down removes it)';
+    say(`${id === o.id ? '*' : ' '} ${id}: ${nss.length}/3 namespaces, ${owner}`);
+    if (st?.pids.daemon) say(`    daemon pid ${st.pids.daemon} ${pidAlive(st.pids.daemon) ? 'running' : 'stopped'}, API ${n.apiSocket}`);
+    for (const dir of st?.nodeDirs ?? []) {
+      const pid = readPidFile(join(dir, 'power.pid'));
+      say(`    ${dir.split('/').pop()}: power ${pid !== null && pidAlive(pid) ? `on (qemu pid ${pid})` : 'off'}, console ${join(dir, 'console.log')}`);
+    }
+  }
+}
+
+const program = new Command('lab').description('RackSeed virtual rack: QEMU nodes with ipmi_sim BMCs behind private bridges');
+program.command('up')
+  .description('bring up the rack and RackSeed; keep running until Ctrl-C, then tear everything down')
+  .option('--id <id>', 'instance id (namespaces rslab-<id>-…)', DEFAULT_ID)
+  .option('--nodes <n>', 'number of nodes', '3')
+  .option('--firmware <list>', 'firmware per node, repeated: bios, uefi, uefi-pxe, bios-virtio, uefi-e1000', 'bios,uefi,bios')
+  .addOption(new Option('--mode <mode>', 'DHCP mode (proxy: dnsmasq plays the site DHCP)').choices(['authoritative', 'proxy']).default('authoritative'))
+  .option('--port <port>', 'host port of the UI/API forwarder (127.0.0.1)', process.env.RACKSEED_PORT ?? '8080')
+  .option('--wait-available', 'sweep BMCs, run discovery and wait until every node is available')
+  .option('--no-build', 'skip scripts/build.sh and the ramdisk build')
+  .option('--bmc-user <user>', 'BMC user', DEFAULT_BMC_USER)
+  .option('--bmc-password <password>', 'BMC password', DEFAULT_BMC_PASSWORD)
+  .option('--timeout <seconds>', 'discovery timeout', '900')
+  .action((o: UpOptions) => up(o).catch((err: unknown) => {
+    say(`lab: ${(err as Error).message}`);
+    process.exit(1);
+  }));
+program.command('down')
+  .description('remove the lab (idempotent): instance --id plus every orphaned instance')
+  .option('--id <id>', 'instance id', DEFAULT_ID)
+  .option('--all', 'also instances whose owner still runs (tests, another lab)')
+  .action(down);
+program.command('status').description('show lab instances').option('--id <id>', 'instance id', DEFAULT_ID).action(status);
+
+program.parseAsync(process.argv).catch((err: unknown) => { say(`lab: ${(err as Error).message}`); process.exit(1); });
