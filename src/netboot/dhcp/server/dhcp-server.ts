@@ -1,0 +1,98 @@
+// createDhcpServer: the authoritative DHCP service on one interface (see README.md).
+
+import type { Socket } from 'node:dgram';
+import type { Logger } from 'pino';
+import type { BootPolicy, NetbootEventSink } from '../../boot-policy.ts';
+import type { UdpSocketFactory } from '../../net/udp-socket.ts';
+import { AddressPool, type Reservation } from './address-pool.ts';
+import { AuthoritativeHandler } from './authoritative-handler.ts';
+import { newCounters } from './counters.ts';
+import type { LeaseStore } from './lease-store.ts';
+import { attachPipeline } from './serve-loop.ts';
+
+export interface DhcpServerOptions {
+  /** interface to serve (the socket is confined to it by the factory) */
+  interface: string;
+  /** our address on that interface: server identifier (54), TFTP next-server */
+  serverIp: string;
+  subnetMask: string;
+  /** dynamic range (inclusive) */
+  pool: { first: string; last: string };
+  /** static reservations; MAC in any notation */
+  reservations?: Reservation[];
+  routers?: string[];
+  dnsServers?: string[];
+  domainName?: string | null;
+  /** option 51, default 3600 */
+  leaseTimeSec?: number;
+  /** option 58, default lease/2 */
+  renewalTimeSec?: number;
+  /** option 59, default lease·7/8 */
+  rebindingTimeSec?: number;
+  leases: LeaseStore;
+  /** null/undefined: nobody gets boot information */
+  bootPolicy?: BootPolicy | null;
+  socketFactory: UdpSocketFactory;
+  logger: Logger;
+  events?: NetbootEventSink;
+  /** clock, ms since epoch (tests inject) */
+  now?: () => number;
+  /** ports and broadcast address; defaults 67, 68, 255.255.255.255 (loopback tests override) */
+  ports?: { server?: number; relay?: number; client?: number; broadcastAddress?: string };
+  /** local address to bind, default 0.0.0.0 */
+  bindAddress?: string;
+  /** default 60 s */
+  offerHoldSec?: number;
+  /** default 600 s */
+  declineHoldSec?: number;
+  /** lease-expiry sweep period, default 10 s */
+  sweepIntervalMs?: number;
+}
+
+export interface DhcpService {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** received, discover, offer, request, ack, nak, release, decline, inform, expired, dropped, errors */
+  counters(): Record<string, number>;
+}
+
+export function createDhcpServer(opts: DhcpServerOptions): DhcpService {
+  const now = opts.now ?? Date.now;
+  const lease = opts.leaseTimeSec ?? 3600;
+  const ports = { server: opts.ports?.server ?? 67, relay: opts.ports?.relay ?? opts.ports?.server ?? 67, client: opts.ports?.client ?? 68, broadcastAddress: opts.ports?.broadcastAddress ?? '255.255.255.255' };
+  const log = opts.logger.child({ component: 'dhcp', mode: 'authoritative', interface: opts.interface });
+  const events: NetbootEventSink = opts.events ?? (() => {});
+  const counters = newCounters();
+  const pool = new AddressPool({
+    first: opts.pool.first, last: opts.pool.last, subnetMask: opts.subnetMask, serverIp: opts.serverIp, reservations: opts.reservations,
+    offerHoldMs: (opts.offerHoldSec ?? 60) * 1000, declineHoldMs: (opts.declineHoldSec ?? 600) * 1000,
+  }, opts.leases);
+  const handler = new AuthoritativeHandler({
+    serverIp: opts.serverIp, subnetMask: opts.subnetMask, routers: opts.routers ?? [], dnsServers: opts.dnsServers ?? [], domainName: opts.domainName ?? null,
+    leaseTimeSec: lease, renewalTimeSec: opts.renewalTimeSec ?? Math.floor(lease / 2), rebindingTimeSec: opts.rebindingTimeSec ?? Math.floor((lease * 7) / 8),
+  }, pool, opts.leases, opts.bootPolicy ?? null, ports, opts.interface, now);
+
+  let socket: Socket | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  return {
+    async start() {
+      if (socket) return;
+      socket = await opts.socketFactory({ port: ports.server, address: opts.bindAddress, interface: opts.interface, broadcast: true, reuseAddr: true });
+      attachPipeline(socket, { iface: opts.interface, log, counters, events, eventPrefix: '' }, handler.decide);
+      timer = setInterval(() => {
+        try { handler.expire(counters, events); } catch (err) { counters.errors++; log.error({ err }, 'lease expiry sweep failed'); }
+      }, opts.sweepIntervalMs ?? 10_000);
+      timer.unref();
+      log.info({ serverIp: opts.serverIp, pool: opts.pool }, 'authoritative DHCP listening');
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = null;
+      const s = socket;
+      socket = null;
+      if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+      log.info('authoritative DHCP stopped');
+    },
+    counters: () => ({ ...counters }),
+  };
+}

@@ -1,0 +1,113 @@
+// The serve loop both DHCP modes share (STYLE.md: a pipeline of small named steps):
+//   receive → decode → filter → decide (mode handler) → build → send
+// One bad packet is logged with mac, xid and interface and dropped; the loop never stops on it.
+
+import type { RemoteInfo, Socket } from 'node:dgram';
+import type { Logger } from 'pino';
+import type { NetbootEventSink } from '../../boot-policy.ts';
+import { DhcpDecodeError } from '../decode-error.ts';
+import { IPV4_ANY } from '../ipv4.ts';
+import { messageTypeName, messageTypeVerb } from '../message-type.ts';
+import { BOOTREQUEST, decodePacket, encodePacket, packetMac, type DhcpPacket } from '../packet.ts';
+import type { Counters, CounterName } from './counters.ts';
+import type { ReplyTarget } from './reply-target.ts';
+
+/** What a mode handler decided for one request. */
+export type Decision =
+  /** send `reply` to `to` */
+  | { action: 'reply'; reply: DhcpPacket; to: ReplyTarget }
+  /** handled; nothing to send (RELEASE, DECLINE) */
+  | { action: 'done' }
+  /** not ours to answer: a debug line, counted as dropped — not an error */
+  | { action: 'drop'; reason: string };
+
+export type DecideFn = (packet: DhcpPacket, from: RemoteInfo) => Decision;
+
+export interface PipelineContext {
+  /** interface name, for logs and events */
+  iface: string;
+  log: Logger;
+  counters: Counters;
+  events: NetbootEventSink;
+  /** event kind prefix: "" (authoritative) or "proxy-" */
+  eventPrefix: string;
+}
+
+const COUNTED = new Set<string>(['discover', 'offer', 'request', 'ack', 'nak', 'release', 'decline', 'inform']);
+
+function count(ctx: PipelineContext, verb: string): void {
+  if (COUNTED.has(verb)) ctx.counters[verb as CounterName]++;
+}
+
+function clientIp(p: DhcpPacket): string | null {
+  if (p.yiaddr !== IPV4_ANY) return p.yiaddr;
+  if (p.ciaddr !== IPV4_ANY) return p.ciaddr;
+  return p.options.requestedIp;
+}
+
+/** Step: receive one datagram and run it through the pipeline. Exported for tests that drive it without a socket. */
+export function handleDatagram(ctx: PipelineContext, decide: DecideFn, msg: Buffer, from: RemoteInfo, send: (bytes: Buffer, to: ReplyTarget, done: (err: Error | null) => void) => void): void {
+  ctx.counters.received++;
+  // decode
+  let req: DhcpPacket;
+  try {
+    req = decodePacket(msg);
+  } catch (err) {
+    ctx.counters.errors++;
+    if (err instanceof DhcpDecodeError) ctx.log.warn({ interface: ctx.iface, from: `${from.address}:${from.port}`, offset: err.offset, bytes: msg.length }, `malformed DHCP packet dropped: ${err.message}`);
+    else ctx.log.error({ interface: ctx.iface, err }, 'DHCP decoder failed unexpectedly');
+    return;
+  }
+  let mac = '';
+  try {
+    mac = packetMac(req);
+    // filter: only client requests with a DHCP message type (replies of other servers and plain BOOTP are not ours)
+    const type = req.options.messageType;
+    if (req.op !== BOOTREQUEST || type === null) {
+      ctx.counters.dropped++;
+      if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ interface: ctx.iface, mac, xid: req.xid, op: req.op }, 'not a DHCP request; ignored');
+      return;
+    }
+    const verb = messageTypeVerb(type);
+    count(ctx, verb);
+    ctx.events({ source: 'dhcp', kind: ctx.eventPrefix + verb, mac, ip: clientIp(req), message: `${messageTypeName(type)} from ${mac}`, detail: { xid: req.xid, interface: ctx.iface } });
+    // decide
+    const decision = decide(req, from);
+    if (decision.action === 'drop') {
+      ctx.counters.dropped++;
+      if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ interface: ctx.iface, mac, xid: req.xid, type: messageTypeName(type) }, `ignored: ${decision.reason}`);
+      return;
+    }
+    if (decision.action === 'done') return;
+    // build
+    const { reply, to } = decision;
+    const bytes = encodePacket(reply);
+    const replyVerb = messageTypeVerb(reply.options.messageType);
+    count(ctx, replyVerb);
+    // send
+    send(bytes, to, (err) => {
+      if (err) { ctx.counters.errors++; ctx.log.warn({ interface: ctx.iface, mac, xid: req.xid, to: `${to.address}:${to.port}`, err: err.message }, 'sending DHCP reply failed'); }
+    });
+    const ip = reply.yiaddr !== IPV4_ANY ? reply.yiaddr : reply.ciaddr !== IPV4_ANY ? reply.ciaddr : null;
+    const boot = reply.options.bootfileName;
+    ctx.events({
+      source: 'dhcp', kind: ctx.eventPrefix + replyVerb, mac, ip,
+      message: `${messageTypeName(reply.options.messageType)}${ip ? ` ${ip}` : ''} to ${mac}${boot ? ` boot ${boot}` : ''}${replyVerb === 'nak' ? `: ${reply.options.message ?? ''}` : ''}`,
+      detail: { xid: req.xid, interface: ctx.iface, ...(boot ? { bootFile: boot } : {}) },
+      level: replyVerb === 'nak' ? 'warn' : 'info',
+    });
+    if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ interface: ctx.iface, mac, xid: req.xid, ip, to: `${to.address}:${to.port}` }, `sent ${messageTypeName(reply.options.messageType)}`);
+  } catch (err) {
+    ctx.counters.errors++;
+    ctx.log.error({ interface: ctx.iface, mac, xid: req.xid, err }, 'failed to handle DHCP packet; dropped');
+  }
+}
+
+/** Attach the pipeline to a socket. Socket errors are logged, never thrown. */
+export function attachPipeline(socket: Socket, ctx: PipelineContext, decide: DecideFn): void {
+  const send = (bytes: Buffer, to: ReplyTarget, done: (err: Error | null) => void): void => {
+    socket.send(bytes, to.port, to.address, (err) => done(err ?? null));
+  };
+  socket.on('message', (msg, from) => handleDatagram(ctx, decide, msg, from, send));
+  socket.on('error', (err) => { ctx.counters.errors++; ctx.log.error({ interface: ctx.iface, err }, 'DHCP socket error'); });
+}
