@@ -1,6 +1,6 @@
 // Wizard step 2 — BMCs: subnet and credentials (stored by the daemon; the password is never shown back, only
 // "password set"), then a sweep whose progress and results arrive live as 'sweep' stream messages.
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { useApp } from '../store/store.ts';
 import { saveBmcCredentials, startSweep } from '../actions.ts';
 import { Dot, Empty } from './common.tsx';
@@ -51,6 +51,9 @@ export function BmcStep({ onBack, onDone }: { onBack: () => void; onDone: () => 
   const [password, setPassword] = useState('');
   const [saved, setSaved] = useState(false);
   const sweeping = !!sweep && !sweep.finished;
+  // the stored user arrives with the snapshot, possibly after the first render: fill it in unless edited
+  useEffect(() => { if (user) setNewUser((cur) => cur || user); }, [user]);
+  useEffect(() => { if (sweep) setCidr((cur) => cur || sweep.cidr); }, [sweep]);
 
   const save = async (e: FormEvent) => {
     e.preventDefault();
@@ -63,10 +66,10 @@ export function BmcStep({ onBack, onDone }: { onBack: () => void; onDone: () => 
       <h2>2 · BMCs (out-of-band)</h2>
       <p className="lead">RackSeed drives power and boot order through IPMI. Give it the BMC subnet and one set of credentials.</p>
       <form className="creds" onSubmit={save} aria-label="BMC credentials">
-        <label>BMC user<input value={newUser} onChange={(e) => setNewUser(e.target.value)} autoComplete="off" required /></label>
+        <label>BMC user<input value={newUser} onChange={(e) => setNewUser(e.target.value)} autoComplete="off" maxLength={16} required /></label>
         <label>BMC password
           <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="new-password"
-            placeholder={passwordSet ? '•••••• (set — type to replace)' : ''} required />
+            maxLength={20} title="IPMI 2.0 passwords are at most 20 characters" placeholder={passwordSet ? '•••••• (set — type to replace)' : ''} required />
         </label>
         <button type="submit">Save credentials</button>
         <span className="cred-state" role="status">

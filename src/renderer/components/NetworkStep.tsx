@@ -83,6 +83,12 @@ export function NetworkStep({ onDone }: { onDone: () => void }) {
   const [result, setResult] = useState<ApplyResult | null>(null);
   const [busy, setBusy] = useState(false);
   useEffect(() => { void refreshInterfaces(); }, []);
+  // the applied configuration arrives with the snapshot, possibly after the first render
+  useEffect(() => {
+    if (!config) return;
+    setMode(config.mode);
+    if (config.pool) { setFirst(config.pool.first); setLast(config.pool.last); }
+  }, [config]);
   useEffect(() => { if (survey && survey.interface === selected && !config) setMode(survey.proposal); }, [survey, selected, config]);
   const foreign = survey && survey.interface === selected ? survey.foreign.length : 0;
 
