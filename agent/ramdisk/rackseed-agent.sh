@@ -18,8 +18,16 @@ LIB=/usr/libexec/rackseed
 RUN=/run/rackseed
 mkdir -p "$RUN"
 
-log() { echo "rackseed-agent: $*"; }
-uptime_s() { cut -d' ' -f1 /proc/uptime; }
+log() {
+  read -r _up _ </proc/uptime
+  echo "rackseed-agent: [${_up}s] $*"
+}
+# val FILE — V = first line of FILE, empty when unreadable (no fork: the read builtin).
+val() {
+  V=''
+  { IFS= read -r V <"$1"; } 2>/dev/null
+  return 0
+}
 
 URL=''
 TOKEN=''
@@ -53,14 +61,17 @@ for _i in $(nics); do ip link set "$_i" up 2>/dev/null; done
 boot_if() {
   [ -n "$MAC" ] || return 0
   for _i in $(nics); do
-    [ "$(cat "/sys/class/net/$_i/address" 2>/dev/null)" = "$MAC" ] && echo "$_i" && return 0
+    val "/sys/class/net/$_i/address"
+    [ "$V" = "$MAC" ] && echo "$_i" && return 0
   done
 }
 
 # wait_carrier IF — up to 5 s for link on IF.
 wait_carrier() {
   _t=0
-  while [ $_t -lt 50 ] && [ "$(cat "/sys/class/net/$1/carrier" 2>/dev/null)" != 1 ]; do
+  while [ $_t -lt 50 ]; do
+    val "/sys/class/net/$1/carrier"
+    [ "$V" = 1 ] && return 0
     sleep 0.1
     _t=$((_t + 1))
   done
@@ -88,7 +99,8 @@ while [ -z "$IFACE" ]; do
   fi
 done
 [ -z "$MAC" ] && MAC=$(cat "/sys/class/net/$IFACE/address")
-log "$IFACE has $(cat "$RUN/lease.$IFACE" 2>/dev/null) at $(uptime_s)s"
+val "$RUN/lease.$IFACE"
+log "$IFACE has $V"
 
 # ---- inventory
 RACKSEED_BOOT_MAC=$MAC RACKSEED_NODE=$NODE RACKSEED_AGENT_VERSION=$AGENT_VERSION \
@@ -112,7 +124,7 @@ until http POST /agent/v1/inventory "$RUN/inventory.json" >"$RUN/post.out"; do
   sleep $_delay
   [ $_delay -lt 30 ] && _delay=$((_delay * 2))
 done
-log "inventory posted at $(uptime_s)s"
+log "inventory posted"
 
 # ---- commands
 _delay=1
