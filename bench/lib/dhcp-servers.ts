@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import type { NetnsSandbox } from '../../test/helpers/netns.ts';
 import { waitExit } from '../../test/helpers/netns.ts';
 import { GIADDR, POOL_FIRST, POOL_LAST, POOL_PREFIX, SERVER_ADDR, SERVER_IF } from './dhcp-topology.ts';
@@ -52,6 +52,11 @@ function running(name: DhcpServerName, describe: string, child: ChildProcess, di
   };
 }
 
+/** First line of `cmd args` (a version banner), or "?" when it cannot run. */
+function version(cmd: string, args: string[], pattern: RegExp): string {
+  try { return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).match(pattern)?.[1] ?? '?'; } catch { return '?'; }
+}
+
 const macHex = (mac: string): string => mac.toLowerCase().replace(/[^0-9a-f]/g, '');
 
 /** ISC Kea 4 (Debian kea-dhcp4-server): memfile leases, persist=true, UDP sockets on the server address. */
@@ -78,7 +83,8 @@ export function startKea({ sandbox, serverNs }: StartOptions): RunningDhcpServer
   const child = sandbox.spawn(serverNs, 'kea-dhcp4', ['-c', cfg], {
     env: { ...process.env, KEA_LOCKFILE_DIR: dir, KEA_PIDFILE_DIR: dir, KEA_LOGGER_DESTINATION: join(dir, 'kea.log') },
   });
-  return running('kea', 'kea-dhcp4 2.x, memfile persist=true (CSV, lfc off), UDP sockets', child, dir, () => {
+  const describe = `kea-dhcp4 ${version('kea-dhcp4', ['-V'], /^(\S+)/)}, memfile persist=true (CSV append per lease, no fsync; lfc off), multi-threading on (2 threads, as Kea ≥ 2.4 defaults to), UDP sockets`;
+  return running('kea', describe, child, dir, () => {
     // address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,…; later lines win
     const leases = new Map<string, string>();
     if (!existsSync(leaseFile)) return leases;
@@ -102,7 +108,8 @@ export function startDnsmasq({ sandbox, serverNs }: StartOptions): RunningDhcpSe
     '--dhcp-lease-max=100000', '--dhcp-authoritative', '--quiet-dhcp', `--pid-file=${join(dir, 'dnsmasq.pid')}`,
     '--log-facility=-',
   ]);
-  return running('dnsmasq', 'dnsmasq 2.90, --no-ping, lease file, --quiet-dhcp', child, dir, () => {
+  const describe = `dnsmasq ${version('dnsmasq', ['-v'], /version (\S+)/)}, --no-ping, lease file (rewritten on every change), --dhcp-lease-max=100000, --quiet-dhcp`;
+  return running('dnsmasq', describe, child, dir, () => {
     // expiry mac ip hostname clientid
     const leases = new Map<string, string>();
     if (!existsSync(leaseFile)) return leases;
