@@ -32,6 +32,8 @@ export class IpmiClient {
   readonly transport: IpmiTransport;
   readonly log: Logger;
   readonly policy: RetryPolicy;
+  /** the options this client was made with (a sweep makes its own probe client from them) */
+  readonly options: IpmiClientOptions;
   private readonly pool: Limiter;
   private readonly hostLocks = new Map<string, { lock: Limiter; users: number }>();
   private readonly sessions = new Set<BmcSession>();
@@ -39,6 +41,7 @@ export class IpmiClient {
   private pingTag = 0;
 
   constructor(opts: IpmiClientOptions = {}) {
+    this.options = opts;
     this.log = opts.logger ?? pino({ level: 'silent' });
     this.transport = new IpmiTransport(opts.socketFactory ?? defaultSocketFactory, this.log);
     this.policy = { timeoutMs: opts.timeoutMs ?? DEFAULT_RETRY.timeoutMs, retries: opts.retries ?? DEFAULT_RETRY.retries, backoff: opts.backoff ?? DEFAULT_RETRY.backoff };

@@ -60,13 +60,17 @@ export function exchange<T>(x: ExchangeSpec<T>): Promise<T> {
       let pkt: Buffer;
       try { pkt = x.build(attempt); } catch (err) { finish(err); return; }
       const wait = x.policy.timeoutMs * Math.pow(x.policy.backoff, attempt);
-      timer = setTimeout(() => {
-        if (attempt >= x.policy.retries) { finish(new BmcUnreachableError(x.host, x.what, attempt + 1, Date.now() - started)); return; }
-        attempt++;
-        x.log.debug({ host: x.host, what: x.what, attempt }, 'no IPMI reply, retrying');
-        send();
-      }, wait);
-      x.transport.send(x.host, x.port, pkt).catch((err) => finish(err));
+      // the timer starts once the datagram has left the socket: a send queued behind ARP resolution of other
+      // hosts (a sweep over dead addresses fills the socket buffer) is not counted as the BMC's silence
+      x.transport.send(x.host, x.port, pkt).then(() => {
+        if (done) return;
+        timer = setTimeout(() => {
+          if (attempt >= x.policy.retries) { finish(new BmcUnreachableError(x.host, x.what, attempt + 1, Date.now() - started)); return; }
+          attempt++;
+          x.log.debug({ host: x.host, what: x.what, attempt }, 'no IPMI reply, retrying');
+          send();
+        }, wait);
+      }, (err) => finish(err));
     };
     send();
   });
