@@ -1,0 +1,261 @@
+// Read-only TFTP server (RFC 1350 + RFC 2347/2348/2349/7440 options). Pipeline per request packet:
+// receive → decode (malformed: log, drop) → filter (RRQ only; WRQ refused) → handler(path, client) →
+// negotiate options → transfer on a fresh ephemeral socket. One bad packet or failing transfer never stops it.
+import type { Socket, RemoteInfo } from 'node:dgram';
+import { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import type { NetbootEventSink } from '../../boot-policy.ts';
+import type { UdpSocketFactory } from '../../net/udp-socket.ts';
+import { TftpDecodeError } from '../decode-error.ts';
+import { errorCodeMessage, TftpErrorCode } from '../error-code.ts';
+import { encodeNetascii } from '../netascii.ts';
+import { BLKSIZE_MAX } from '../options.ts';
+import { decodeTftpPacket, encodeTftpPacket, packetToString, type TftpRequestPacket } from '../packet.ts';
+import { TftpHandlerError, type TftpClient, type TftpFile, type TftpHandler } from './handler.ts';
+import { negotiateReadOptions } from './negotiate.ts';
+import { runReadTransfer } from './transfer.ts';
+
+export interface TftpServerOptions {
+  /** where sockets come from: the listening socket and one ephemeral socket per transfer */
+  socketFactory: UdpSocketFactory;
+  /** Linux interface to confine every socket to (passed to the factory); undefined = none */
+  interface?: string;
+  /** local address for the listening and the transfer sockets; default 0.0.0.0 */
+  address?: string;
+  /** listening port; default 69; 0 = ephemeral (tests; see address()) */
+  port?: number;
+  handler: TftpHandler;
+  logger: Logger;
+  onEvent?: NetbootEventSink;
+  /** retransmission timeout when the client did not negotiate one (RFC 2349); default 1000 ms */
+  timeoutMs?: number;
+  /** retransmissions of one window before a transfer is abandoned; default 5 */
+  retries?: number;
+  /** cap on negotiated blksize; default 65464 (RFC 2348 maximum) */
+  maxBlksize?: number;
+  /** cap on negotiated windowsize (RFC 7440); default 64 */
+  maxWindowsize?: number;
+  /** concurrent transfers; more RRQs get ERROR 0 "server busy"; default 512 */
+  maxTransfers?: number;
+}
+
+export interface TftpCounters {
+  /** read requests accepted for processing (duplicates of an active transfer not counted) */
+  rrq: number;
+  /** transfers completed (last block acknowledged) */
+  done: number;
+  /** requests answered with an error, or transfers that failed (timeout, read error, client error mid-transfer) */
+  errors: number;
+  /** transfers the client ended after the OACK (PXE ROMs do this to learn tsize); not errors */
+  aborted: number;
+  /** file bytes of completed transfers */
+  bytes: number;
+  /** packets that did not decode, or were not requests, on the listening port */
+  dropped: number;
+  /** transfers in progress now */
+  active: number;
+}
+
+export interface TftpServer {
+  /** Bind the listening socket. Rejects when the factory does (EACCES, EADDRINUSE, ENODEV). */
+  start(): Promise<void>;
+  /** Close the listening socket and abandon the transfers in progress. */
+  stop(): Promise<void>;
+  counters(): TftpCounters;
+  /** Bound address and port (after start). */
+  address(): { address: string; port: number };
+}
+
+export function createTftpServer(o: TftpServerOptions): TftpServer {
+  const address = o.address ?? '0.0.0.0';
+  const port = o.port ?? 69;
+  const timeoutMs = o.timeoutMs ?? 1000;
+  const retries = o.retries ?? 5;
+  const limits = { maxBlksize: Math.min(o.maxBlksize ?? BLKSIZE_MAX, BLKSIZE_MAX), maxWindowsize: o.maxWindowsize ?? 64 };
+  const maxTransfers = o.maxTransfers ?? 512;
+  const log = o.logger;
+  const counters: TftpCounters = { rrq: 0, done: 0, errors: 0, aborted: 0, bytes: 0, dropped: 0, active: 0 };
+  const active = new Map<string, { abort(reason: string): void }>();
+  let listener: Socket | null = null;
+
+  const emit = (kind: string, client: TftpClient, message: string, detail: Record<string, unknown>, level?: 'info' | 'warn' | 'error') => {
+    try {
+      o.onEvent?.({ source: 'tftp', kind, mac: null, ip: client.address, message, detail, level });
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'tftp: event sink threw');
+    }
+  };
+
+  const replyError = (sock: Socket, to: TftpClient, code: number, message: string) => {
+    try {
+      sock.send(encodeTftpPacket({ op: 'ERROR', code, message }), to.port, to.address);
+    } catch (err) {
+      log.debug({ err: (err as Error).message }, 'tftp: could not send error');
+    }
+  };
+
+  function onPacket(msg: Buffer, rinfo: RemoteInfo): void {
+    const client: TftpClient = { address: rinfo.address, port: rinfo.port };
+    let pkt;
+    try {
+      pkt = decodeTftpPacket(msg);
+    } catch (err) {
+      counters.dropped++;
+      if (err instanceof TftpDecodeError) log.debug({ client: client.address, port: client.port, err: err.message }, 'tftp: malformed packet dropped');
+      else log.warn({ client: client.address, err: (err as Error).message }, 'tftp: decoder failure');
+      return;
+    }
+    if (pkt.op === 'WRQ') {
+      counters.errors++;
+      log.info({ client: client.address, file: pkt.filename }, 'tftp: write request refused (read-only server)');
+      replyError(listener!, client, TftpErrorCode.AccessViolation, 'Access violation: read-only server');
+      return;
+    }
+    if (pkt.op !== 'RRQ') {
+      counters.dropped++;
+      log.debug({ client: client.address, packet: packetToString(pkt) }, 'tftp: non-request packet on listening port ignored');
+      return;
+    }
+    const key = `${client.address}:${client.port}`;
+    if (active.has(key)) return; // the client retransmitted its RRQ; the transfer is already answering it
+    void serveRead(pkt, client, key);
+  }
+
+  async function serveRead(req: TftpRequestPacket, client: TftpClient, key: string): Promise<void> {
+    const started = Date.now();
+    const file = req.filename;
+    const rlog = log.child({ client: client.address, port: client.port, file });
+    counters.rrq++;
+    active.set(key, { abort: () => {} });
+    counters.active = active.size;
+    const failRequest = (code: number, message: string, level: 'info' | 'warn' = 'info') => {
+      counters.errors++;
+      rlog[level]({ code, message }, 'tftp: read request refused');
+      replyError(listener!, client, code, message);
+      emit('rrq-error', client, `${file}: ${message}`, { file, code, error: message, ms: Date.now() - started }, level === 'warn' ? 'warn' : 'info');
+    };
+    let tftpFile: TftpFile | null = null;
+    let socket: Socket | null = null;
+    try {
+      const mode = req.mode.toLowerCase();
+      if (mode !== 'octet' && mode !== 'netascii') {
+        failRequest(TftpErrorCode.IllegalOperation, `Illegal TFTP operation: mode "${req.mode}" not supported`);
+        return;
+      }
+      if (active.size > maxTransfers) {
+        failRequest(TftpErrorCode.NotDefined, 'Server busy', 'warn');
+        return;
+      }
+      try {
+        tftpFile = await o.handler(file, client);
+      } catch (err) {
+        if (err instanceof TftpHandlerError) failRequest(err.code, err.message, 'warn');
+        else {
+          rlog.error({ err: (err as Error).message }, 'tftp: handler failed');
+          failRequest(TftpErrorCode.NotDefined, 'Internal error', 'warn');
+        }
+        return;
+      }
+      if (!tftpFile) {
+        failRequest(TftpErrorCode.FileNotFound, errorCodeMessage(TftpErrorCode.FileNotFound));
+        return;
+      }
+      if (mode === 'netascii') tftpFile = toNetascii(tftpFile);
+      const size = tftpFile.kind === 'ranges' ? tftpFile.size : tftpFile.size;
+      const n = negotiateReadOptions(req.options, size, limits);
+      socket = await o.socketFactory({ port: 0, address, interface: o.interface });
+      rlog.info({ blksize: n.blksize, windowsize: n.windowsize, tsize: size, options: req.options }, 'tftp: read request');
+      emit('rrq', client, `RRQ ${file}`, { file, blksize: n.blksize, windowsize: n.windowsize, size });
+      const t = runReadTransfer({
+        socket, client, file: tftpFile, filename: file, accepted: n.accepted, blksize: n.blksize,
+        windowsize: n.windowsize, timeoutMs: n.timeoutMs ?? timeoutMs, retries, logger: rlog,
+      });
+      tftpFile = null; // owned by the transfer now
+      socket = null;
+      active.set(key, t);
+      const out = await t.done;
+      const ms = Date.now() - started;
+      const detail = { file, bytes: out.bytes, ms, blksize: n.blksize, windowsize: n.windowsize, retransmits: out.retransmits };
+      if (out.ok) {
+        counters.done++;
+        counters.bytes += out.bytes;
+        rlog.info(detail, 'tftp: transfer done');
+        emit('rrq-done', client, `${file}: ${out.bytes} bytes in ${ms} ms`, detail);
+      } else if (out.clientAborted) {
+        counters.aborted++;
+        rlog.info({ ...detail, reason: out.reason }, 'tftp: client ended the transfer after the OACK');
+        emit('rrq-error', client, `${file}: client ended after OACK (${out.reason})`, { ...detail, error: out.reason, aborted: true }, 'info');
+      } else {
+        counters.errors++;
+        rlog.warn({ ...detail, reason: out.reason }, 'tftp: transfer failed');
+        emit('rrq-error', client, `${file}: ${out.reason}`, { ...detail, error: out.reason }, 'warn');
+      }
+    } catch (err) {
+      counters.errors++;
+      rlog.error({ err: (err as Error).message }, 'tftp: read request failed');
+      replyError(listener!, client, TftpErrorCode.NotDefined, 'Internal error');
+      emit('rrq-error', client, `${file}: ${(err as Error).message}`, { file, error: (err as Error).message }, 'error');
+    } finally {
+      if (tftpFile) await closeQuietly(tftpFile);
+      if (socket) try { socket.close(); } catch { /* closed */ }
+      active.delete(key);
+      counters.active = active.size;
+    }
+  }
+
+  return {
+    async start() {
+      if (listener) return;
+      listener = await o.socketFactory({ port, address, interface: o.interface, reuseAddr: true });
+      listener.on('message', (msg, rinfo) => {
+        try {
+          onPacket(msg, rinfo);
+        } catch (err) {
+          log.error({ err: (err as Error).message }, 'tftp: packet handling failed');
+        }
+      });
+      listener.on('error', (err) => log.error({ err: err.message }, 'tftp: listening socket error'));
+      const a = listener.address();
+      log.info({ address: a.address, port: a.port, interface: o.interface }, 'tftp: listening');
+    },
+    async stop() {
+      const l = listener;
+      listener = null;
+      for (const t of active.values()) t.abort('server stopping');
+      if (l) await new Promise<void>((r) => l.close(() => r()));
+    },
+    counters: () => ({ ...counters }),
+    address() {
+      if (!listener) throw new Error('tftp server not started');
+      const a = listener.address();
+      return { address: a.address, port: a.port };
+    },
+  };
+}
+
+/** netascii (RFC 1350): served as a stream of converted chunks; the size is no longer known up front. */
+function toNetascii(f: TftpFile): TftpFile {
+  async function* chunks(): AsyncGenerator<Buffer> {
+    if (f.kind === 'stream') {
+      for await (const c of f.stream) yield encodeNetascii(Buffer.from(c));
+      return;
+    }
+    let pos = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(65536);
+      const n = await f.read(buf, pos);
+      if (n === 0) return;
+      pos += n;
+      yield encodeNetascii(buf.subarray(0, n));
+    }
+  }
+  return { kind: 'stream', stream: Readable.from(chunks()), size: null, close: () => closeQuietly(f) };
+}
+
+async function closeQuietly(f: TftpFile): Promise<void> {
+  try {
+    await (f.kind === 'ranges' ? f.close() : f.close?.());
+  } catch {
+    /* nothing to do */
+  }
+}

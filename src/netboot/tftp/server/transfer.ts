@@ -1,0 +1,213 @@
+// One read transfer on its own ephemeral socket (RFC 1350 §4 "TID"): optional OACK (RFC 2347), then DATA in
+// windows (RFC 7440; window 1 = classic lock-step), retransmission on timeout, block numbers wrapping at 65536.
+import type { Socket, RemoteInfo } from 'node:dgram';
+import type { Logger } from 'pino';
+import { TftpDecodeError } from '../decode-error.ts';
+import { errorCodeMessage, errorCodeToString, TftpErrorCode } from '../error-code.ts';
+import { formatAcceptedOptions, type TftpAcceptedOptions } from '../options.ts';
+import { decodeTftpPacket, encodeDataHeader, encodeTftpPacket, packetToString } from '../packet.ts';
+import { BlockSource } from './block-source.ts';
+import type { TftpClient, TftpFile } from './handler.ts';
+
+export interface TransferParams {
+  socket: Socket;
+  client: TftpClient;
+  file: TftpFile;
+  filename: string;
+  accepted: TftpAcceptedOptions;
+  blksize: number;
+  windowsize: number;
+  timeoutMs: number;
+  /** retransmissions of one window/OACK before giving up */
+  retries: number;
+  logger: Logger;
+}
+
+export type TransferOutcome =
+  | { ok: true; bytes: number; blocks: number; retransmits: number }
+  | { ok: false; reason: string; bytes: number; retransmits: number; clientAborted: boolean };
+
+/** Runs a transfer to its end; the promise never rejects. The socket is closed and the file released at the end. */
+export function runReadTransfer(p: TransferParams): { done: Promise<TransferOutcome>; abort(reason: string): void } {
+  const t = new ReadTransfer(p);
+  return { done: t.run(), abort: (reason) => t.fail(reason, true) };
+}
+
+class ReadTransfer {
+  private readonly source: BlockSource;
+  /** highest block the client acknowledged (absolute); 0 before any DATA */
+  private base = 0;
+  /** highest block sent so far (absolute) */
+  private highestSent = 0;
+  /** absolute number of the last block, once it has been read */
+  private lastBlock: number | null = null;
+  private lastLength = 0;
+  private phase: 'oack' | 'data' = 'data';
+  private retriesLeft: number;
+  private retransmits = 0;
+  /** a duplicate ACK of `base` already caused a resend of this window (RFC 7440 §4; limits amplification) */
+  private resentForBase = false;
+  /** bumped on every (re)send, so an older send loop waiting on a read stops */
+  private generation = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private finished = false;
+  private resolve!: (o: TransferOutcome) => void;
+  private readonly oack: Buffer | null;
+
+  constructor(private readonly p: TransferParams) {
+    this.source = new BlockSource(p.file, p.blksize, p.windowsize);
+    this.retriesLeft = p.retries;
+    const options = formatAcceptedOptions(p.accepted);
+    this.oack = options.length ? encodeTftpPacket({ op: 'OACK', options }) : null;
+  }
+
+  run(): Promise<TransferOutcome> {
+    const done = new Promise<TransferOutcome>((r) => (this.resolve = r));
+    this.p.socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
+    this.p.socket.on('error', (err) => this.fail(`socket error: ${err.message}`, false));
+    if (this.oack) {
+      this.phase = 'oack';
+      this.sendOack();
+    } else {
+      void this.sendWindow();
+    }
+    return done;
+  }
+
+  private onMessage(msg: Buffer, rinfo: RemoteInfo): void {
+    if (this.finished) return;
+    if (rinfo.address !== this.p.client.address || rinfo.port !== this.p.client.port) {
+      // RFC 1350 §4: a packet from another TID gets ERROR 5 and does not disturb the transfer.
+      this.sendError(TftpErrorCode.UnknownTransferId, errorCodeMessage(TftpErrorCode.UnknownTransferId), rinfo);
+      return;
+    }
+    let pkt;
+    try {
+      pkt = decodeTftpPacket(msg);
+    } catch (err) {
+      if (err instanceof TftpDecodeError) {
+        this.p.logger.debug({ err: err.message }, 'tftp: malformed packet on transfer socket dropped');
+        return;
+      }
+      throw err;
+    }
+    if (pkt.op === 'ERROR') {
+      const clientAborted = this.phase === 'oack';
+      this.finish({ ok: false, reason: `client sent ${errorCodeToString(pkt.code)}: ${pkt.message}`, bytes: 0, retransmits: this.retransmits, clientAborted });
+      return;
+    }
+    if (pkt.op !== 'ACK') {
+      this.p.logger.debug({ packet: packetToString(pkt) }, 'tftp: unexpected packet on transfer socket ignored');
+      return;
+    }
+    if (this.phase === 'oack') {
+      if (pkt.block !== 0) return;
+      this.phase = 'data';
+      this.progress();
+      void this.sendWindow();
+      return;
+    }
+    // Map the 16-bit block number to the absolute one in [base, highestSent] (rollover past 65535).
+    const acked = this.base + ((pkt.block - (this.base & 0xffff)) & 0xffff);
+    if (acked > this.highestSent) return; // stale (from before a rollover) or bogus
+    if (acked === this.base) {
+      // Duplicate ACK: the client is missing base+1. With window 1, resending here would double every later
+      // packet (Sorcerer's Apprentice, RFC 1123 §4.2.3.1), so the timeout handles it; with a window, resend once.
+      if (this.p.windowsize > 1 && !this.resentForBase && this.base > 0) {
+        this.resentForBase = true;
+        this.retransmits++;
+        void this.sendWindow();
+      }
+      return;
+    }
+    this.base = acked;
+    this.resentForBase = false;
+    this.source.release(acked);
+    this.progress();
+    if (this.lastBlock !== null && acked >= this.lastBlock) {
+      const bytes = (this.lastBlock - 1) * this.p.blksize + this.lastLength;
+      this.finish({ ok: true, bytes, blocks: this.lastBlock, retransmits: this.retransmits });
+      return;
+    }
+    void this.sendWindow();
+  }
+
+  /** Send blocks base+1 … base+windowsize (or up to the last block), then arm the retransmission timer. */
+  private async sendWindow(): Promise<void> {
+    const gen = ++this.generation;
+    this.armTimer();
+    const end = this.base + this.p.windowsize;
+    for (let n = this.base + 1; n <= end; n++) {
+      if (this.lastBlock !== null && n > this.lastBlock) break;
+      let data: Buffer;
+      try {
+        data = await this.source.get(n);
+      } catch (err) {
+        this.fail(`read error: ${(err as Error).message}`, true);
+        return;
+      }
+      if (this.finished || gen !== this.generation) return;
+      if (data.length < this.p.blksize) {
+        this.lastBlock = n;
+        this.lastLength = data.length;
+      }
+      this.p.socket.send([encodeDataHeader(n), data], this.p.client.port, this.p.client.address);
+      if (n > this.highestSent) this.highestSent = n;
+    }
+  }
+
+  private sendOack(): void {
+    this.armTimer();
+    this.p.socket.send(this.oack!, this.p.client.port, this.p.client.address);
+  }
+
+  private armTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.onTimeout(), this.p.timeoutMs);
+  }
+
+  private progress(): void {
+    this.retriesLeft = this.p.retries;
+  }
+
+  private onTimeout(): void {
+    if (this.finished) return;
+    if (this.retriesLeft-- <= 0) {
+      this.fail(`timed out after ${this.p.retries} retransmissions (block ${this.base + 1})`, true);
+      return;
+    }
+    this.retransmits++;
+    if (this.phase === 'oack') this.sendOack();
+    else void this.sendWindow();
+  }
+
+  private sendError(code: number, message: string, to: { address: string; port: number }): void {
+    try {
+      this.p.socket.send(encodeTftpPacket({ op: 'ERROR', code, message }), to.port, to.address);
+    } catch {
+      /* socket closed */
+    }
+  }
+
+  /** End unsuccessfully; `tellClient` sends ERROR 0 with the reason first. */
+  fail(reason: string, tellClient: boolean): void {
+    if (this.finished) return;
+    if (tellClient) this.sendError(TftpErrorCode.NotDefined, reason.slice(0, 200), this.p.client);
+    this.finish({ ok: false, reason, bytes: 0, retransmits: this.retransmits, clientAborted: false });
+  }
+
+  private finish(outcome: TransferOutcome): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.generation++;
+    if (this.timer) clearTimeout(this.timer);
+    // Close after pending sends are flushed (dgram queues them); close() on a closed socket throws.
+    setImmediate(() => {
+      try { this.p.socket.close(); } catch { /* already closed */ }
+    });
+    const close = this.p.file.kind === 'ranges' ? this.p.file.close() : this.p.file.close?.();
+    Promise.resolve(close)
+      .catch((err) => this.p.logger.warn({ err: (err as Error).message }, 'tftp: closing file failed'))
+      .finally(() => this.resolve(outcome));
+  }
+}
