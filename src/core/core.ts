@@ -12,12 +12,25 @@ import { ConfigStore } from './store/config.ts';
 import { SecretBox } from './secret-box.ts';
 import { EventBus } from './event-bus.ts';
 import { NodeLifecycle } from './node-lifecycle.ts';
+import { AgentIntake } from './agent/intake.ts';
+import { CoreBootPolicy, type BootPolicySettings } from './boot/policy.ts';
+import { JobRunner, type JobRunnerOptions } from './jobs/runner.ts';
+import { BmcOperations } from './bmc/operations.ts';
+import type { BmcConnector } from './bmc-port.ts';
 
 export interface CoreOptions {
   /** data directory (created 0700 if missing) holding rackseed.db and secret.key; null = in-memory (tests) */
   dataDir: string | null;
   logger: Logger;
+  /** how the core reaches BMCs; null = no BMC control (API answers 503) */
+  bmcConnector?: BmcConnector | null;
+  jobs?: JobRunnerOptions;
+  /** ip → mac from the DHCP leases (for TFTP/HTTP clients); default: node store only */
+  ipToMac?: (ip: string) => string | null;
 }
+
+/** Boot settings before the services are configured: safe defaults that serve nothing useful. */
+const UNCONFIGURED: BootPolicySettings = { serverIp: '0.0.0.0', httpPort: 80, safeMode: false, ramdisk: null };
 
 export class Core {
   readonly db: Db;
@@ -29,6 +42,14 @@ export class Core {
   readonly bus: EventBus;
   readonly lifecycle: NodeLifecycle;
   readonly log: Logger;
+  readonly intake: AgentIntake;
+  readonly policy: CoreBootPolicy;
+  readonly runner: JobRunner;
+  readonly bmcOps: BmcOperations;
+  /** current boot settings; the daemon's service manager replaces them when it (re)starts the services */
+  bootSettings: BootPolicySettings = UNCONFIGURED;
+  /** ip → mac lookup the service manager points at the DHCP leases */
+  ipToMac: (ip: string) => string | null;
 
   constructor(opts: CoreOptions) {
     this.log = opts.logger;
@@ -48,9 +69,20 @@ export class Core {
     this.config = new ConfigStore(this.db, box);
     this.bus = new EventBus(this.events, this.log);
     this.lifecycle = new NodeLifecycle(this.db, this.nodes, this.events, this.bus);
+    this.ipToMac = opts.ipToMac ?? (() => null);
+    this.intake = new AgentIntake(this.db, this.nodes, this.jobs, this.bmcs, this.lifecycle, this.bus, this.log.child({ svc: 'agent' }));
+    this.policy = new CoreBootPolicy(this.nodes, this.lifecycle, this.bus, () => this.bootSettings, this.log.child({ svc: 'policy' }), (ip) => this.ipToMac(ip));
+    this.runner = new JobRunner(this, this.intake, opts.bmcConnector ?? null, opts.jobs);
+    this.bmcOps = new BmcOperations(this, opts.bmcConnector ?? null);
+  }
+
+  /** After opening: settle what a crash interrupted (resume jobs or move their nodes to error). */
+  recover(): void {
+    this.runner.resumeAfterCrash();
   }
 
   close(): void {
+    this.runner.stop();
     this.db.close();
   }
 }
