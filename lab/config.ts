@@ -51,7 +51,14 @@ export type NicModel = 'e1000' | 'virtio';
 /** rom: QEMU's NIC option ROM (iPXE) boots; firmware: the firmware's own PXE client (UEFI only; `romfile=`) */
 export type PxeClient = 'rom' | 'firmware';
 
-export interface NodeSpec { firmware: Firmware; nic: NicModel; pxe: PxeClient }
+export interface NodeSpec {
+  firmware: Firmware;
+  nic: NicModel;
+  pxe: PxeClient;
+  /** serial console on a unix socket (nodes/NAME/serial.sock) besides console.log, so a test can type into
+   *  the firmware or iPXE (lab/serial.ts); default: console.log only */
+  serialSocket?: boolean;
+}
 
 /**
  * Parse one firmware token: `bios` (SeaBIOS + e1000), `uefi` (OVMF + virtio-net), optionally with the NIC

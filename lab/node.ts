@@ -47,6 +47,10 @@ export function qemuArgs(node: LabNode, opts: NodeOptions = {}): string[] {
     '-device', `virtio-blk-pci,drive=d0,serial=${id.diskSerial}`,
     '-smbios', `type=1,manufacturer=RackSeed Lab,product=Virtual Node,version=1,serial=${id.serial},uuid=${id.uuid}`,
   ];
+  if (spec.serialSocket) {
+    args.push('-chardev', `socket,id=ser0,path=${join(dir, 'serial.sock')},server=on,wait=off,logfile=${node.consoleLog},logappend=on`,
+      '-serial', 'chardev:ser0');
+  }
   if (spec.firmware === 'uefi') {
     args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
       '-drive', `if=pflash,format=raw,unit=1,file=${join(dir, 'OVMF_VARS.fd')}`);
