@@ -18,6 +18,8 @@ import type { Decision } from './serve-loop.ts';
 
 export interface NetworkOptions {
   serverIp: string;
+  /** first pool address: identifies the served subnet */
+  poolFirst: string;
   subnetMask: string;
   routers: string[];
   dnsServers: string[];
@@ -40,7 +42,8 @@ export class AuthoritativeHandler {
     private readonly now: () => number,
   ) {
     const mask = ipv4ToInt(net.subnetMask);
-    this.broadcast = intToIpv4(((ipv4ToInt(net.serverIp) & mask) | (~mask >>> 0)) >>> 0);
+    // the served subnet is the pool's (with a relay it is not the server's own)
+    this.broadcast = intToIpv4(((ipv4ToInt(net.poolFirst) & mask) | (~mask >>> 0)) >>> 0);
   }
 
   decide = (req: DhcpPacket, _from: RemoteInfo): Decision => {

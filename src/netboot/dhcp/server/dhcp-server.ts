@@ -61,14 +61,14 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpService {
   const lease = opts.leaseTimeSec ?? 3600;
   const ports = { server: opts.ports?.server ?? 67, relay: opts.ports?.relay ?? opts.ports?.server ?? 67, client: opts.ports?.client ?? 68, broadcastAddress: opts.ports?.broadcastAddress ?? '255.255.255.255' };
   const log = opts.logger.child({ component: 'dhcp', mode: 'authoritative', interface: opts.interface });
-  const events: NetbootEventSink = opts.events ?? (() => {});
+  const events: NetbootEventSink | null = opts.events ?? null;
   const counters = newCounters();
   const pool = new AddressPool({
     first: opts.pool.first, last: opts.pool.last, subnetMask: opts.subnetMask, serverIp: opts.serverIp, reservations: opts.reservations,
     offerHoldMs: (opts.offerHoldSec ?? 60) * 1000, declineHoldMs: (opts.declineHoldSec ?? 600) * 1000,
   }, opts.leases);
   const handler = new AuthoritativeHandler({
-    serverIp: opts.serverIp, subnetMask: opts.subnetMask, routers: opts.routers ?? [], dnsServers: opts.dnsServers ?? [], domainName: opts.domainName ?? null,
+    serverIp: opts.serverIp, poolFirst: opts.pool.first, subnetMask: opts.subnetMask, routers: opts.routers ?? [], dnsServers: opts.dnsServers ?? [], domainName: opts.domainName ?? null,
     leaseTimeSec: lease, renewalTimeSec: opts.renewalTimeSec ?? Math.floor(lease / 2), rebindingTimeSec: opts.rebindingTimeSec ?? Math.floor((lease * 7) / 8),
   }, pool, opts.leases, opts.bootPolicy ?? null, ports, opts.interface, now);
 
@@ -80,7 +80,7 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpService {
       socket = await opts.socketFactory({ port: ports.server, address: opts.bindAddress, interface: opts.interface, broadcast: true, reuseAddr: true });
       attachPipeline(socket, { iface: opts.interface, log, counters, events, eventPrefix: '' }, handler.decide);
       timer = setInterval(() => {
-        try { handler.expire(counters, events); } catch (err) { counters.errors++; log.error({ err }, 'lease expiry sweep failed'); }
+        try { handler.expire(counters, events ?? (() => {})); } catch (err) { counters.errors++; log.error({ err }, 'lease expiry sweep failed'); }
       }, opts.sweepIntervalMs ?? 10_000);
       timer.unref();
       log.info({ serverIp: opts.serverIp, pool: opts.pool }, 'authoritative DHCP listening');

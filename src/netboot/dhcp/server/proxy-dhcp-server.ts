@@ -26,7 +26,7 @@ export function createProxyDhcpServer(opts: ProxyDhcpServerOptions): DhcpService
   const ports = { server: opts.ports?.server ?? 67, relay: opts.ports?.relay ?? opts.ports?.server ?? 67, client: opts.ports?.client ?? 68, broadcastAddress: opts.ports?.broadcastAddress ?? '255.255.255.255' };
   const bootServerPort = opts.ports?.bootServer ?? 4011;
   const log = opts.logger.child({ component: 'dhcp', mode: 'proxy', interface: opts.interface });
-  const events: NetbootEventSink = opts.events ?? (() => {});
+  const events: NetbootEventSink | null = opts.events ?? null;
   const counters = newCounters();
   const handler = new ProxyHandler(opts.serverIp, opts.bootPolicy, ports, opts.interface);
   let sockets: Socket[] = [];

@@ -28,7 +28,8 @@ export interface PipelineContext {
   iface: string;
   log: Logger;
   counters: Counters;
-  events: NetbootEventSink;
+  /** null: nobody listens, and the hot path skips building events */
+  events: NetbootEventSink | null;
   /** event kind prefix: "" (authoritative) or "proxy-" */
   eventPrefix: string;
 }
@@ -70,7 +71,7 @@ export function handleDatagram(ctx: PipelineContext, decide: DecideFn, msg: Buff
     }
     const verb = messageTypeVerb(type);
     count(ctx, verb);
-    ctx.events({ source: 'dhcp', kind: ctx.eventPrefix + verb, mac, ip: clientIp(req), message: `${messageTypeName(type)} from ${mac}`, detail: { xid: req.xid, interface: ctx.iface } });
+    if (ctx.events) ctx.events({ source: 'dhcp', kind: ctx.eventPrefix + verb, mac, ip: clientIp(req), message: `${messageTypeName(type)} from ${mac}`, detail: { xid: req.xid, interface: ctx.iface, ...(req.ciaddr !== IPV4_ANY ? { ciaddr: req.ciaddr } : {}) } });
     // decide
     const decision = decide(req, from);
     if (decision.action === 'drop') {
@@ -90,7 +91,7 @@ export function handleDatagram(ctx: PipelineContext, decide: DecideFn, msg: Buff
     });
     const ip = reply.yiaddr !== IPV4_ANY ? reply.yiaddr : reply.ciaddr !== IPV4_ANY ? reply.ciaddr : null;
     const boot = reply.options.bootfileName;
-    ctx.events({
+    if (ctx.events) ctx.events({
       source: 'dhcp', kind: ctx.eventPrefix + replyVerb, mac, ip,
       message: `${messageTypeName(reply.options.messageType)}${ip ? ` ${ip}` : ''} to ${mac}${boot ? ` boot ${boot}` : ''}${replyVerb === 'nak' ? `: ${reply.options.message ?? ''}` : ''}`,
       detail: { xid: req.xid, interface: ctx.iface, ...(boot ? { bootFile: boot } : {}) },

@@ -1,0 +1,128 @@
+// Issue 2 acceptance, real clients: busybox udhcpc, ISC dhclient and dhcpcd each get a lease from the
+// authoritative server's pool and RENEW it (short lease: T1 = 3 s); a reserved MAC gets its address; a
+// REQUEST naming another server gets no ACK. Server: in-process, socket created in the server namespace
+// with SO_BINDTODEVICE on the bridge. Everything lives in namespaces created here (10.231.0.0/24).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { NetnsSandbox, canUseNetns } from '../helpers/netns.ts';
+import { createDhcpServer, type DhcpService } from '../../src/netboot/dhcp/server/index.ts';
+import { createBoundUdpSocketFactory } from '../../src/netboot/net/bound-udp.ts';
+import { openSqliteLeaseStore, type SqliteLeaseStore } from '../../src/core/leases/sqlite-lease-store.ts';
+import { DhcpMessageType as T } from '../../src/netboot/dhcp/index.ts';
+import { EventLog, runInNs, script, tempDir } from '../fixtures/dhcp/interop.ts';
+import { ReplyCollector, clientPacket, silentLogger } from '../fixtures/dhcp/test-client.ts';
+
+const SERVER_IP = '10.231.0.1';
+const MACS = { udhcpc: '52:54:00:31:00:01', dhclient: '52:54:00:31:00:02', dhcpcd: '52:54:00:31:00:03', reserved: '52:54:00:31:00:04', crafted: '52:54:00:31:00:05' };
+const RESERVED_IP = '10.231.0.50';
+
+const sandbox = new NetnsSandbox();
+const log = new EventLog();
+const dir = tempDir('clients');
+let serverNs = '';
+const clientNs: Record<string, string> = {};
+let store: SqliteLeaseStore;
+let server: DhcpService;
+
+before(async () => {
+  assert.ok(canUseNetns(), 'interop tests need root and iproute2 (network namespaces)');
+  serverNs = sandbox.addNamespace('dhcpc-srv');
+  sandbox.addBridge(serverNs, 'br0', `${SERVER_IP}/24`);
+  for (const [name, mac] of Object.entries(MACS)) {
+    clientNs[name] = sandbox.addNamespace(`dhcpc-${name.slice(0, 4)}`);
+    sandbox.addVeth({ ns: clientNs[name], name: 'eth0', mac }, { ns: serverNs, name: `p-${name.slice(0, 8)}`, bridge: 'br0' });
+  }
+  store = openSqliteLeaseStore(join(dir, 'leases.db'));
+  server = createDhcpServer({
+    interface: 'br0', serverIp: SERVER_IP, subnetMask: '255.255.255.0', pool: { first: '10.231.0.100', last: '10.231.0.150' },
+    reservations: [{ mac: MACS.reserved.toUpperCase().replace(/:/g, '-'), ip: RESERVED_IP }],
+    routers: [SERVER_IP], dnsServers: [SERVER_IP], leaseTimeSec: 30, renewalTimeSec: 3, rebindingTimeSec: 20,
+    leases: store, socketFactory: createBoundUdpSocketFactory({ netns: serverNs }), logger: silentLogger, events: log.sink,
+  });
+  await server.start();
+});
+
+after(async () => {
+  await server?.stop();
+  store?.close();
+  await sandbox.cleanup();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const inPool = (ip: string | null) => !!ip && /^10\.231\.0\.(1[0-4]\d|150)$/.test(ip);
+
+test('udhcpc, dhclient and dhcpcd each get a lease from the pool and renew it', async () => {
+  // udhcpc: the script records what it was told and configures the address (renewal is unicast from it)
+  const udhcpcLog = join(dir, 'udhcpc.log');
+  const udhcpcScript = script(join(dir, 'udhcpc.sh'),
+    `echo "$1 ip=$ip mask=$mask router=$router dns=$dns serverid=$serverid lease=$lease" >> ${udhcpcLog}\n` +
+    `case "$1" in bound|renew) ip addr replace "$ip/$mask" dev "$interface";; esac`);
+  sandbox.spawn(clientNs.udhcpc, 'busybox', ['udhcpc', '-i', 'eth0', '-f', '-t', '5', '-T', '1', '-s', udhcpcScript]);
+
+  // dhclient: foreground, own lease/pid files, a script that only applies the address
+  const dhclientScript = script(join(dir, 'dhclient.sh'),
+    'case "$reason" in BOUND|RENEW|REBIND|REBOOT) ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface";; esac');
+  sandbox.spawn(clientNs.dhclient, 'dhclient', ['-d', '-v', '-4', '-sf', dhclientScript, '-pf', join(dir, 'dhclient.pid'), '-lf', join(dir, 'dhclient.leases'), 'eth0']);
+
+  // dhcpcd: no hooks at all (-c /bin/true, --nohook resolv.conf), no config file; its state dirs are
+  // tmpfs mounts private to this `ip netns exec` (which runs in its own mount namespace)
+  const dhcpcdSh = 'mkdir -p /var/lib/dhcpcd /run/dhcpcd && mount -t tmpfs tmpfs /var/lib/dhcpcd && mount -t tmpfs tmpfs /run/dhcpcd && ' +
+    'exec dhcpcd -4 -B -f /dev/null -c /bin/true --nohook resolv.conf --noarp -t 20 eth0';
+  sandbox.spawn(clientNs.dhcpcd, 'sh', ['-c', dhcpcdSh]);
+
+  const names = ['udhcpc', 'dhclient', 'dhcpcd'] as const;
+  const ok = await log.until(() => names.every((n) => log.renewed(MACS[n]) !== null), 40_000);
+  const status = names.map((n) => `${n}: acks=${log.of(MACS[n], 'ack').length} renewed=${log.renewed(MACS[n])}`).join('; ');
+  assert.ok(ok, `all three renewed (${status})`);
+  for (const n of names) {
+    const acks = log.of(MACS[n], 'ack');
+    assert.ok(inPool(acks[0].ip), `${n} leased ${acks[0].ip} from the pool`);
+    assert.equal(log.renewed(MACS[n]), acks[0].ip, `${n} renewed the same address`);
+    assert.equal(store.byMac(MACS[n])?.ip, acks[0].ip, `${n} lease stored`);
+  }
+  // the clients really applied what they were given
+  const lines = readFileSync(udhcpcLog, 'utf8');
+  assert.match(lines, /^bound ip=10\.231\.0\.\d+ mask=24 router=10\.231\.0\.1 dns=10\.231\.0\.1 serverid=10\.231\.0\.1 lease=30$/m);
+  assert.match(lines, /^renew ip=10\.231\.0\.\d+/m);
+  assert.match(readFileSync(join(dir, 'dhclient.leases'), 'utf8'), /fixed-address 10\.231\.0\.\d+;/);
+  assert.match(sandbox.exec(clientNs.dhcpcd, 'ip', ['-4', 'addr', 'show', 'eth0']), /inet 10\.231\.0\.\d+\/24/);
+  assert.ok(!existsSync('/var/lib/dhcpcd/eth0.lease'), 'dhcpcd left nothing in the root file system');
+});
+
+test('a reserved MAC gets its reserved address (busybox udhcpc, one-shot)', async () => {
+  const out = join(dir, 'reserved.log');
+  const s = script(join(dir, 'reserved.sh'), `echo "$1 ip=$ip" >> ${out}`);
+  const run = await runInNs(sandbox, clientNs.reserved, 'busybox', ['udhcpc', '-i', 'eth0', '-n', '-q', '-f', '-t', '5', '-T', '1', '-s', s], 20_000);
+  assert.equal(run.code, 0, run.output);
+  assert.match(readFileSync(out, 'utf8'), new RegExp(`^bound ip=${RESERVED_IP.replace(/\./g, '\\.')}$`, 'm'));
+  assert.equal(store.byMac(MACS.reserved)?.ip, RESERVED_IP);
+});
+
+test('a REQUEST naming another server id gets no ACK (crafted with the codec, bound socket in the client namespace)', async () => {
+  const socket = await createBoundUdpSocketFactory({ netns: clientNs.crafted })({ port: 68, interface: 'eth0', broadcast: true, reuseAddr: true });
+  try {
+    const replies = new ReplyCollector(socket);
+    const bcast = { address: '255.255.255.255', port: 67 };
+    const d = clientPacket(T.DISCOVER, MACS.crafted);
+    const offer = await replies.exchange(d, bcast, T.OFFER, 3000);
+    assert.ok(offer, 'OFFER received');
+    const before = server.counters();
+    const requestsBefore = log.of(MACS.crafted, 'request').length;
+    const r = clientPacket(T.REQUEST, MACS.crafted, { xid: d.xid });
+    r.options.serverId = '10.231.0.77';
+    r.options.requestedIp = offer.yiaddr;
+    assert.equal(await replies.exchange(r, bcast, null, 1500), null, 'no ACK or NAK');
+    const after = server.counters();
+    // (the renewing clients of the first test are still running, so counters only grow)
+    assert.equal(log.of(MACS.crafted, 'request').length, requestsBefore + 1, 'the server saw the REQUEST');
+    assert.ok(after.dropped >= before.dropped + 1, 'and dropped it');
+    assert.equal(log.of(MACS.crafted, 'ack').length + log.of(MACS.crafted, 'nak').length, 0, 'no ACK/NAK event either');
+    // the same REQUEST naming us is ACKed (control)
+    const ours = clientPacket(T.REQUEST, MACS.crafted, { xid: d.xid + 1 });
+    ours.options.serverId = SERVER_IP;
+    ours.options.requestedIp = offer.yiaddr;
+    assert.equal((await replies.exchange(ours, bcast, T.ACK, 3000))?.yiaddr, offer.yiaddr);
+  } finally { socket.close(); }
+});
