@@ -42,6 +42,7 @@ export async function runDhcpBench(opts: DhcpBenchOptions): Promise<DhcpBenchRes
     opts.log(`dhcp: ${s} not available, skipped`);
     return false;
   });
+  const deadlineMs = opts.quick ? 60_000 : 240_000;
   const loadBefore = load1();
   const chosen: DhcpRunResult[] = [];
   const all: DhcpRunResult[][] = [];
@@ -55,7 +56,7 @@ export async function runDhcpBench(opts: DhcpBenchOptions): Promise<DhcpBenchRes
       for (const server of servers) {
         if (slow.has(server)) continue;
         const started = Date.now();
-        const r = await runOneStorm({ server, start: starters[server]!, clients, inFlight, run: ++run, deadlineMs: opts.quick ? 60_000 : 300_000 });
+        const r = await runOneStorm({ server, start: starters[server]!, clients, inFlight, run: ++run, deadlineMs });
         tries.get(server)!.push(r);
         opts.log(`dhcp: ${server} ${clients} clients: ${r.completed}/${clients} DORA, ${r.doraPerSec} DORA/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, durable ${r.durable}/${r.completed} (load ${load1()})`);
         if (Date.now() - started > 30_000) slow.add(server);
@@ -67,7 +68,7 @@ export async function runDhcpBench(opts: DhcpBenchOptions): Promise<DhcpBenchRes
     }
   }
   const loadAfter = load1();
-  return { runs: chosen, rows: summaryRows(chosen, counts), markdown: markdown(chosen, all, counts, inFlight, repeats, loadBefore, loadAfter) };
+  return { runs: chosen, rows: summaryRows(chosen, counts), markdown: markdown(chosen, all, counts, inFlight, repeats, deadlineMs, loadBefore, loadAfter) };
 }
 
 function median(tries: DhcpRunResult[]): DhcpRunResult {
@@ -107,7 +108,7 @@ function summaryRows(runs: DhcpRunResult[], counts: number[]): SummaryRow[] {
   return rows;
 }
 
-function markdown(runs: DhcpRunResult[], all: DhcpRunResult[][], counts: number[], inFlight: number, repeats: number, loadBefore: number, loadAfter: number): string {
+function markdown(runs: DhcpRunResult[], all: DhcpRunResult[][], counts: number[], inFlight: number, repeats: number, deadlineMs: number, loadBefore: number, loadAfter: number): string {
   const out: string[] = [];
   out.push(`Full DORA per client (relayed: giaddr set, unicast to the server's port 67 from a relay socket on port 67), ${inFlight} DORAs in flight, distinct MACs. ` +
     `Each (server, count) ran ${repeats > 1 ? `up to ${repeats} times (median by DORA/s shown; runs over 30 s once)` : 'once'}; ` +
@@ -115,13 +116,16 @@ function markdown(runs: DhcpRunResult[], all: DhcpRunResult[][], counts: number[
   for (const clients of counts) {
     const kea = runs.find((r) => r.server === 'kea' && r.clients === clients);
     out.push('', `**${fmt(clients)} clients**`, '',
-      '| server | DORA/s | × Kea | p50 ms | p99 ms | max ms | completed | retransmits | durable after kill -9 | runs (DORA/s) |',
-      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+      '| server | DORA/s | × Kea | × Kea, paired runs | p50 ms | p99 ms | max ms | completed | retransmits | durable after kill -9 | runs (DORA/s) |',
+      '|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|');
+    const keaTries = all.find((t) => t[0].server === 'kea' && t[0].clients === clients) ?? [];
     for (const r of runs.filter((x) => x.clients === clients)) {
       const tries = all.find((t) => t[0].server === r.server && t[0].clients === clients) ?? [r];
       const bad = r.duplicateAddresses || r.outOfPool || r.mismatches ? ` ⚠ ${r.duplicateAddresses} duplicate, ${r.outOfPool} out of pool, ${r.mismatches} ACK≠OFFER` : '';
-      out.push(`| ${r.server} | ${fmt(r.doraPerSec)} | ${kea ? (ratio(r.doraPerSec, kea.doraPerSec)?.toFixed(2) ?? '–') : '–'} | ${fmt(r.latencyMs.p50, 1)} | ${fmt(r.latencyMs.p99, 1)} | ${fmt(r.latencyMs.max, 1)} | ` +
-        `${r.completed}/${r.clients}${r.naks ? `, ${r.naks} NAK` : ''}${r.timeouts ? `, ${r.timeouts} timed out` : ''}${bad} | ${r.retransmits} | ${r.durable}/${r.completed}${r.lost ? ` (**${r.lost} lost**)` : ''} | ${tries.map((t) => fmt(t.doraPerSec)).join(', ')} |`);
+      // the k-th run of each server ran back to back with the k-th Kea run, under about the same load
+      const paired = r.server === 'kea' ? '' : tries.map((t, k) => (keaTries[k] ? ratio(t.doraPerSec, keaTries[k].doraPerSec)?.toFixed(2) ?? '–' : null)).filter(Boolean).join(', ');
+      out.push(`| ${r.server} | ${fmt(r.doraPerSec)} | ${kea ? (ratio(r.doraPerSec, kea.doraPerSec)?.toFixed(2) ?? '–') : '–'} | ${paired} | ${fmt(r.latencyMs.p50, 1)} | ${fmt(r.latencyMs.p99, 1)} | ${fmt(r.latencyMs.max, 1)} | ` +
+        `${r.completed}/${r.clients}${r.naks ? `, ${r.naks} NAK` : ''}${r.timeouts ? `, ${r.timeouts} timed out` : ''}${r.unfinished ? `, ${r.unfinished} cut off by the ${fmt(deadlineMs / 1000)} s deadline` : ''}${bad} | ${r.retransmits} | ${r.durable}/${r.completed}${r.lost ? ` (**${r.lost} lost**)` : ''} | ${tries.map((t) => fmt(t.doraPerSec)).join(', ')} |`);
     }
   }
   out.push('', 'Servers as configured:', '');
