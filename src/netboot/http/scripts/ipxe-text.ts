@@ -1,0 +1,21 @@
+// Helpers shared by the iPXE script templates: value checks that keep parameters from breaking out of the
+// line they are placed on (newlines, "${" settings expansion, separators where one token is expected).
+
+/** Throw unless `value` is one non-empty token without whitespace, quotes, "${" or control characters. */
+export function ipxeToken(value: string, what: string): string {
+  if (value.length === 0 || /[\s"'\\]|\$\{|[\x00-\x1f\x7f]/.test(value)) {
+    throw new RangeError(`iPXE script: ${what} ${JSON.stringify(value)} is not a single safe token`);
+  }
+  return value;
+}
+
+/** Throw unless `value` is one line of text (for `echo`) without "${" or control characters. */
+export function ipxeText(value: string, what: string): string {
+  if (/\$\{|[\x00-\x1f\x7f]/.test(value)) throw new RangeError(`iPXE script: ${what} ${JSON.stringify(value)} is not a safe line of text`);
+  return value;
+}
+
+/** A whole script from lines: the "#!ipxe" magic first, one trailing newline. */
+export function ipxeScript(lines: string[]): string {
+  return ['#!ipxe', ...lines].join('\n') + '\n';
+}

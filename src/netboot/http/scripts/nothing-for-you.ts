@@ -1,0 +1,24 @@
+// "Nothing for you": the node is not (yet) meant to boot from us. Print why, then either wait and ask again
+// (the engineer may enrol it meanwhile) or exit to the firmware's next boot entry.
+import { ipxeScript, ipxeText, ipxeToken } from './ipxe-text.ts';
+
+export interface NothingForYouParams {
+  message: string;
+  /** null: exit at once; otherwise sleep this many seconds and re-request `retryUrl` */
+  retrySeconds: number | null;
+  /** required when retrySeconds is set; usually the node's own /boot.ipxe?mac=… URL */
+  retryUrl?: string;
+}
+
+export function renderNothingForYouScript(p: NothingForYouParams): string {
+  const lines = [`echo RackSeed: ${ipxeText(p.message, 'message')}`];
+  if (p.retrySeconds === null) return ipxeScript([...lines, 'exit']);
+  if (!p.retryUrl) throw new RangeError('iPXE script: retryUrl is required with retrySeconds');
+  const wait = Math.max(1, Math.floor(p.retrySeconds));
+  return ipxeScript([
+    ...lines,
+    `echo RackSeed: asking again in ${wait} s`,
+    `sleep ${wait}`,
+    `chain --replace --autofree ${ipxeToken(p.retryUrl, 'retry URL')} || exit`,
+  ]);
+}
