@@ -4,7 +4,7 @@
 // the UDP port is bound. Power and boot device go through a chassis_control program; by default a small shell
 // script that keeps them in files (`powerFile`: "0"/"1", `bootFile`: none|pxe|default|cdrom|bios), answering
 // at once as ipmi_sim requires. The virtual rack passes its own program (one that starts/stops QEMU).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,8 +13,10 @@ import type { NetnsSandbox } from './netns.ts';
 export interface IpmiSimUser { id: number; name: string; password: string; privilege: 'user' | 'operator' | 'admin' }
 
 export interface IpmiSimOptions {
-  sandbox: NetnsSandbox;
-  ns: string;
+  /** with `ns`: run inside that test namespace (killed by the sandbox too). Without both: run in the current
+   * namespace — only for 127.0.0.1 and a high `port` (unit/fuzz tests without root). */
+  sandbox?: NetnsSandbox;
+  ns?: string;
   /** IPv4 address (already on an interface in `ns`) to serve UDP 623 on */
   address: string;
   user: string;
@@ -113,14 +115,18 @@ export async function startIpmiSim(o: IpmiSimOptions): Promise<IpmiSim> {
     'mc_enable 0x20',
     '',
   ].join('\n'));
-  const child = o.sandbox.spawn(o.ns, 'ipmi_sim', ['-c', join(dir, 'lan.conf'), '-f', join(dir, 'bmc.emu'), '-s', stateDir, '-n'],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
+  const args = ['-c', join(dir, 'lan.conf'), '-f', join(dir, 'bmc.emu'), '-s', stateDir, '-n'];
+  if (!o.ns && o.address !== '127.0.0.1') throw new Error('ipmi_sim outside a test namespace may only use 127.0.0.1');
+  const child = o.sandbox && o.ns
+    ? o.sandbox.spawn(o.ns, 'ipmi_sim', args, { stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn('ipmi_sim', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
   const deadline = Date.now() + 5000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`ipmi_sim exited (${child.exitCode}): ${stderr}`);
-    const out = execFileSync('ip', ['netns', 'exec', o.ns, 'ss', '-Hnlu', `sport = :${port}`], { encoding: 'utf8' });
+    const ss = ['ss', '-Hnlu', `sport = :${port}`];
+    const out = o.ns ? execFileSync('ip', ['netns', 'exec', o.ns, ...ss], { encoding: 'utf8' }) : execFileSync(ss[0], ss.slice(1), { encoding: 'utf8' });
     if (out.includes(`${o.address}:${port}`)) break;
     if (Date.now() > deadline) throw new Error(`ipmi_sim did not bind ${o.address}:${port}: ${stderr}`);
     await new Promise((r) => setTimeout(r, 20));
