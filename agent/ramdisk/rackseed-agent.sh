@@ -9,7 +9,8 @@
 #
 # Protocol (src/shared/inventory.ts documents the daemon side):
 #   POST ${url}/agent/v1/inventory   Authorization: Bearer TOKEN, Content-Type: application/json,
-#                                    body = inventory.sh output; retried with backoff until a 2xx.
+#                                    body = inventory.sh output; retried with backoff until a 2xx
+#                                    (after 3 answers 400/403/404/409/413… it gives up and goes on).
 #   GET  ${url}/agent/v1/next        Authorization: Bearer TOKEN → {"action":"poweroff"|"reboot"|"wait",
 #                                    "seconds":N}; polled until it says poweroff or reboot.
 # Progress goes to the console (console=ttyS0) prefixed "rackseed-agent:".
@@ -118,13 +119,32 @@ http() {
 }
 http_error() { tr '\n' ' ' <"$RUN/http.err" | cut -c1-200; }
 
+# refused ERR-FILE — true when wget reported a 4xx answer that a retry cannot fix (schema, wrong node,
+# wrong state: 400, 403, 409, 413, …). 401 is retried (the daemon may not know the token yet), as are
+# 408 and 429. busybox wget says "server returned error: HTTP/1.1 409 Conflict".
+refused() {
+  case "$(cat "$1" 2>/dev/null)" in
+    *"HTTP/1."[01]" 401"* | *"HTTP/1."[01]" 408"* | *"HTTP/1."[01]" 429"*) return 1 ;;
+    *"HTTP/1."[01]" 4"[0-9][0-9]*) return 0 ;;
+  esac
+  return 1
+}
+
 _delay=1
+_refusals=0
 until http POST /agent/v1/inventory "$RUN/inventory.json" >"$RUN/post.out"; do
+  if refused "$RUN/http.err"; then
+    _refusals=$((_refusals + 1))
+    if [ $_refusals -ge 3 ]; then
+      log "inventory refused: $(http_error); giving up and asking for the next command"
+      break
+    fi
+  fi
   log "inventory POST failed: $(http_error); retrying in ${_delay}s"
   sleep $_delay
   [ $_delay -lt 30 ] && _delay=$((_delay * 2))
 done
-log "inventory posted"
+[ $_refusals -lt 3 ] && log "inventory posted"
 
 # ---- commands
 _delay=1

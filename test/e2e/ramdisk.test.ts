@@ -41,7 +41,9 @@ createServer((req, res) => {
     if (!tokens.includes(token)) return send(401, { error: 'bad token' });
     if (req.method === 'POST' && req.url === '/agent/v1/inventory') {
       const n = (posts.get(token) ?? 0) + 1; posts.set(token, n);
-      // the first POST fails on purpose: the agent must retry
+      // refuse-* tokens: a permanent refusal (the agent must give up after 3 and go on polling);
+      // others: the first POST fails with 503 on purpose (the agent must retry)
+      if (token.startsWith('refuse-')) return send(409, { error: 'not accepted' });
       return n === 1 ? send(503, { error: 'try again' }) : send(200, { ok: true });
     }
     if (req.method === 'GET' && req.url === '/agent/v1/next') {
@@ -64,7 +66,7 @@ let receiver: ChildProcess | null = null;
 
 before(async () => {
   assert.ok(canUseNetns(), 'this e2e test needs root and iproute2 (network namespaces)');
-  manifest = (await buildRamdisk({ ifMissing: true })).manifest;
+  manifest = (await buildRamdisk()).manifest; // rebuilt when the agent or builder changed
   work = mkdtempSync(join(tmpdir(), 'rs-ramdisk-e2e-'));
   ns = sandbox.addNamespace('ramdisk');
   sandbox.addBridge(ns, 'br0', `${APPLIANCE}/24`);
@@ -74,7 +76,7 @@ before(async () => {
     `--pid-file=${join(work, 'dnsmasq.pid')}`, `--dhcp-leasefile=${join(work, 'dnsmasq.leases')}`,
   ], { stdio: ['ignore', 'ignore', openSync(join(work, 'dnsmasq.log'), 'w')] });
   writeFileSync(join(work, 'receiver.mjs'), RECEIVER);
-  receiver = sandbox.spawn(ns, process.execPath, [join(work, 'receiver.mjs'), String(PORT), 'tok-bios-e2e', 'tok-uefi-e2e']);
+  receiver = sandbox.spawn(ns, process.execPath, [join(work, 'receiver.mjs'), String(PORT), 'tok-bios-e2e', 'refuse-uefi-e2e']);
   let buf = '';
   receiver.stdout?.setEncoding('utf8').on('data', (d: string) => {
     buf += d;
@@ -153,10 +155,13 @@ async function bootNode(n: NodeSpec, log: (m: string) => void): Promise<{ posts:
 }
 
 function checkNode(n: NodeSpec, r: Awaited<ReturnType<typeof bootNode>>, log: (m: string) => void): Inventory {
+  const refusedByServer = n.token.startsWith('refuse-');
   assert.equal(r.exitCode, 0, 'QEMU must exit by itself after the agent powers off');
-  assert.ok(r.posts.length >= 2, `the agent must retry after the 503 (saw ${r.posts.length} POSTs)`);
+  if (refusedByServer) assert.equal(r.posts.length, 3, 'after 3 refusals (409) the agent stops posting');
+  else assert.equal(r.posts.length, 2, 'one retry after the 503');
   assert.ok(r.posts.every((p) => p.contentType === 'application/json'));
-  const check = checkInventory(JSON.parse(r.posts[1].body ?? ''));
+  assert.ok(r.posts.every((p) => p.body === r.posts[0].body), 'retries send the same inventory');
+  const check = checkInventory(JSON.parse(r.posts[r.posts.length - 1].body ?? ''));
   assert.ok(check.ok, `posted inventory must validate: ${check.ok ? '' : check.errors.join('; ')}`);
   const inv = check.value;
   assert.equal(inv.bootMode, n.firmware);
@@ -181,9 +186,9 @@ function checkNode(n: NodeSpec, r: Awaited<ReturnType<typeof bootNode>>, log: (m
   // poll → wait 1 s → poll → poweroff
   assert.equal(r.polls.length, 2, `polls: ${r.polls.length}`);
   assert.ok(r.polls[1].at - r.polls[0].at >= 900, 'the agent must honour wait.seconds');
-  assert.ok(r.polls[0].at >= r.posts[1].at);
+  assert.ok(r.polls[0].at >= r.posts[r.posts.length - 1].at, 'polling starts after the last POST');
   log(`${n.name}: QEMU start → first POST ${((r.posts[0].at - r.startedAt) / 1000).toFixed(1)}s, ` +
-    `→ accepted POST ${((r.posts[1].at - r.startedAt) / 1000).toFixed(1)}s (after the forced 503 retry)`);
+    `→ last POST ${((r.posts[r.posts.length - 1].at - r.startedAt) / 1000).toFixed(1)}s (${r.posts.length} POSTs)`);
   if (process.env.RACKSEED_UPDATE_FIXTURES === '1') {
     const dir = join(REPO, 'test', 'fixtures', 'inventory');
     mkdirSync(dir, { recursive: true });
@@ -201,10 +206,10 @@ test('SeaBIOS + e1000: inventory posted with the right identity, then powered of
   checkNode(n, r, (m) => t.diagnostic(m));
 });
 
-test('OVMF (UEFI) + virtio-net: boot mode uefi is detected', { timeout: VM_TIMEOUT_MS + 30_000 }, async (t) => {
+test('OVMF (UEFI) + virtio-net: boot mode uefi is detected; a refused inventory is given up after 3 tries', { timeout: VM_TIMEOUT_MS + 30_000 }, async (t) => {
   const n: NodeSpec = {
     name: 'uefi-virtio', firmware: 'uefi', nic: 'virtio-net-pci', mac: '52:54:00:e2:e0:02', serial: 'RS-E2E-UEFI-0002',
-    uuid: '7d3c1a2b-4e5f-4a6b-8c7d-0e1f2a3b4c02', diskSerial: 'RSDISKU02', token: 'tok-uefi-e2e', tap: 'tapu0',
+    uuid: '7d3c1a2b-4e5f-4a6b-8c7d-0e1f2a3b4c02', diskSerial: 'RSDISKU02', token: 'refuse-uefi-e2e', tap: 'tapu0',
   };
   const r = await bootNode(n, (m) => t.diagnostic(m));
   checkNode(n, r, (m) => t.diagnostic(m));
