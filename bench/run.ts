@@ -3,6 +3,8 @@
 //   npm run bench                       everything, full counts; writes the doc
 //   npm run bench -- --only dhcp,tftp   a subset
 //   npm run bench -- --quick            small counts, a smoke run; the doc is left alone unless --write-doc
+//   npm run bench -- --only dhcp --dhcp-servers rackseed --dhcp-counts 10000 --profile /tmp/prof
+//                                       profile RackSeed's DHCP server (then: node --import tsx bench/lib/cpuprofile-summary.ts FILE)
 // Needs root (network namespaces). Every bench runs its subject side by side with reference implementations.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -45,8 +47,16 @@ const program = new Command()
   .option('--only <names>', `comma-separated subset of: ${BENCHES.map((b) => b.name).join(', ')}`)
   .option('--quick', 'small counts (smoke run); does not write the doc', false)
   .option('--write-doc', 'write docs/BENCHMARKS.md even with --quick', false)
+  .option('--dhcp-servers <names>', 'dhcp: subset of rackseed,kea,dnsmasq (implies no doc write)')
+  .option('--dhcp-counts <n,…>', 'dhcp: client counts instead of 1000,10000 (implies no doc write)')
+  .option('--profile <dir>', "dhcp: run RackSeed's server under node --cpu-prof, profiles in DIR (stopped with SIGTERM, so no durability check; implies no doc write)")
   .parse();
-const opts = program.opts<{ only?: string; quick: boolean; writeDoc: boolean }>();
+const opts = program.opts<{ only?: string; quick: boolean; writeDoc: boolean; dhcpServers?: string; dhcpCounts?: string; profile?: string }>();
+const partial = Boolean(opts.dhcpServers || opts.dhcpCounts || opts.profile);
+if (opts.profile) {
+  process.env.RS_BENCH_NODE_FLAGS = `--cpu-prof --cpu-prof-dir=${opts.profile}`;
+  process.env.RS_BENCH_GRACEFUL = '1';
+}
 
 const only = opts.only ? opts.only.split(',').map((s) => s.trim()).filter(Boolean) : null;
 for (const n of only ?? []) if (!BENCHES.some((b) => b.name === n)) program.error(`unknown bench "${n}"`);
@@ -58,7 +68,11 @@ const command = process.env.npm_lifecycle_event === 'bench'
 const machine = machineInfo();
 const machineLine = `${machine.nproc} × ${machine.cpuModel}, ${machine.memGiB} GiB, Linux ${machine.kernel}, Node ${machine.node}`;
 const log = (line: string): void => { process.stdout.write(`${line}\n`); };
-const ctx: BenchContext = { quick: opts.quick, log };
+const ctx: BenchContext & Record<string, unknown> = {
+  quick: opts.quick, log,
+  ...(opts.dhcpServers ? { servers: opts.dhcpServers.split(',') } : {}),
+  ...(opts.dhcpCounts ? { counts: opts.dhcpCounts.split(',').map(Number) } : {}),
+};
 
 interface Outcome { bench: BenchEntry; rows: SummaryRow[]; markdown: string | null; raw: unknown; error: string | null; seconds: number; loadBefore: number; loadAfter: number; at: string }
 const outcomes: Outcome[] = [];
@@ -94,7 +108,7 @@ for (const o of outcomes) {
   else if (o.rows.length === 0) log(`${o.bench.name}: ${JSON.stringify(o.raw)?.slice(0, 2000)}`);
 }
 
-if (!opts.quick || opts.writeDoc) {
+if ((!opts.quick && !partial) || opts.writeDoc) {
   let doc = readDoc(DOC, SKELETON);
   for (const o of outcomes) {
     const stamp = `_Last run ${o.at} (${o.seconds.toFixed(0)} s) on ${machineLine}; 1-min load ${o.loadBefore} → ${o.loadAfter}. Command: \`${command}\`._`;
