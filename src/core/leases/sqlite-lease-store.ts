@@ -1,7 +1,9 @@
 // SQLite implementation of the DHCP server's LeaseStore (src/netboot/dhcp/server/lease-store.ts).
-// Hot path: reads come from an in-memory index (two Maps); each put/remove is one synchronous prepared
-// statement in WAL mode with synchronous=NORMAL — committed to the WAL before the call returns, so the
-// binding survives `kill -9` of the daemon (not a power cut between checkpoints; acceptable for leases).
+// Hot path: reads come from an in-memory index (two Maps); put/remove queue the change and `commit` writes
+// the queue in one transaction of prepared statements (WAL, synchronous=NORMAL). The server commits before
+// sending the ACKs, so a binding that was ACKed survives `kill -9` of the daemon (not a power cut between
+// checkpoints; acceptable for leases). One commit per event-loop turn: a single-row commit costs ~60–170 µs
+// on this machine's disk, a batched row ~10 µs — that is what makes ≥ 10,000 DORA/s possible.
 
 import Database from 'better-sqlite3';
 import type { Lease, LeaseStore } from '../../netboot/dhcp/server/lease-store.ts';
@@ -22,18 +24,23 @@ export class SqliteLeaseStore implements LeaseStore {
   private readonly byIpIndex = new Map<string, Lease>();
   private readonly upsert: Database.Statement;
   private readonly deleteIp: Database.Statement;
-  private readonly putMoving: (lease: Lease, stale: string[]) => void;
+  private readonly writeAll: (ops: (Lease | string)[]) => void;
+  /** queued changes in order: a Lease to upsert, or an ip string to delete */
+  private pending: (Lease | string)[] = [];
 
-  /** `db` is owned by the caller when passed in (close it yourself); a path is opened and closed here. */
+  /** `db` is owned by the caller when `ownsDb` is false (close it yourself). */
   constructor(private readonly db: Database.Database, private readonly ownsDb: boolean) {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.exec(SCHEMA);
+    // REPLACE also deletes a row that conflicts on the UNIQUE mac: the MAC's old lease at another address
     this.upsert = db.prepare('INSERT OR REPLACE INTO dhcp_leases (ip, mac, state, expires_at, hostname) VALUES (?, ?, ?, ?, ?)');
     this.deleteIp = db.prepare('DELETE FROM dhcp_leases WHERE ip = ?');
-    this.putMoving = db.transaction((lease: Lease, stale: string[]) => {
-      for (const ip of stale) this.deleteIp.run(ip);
-      this.upsert.run(lease.ip, lease.mac, lease.state, lease.expiresAt, lease.hostname);
+    this.writeAll = db.transaction((ops: (Lease | string)[]) => {
+      for (const op of ops) {
+        if (typeof op === 'string') this.deleteIp.run(op);
+        else this.upsert.run(op.ip, op.mac, op.state, op.expiresAt, op.hostname);
+      }
     });
     for (const r of db.prepare('SELECT ip, mac, state, expires_at, hostname FROM dhcp_leases').all() as Row[]) {
       const lease: Lease = { ip: r.ip, mac: r.mac, state: r.state, expiresAt: r.expires_at, hostname: r.hostname };
@@ -49,28 +56,35 @@ export class SqliteLeaseStore implements LeaseStore {
     const copy = { ...lease };
     const oldOfMac = this.byMacIndex.get(copy.mac);
     const oldAtIp = this.byIpIndex.get(copy.ip);
-    // rows that the new one displaces: the MAC's lease elsewhere, and another MAC's lease at this address
-    const stale: string[] = [];
-    if (oldOfMac && oldOfMac.ip !== copy.ip) stale.push(oldOfMac.ip);
-    if (stale.length) this.putMoving(copy, stale);
-    else this.upsert.run(copy.ip, copy.mac, copy.state, copy.expiresAt, copy.hostname); // REPLACE also drops a row of another MAC at this ip
     if (oldOfMac && oldOfMac.ip !== copy.ip) this.byIpIndex.delete(oldOfMac.ip);
     if (oldAtIp && oldAtIp.mac !== copy.mac) this.byMacIndex.delete(oldAtIp.mac);
     this.byIpIndex.set(copy.ip, copy);
     this.byMacIndex.set(copy.mac, copy);
+    this.pending.push(copy);
   }
 
   remove(ip: string): void {
     const old = this.byIpIndex.get(ip);
     if (!old) return;
-    this.deleteIp.run(ip);
     this.byIpIndex.delete(ip);
     if (this.byMacIndex.get(old.mac) === old) this.byMacIndex.delete(old.mac);
+    this.pending.push(ip);
+  }
+
+  commit(): void {
+    if (this.pending.length === 0) return;
+    const ops = this.pending;
+    this.pending = [];
+    this.writeAll(ops);
   }
 
   all(): Lease[] { return [...this.byIpIndex.values()].map((l) => ({ ...l })); }
 
-  close(): void { if (this.ownsDb) this.db.close(); }
+  /** Commits what is pending, then closes the database if this store opened it. */
+  close(): void {
+    if (this.db.open) this.commit();
+    if (this.ownsDb) this.db.close();
+  }
 }
 
 /** Open (or create) the lease store in the SQLite file at `path`, or in an already open database. */

@@ -14,10 +14,10 @@ export class OptionsReader {
   private readonly offsets = new Map<number, number>();
 
   /**
-   * Read the region `buf[start, end)`. Stops at the end option; a region without one ends at `end`
+   * Read the region `buf[start, end)`. Values are views into `buf`: the caller passes a private copy. Stops at the end option; a region without one ends at `end`
    * (lenient: several clients pad without an end option in sname/file).
    */
-  readRegion(buf: Uint8Array, start: number, end: number): void {
+  readRegion(buf: Buffer, start: number, end: number): void {
     let i = start;
     while (i < end) {
       const code = buf[i];
@@ -28,7 +28,7 @@ export class OptionsReader {
       if (i + 2 + len > end) throw new DhcpDecodeError(`option ${code} (${optionName(code)}) length ${len} runs past the end of its field`, i);
       let list = this.chunks.get(code);
       if (!list) { list = []; this.chunks.set(code, list); this.offsets.set(code, i); }
-      list.push(Buffer.from(buf.subarray(i + 2, i + 2 + len)));
+      list.push(buf.subarray(i + 2, i + 2 + len));
       i += 2 + len;
     }
   }
@@ -56,7 +56,7 @@ export class OptionsReader {
         }
       }
       if (code === Opt.RELAY_AGENT_INFO) decodeRelayAgentInfo(data, at + 2);
-      options.setRaw(code, data);
+      options.adoptRaw(code, data);
     }
     return options;
   }

@@ -32,6 +32,8 @@ export class DhcpOptions {
     return this;
   }
   delete(code: number): this { this.map.delete(code); return this; }
+  /** Decoder use: take ownership of `data` without copying (the decoder hands over a private copy). */
+  adoptRaw(code: number, data: Buffer): void { this.map.set(code, data); }
 
   private ip(code: number): string | null { const b = this.map.get(code); return b ? readIpv4(b, 0) : null; }
   private ips(code: number): string[] | null {

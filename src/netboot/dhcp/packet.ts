@@ -72,11 +72,11 @@ export function packetMac(p: DhcpPacket): string {
   return formatMac(p.chaddr.subarray(0, Math.min(p.hlen, 16)));
 }
 
-function cString(buf: Uint8Array, start: number, len: number): string {
+function cString(buf: Buffer, start: number, len: number): string {
   let end = start;
   const limit = start + len;
   while (end < limit && buf[end] !== 0) end++;
-  return Buffer.from(buf.subarray(start, end)).toString('latin1');
+  return buf.toString('latin1', start, end);
 }
 
 /**
@@ -85,13 +85,16 @@ function cString(buf: Uint8Array, start: number, len: number): string {
  * Option 52 (overload) is honoured and consumed: options found in file/sname are merged and those fields
  * read as "". Throws DhcpDecodeError naming the offset.
  */
-export function decodePacket(buf: Uint8Array): DhcpPacket {
+export function decodePacket(input: Uint8Array): DhcpPacket {
+  // one private copy: option values and chaddr are views into it, so later changes to `input` do not leak in
+  const buf = Buffer.allocUnsafe(input.length);
+  buf.set(input);
   if (buf.length < HEADER_LENGTH) throw new DhcpDecodeError(`packet is ${buf.length} bytes, shorter than the ${HEADER_LENGTH}-byte DHCP header`, buf.length);
   const op = buf[OFF.op];
   if (op !== BOOTREQUEST && op !== BOOTREPLY) throw new DhcpDecodeError(`op ${op} is neither BOOTREQUEST nor BOOTREPLY`, OFF.op);
   const hlen = buf[OFF.hlen];
   if (hlen > 16) throw new DhcpDecodeError(`hlen ${hlen} exceeds 16`, OFF.hlen);
-  const view = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const view = buf;
   if (view.readUInt32BE(OFF.cookie) !== MAGIC_COOKIE) throw new DhcpDecodeError('missing DHCP magic cookie (plain BOOTP is not supported)', OFF.cookie);
 
   const reader = new OptionsReader();
@@ -116,7 +119,7 @@ export function decodePacket(buf: Uint8Array): DhcpPacket {
     yiaddr: readIpv4(buf, OFF.yiaddr),
     siaddr: readIpv4(buf, OFF.siaddr),
     giaddr: readIpv4(buf, OFF.giaddr),
-    chaddr: Buffer.from(buf.subarray(OFF.chaddr, OFF.chaddr + 16)),
+    chaddr: buf.subarray(OFF.chaddr, OFF.chaddr + 16),
     sname: overload !== null && overload & 2 ? '' : cString(buf, OFF.sname, SNAME_LEN),
     file: overload !== null && overload & 1 ? '' : cString(buf, OFF.file, FILE_LEN),
     options,

@@ -89,11 +89,11 @@ export class AuthoritativeHandler {
       return this.nak(req, this.pool.inSubnet(ip) ? `address ${ip} is not available to this client` : `address ${ip} is on the wrong network`);
     }
     this.pool.dropOffer(mac);
-    // durable before the ACK goes out (LeaseStore.put contract)
+    // the ACK is sent after the store commits this (durable: true)
     this.store.put({ ip, mac, state: 'bound', expiresAt: now + this.net.leaseTimeSec * 1000, hostname: req.options.hostname });
     const reply = this.addressReply(req, DhcpMessageType.ACK, ip);
     reply.ciaddr = req.ciaddr;
-    return { action: 'reply', reply, to: replyTarget(req, false, this.ports) };
+    return { action: 'reply', reply, to: replyTarget(req, false, this.ports), durable: true };
   }
 
   /** §4.3.4: the client gives its address back. */
@@ -104,7 +104,7 @@ export class AuthoritativeHandler {
     const lease = this.store.byIp(req.ciaddr);
     if (!lease || lease.mac !== mac) return { action: 'drop', reason: `no lease of ${req.ciaddr} for this client` };
     this.store.put({ ...lease, state: 'released', expiresAt: this.now() });
-    return { action: 'done' };
+    return { action: 'done', durable: true };
   }
 
   /** §4.3.3: the client found the address in use; keep it out of the pool for a while. */
@@ -116,7 +116,7 @@ export class AuthoritativeHandler {
     const lease = this.store.byIp(ip);
     if (lease && lease.mac === packetMac(req)) this.store.remove(ip);
     this.pool.decline(ip, this.now());
-    return { action: 'done' };
+    return { action: 'done', durable: true };
   }
 
   /** §4.3.5: configuration without a lease, unicast to ciaddr. */
@@ -172,5 +172,6 @@ export class AuthoritativeHandler {
       counters.expired++;
       events({ source: 'dhcp', kind: 'expire', mac: lease.mac, ip: lease.ip, message: `lease of ${lease.ip} for ${lease.mac} expired`, detail: { interface: this.iface } });
     }
+    this.store.commit();
   }
 }

@@ -78,7 +78,7 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpService {
     async start() {
       if (socket) return;
       socket = await opts.socketFactory({ port: ports.server, address: opts.bindAddress, interface: opts.interface, broadcast: true, reuseAddr: true });
-      attachPipeline(socket, { iface: opts.interface, log, counters, events, eventPrefix: '' }, handler.decide);
+      attachPipeline(socket, { iface: opts.interface, log, counters, events, eventPrefix: '', commit: () => opts.leases.commit() }, handler.decide);
       timer = setInterval(() => {
         try { handler.expire(counters, events ?? (() => {})); } catch (err) { counters.errors++; log.error({ err }, 'lease expiry sweep failed'); }
       }, opts.sweepIntervalMs ?? 10_000);
@@ -91,6 +91,7 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpService {
       const s = socket;
       socket = null;
       if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+      try { opts.leases.commit(); } catch (err) { log.error({ err }, 'final lease commit failed'); }
       log.info('authoritative DHCP stopped');
     },
     counters: () => ({ ...counters }),

@@ -14,10 +14,10 @@ import type { ReplyTarget } from './reply-target.ts';
 
 /** What a mode handler decided for one request. */
 export type Decision =
-  /** send `reply` to `to` */
-  | { action: 'reply'; reply: DhcpPacket; to: ReplyTarget }
-  /** handled; nothing to send (RELEASE, DECLINE) */
-  | { action: 'done' }
+  /** send `reply` to `to`; `durable`: only after the lease store committed (ACKs) */
+  | { action: 'reply'; reply: DhcpPacket; to: ReplyTarget; durable?: boolean }
+  /** handled; nothing to send (RELEASE, DECLINE); `durable`: the store changed and needs a commit */
+  | { action: 'done'; durable?: boolean }
   /** not ours to answer: a debug line, counted as dropped — not an error */
   | { action: 'drop'; reason: string };
 
@@ -32,6 +32,66 @@ export interface PipelineContext {
   events: NetbootEventSink | null;
   /** event kind prefix: "" (authoritative) or "proxy-" */
   eventPrefix: string;
+  /** group commit of the lease store (authoritative mode); null when nothing is stored (proxy) */
+  commit: (() => void) | null;
+}
+
+type SendFn = (bytes: Buffer, to: ReplyTarget, done: (err: Error | null) => void) => void;
+interface Pending { req: DhcpPacket; reply: DhcpPacket; mac: string; bytes: Buffer; to: ReplyTarget; send: SendFn }
+
+/**
+ * Replies waiting for the lease store's commit. Every durable reply decided during one event-loop turn is
+ * committed in one transaction (setImmediate runs after the poll phase has handed over all readable
+ * datagrams), then sent: an ACK never leaves before its lease is on disk.
+ */
+const outboxes = new WeakMap<PipelineContext, { pending: Pending[]; scheduled: boolean }>();
+
+function scheduleFlush(ctx: PipelineContext): { pending: Pending[]; scheduled: boolean } {
+  let box = outboxes.get(ctx);
+  if (!box) { box = { pending: [], scheduled: false }; outboxes.set(ctx, box); }
+  if (!box.scheduled) {
+    box.scheduled = true;
+    const b = box;
+    setImmediate(() => flush(ctx, b));
+  }
+  return box;
+}
+
+function flush(ctx: PipelineContext, box: { pending: Pending[]; scheduled: boolean }): void {
+  box.scheduled = false;
+  const batch = box.pending;
+  box.pending = [];
+  try {
+    ctx.commit?.();
+  } catch (err) {
+    ctx.counters.errors += Math.max(1, batch.length);
+    ctx.log.error({ interface: ctx.iface, err, replies: batch.length }, 'lease store commit failed; ACKs withheld');
+    return;
+  }
+  for (const p of batch) {
+    try { transmit(ctx, p); } catch (err) { ctx.counters.errors++; ctx.log.error({ interface: ctx.iface, mac: p.mac, xid: p.req.xid, err }, 'failed to send DHCP reply'); }
+  }
+}
+
+/** Step: send, count and report one reply. */
+function transmit(ctx: PipelineContext, p: Pending): void {
+  const { req, reply, mac, bytes, to } = p;
+  const replyVerb = messageTypeVerb(reply.options.messageType);
+  count(ctx, replyVerb);
+  p.send(bytes, to, (err) => {
+    if (err) { ctx.counters.errors++; ctx.log.warn({ interface: ctx.iface, mac, xid: req.xid, to: `${to.address}:${to.port}`, err: err.message }, 'sending DHCP reply failed'); }
+  });
+  const ip = reply.yiaddr !== IPV4_ANY ? reply.yiaddr : reply.ciaddr !== IPV4_ANY ? reply.ciaddr : null;
+  if (ctx.events) {
+    const boot = reply.options.bootfileName;
+    ctx.events({
+      source: 'dhcp', kind: ctx.eventPrefix + replyVerb, mac, ip,
+      message: `${messageTypeName(reply.options.messageType)}${ip ? ` ${ip}` : ''} to ${mac}${boot ? ` boot ${boot}` : ''}${replyVerb === 'nak' ? `: ${reply.options.message ?? ''}` : ''}`,
+      detail: { xid: req.xid, interface: ctx.iface, ...(boot ? { bootFile: boot } : {}) },
+      level: replyVerb === 'nak' ? 'warn' : 'info',
+    });
+  }
+  if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ interface: ctx.iface, mac, xid: req.xid, ip, to: `${to.address}:${to.port}` }, `sent ${messageTypeName(reply.options.messageType)}`);
 }
 
 const COUNTED = new Set<string>(['discover', 'offer', 'request', 'ack', 'nak', 'release', 'decline', 'inform']);
@@ -47,7 +107,7 @@ function clientIp(p: DhcpPacket): string | null {
 }
 
 /** Step: receive one datagram and run it through the pipeline. Exported for tests that drive it without a socket. */
-export function handleDatagram(ctx: PipelineContext, decide: DecideFn, msg: Buffer, from: RemoteInfo, send: (bytes: Buffer, to: ReplyTarget, done: (err: Error | null) => void) => void): void {
+export function handleDatagram(ctx: PipelineContext, decide: DecideFn, msg: Buffer, from: RemoteInfo, send: SendFn): void {
   ctx.counters.received++;
   // decode
   let req: DhcpPacket;
@@ -79,25 +139,15 @@ export function handleDatagram(ctx: PipelineContext, decide: DecideFn, msg: Buff
       if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ interface: ctx.iface, mac, xid: req.xid, type: messageTypeName(type) }, `ignored: ${decision.reason}`);
       return;
     }
-    if (decision.action === 'done') return;
+    if (decision.action === 'done') {
+      if (decision.durable && ctx.commit) scheduleFlush(ctx);
+      return;
+    }
     // build
-    const { reply, to } = decision;
-    const bytes = encodePacket(reply);
-    const replyVerb = messageTypeVerb(reply.options.messageType);
-    count(ctx, replyVerb);
-    // send
-    send(bytes, to, (err) => {
-      if (err) { ctx.counters.errors++; ctx.log.warn({ interface: ctx.iface, mac, xid: req.xid, to: `${to.address}:${to.port}`, err: err.message }, 'sending DHCP reply failed'); }
-    });
-    const ip = reply.yiaddr !== IPV4_ANY ? reply.yiaddr : reply.ciaddr !== IPV4_ANY ? reply.ciaddr : null;
-    const boot = reply.options.bootfileName;
-    if (ctx.events) ctx.events({
-      source: 'dhcp', kind: ctx.eventPrefix + replyVerb, mac, ip,
-      message: `${messageTypeName(reply.options.messageType)}${ip ? ` ${ip}` : ''} to ${mac}${boot ? ` boot ${boot}` : ''}${replyVerb === 'nak' ? `: ${reply.options.message ?? ''}` : ''}`,
-      detail: { xid: req.xid, interface: ctx.iface, ...(boot ? { bootFile: boot } : {}) },
-      level: replyVerb === 'nak' ? 'warn' : 'info',
-    });
-    if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ interface: ctx.iface, mac, xid: req.xid, ip, to: `${to.address}:${to.port}` }, `sent ${messageTypeName(reply.options.messageType)}`);
+    const pending: Pending = { req, reply: decision.reply, mac, bytes: encodePacket(decision.reply), to: decision.to, send };
+    // send (after the commit, for durable replies)
+    if (decision.durable && ctx.commit) scheduleFlush(ctx).pending.push(pending);
+    else transmit(ctx, pending);
   } catch (err) {
     ctx.counters.errors++;
     ctx.log.error({ interface: ctx.iface, mac, xid: req.xid, err }, 'failed to handle DHCP packet; dropped');
