@@ -17,13 +17,20 @@ import { CoreBootPolicy, type BootPolicySettings } from './boot/policy.ts';
 import { JobRunner, type JobRunnerOptions } from './jobs/runner.ts';
 import { BmcOperations } from './bmc/operations.ts';
 import type { BmcConnector } from './bmc-port.ts';
+import { ipmiConnector } from './bmc/ipmi-connector.ts';
+import { SweepService } from './bmc/sweep-service.ts';
+import type { IpmiClient } from '../bmc/ipmi/session/client.ts';
 
 export interface CoreOptions {
   /** data directory (created 0700 if missing) holding rackseed.db and secret.key; null = in-memory (tests) */
   dataDir: string | null;
   logger: Logger;
-  /** how the core reaches BMCs; null = no BMC control (API answers 503) */
+  /** the IPMI client (sessions and sweeps); null = no BMC control (API answers 503) */
+  ipmi?: IpmiClient | null;
+  /** how jobs and operations open BMC sessions; default: sessions of `ipmi` */
   bmcConnector?: BmcConnector | null;
+  /** sweep probe tuning (tests) */
+  sweep?: { probeTimeoutMs?: number; ratePerSec?: number };
   jobs?: JobRunnerOptions;
   /** ip → mac from the DHCP leases (for TFTP/HTTP clients); default: node store only */
   ipToMac?: (ip: string) => string | null;
@@ -46,6 +53,7 @@ export class Core {
   readonly policy: CoreBootPolicy;
   readonly runner: JobRunner;
   readonly bmcOps: BmcOperations;
+  readonly sweeps: SweepService;
   /** current boot settings; the daemon's service manager replaces them when it (re)starts the services */
   bootSettings: BootPolicySettings = UNCONFIGURED;
   /** ip → mac lookup the service manager points at the DHCP leases */
@@ -72,8 +80,10 @@ export class Core {
     this.ipToMac = opts.ipToMac ?? (() => null);
     this.intake = new AgentIntake(this.db, this.nodes, this.jobs, this.bmcs, this.lifecycle, this.bus, this.log.child({ svc: 'agent' }));
     this.policy = new CoreBootPolicy(this.nodes, this.lifecycle, this.bus, () => this.bootSettings, this.log.child({ svc: 'policy' }), (ip) => this.ipToMac(ip));
-    this.runner = new JobRunner(this, this.intake, opts.bmcConnector ?? null, opts.jobs);
-    this.bmcOps = new BmcOperations(this, opts.bmcConnector ?? null);
+    const connector = opts.bmcConnector ?? (opts.ipmi ? ipmiConnector(opts.ipmi) : null);
+    this.runner = new JobRunner(this, this.intake, connector, opts.jobs);
+    this.bmcOps = new BmcOperations(this, connector);
+    this.sweeps = new SweepService(this, opts.ipmi ?? null, opts.sweep);
   }
 
   /** After opening: settle what a crash interrupted (resume jobs or move their nodes to error). */

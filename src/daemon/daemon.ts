@@ -7,7 +7,8 @@ import { Core } from '../core/core.ts';
 import { ApiAuth } from './api/auth.ts';
 import { buildApiServer } from './api/server.ts';
 import { ServiceManager } from './services.ts';
-import { HttpError, type BmcOpsPort } from './api/ports.ts';
+import type { BmcOpsPort } from './api/ports.ts';
+import { IpmiClient } from '../bmc/ipmi/session/client.ts';
 
 export interface DaemonOptions {
   dataDir: string | null;
@@ -22,6 +23,8 @@ export interface DaemonOptions {
   network: NetworkConfig | null;
   httpPort: number;
   safeMode: boolean;
+  /** wait-inventory timeout of inspect jobs (default 10 min; env RACKSEED_INSPECT_TIMEOUT_MS) */
+  inspectTimeoutMs?: number;
   /** where to print the token and login URL (default: stdout) */
   print?: (line: string) => void;
 }
@@ -39,15 +42,16 @@ export const VERSION = '0.1.0';
 
 export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   const print = o.print ?? ((l: string) => process.stdout.write(l + '\n'));
-  const core = new Core({ dataDir: o.dataDir, logger: o.logger });
+  const ipmi = new IpmiClient({ logger: o.logger.child({ svc: 'ipmi' }) });
+  const core = new Core({ dataDir: o.dataDir, logger: o.logger, ipmi, jobs: { inventoryTimeoutMs: o.inspectTimeoutMs } });
   const auth = new ApiAuth(o.token);
   const services = new ServiceManager(core, o.logger);
   const bmc: BmcOpsPort = {
-    power: async () => { throw new HttpError(503, 'BMC control is not available yet'); },
-    bootdev: async () => { throw new HttpError(503, 'BMC control is not available yet'); },
-    inspect: () => { throw new HttpError(503, 'BMC control is not available yet'); },
-    discovery: () => { throw new HttpError(503, 'BMC control is not available yet'); },
-    sweep: () => { throw new HttpError(503, 'BMC sweep is not available yet'); },
+    power: (id, action) => core.bmcOps.power(id, action),
+    bootdev: (id, req) => core.bmcOps.bootdev(id, req),
+    inspect: (id) => core.runner.inspectNode(id),
+    discovery: (bmcs) => core.runner.discover(bmcs),
+    sweep: (cidr) => core.sweeps.start(cidr),
   };
   const api = await buildApiServer({ core, auth, services, bmc, logger: o.logger, version: VERSION, uiDir: o.uiDir });
 
@@ -69,12 +73,15 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   print(`RackSeed is listening on ${url}`);
   if (!url.startsWith('unix:')) print(`Open the UI (one-time link): ${url}/login?code=${auth.issueLoginCode()}`);
 
+  core.recover();
   if (o.network) await services.configure(o.network);
 
   return {
     core, api, auth, url,
     async close() {
+      await services.stop();
       await api.close();
+      await ipmi.close();
       core.close();
     },
   };

@@ -27,6 +27,11 @@ export class ServiceManager implements ServicesPort {
     return s;
   }
 
+  /** Stop every service (daemon shutdown). */
+  async stop(): Promise<void> {
+    /* nothing runs yet */
+  }
+
   lastSurvey(): SurveyResult | null {
     return this.survey_;
   }

@@ -47,6 +47,7 @@ export function serveCommand(): Command {
           interface: o.interface, mode: o.mode, pool: o.pool ? parsePool(o.pool) : null, override: o.overrideForeignDhcp,
         } : null,
         httpPort: o.httpPort, safeMode: o.safeMode,
+        inspectTimeoutMs: process.env.RACKSEED_INSPECT_TIMEOUT_MS ? Number(process.env.RACKSEED_INSPECT_TIMEOUT_MS) : undefined,
       });
       const stop = async (sig: string) => { log.info({ sig }, 'stopping'); await d.close(); process.exit(0); };
       process.once('SIGINT', () => void stop('SIGINT'));

@@ -1,0 +1,74 @@
+// Agent routes (as mounted on the HTTP boot server): forged inventory POSTs — no token, a wrong token, another
+// node's token, oversized and malformed bodies — are refused and change nothing; a genuine one is stored.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { Core } from '../../src/core/core.ts';
+import { registerAgentRoutes } from '../../src/daemon/agent-routes.ts';
+import { INVENTORY_MAX_BYTES } from '../../src/shared/inventory.ts';
+import { inventoryFor } from './core-inventory-fixture.ts';
+
+let core: Core;
+let app: FastifyInstance;
+let base: string;
+
+before(async () => {
+  core = new Core({ dataDir: null, logger: pino({ level: 'silent' }) });
+  core.bootSettings = { serverIp: '127.0.0.1', httpPort: 80, safeMode: false, ramdisk: { kernelPath: '/k', initrdPath: '/i' } };
+  app = Fastify();
+  await registerAgentRoutes(app, core);
+  base = await app.listen({ host: '127.0.0.1', port: 0 });
+});
+after(async () => { await app.close(); core.close(); });
+
+const tokenOf = (script: string) => /rackseed\.token=(\S+)/.exec(script)![1]!;
+const snapshot = () => JSON.stringify([core.nodes.list(), core.events.query({ limit: 5000 }), core.db.prepare('SELECT id, inventory FROM nodes').all()]);
+
+function post(body: string | Buffer, headers: Record<string, string>): Promise<Response> {
+  return fetch(`${base}/agent/v1/inventory`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+}
+
+test('forged inventory POSTs are refused and change nothing', async () => {
+  const tA = tokenOf(core.policy.scriptFor({ mac: '52:54:00:00:01:01', ip: null }));
+  const tB = tokenOf(core.policy.scriptFor({ mac: '52:54:00:00:01:02', ip: null }));
+  const a = core.nodes.getByMac('52:54:00:00:01:01')!;
+  const b = core.nodes.getByMac('52:54:00:00:01:02')!;
+  const genuineB = JSON.stringify(inventoryFor(b.mac, b.id, '0e3b8a52-5e0c-4d9f-9a0b-000000000002'));
+  const before = snapshot();
+
+  const cases: [string, Promise<Response>, number[]][] = [
+    ['no token', post(genuineB, {}), [401]],
+    ['not bearer', post(genuineB, { authorization: `Basic ${tB}` }), [401]],
+    ['made-up token', post(genuineB, { authorization: `Bearer ${'A'.repeat(43)}` }), [401]],
+    ['another node\'s token (A posting B\'s inventory)', post(genuineB, { authorization: `Bearer ${tA}` }), [403]],
+    ['oversized', post(Buffer.alloc(INVENTORY_MAX_BYTES + 1024, 0x20), { authorization: `Bearer ${tB}` }), [413]],
+    ['malformed JSON', post('{"schemaVersion":1,', { authorization: `Bearer ${tB}` }), [400]],
+    ['schema violation', post(JSON.stringify({ ...JSON.parse(genuineB), cpu: 'lots' }), { authorization: `Bearer ${tB}` }), [400]],
+    ['oversized with no token', post(Buffer.alloc(INVENTORY_MAX_BYTES * 4, 0x20), {}), [401]],
+  ];
+  for (const [name, p, codes] of cases) {
+    const r = await p;
+    assert.ok(codes.includes(r.status), `${name}: got ${r.status}`);
+    await r.arrayBuffer().catch(() => undefined);
+  }
+  const next = await fetch(`${base}/agent/v1/next`, { headers: { authorization: 'Bearer nope-nope-nope-nope' } });
+  assert.equal(next.status, 401);
+  assert.equal(snapshot(), before, 'store unchanged');
+  assert.equal(core.nodes.get(a.id)!.state, 'discovered');
+  assert.equal(core.nodes.get(b.id)!.state, 'discovered');
+});
+
+test('a genuine inventory is stored; the agent is then told to power off', async () => {
+  const t = tokenOf(core.policy.scriptFor({ mac: '52:54:00:00:01:03', ip: null }));
+  const n = core.nodes.getByMac('52:54:00:00:01:03')!;
+  const r = await post(JSON.stringify(inventoryFor(n.mac, n.id, '0e3b8a52-5e0c-4d9f-9a0b-000000000003', 'SER-103')), { authorization: `Bearer ${t}` });
+  assert.equal(r.status, 200);
+  assert.deepEqual(await r.json(), { ok: true, nodeId: n.id, state: 'available' });
+  const got = core.nodes.get(n.id)!;
+  assert.equal(got.serial, 'SER-103');
+  assert.equal(got.uuid, '0e3b8a52-5e0c-4d9f-9a0b-000000000003');
+  const next = await fetch(`${base}/agent/v1/next`, { headers: { authorization: `Bearer ${t}` } });
+  assert.deepEqual(await next.json(), { action: 'poweroff' });
+  assert.ok(core.events.query({ nodeId: n.id }).some((e) => e.kind === 'command'));
+});

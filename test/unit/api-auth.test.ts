@@ -1,0 +1,128 @@
+// The API refuses every request without the per-launch token (HTTP and WebSocket); the one-time login code
+// works exactly once and yields a session cookie; secrets are never returned.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:net';
+import { pino } from 'pino';
+import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.ts';
+
+let d: RunningDaemon;
+let dir: string;
+const printed: string[] = [];
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'rs-api-auth-'));
+  d = await startDaemon({
+    dataDir: dir, listen: '127.0.0.1:0', logger: pino({ level: 'silent' }), token: null, uiDir: null, repoRoot: process.cwd(),
+    network: null, httpPort: 80, safeMode: false, print: (l) => printed.push(l),
+  });
+});
+after(async () => {
+  await d.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const ROUTES: [string, string, unknown?][] = [
+  ['GET', '/api/v1/health'], ['GET', '/api/v1/interfaces'], ['GET', '/api/v1/config'],
+  ['PUT', '/api/v1/config/network', { interface: 'lo', mode: 'proxy' }], ['GET', '/api/v1/survey'], ['POST', '/api/v1/survey', {}],
+  ['GET', '/api/v1/services'], ['GET', '/api/v1/nodes'], ['GET', '/api/v1/nodes/x'], ['POST', '/api/v1/nodes/x/inspect'],
+  ['POST', '/api/v1/nodes/x/power', { action: 'on' }], ['POST', '/api/v1/nodes/x/bootdev', { device: 'pxe' }],
+  ['GET', '/api/v1/events'], ['PUT', '/api/v1/bmc/credentials', { user: 'a', password: 'b' }], ['GET', '/api/v1/bmc/credentials'],
+  ['POST', '/api/v1/bmc/sweep', { cidr: '10.0.0.0/30' }], ['GET', '/api/v1/bmcs'], ['GET', '/api/v1/jobs'], ['POST', '/api/v1/discovery', {}],
+  ['GET', '/api/v1/stream'], ['GET', '/api/v1/no-such-route'],
+];
+
+async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(d.url + path, {
+    method, headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    body: body !== undefined ? JSON.stringify(body) : undefined, redirect: 'manual',
+  });
+}
+
+/** Raw WebSocket upgrade attempt over a plain TCP socket; resolves with the HTTP status (101 = accepted). */
+function upgrade(path: string, headers: Record<string, string> = {}): Promise<number> {
+  const u = new URL(d.url + path);
+  return new Promise((resolve, reject) => {
+    const sock = connect(Number(u.port), u.hostname);
+    let buf = '';
+    sock.on('data', (c) => {
+      buf += c.toString('latin1');
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(buf);
+      if (m) { sock.destroy(); resolve(Number(m[1])); }
+    });
+    sock.on('error', reject);
+    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    sock.write(`GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+      `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n${extra}\r\n`);
+  });
+}
+
+test('the token is printed once with a one-time login URL', () => {
+  assert.equal(printed.filter((l) => l.includes(d.auth.token)).length, 1);
+  assert.equal(printed.filter((l) => /\/login\?code=/.test(l)).length, 1);
+});
+
+test('every /api route answers 401 without credentials, and with a wrong token, and changes nothing', async () => {
+  for (const [m, p, b] of ROUTES) {
+    for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: `Basic ${d.auth.token}` }, { cookie: 'rackseed_session=forged' }]) {
+      const r = await call(m, p, b, headers);
+      assert.equal(r.status, 401, `${m} ${p} ${JSON.stringify(headers)}`);
+      assert.ok(typeof ((await r.json()) as { error: string }).error === 'string');
+    }
+  }
+  assert.equal(d.core.config.bmcCredentialsPublic().passwordSet, false);
+  assert.equal(d.core.config.network(), null);
+  assert.equal(await upgrade('/api/v1/stream'), 401);
+  assert.equal(await upgrade('/api/v1/stream?token=wrong'), 401);
+});
+
+test('the bearer token opens every route; the WebSocket accepts ?token= and receives events', async () => {
+  const auth = { authorization: `Bearer ${d.auth.token}` };
+  const h = await call('GET', '/api/v1/health', undefined, auth);
+  assert.equal(h.status, 200);
+  assert.deepEqual(Object.keys(await h.json() as object).sort(), ['configured', 'uptimeSec', 'version']);
+  assert.deepEqual(await (await call('GET', '/api/v1/nodes', undefined, auth)).json(), []);
+  const ifs = await (await call('GET', '/api/v1/interfaces', undefined, auth)).json() as { name: string; addresses: string[] }[];
+  assert.ok(ifs.some((i) => i.name === 'lo' && i.addresses.includes('127.0.0.1/8')));
+  assert.equal((await call('GET', '/api/v1/nodes/nope', undefined, auth)).status, 404);
+  assert.equal((await call('POST', '/api/v1/nodes/x/power', { action: 'explode' }, auth)).status, 400);
+  assert.equal(await upgrade('/api/v1/stream', auth), 101);
+
+  const { WebSocket } = (await import('ws' as string)) as { WebSocket: new (url: string) => { on(e: string, f: (...a: any[]) => void): void; close(): void } };
+  const ws = new WebSocket(`${d.url.replace('http', 'ws')}/api/v1/stream?token=${encodeURIComponent(d.auth.token)}`);
+  await new Promise<void>((res, rej) => { ws.on('open', () => res()); ws.on('error', rej); });
+  const got = new Promise<any>((res) => ws.on('message', (data: Buffer) => res(JSON.parse(data.toString()))));
+  d.core.bus.record({ source: 'api', kind: 'probe', mac: null, nodeId: null, message: 'hello stream' });
+  const msg = await got;
+  assert.equal(msg.type, 'event');
+  assert.equal(msg.payload.message, 'hello stream');
+  ws.close();
+});
+
+test('the one-time login code works once; its cookie authenticates HTTP and the WebSocket', async () => {
+  const code = d.auth.issueLoginCode();
+  const r1 = await call('GET', `/login?code=${code}`);
+  assert.equal(r1.status, 302);
+  assert.equal(r1.headers.get('location'), '/');
+  const setCookie = r1.headers.get('set-cookie')!;
+  assert.match(setCookie, /^rackseed_session=[A-Za-z0-9_-]+; HttpOnly; SameSite=Strict; Path=\/$/);
+  const cookie = setCookie.split(';')[0]!;
+  assert.equal((await call('GET', `/login?code=${code}`)).status, 401, 'second use refused');
+  assert.equal((await call('GET', '/login?code=madeup')).status, 401);
+  assert.equal((await call('GET', '/login')).status, 401);
+  assert.equal((await call('GET', '/api/v1/nodes', undefined, { cookie })).status, 200);
+  assert.equal(await upgrade('/api/v1/stream', { cookie }), 101);
+});
+
+test('BMC credentials: the password is write-only', async () => {
+  const auth = { authorization: `Bearer ${d.auth.token}` };
+  const put = await call('PUT', '/api/v1/bmc/credentials', { user: 'admin', password: 's3cret-pw' }, auth);
+  assert.deepEqual(await put.json(), { user: 'admin', passwordSet: true });
+  const get = await (await call('GET', '/api/v1/bmc/credentials', undefined, auth)).text();
+  assert.equal(get, JSON.stringify({ user: 'admin', passwordSet: true }));
+  const events = await (await call('GET', '/api/v1/events', undefined, auth)).text();
+  assert.ok(!events.includes('s3cret-pw'));
+});
