@@ -25,8 +25,8 @@ after(async () => { await app.close(); core.close(); });
 const tokenOf = (script: string) => /rackseed\.token=(\S+)/.exec(script)![1]!;
 const snapshot = () => JSON.stringify([core.nodes.list(), core.events.query({ limit: 5000 }), core.db.prepare('SELECT id, inventory FROM nodes').all()]);
 
-function post(body: string | Buffer, headers: Record<string, string>): Promise<Response> {
-  return fetch(`${base}/agent/v1/inventory`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+function post(body: string | Uint8Array, headers: Record<string, string>): Promise<Response> {
+  return fetch(`${base}/agent/v1/inventory`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : new Uint8Array(body) });
 }
 
 test('forged inventory POSTs are refused and change nothing', async () => {

@@ -67,7 +67,7 @@ test('the token is printed once with a one-time login URL', () => {
 
 test('every /api route answers 401 without credentials, and with a wrong token, and changes nothing', async () => {
   for (const [m, p, b] of ROUTES) {
-    for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: `Basic ${d.auth.token}` }, { cookie: 'rackseed_session=forged' }]) {
+    for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: `Basic ${d.auth.token}` }, { cookie: 'rackseed_session=forged' }] as Record<string, string>[]) {
       const r = await call(m, p, b, headers);
       assert.equal(r.status, 401, `${m} ${p} ${JSON.stringify(headers)}`);
       assert.ok(typeof ((await r.json()) as { error: string }).error === 'string');
