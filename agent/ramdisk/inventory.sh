@@ -146,13 +146,17 @@ fi
 ji "$_installed"; emit ",\"memory\":{\"totalBytes\":$R"
 ji "$_usable"; emit ",\"usableBytes\":$R}"
 
-# ---- Disks: every block device except loop/ram/zram/dm/md/optical/floppy/nbd.
+# ---- Disks: every block device except loop/ram/zram/dm/md/optical/floppy/nbd; at most 256 (the
+# schema's limit: a bigger JBOD is reported truncated rather than refused).
 emit ',"disks":['
 _sep=''
+_count=0
 for _d in "$SYS"/block/*; do
   [ -d "$_d" ] || continue
   _name=${_d##*/}
   case "$_name" in loop* | ram* | zram* | dm-* | md* | sr* | fd* | nbd*) continue ;; esac
+  _count=$((_count + 1))
+  [ $_count -gt 256 ] && break
   js "$_name"; emit "$_sep{\"name\":$R"
   _sep=','
   rd "$_d/size"
@@ -180,11 +184,15 @@ for _d in "$SYS"/block/*; do
 done
 emit ']'
 
-# ---- NICs: physical interfaces only (those with a device link); virtual ones (lo, bridges) skipped.
+# ---- NICs: physical interfaces only (those with a device link); virtual ones (lo, bridges) skipped;
+# at most 64 (the schema's limit).
 emit ',"nics":['
 _sep=''
+_count=0
 for _n in "$SYS"/class/net/*; do
   [ -e "$_n/device" ] || continue
+  _count=$((_count + 1))
+  [ $_count -gt 64 ] && break
   _name=${_n##*/}
   js "$_name"; emit "$_sep{\"name\":$R"
   _sep=','

@@ -101,7 +101,7 @@ while [ -z "$IFACE" ]; do
 done
 [ -z "$MAC" ] && MAC=$(cat "/sys/class/net/$IFACE/address")
 val "$RUN/lease.$IFACE"
-log "$IFACE has $V"
+log "$IFACE has $V; routes: $(ip -4 route | tr '\n' ';')"
 
 # ---- inventory
 RACKSEED_BOOT_MAC=$MAC RACKSEED_NODE=$NODE RACKSEED_AGENT_VERSION=$AGENT_VERSION \

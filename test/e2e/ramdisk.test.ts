@@ -7,7 +7,7 @@
 // RACKSEED_KEEP_E2E_WORK=1 to keep the VM consoles and logs.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, openSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,7 +104,7 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
 interface NodeSpec { name: string; firmware: 'bios' | 'uefi'; nic: 'e1000' | 'virtio-net-pci'; mac: string; serial: string; uuid: string; diskSerial: string; token: string; tap: string }
 
 /** Boot one VM, wait until it exits by itself (or time out), and return what it sent. */
-async function bootNode(n: NodeSpec, log: (m: string) => void): Promise<{ posts: Seen[]; polls: Seen[]; exitCode: number | null; startedAt: number }> {
+async function bootNode(n: NodeSpec, log: (m: string) => void): Promise<{ posts: Seen[]; polls: Seen[]; exitCode: number | null; startedAt: number; consoleText: string }> {
   ip('-n', ns, 'tuntap', 'add', 'dev', n.tap, 'mode', 'tap');
   ip('-n', ns, 'link', 'set', n.tap, 'master', 'br0');
   ip('-n', ns, 'link', 'set', n.tap, 'up');
@@ -145,12 +145,15 @@ async function bootNode(n: NodeSpec, log: (m: string) => void): Promise<{ posts:
     console_.end();
   }
   log(`${n.name}: QEMU exited ${vm.exitCode} after ${((Date.now() - startedAt) / 1000).toFixed(1)}s`);
+  if (!console_.closed) await new Promise<void>((r) => console_.once('close', () => r()));
+  const consoleText = readFileSync(join(work, `${n.name}.console.log`), 'utf8');
   const mine = seen.filter((s) => s.token === n.token);
   return {
     posts: mine.filter((s) => s.method === 'POST' && s.url === '/agent/v1/inventory'),
     polls: mine.filter((s) => s.method === 'GET' && s.url === '/agent/v1/next'),
     exitCode: vm.exitCode,
     startedAt,
+    consoleText,
   };
 }
 
@@ -183,6 +186,12 @@ function checkNode(n: NodeSpec, r: Awaited<ReturnType<typeof bootNode>>, log: (m
   assert.ok((inv.memory.totalBytes ?? 0) >= 200 * 1024 * 1024 && (inv.memory.totalBytes ?? 0) <= 256 * 1024 * 1024,
     `memory ${inv.memory.totalBytes}`);
   assert.equal(inv.kernel, manifest.kernelVersion);
+  // the serial console shows the agent's progress; the DHCP router became the default route
+  assert.match(r.consoleText, new RegExp(`rackseed-agent: \\[[0-9.]+s\\] eth0 has ${inv.nics[0].ipv4}; routes: default via ${APPLIANCE} dev eth0`));
+  assert.match(r.consoleText, /rackseed-agent: \[[0-9.]+s\] powering off/);
+  const userland = r.consoleText.indexOf('rackseed-init:');
+  assert.ok(userland > 0 && !r.consoleText.slice(userland).includes(n.token),
+    'the agent never prints its token (only the kernel echoes its command line at boot)');
   // poll → wait 1 s → poll → poweroff
   assert.equal(r.polls.length, 2, `polls: ${r.polls.length}`);
   assert.ok(r.polls[1].at - r.polls[0].at >= 900, 'the agent must honour wait.seconds');
