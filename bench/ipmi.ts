@@ -1,0 +1,154 @@
+// IPMI bench: power status of N ipmi_sim BMCs (default 50), in one run and on the same BMCs:
+//   RackSeed  — IpmiClient in this process: one socket, every BMC in parallel (session, Get Chassis Status,
+//               Close Session), cipher suite 3 pinned (as ipmipower -I 3) and negotiated (17 refused → 3)
+//   ipmipower — FreeIPMI, all hosts in one parallel run: ipmipower -D LAN_2_0 -I 3 -W opensesspriv -h h1,h2,… --stat
+//   ipmitool  — `ipmitool -I lanplus -C 3 … power status` once per BMC, in a loop
+// Topology: namespace "bmcs" holds the ipmi_sim instances (one address each on one veth), namespace "console"
+// holds the clients; this process enters "console" for RackSeed's run and leaves it afterwards.
+// Run alone: `node --import tsx bench/ipmi.ts [--quick] [--write-doc]` (as root).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { BenchContext, BenchReport, SummaryRow } from './lib/bench-types.ts';
+import { load1, machineInfo } from './lib/machine.ts';
+import { NetnsSandbox, ip } from '../test/helpers/netns.ts';
+import { enterNetns, startIpmiSim, type IpmiSim } from '../test/helpers/ipmi-sim.ts';
+import { IpmiClient } from '../src/bmc/ipmi/session/client.ts';
+
+export interface IpmiBenchOptions extends BenchContext {
+  /** BMC count (default 50; quick 10) */
+  bmcs?: number;
+  /** repetitions per tool; the median is reported (default 5; quick 1) */
+  runs?: number;
+}
+
+const USER = 'admin';
+const PASSWORD = 'benchpw';
+const addr = (i: number) => `10.241.${100 + Math.floor(i / 200)}.${10 + (i % 200)}`;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+export async function runIpmiBench(opts: IpmiBenchOptions): Promise<BenchReport> {
+  const n = opts.bmcs ?? (opts.quick ? 10 : 50);
+  const runs = opts.runs ?? (opts.quick ? 1 : 5);
+  const sandbox = new NetnsSandbox();
+  const sims: IpmiSim[] = [];
+  let leave: (() => void) | null = null;
+  try {
+    const bmcNs = sandbox.addNamespace('ipmibench');
+    const console_ = sandbox.addNamespace('ipmibcon');
+    sandbox.addVeth({ ns: console_, name: 'eth0', cidr: '10.241.100.2/16' }, { ns: bmcNs, name: 'eth0', cidr: '10.241.100.3/16' });
+    for (let i = 0; i < n; i++) ip('-n', bmcNs, 'addr', 'add', `${addr(i)}/16`, 'dev', 'eth0');
+    opts.log(`ipmi: starting ${n} ipmi_sim BMCs`);
+    for (let i = 0; i < n; i++) {
+      sims.push(await startIpmiSim({ sandbox, ns: bmcNs, address: addr(i), user: USER, password: PASSWORD, guid: `beef${i.toString(16).padStart(28, '0')}`, powerOn: i % 2 === 0 }));
+    }
+    const hosts = Array.from({ length: n }, (_, i) => addr(i));
+    const expected = hosts.map((_, i) => (i % 2 === 0 ? 'on' : 'off'));
+
+    // warm the ARP caches and check every BMC answers, so no tool pays for neighbour resolution
+    sandbox.exec(console_, 'ipmipower', ['-D', 'LAN_2_0', '-I', '3', '-W', 'opensesspriv', '-h', hosts.join(','), '-u', USER, '-p', PASSWORD, '--stat']);
+
+    const timeIt = (fn: () => void): number => { const t = process.hrtime.bigint(); fn(); return Number(process.hrtime.bigint() - t) / 1e6; };
+    const ipmipowerArgs = ['netns', 'exec', console_, 'ipmipower', '-D', 'LAN_2_0', '-I', '3', '-W', 'opensesspriv', '-h', hosts.join(','), '-u', USER, '-p', PASSWORD, '--stat'];
+    const ipmipowerCmd = `ipmipower -D LAN_2_0 -I 3 -W opensesspriv -h ${n} hosts -u ${USER} -p *** --stat`;
+    const ipmipowerMs: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      let out = '';
+      ipmipowerMs.push(timeIt(() => { out = execFileSync('ip', ipmipowerArgs, { encoding: 'utf8', timeout: 120_000 }); }));
+      for (let i = 0; i < n; i++) {
+        if (!new RegExp(`^${hosts[i].replace(/\./g, '\\.')}: ${expected[i]}$`, 'm').test(out)) throw new Error(`ipmipower: wrong/missing status for ${hosts[i]}:\n${out}`);
+      }
+    }
+    opts.log(`ipmi: ipmipower median ${median(ipmipowerMs).toFixed(0)} ms`);
+
+    const ipmitoolMs: number[] = [];
+    for (let r = 0; r < Math.min(runs, 3); r++) {
+      ipmitoolMs.push(timeIt(() => {
+        for (let i = 0; i < n; i++) {
+          const res = spawnSync('ip', ['netns', 'exec', console_, 'ipmitool', '-I', 'lanplus', '-C', '3', '-U', USER, '-P', PASSWORD, '-H', hosts[i], 'power', 'status'], { encoding: 'utf8', timeout: 30_000 });
+          if (!res.stdout.includes(`Chassis Power is ${expected[i]}`)) throw new Error(`ipmitool ${hosts[i]}: ${res.stdout}${res.stderr}`);
+        }
+      }));
+    }
+    opts.log(`ipmi: ipmitool loop median ${median(ipmitoolMs).toFixed(0)} ms`);
+
+    leave = await enterNetns(console_);
+    const rackseed = async (cipher: number | undefined): Promise<number> => {
+      const t = process.hrtime.bigint();
+      const client = new IpmiClient({ timeoutMs: 2000, retries: 3, maxConcurrent: 64, keepaliveMs: 0 });
+      try {
+        const got = await Promise.all(hosts.map((h) => client.withSession(h, { user: USER, password: PASSWORD, cipher }, (s) => s.powerStatus())));
+        got.forEach((g, i) => { if (g !== expected[i]) throw new Error(`RackSeed: ${hosts[i]} reported ${g}`); });
+      } finally {
+        await client.close();
+      }
+      return Number(process.hrtime.bigint() - t) / 1e6;
+    };
+    await rackseed(3); // warm-up (module JIT, first socket), not counted
+    const rs3: number[] = [];
+    const rsNeg: number[] = [];
+    for (let r = 0; r < runs; r++) { rs3.push(await rackseed(3)); rsNeg.push(await rackseed(undefined)); }
+    leave();
+    leave = null;
+    opts.log(`ipmi: RackSeed median ${median(rs3).toFixed(0)} ms (suite 3), ${median(rsNeg).toFixed(0)} ms (negotiated)`);
+
+    const m = { rs3: median(rs3), rsNeg: median(rsNeg), ipmipower: median(ipmipowerMs), ipmitool: median(ipmitoolMs) };
+    const load = load1();
+    const mi = machineInfo();
+    const rows: SummaryRow[] = [
+      { bench: 'ipmi', case: `power status × ${n} BMCs vs ipmipower`, rackseed: `${m.rs3.toFixed(0)} ms`, reference: `${m.ipmipower.toFixed(0)} ms`, ratio: m.ipmipower / m.rs3, goal: '≥ 2×' },
+      { bench: 'ipmi', case: `power status × ${n} BMCs vs ipmitool loop`, rackseed: `${m.rs3.toFixed(0)} ms`, reference: `${m.ipmitool.toFixed(0)} ms`, ratio: m.ipmitool / m.rs3 },
+    ];
+    const markdown = [
+      `Power status of ${n} \`ipmi_sim\` BMCs (OpenIPMI, one address each on one veth, half of them on), median of ${runs} run(s)`,
+      `(ipmitool: ${ipmitoolMs.length}); every tool's answers are checked against the simulated chassis. Machine: ${mi.nproc} × ${mi.cpuModel},`,
+      `load average ${load} at the end (shared machine: figures are noisy). Command: \`npm run bench -- --only ipmi\``,
+      '(or `node --import tsx bench/ipmi.ts --write-doc`).',
+      '',
+      '| tool | command | wall time | RackSeed faster by |',
+      '|---|---|---|---|',
+      `| RackSeed (suite 3) | \`IpmiClient\`: ${n} sessions in parallel on one socket (channel auth caps, Open Session, RAKP 1–4, Set Session Privilege, Get Chassis Status, Close Session) | ${m.rs3.toFixed(0)} ms | — |`,
+      `| RackSeed (negotiated) | same, suite 17 offered first (ipmi_sim refuses it), then 3 | ${m.rsNeg.toFixed(0)} ms | — |`,
+      `| FreeIPMI ipmipower | \`${ipmipowerCmd}\` (parallel) | ${m.ipmipower.toFixed(0)} ms | **${(m.ipmipower / m.rs3).toFixed(2)}×** (negotiated: ${(m.ipmipower / m.rsNeg).toFixed(2)}×) |`,
+      `| ipmitool loop | \`ipmitool -I lanplus -C 3 -U … -P … -H host power status\` × ${n}, one after another | ${m.ipmitool.toFixed(0)} ms | ${(m.ipmitool / m.rs3).toFixed(2)}× |`,
+      '',
+      'RackSeed runs in the bench process (as in the daemon: no process start); ipmipower and ipmitool are started',
+      'through `ip netns exec`, which is part of their figure (a few ms per start). Goal: ≥ 2× ipmipower.',
+    ].join('\n');
+    return { rows, markdown };
+  } finally {
+    leave?.();
+    for (const s of sims) await s.stop().catch(() => undefined);
+    await sandbox.cleanup();
+  }
+}
+
+/** Writes `markdown` into the IPMI section of docs/BENCHMARKS.md (between its markers, adding them if absent). */
+export function writeIpmiSection(markdown: string): void {
+  const path = fileURLToPath(new URL('../docs/BENCHMARKS.md', import.meta.url));
+  const doc = readFileSync(path, 'utf8');
+  const start = '<!-- bench:ipmi:start -->';
+  const end = '<!-- bench:ipmi:end -->';
+  const stamp = `_Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC._`;
+  const block = `${start}\n${stamp}\n\n${markdown}\n${end}`;
+  let next: string;
+  if (doc.includes(start) && doc.includes(end)) next = doc.slice(0, doc.indexOf(start)) + block + doc.slice(doc.indexOf(end) + end.length);
+  else if (doc.includes('## IPMI\n')) {
+    const at = doc.indexOf('## IPMI\n') + '## IPMI\n'.length;
+    const rest = doc.slice(at);
+    const nextHeading = rest.search(/\n## /);
+    next = `${doc.slice(0, at)}\n${block}\n${nextHeading >= 0 ? rest.slice(nextHeading) : ''}`;
+  } else next = `${doc.trimEnd()}\n\n## IPMI\n\n${block}\n`;
+  writeFileSync(path, next);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const quick = process.argv.includes('--quick');
+  const report = await runIpmiBench({ quick, log: (l) => console.error(l) });
+  for (const r of report.rows) console.log(`${r.case}: RackSeed ${r.rackseed}, reference ${r.reference}, ratio ${r.ratio?.toFixed(2)}`);
+  if (report.markdown && process.argv.includes('--write-doc')) writeIpmiSection(report.markdown);
+}
