@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'node:dgram';
 import { NetnsSandbox, canUseNetns } from '../helpers/netns.ts';
-import { createProxyDhcpServer, defaultBootAnswer, surveyDhcp, type DhcpService } from '../../src/netboot/dhcp/server/index.ts';
+import { createProxyDhcpServer, defaultBootAnswer, startPeriodicSurvey, surveyDhcp, type DhcpService } from '../../src/netboot/dhcp/server/index.ts';
 import { createBoundUdpSocketFactory } from '../../src/netboot/net/bound-udp.ts';
 import { DhcpMessageType as T, encodePacket, type DhcpPacket } from '../../src/netboot/dhcp/index.ts';
 import { EventLog, tempDir } from '../fixtures/dhcp/interop.ts';
@@ -61,6 +61,23 @@ test('the survey finds dnsmasq within 5 s', async () => {
   assert.equal(found[0].serverId, SITE_IP);
   assert.match(found[0].offered ?? '', /^10\.233\.0\.(1[0-4]\d|150)$/);
   assert.equal(found[0].bootFile, null);
+});
+
+test('periodic survey reports dnsmasq on every round until stopped', async () => {
+  const rounds: string[][] = [];
+  const errors: unknown[] = [];
+  const survey = startPeriodicSurvey({
+    interface: 'eth0', timeoutMs: 800, intervalMs: 200, socketFactory: createBoundUdpSocketFactory({ netns: client }), mac: CLIENT_MAC,
+    onResult: (servers) => rounds.push(servers.map((s) => s.serverId)), onError: (err) => errors.push(err),
+  });
+  try {
+    await log.until(() => rounds.length >= 2, 6000);
+  } finally { survey.stop(); }
+  const seen = rounds.length;
+  assert.ok(seen >= 2, `two rounds (${JSON.stringify(rounds)}; errors ${errors.map(String).join(', ')})`);
+  for (const r of rounds) assert.deepEqual(r, [SITE_IP]);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.ok(rounds.length <= seen + 1, 'no new rounds start after stop()');
 });
 
 test('proxyDHCP beside dnsmasq: boot info from us, the address from dnsmasq, then port 4011', async () => {

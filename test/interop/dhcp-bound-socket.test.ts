@@ -1,0 +1,56 @@
+// The interface-bound UDP socket factory (SO_BINDTODEVICE through koffi → libc, inside a namespace):
+// clear errors, and the socket really lives in the namespace and on the interface it was asked for.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { NetnsSandbox, canUseNetns } from '../helpers/netns.ts';
+import { createBoundUdpSocketFactory, BoundSocketError } from '../../src/netboot/net/bound-udp.ts';
+import { createPlainUdpSocketFactory } from '../../src/netboot/net/plain-udp.ts';
+
+const sandbox = new NetnsSandbox();
+let ns = '';
+let peer = '';
+
+before(() => {
+  assert.ok(canUseNetns(), 'interop tests need root and iproute2 (network namespaces)');
+  ns = sandbox.addNamespace('dhcpb-a');
+  peer = sandbox.addNamespace('dhcpb-b');
+  sandbox.addVeth({ ns, name: 'eth0', cidr: '10.235.0.1/24' }, { ns: peer, name: 'eth0', cidr: '10.235.0.2/24' });
+});
+after(() => sandbox.cleanup());
+
+test('ENODEV names the missing interface and the namespace', async () => {
+  await assert.rejects(createBoundUdpSocketFactory({ netns: ns })({ port: 6767, interface: 'nope0' }), (err: unknown) => {
+    assert.ok(err instanceof BoundSocketError);
+    assert.equal(err.code, 'ENODEV');
+    assert.match(err.message, /"nope0" does not exist in namespace rs-dhcpb-a-/);
+    return true;
+  });
+});
+
+test('EADDRINUSE without SO_REUSEADDR; a bound factory refuses an unconfined socket', async () => {
+  const f = createBoundUdpSocketFactory({ netns: ns });
+  const a = await f({ port: 6768, interface: 'eth0' });
+  try {
+    await assert.rejects(f({ port: 6768, interface: 'eth0' }), (err: unknown) => err instanceof BoundSocketError && err.code === 'EADDRINUSE' && /6768 is in use/.test(err.message));
+  } finally { a.close(); }
+  await assert.rejects(f({ port: 6769 }), /needs options.interface/);
+  await assert.rejects(createPlainUdpSocketFactory()({ port: 0, interface: 'eth0' }), /cannot confine/);
+});
+
+test('the socket lives in the namespace: it receives from the peer and answers by broadcast on its interface', async () => {
+  const server = await createBoundUdpSocketFactory({ netns: ns })({ port: 6770, interface: 'eth0', broadcast: true, reuseAddr: true });
+  const client = await createBoundUdpSocketFactory({ netns: peer })({ port: 6771, interface: 'eth0', broadcast: true });
+  try {
+    const got = new Promise<string>((resolve) => server.once('message', (m, from) => resolve(`${m.toString()} from ${from.address}`)));
+    client.send('ping', 6770, '10.235.0.1');
+    assert.equal(await got, 'ping from 10.235.0.2');
+    const back = new Promise<string>((resolve) => client.once('message', (m, from) => resolve(`${m.toString()} from ${from.address}`)));
+    server.send('pong', 6771, '255.255.255.255');
+    assert.equal(await back, 'pong from 10.235.0.1');
+    // and it is not in the root namespace: nothing of ours listens there on that port
+    const probe = dgram.createSocket('udp4');
+    await new Promise<void>((resolve, reject) => { probe.once('error', reject); probe.bind(6770, '127.0.0.1', () => resolve()); });
+    probe.close();
+  } finally { server.close(); client.close(); }
+});
