@@ -6,7 +6,7 @@ import type { NetworkConfig } from '../shared/api.ts';
 import { Core } from '../core/core.ts';
 import { ApiAuth } from './api/auth.ts';
 import { buildApiServer } from './api/server.ts';
-import { ServiceManager } from './services.ts';
+import { ServiceManager, defaultIpxeRoot } from './services.ts';
 import type { BmcOpsPort } from './api/ports.ts';
 import { IpmiClient } from '../bmc/ipmi/session/client.ts';
 
@@ -25,6 +25,8 @@ export interface DaemonOptions {
   safeMode: boolean;
   /** wait-inventory timeout of inspect jobs (default 10 min; env RACKSEED_INSPECT_TIMEOUT_MS) */
   inspectTimeoutMs?: number;
+  /** survey listen window in ms (default 3000) */
+  surveyMs?: number;
   /** where to print the token and login URL (default: stdout) */
   print?: (line: string) => void;
 }
@@ -45,7 +47,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   const ipmi = new IpmiClient({ logger: o.logger.child({ svc: 'ipmi' }) });
   const core = new Core({ dataDir: o.dataDir, logger: o.logger, ipmi, jobs: { inventoryTimeoutMs: o.inspectTimeoutMs } });
   const auth = new ApiAuth(o.token);
-  const services = new ServiceManager(core, o.logger);
+  const services = new ServiceManager(core, o.logger, { httpPort: o.httpPort, safeMode: o.safeMode, ipxeRoot: defaultIpxeRoot(o.repoRoot), surveyMs: o.surveyMs });
   const bmc: BmcOpsPort = {
     power: (id, action) => core.bmcOps.power(id, action),
     bootdev: (id, req) => core.bmcOps.bootdev(id, req),
@@ -74,7 +76,17 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   if (!url.startsWith('unix:')) print(`Open the UI (one-time link): ${url}/login?code=${auth.issueLoginCode()}`);
 
   core.recover();
-  if (o.network) await services.configure(o.network);
+  if (o.network) {
+    try {
+      await services.configure(o.network);
+    } catch (err) {
+      await services.stop();
+      await api.close();
+      await ipmi.close();
+      core.close();
+      throw err;
+    }
+  }
 
   return {
     core, api, auth, url,

@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { pino, destination, type Logger } from 'pino';
 import { startDaemon } from '../daemon.ts';
+import { ForeignDhcpError } from '../api/ports.ts';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..');
 
@@ -40,7 +41,9 @@ export function serveCommand(): Command {
     .option('--safe-mode', 'ignore unknown PXE clients (only known nodes are answered)', false)
     .action(async (o: ServeOptions) => {
       const log = makeLogger();
-      const d = await startDaemon({
+      let d;
+      try {
+        d = await startDaemon({
         dataDir: resolve(o.data), listen: o.listen, logger: log, token: process.env.RACKSEED_TOKEN ?? null,
         uiDir: join(REPO, 'dist', 'renderer'), repoRoot: REPO,
         network: o.interface ? {
@@ -49,6 +52,16 @@ export function serveCommand(): Command {
         httpPort: o.httpPort, safeMode: o.safeMode,
         inspectTimeoutMs: process.env.RACKSEED_INSPECT_TIMEOUT_MS ? Number(process.env.RACKSEED_INSPECT_TIMEOUT_MS) : undefined,
       });
+      } catch (err) {
+        if (err instanceof ForeignDhcpError) {
+          process.stderr.write(`rackseed: refusing to start authoritative DHCP on ${o.interface}: another DHCP server answers there ` +
+            `(${err.survey.foreign.map((f) => `${f.serverId}${f.offered ? ` offering ${f.offered}` : ''}`).join(', ')}).\n` +
+            `  Run beside it with --mode proxy (it keeps assigning addresses; RackSeed only adds boot information),\n` +
+            `  or, if you are sure, take over with --override-foreign-dhcp.\n`);
+          process.exit(2);
+        }
+        throw err;
+      }
       const stop = async (sig: string) => { log.info({ sig }, 'stopping'); await d.close(); process.exit(0); };
       process.once('SIGINT', () => void stop('SIGINT'));
       process.once('SIGTERM', () => void stop('SIGTERM'));
