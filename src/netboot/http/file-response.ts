@@ -3,15 +3,24 @@
 // whole file (200), which RFC 9110 §14.2 allows. Paths go through the same traversal guard as TFTP.
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { resolveUnderRoot } from '../tftp/server/safe-path.ts';
 
-export interface FileResponseResult {
+/** What to answer; the caller emits its event, then `send(reply)`. */
+export interface FileResponse {
   status: number;
-  /** bytes in the response body (0 for HEAD, 304, errors) */
+  headers: Record<string, string>;
+  /** a stream of exactly `bytes` bytes, a short text (errors), or null (HEAD, 304, empty) */
+  body: Readable | string | null;
+  /** bytes of file content in the body (0 for HEAD, 304, errors) */
   bytes: number;
-  /** the Range header when one was honoured */
+  /** the Range header when one was honoured (206) or refused (416) */
   range: string | null;
+}
+
+export function sendFileResponse(reply: FastifyReply, r: FileResponse): FastifyReply {
+  return reply.code(r.status).headers(r.headers).send(r.body ?? undefined);
 }
 
 const TYPES: Record<string, string> = {
@@ -21,34 +30,26 @@ const TYPES: Record<string, string> = {
   '.efi': 'application/efi',
 };
 
-export async function sendFileFromRoot(req: FastifyRequest, reply: FastifyReply, root: string, relPath: string): Promise<FileResponseResult> {
+const text = (status: number, body: string, headers: Record<string, string> = {}): FileResponse =>
+  ({ status, headers: { 'content-type': 'text/plain; charset=utf-8', ...headers }, body, bytes: 0, range: null });
+
+/** Decide the answer for `relPath` under `root`; opens the file only when a body will be streamed. */
+export async function prepareFileResponse(req: FastifyRequest, root: string, relPath: string): Promise<FileResponse> {
   const r = await resolveUnderRoot(root, relPath);
-  if (r.kind === 'refused') {
-    await reply.code(403).type('text/plain').send(`forbidden: ${r.reason}\n`);
-    return { status: 403, bytes: 0, range: null };
-  }
-  if (r.kind === 'missing') {
-    await reply.code(404).type('text/plain').send('not found\n');
-    return { status: 404, bytes: 0, range: null };
-  }
+  if (r.kind === 'refused') return text(403, `forbidden: ${r.reason}\n`);
+  if (r.kind === 'missing') return text(404, 'not found\n');
   const fh = await open(r.path, constants.O_RDONLY | constants.O_NOFOLLOW);
   let handedOver = false;
   try {
     const st = await fh.stat();
-    if (!st.isFile()) {
-      await reply.code(404).type('text/plain').send('not found\n');
-      return { status: 404, bytes: 0, range: null };
-    }
+    if (!st.isFile()) return text(404, 'not found\n');
     const size = st.size;
     const etag = `"${size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
     const ext = r.path.slice(r.path.lastIndexOf('.'));
-    reply.header('etag', etag).header('last-modified', st.mtime.toUTCString()).header('accept-ranges', 'bytes');
-    reply.type(TYPES[ext] ?? 'application/octet-stream');
-
-    if (etagMatches(req.headers['if-none-match'], etag)) {
-      await reply.code(304).send();
-      return { status: 304, bytes: 0, range: null };
-    }
+    const headers: Record<string, string> = {
+      etag, 'last-modified': st.mtime.toUTCString(), 'accept-ranges': 'bytes', 'content-type': TYPES[ext] ?? 'application/octet-stream',
+    };
+    if (etagMatches(req.headers['if-none-match'], etag)) return { status: 304, headers, body: null, bytes: 0, range: null };
     const rangeHeader = req.headers.range;
     const ifRange = req.headers['if-range'];
     const useRange = typeof rangeHeader === 'string' && (ifRange === undefined || ifRange === etag);
@@ -57,26 +58,19 @@ export async function sendFileFromRoot(req: FastifyRequest, reply: FastifyReply,
     let status = 200;
     if (useRange) {
       const range = parseSingleRange(rangeHeader, size);
-      if (range === 'unsatisfiable') {
-        await reply.code(416).header('content-range', `bytes */${size}`).type('text/plain').send('range not satisfiable\n');
-        return { status: 416, bytes: 0, range: rangeHeader };
-      }
+      if (range === 'unsatisfiable') return { ...text(416, 'range not satisfiable\n', { 'content-range': `bytes */${size}` }), range: rangeHeader };
       if (range) {
         [start, end] = range;
         status = 206;
-        reply.header('content-range', `bytes ${start}-${end}/${size}`);
+        headers['content-range'] = `bytes ${start}-${end}/${size}`;
       }
     }
     const length = Math.max(0, end - start + 1);
-    reply.code(status).header('content-length', String(length));
-    if (req.method === 'HEAD' || length === 0) {
-      await reply.send();
-      return { status, bytes: 0, range: status === 206 ? rangeHeader! : null };
-    }
-    const stream = fh.createReadStream({ start, end, autoClose: true });
+    headers['content-length'] = String(length);
+    const range = status === 206 ? rangeHeader! : null;
+    if (req.method === 'HEAD' || length === 0) return { status, headers, body: null, bytes: 0, range };
     handedOver = true;
-    await reply.send(stream);
-    return { status, bytes: length, range: status === 206 ? rangeHeader! : null };
+    return { status, headers, body: fh.createReadStream({ start, end, autoClose: true }), bytes: length, range };
   } finally {
     if (!handedOver) await fh.close();
   }

@@ -7,7 +7,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { NetbootEventSink } from '../boot-policy.ts';
-import { sendFileFromRoot } from './file-response.ts';
+import { prepareFileResponse, sendFileResponse } from './file-response.ts';
 import { renderChainSelfScript } from './scripts/chain-self.ts';
 
 /** Who asked for a boot script; fields come from iPXE settings (chain-self.ts). Empty values are null. */
@@ -51,7 +51,7 @@ export function normalizeMac(s: string): string | null {
 
 /** A fastify instance with the boot routes (and registerExtra's); call listen() yourself. */
 export async function buildHttpBootServer(o: HttpBootOptions): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: o.logger as FastifyBaseLogger, disableRequestLogging: true });
+  const app = Fastify({ loggerInstance: o.logger as FastifyBaseLogger });
   await app.register(async (scope) => registerBootRoutes(scope, o));
   if (o.registerExtra) await o.registerExtra(app);
   return app;
@@ -92,11 +92,12 @@ export async function registerBootRoutes(app: FastifyInstance, o: HttpBootOption
   const files = (root: string, area: string) => async (req: FastifyRequest, reply: FastifyReply) => {
     const rel = (req.params as Record<string, string>)['*'] ?? '';
     const started = Date.now();
-    const r = await sendFileFromRoot(req, reply, root, rel);
+    const r = await prepareFileResponse(req, root, rel);
     const level = r.status === 403 ? 'warn' : r.status >= 400 ? 'info' : undefined;
     emit('download', req.ip, `${req.method} /${area}/${rel} → ${r.status}`, { file: `${area}/${rel}`, status: r.status, bytes: r.bytes, range: r.range, ms: Date.now() - started }, level);
-    return reply;
+    return sendFileResponse(reply, r);
   };
-  app.get('/files/*', files(o.filesRoot, 'files'));
-  app.get('/ipxe/*', files(o.ipxeRoot, 'ipxe'));
+  // HEAD is routed explicitly so its Content-Length is the file's, not fastify's empty-body length.
+  app.route({ method: ['GET', 'HEAD'], url: '/files/*', exposeHeadRoute: false, handler: files(o.filesRoot, 'files') });
+  app.route({ method: ['GET', 'HEAD'], url: '/ipxe/*', exposeHeadRoute: false, handler: files(o.ipxeRoot, 'ipxe') });
 }
