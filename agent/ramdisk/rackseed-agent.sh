@@ -104,6 +104,17 @@ val "$RUN/lease.$IFACE"
 log "$IFACE has $V; routes: $(ip -4 route | tr '\n' ';')"
 
 # ---- inventory
+# Disks behind SATA/SAS/NVMe controllers are found asynchronously after their driver loads: wait until
+# the set of block devices stops changing (two equal looks 0.5 s apart; at most ~4 s).
+_prev=''
+_t=0
+while [ $_t -lt 8 ]; do
+  _now=$(ls /sys/block 2>/dev/null | tr '\n' ' ')
+  [ -n "$_prev" ] && [ "$_now" = "$_prev" ] && break
+  _prev=$_now
+  sleep 0.5
+  _t=$((_t + 1))
+done
 RACKSEED_BOOT_MAC=$MAC RACKSEED_NODE=$NODE RACKSEED_AGENT_VERSION=$AGENT_VERSION \
   /bin/sh "$LIB/inventory.sh" >"$RUN/inventory.json"
 log "inventory collected ($(wc -c <"$RUN/inventory.json") bytes)"

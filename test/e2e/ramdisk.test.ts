@@ -101,7 +101,26 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
   }
 }
 
-interface NodeSpec { name: string; firmware: 'bios' | 'uefi'; nic: 'e1000' | 'virtio-net-pci'; mac: string; serial: string; uuid: string; diskSerial: string; token: string; tap: string }
+/** Extra disks beside the virtio-blk one, each on its own controller: `name` is the kernel name expected. */
+interface ExtraDisk { name: string; controller: 'ahci' | 'nvme' | 'virtio-scsi'; serial: string; mib: number; bus: 'scsi' | 'nvme' }
+interface NodeSpec {
+  name: string; firmware: 'bios' | 'uefi'; nic: 'e1000' | 'virtio-net-pci'; mac: string; serial: string; uuid: string;
+  diskSerial: string; token: string; tap: string; extraDisks: ExtraDisk[];
+}
+
+function extraDiskArgs(n: NodeSpec): string[] {
+  const args: string[] = [];
+  n.extraDisks.forEach((d, i) => {
+    const file = join(work, `${n.name}-${d.name}.img`);
+    writeFileSync(file, '');
+    truncateSync(file, d.mib * 1024 * 1024);
+    args.push('-drive', `file=${file},format=raw,if=none,id=x${i}`);
+    if (d.controller === 'ahci') args.push('-device', `ahci,id=ahci${i}`, '-device', `ide-hd,drive=x${i},bus=ahci${i}.0,serial=${d.serial}`);
+    if (d.controller === 'nvme') args.push('-device', `nvme,drive=x${i},serial=${d.serial}`);
+    if (d.controller === 'virtio-scsi') args.push('-device', `virtio-scsi-pci,id=vs${i}`, '-device', `scsi-hd,drive=x${i},bus=vs${i}.0,serial=${d.serial}`);
+  });
+  return args;
+}
 
 /** Boot one VM, wait until it exits by itself (or time out), and return what it sent. */
 async function bootNode(n: NodeSpec, log: (m: string) => void): Promise<{ posts: Seen[]; polls: Seen[]; exitCode: number | null; startedAt: number; consoleText: string }> {
@@ -126,6 +145,7 @@ async function bootNode(n: NodeSpec, log: (m: string) => void): Promise<{ posts:
     '-netdev', `tap,id=n0,ifname=${n.tap},script=no,downscript=no`,
     '-device', `${n.nic},netdev=n0,mac=${n.mac},romfile=`,
     '-drive', `file=${disk},format=raw,if=none,id=d0`, '-device', `virtio-blk-pci,drive=d0,serial=${n.diskSerial}`,
+    ...extraDiskArgs(n),
     '-smbios', `type=1,manufacturer=RackSeed Lab,product=E2E Node,serial=${n.serial},uuid=${n.uuid}`,
   ];
   const console_ = createWriteStream(join(work, `${n.name}.console.log`));
@@ -182,6 +202,15 @@ function checkNode(n: NodeSpec, r: Awaited<ReturnType<typeof bootNode>>, log: (m
   assert.equal(vda.sizeBytes, 64 * 1024 * 1024);
   assert.equal(vda.serial, n.diskSerial);
   assert.equal(vda.bus, 'virtio');
+  for (const x of n.extraDisks) {
+    const d = inv.disks.find((y) => y.name === x.name);
+    assert.ok(d, `${x.controller} disk ${x.name} in ${JSON.stringify(inv.disks)}`);
+    assert.equal(d.sizeBytes, x.mib * 1024 * 1024, `${x.name} size`);
+    assert.equal(d.serial, x.serial, `${x.name} serial`);
+    assert.equal(d.bus, x.bus);
+    assert.ok(d.model, `${x.name} has a model`);
+  }
+  assert.equal(inv.disks.length, 1 + n.extraDisks.length, 'no CD-ROM, loop or RAM disks in the list');
   assert.equal(inv.cpu.threads, 1);
   assert.ok((inv.memory.totalBytes ?? 0) >= 200 * 1024 * 1024 && (inv.memory.totalBytes ?? 0) <= 256 * 1024 * 1024,
     `memory ${inv.memory.totalBytes}`);
@@ -206,19 +235,24 @@ function checkNode(n: NodeSpec, r: Awaited<ReturnType<typeof bootNode>>, log: (m
   return inv;
 }
 
-test('SeaBIOS + e1000: inventory posted with the right identity, then powered off on command', { timeout: VM_TIMEOUT_MS + 30_000 }, async (t) => {
+test('SeaBIOS + e1000 (virtio-blk, AHCI, NVMe disks): inventory posted with the right identity, then powered off on command', { timeout: VM_TIMEOUT_MS + 30_000 }, async (t) => {
   const n: NodeSpec = {
     name: 'bios-e1000', firmware: 'bios', nic: 'e1000', mac: '52:54:00:e2:e0:01', serial: 'RS-E2E-BIOS-0001',
     uuid: '7d3c1a2b-4e5f-4a6b-8c7d-0e1f2a3b4c01', diskSerial: 'RSDISKB01', token: 'tok-bios-e2e', tap: 'tapb0',
+    extraDisks: [
+      { name: 'sda', controller: 'ahci', serial: 'SATA-B-0001', mib: 48, bus: 'scsi' },
+      { name: 'nvme0n1', controller: 'nvme', serial: 'NVME-B-0001', mib: 32, bus: 'nvme' },
+    ],
   };
   const r = await bootNode(n, (m) => t.diagnostic(m));
   checkNode(n, r, (m) => t.diagnostic(m));
 });
 
-test('OVMF (UEFI) + virtio-net: boot mode uefi is detected; a refused inventory is given up after 3 tries', { timeout: VM_TIMEOUT_MS + 30_000 }, async (t) => {
+test('OVMF (UEFI) + virtio-net (virtio-blk, virtio-scsi disks): boot mode uefi; a refused inventory is given up after 3 tries', { timeout: VM_TIMEOUT_MS + 30_000 }, async (t) => {
   const n: NodeSpec = {
     name: 'uefi-virtio', firmware: 'uefi', nic: 'virtio-net-pci', mac: '52:54:00:e2:e0:02', serial: 'RS-E2E-UEFI-0002',
     uuid: '7d3c1a2b-4e5f-4a6b-8c7d-0e1f2a3b4c02', diskSerial: 'RSDISKU02', token: 'refuse-uefi-e2e', tap: 'tapu0',
+    extraDisks: [{ name: 'sda', controller: 'virtio-scsi', serial: 'VSCSI-U-0002', mib: 40, bus: 'scsi' }],
   };
   const r = await bootNode(n, (m) => t.diagnostic(m));
   checkNode(n, r, (m) => t.diagnostic(m));
