@@ -1,6 +1,7 @@
 // The inventory schema against real agent output: the agent's collector (agent/ramdisk/inventory.sh)
 // run by busybox sh on this host and on a synthetic sysfs full of hostile strings, plus the inventory a
 // QEMU node posted in the e2e test (test/fixtures/inventory/). Oversized and malformed variants must fail.
+// Also the agent's side of the protocol: its kernel arguments and the commands it understands.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -8,7 +9,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkInventory, INVENTORY_MAX_BYTES, INVENTORY_MAX_DISKS, totalDiskBytes, type Inventory } from '../../src/shared/inventory.ts';
+import { Value } from '@sinclair/typebox/value';
+import { AgentCommandSchema, checkInventory, INVENTORY_MAX_BYTES, INVENTORY_MAX_DISKS, totalDiskBytes, type Inventory } from '../../src/shared/inventory.ts';
+import { agentKernelArgs } from '../../agent/build/manifest.ts';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const COLLECTOR = join(REPO, 'agent', 'ramdisk', 'inventory.sh');
@@ -160,4 +163,22 @@ test('malformed and oversized inventories are refused', () => {
   mustFail(variant((v) => { v.disks = [{ ...disk, secret: 'x' }]; }), 'unknown disk property');
   mustFail(variant((v) => { v.nics = [{ name: 'x'.repeat(17), mac: null, driver: null, link: null, speedMbps: null, ipv4: null }]; }), 'long NIC name');
   mustFail(variant((v) => { v.nics = [{ name: 'eth0', mac: null, driver: null, link: null, speedMbps: null, ipv4: '1.2.3.4; rm' }]; }), 'bad IPv4');
+});
+
+test('agent kernel arguments: console first, parameters the agent parses, no whitespace smuggling', () => {
+  const args = agentKernelArgs({ url: 'http://10.230.0.1:8080/', token: 'tok_ABC-123', nodeId: 'n-1', mac: '${net0/mac}', extra: 'quiet' });
+  assert.equal(args, 'console=tty0 console=ttyS0,115200n8 rackseed.url=http://10.230.0.1:8080 rackseed.token=tok_ABC-123 ' +
+    'rackseed.node=n-1 rackseed.mac=${net0/mac} quiet');
+  assert.throws(() => agentKernelArgs({ url: 'http://x', token: 'a b' }), /whitespace/);
+  assert.throws(() => agentKernelArgs({ url: 'http://x', token: '' }), /token/);
+  assert.throws(() => agentKernelArgs({ url: 'http://x', token: 't', nodeId: 'n\n1' }), /whitespace/);
+});
+
+test('agent commands: what the daemon may answer on /agent/v1/next', () => {
+  for (const ok of [{ action: 'poweroff' }, { action: 'reboot' }, { action: 'wait' }, { action: 'wait', seconds: 5 }]) {
+    assert.ok(Value.Check(AgentCommandSchema, ok), JSON.stringify(ok));
+  }
+  for (const bad of [{ action: 'shutdown' }, { action: 'wait', seconds: 0 }, { action: 'wait', seconds: 3601 }, { action: 'poweroff', x: 1 }, {}]) {
+    assert.equal(Value.Check(AgentCommandSchema, bad), false, JSON.stringify(bad));
+  }
 });
