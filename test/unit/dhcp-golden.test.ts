@@ -13,10 +13,12 @@ import { assertBytesRoundTrip } from '../fixtures/dhcp/round-trip.ts';
 const dir = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/dhcp');
 const fixtures = readdirSync(dir).filter((f) => f.endsWith('.bin')).sort();
 const update = process.env.UPDATE_GOLDEN === '1';
+/** capture.sh starts QEMU with -smbios type=1,uuid=… this */
+const QEMU_UUID = '12345678-9abc-def0-1122-334455667788';
 const load = (name: string) => decodePacket(readFileSync(join(dir, name)));
 
 test('there are captures from every real client', () => {
-  for (const client of ['udhcpc', 'dhclient', 'dhcpcd', 'ipxe-bios', 'ovmf-pxe']) {
+  for (const client of ['udhcpc', 'dhclient', 'dhcpcd', 'ipxe-bios', 'ipxe-efi', 'ovmf-pxe']) {
     assert.ok(fixtures.some((f) => f.startsWith(`${client}-`) && f.endsWith('-discover.bin')), `a DISCOVER from ${client}`);
   }
 });
@@ -53,7 +55,15 @@ test('OVMF PXE DISCOVER: arch 7, NDI, UUID, not iPXE', () => {
   assert.ok(!isIpxeClient(p));
   assert.equal(clientArch(p), 7);
   assert.equal(p.options.clientNdi?.type, 1);
-  assert.match(p.options.clientUuid ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  assert.equal(p.options.clientUuid, QEMU_UUID, 'option 97 read in SMBIOS byte order gives the UUID QEMU was given');
+});
+
+test('iPXE (BIOS and EFI builds) sends the same option 97 bytes as OVMF', () => {
+  assert.equal(load('ipxe-bios-01-discover.bin').options.clientUuid, QEMU_UUID);
+  const efi = load('ipxe-efi-01-discover.bin');
+  assert.equal(efi.options.clientUuid, QEMU_UUID);
+  assert.equal(clientArch(efi), 7);
+  assert.ok(isIpxeClient(efi));
 });
 
 test('plain clients are not netboot clients', () => {

@@ -144,20 +144,30 @@ export class DhcpOptions {
     this.put(Opt.CLIENT_NDI, v === null ? null : Buffer.from([v.type, v.major, v.minor]));
   }
   /**
-   * 97, client machine identifier (RFC 4578 §2.3): type 0 + 16 bytes, printed as a dashed UUID in wire byte
-   * order (the order the client sent; no SMBIOS byte swapping). Null when absent or type ≠ 0.
+   * 97, client machine identifier (RFC 4578 §2.3): type 0 + 16 bytes, returned as the canonical dashed
+   * SMBIOS UUID. PXE firmware copies the SMBIOS bytes, whose first three fields are little-endian (SMBIOS
+   * 2.6+); measured here: QEMU `-smbios type=1,uuid=12345678-9abc-def0-…` makes both iPXE and OVMF send
+   * 78 56 34 12 bc 9a f0 de …, which this getter returns as "12345678-9abc-def0-…" — the same text as
+   * dmidecode, iPXE's ${uuid} and the BMC's system GUID. Null when absent or type ≠ 0.
    */
   get clientUuid(): string | null {
     const b = this.map.get(Opt.CLIENT_UUID);
     if (!b || b[0] !== 0) return null;
-    const h = b.subarray(1).toString('hex');
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+    const h = (i: number, n: number, reverse: boolean): string => {
+      const part = Buffer.from(b.subarray(1 + i, 1 + i + n));
+      return (reverse ? part.reverse() : part).toString('hex');
+    };
+    return `${h(0, 4, true)}-${h(4, 2, true)}-${h(6, 2, true)}-${h(8, 2, false)}-${h(10, 6, false)}`;
   }
   set clientUuid(v: string | null) {
     if (v === null) { this.put(Opt.CLIENT_UUID, null); return; }
     const hex = v.replace(/-/g, '');
     if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new RangeError(`not a UUID: ${JSON.stringify(v)}`);
-    this.put(Opt.CLIENT_UUID, Buffer.concat([Buffer.from([0]), Buffer.from(hex, 'hex')]));
+    const b = Buffer.from(hex, 'hex');
+    b.subarray(0, 4).reverse();
+    b.subarray(4, 6).reverse();
+    b.subarray(6, 8).reverse();
+    this.put(Opt.CLIENT_UUID, Buffer.concat([Buffer.from([0]), b]));
   }
 
   private put(code: number, data: Buffer | null): void {
