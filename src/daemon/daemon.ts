@@ -57,6 +57,20 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   };
   const api = await buildApiServer({ core, auth, services, bmc, logger: o.logger, version: VERSION, uiDir: o.uiDir });
 
+  core.recover();
+  // services first, so that when the API answers, DHCP/TFTP/HTTP boot are already up
+  if (o.network) {
+    try {
+      await services.configure(o.network);
+    } catch (err) {
+      await services.stop();
+      await api.close();
+      await ipmi.close();
+      core.close();
+      throw err;
+    }
+  }
+
   let url: string;
   if (o.listen.startsWith('unix:')) {
     const path = o.listen.slice(5);
@@ -75,18 +89,6 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   print(`RackSeed is listening on ${url}`);
   if (!url.startsWith('unix:')) print(`Open the UI (one-time link): ${url}/login?code=${auth.issueLoginCode()}`);
 
-  core.recover();
-  if (o.network) {
-    try {
-      await services.configure(o.network);
-    } catch (err) {
-      await services.stop();
-      await api.close();
-      await ipmi.close();
-      core.close();
-      throw err;
-    }
-  }
 
   return {
     core, api, auth, url,

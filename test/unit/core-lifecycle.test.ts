@@ -60,7 +60,7 @@ test('boot policy: unknown client discovered and booted; iPXE gets the script; s
   assert.equal(n.state, 'discovered');
   assert.equal(n.firmware, 'bios');
   assert.deepEqual(core.policy.dhcpBoot(pxe('52:54:00:00:00:21', { arch: 7 })), { nextServer: '10.230.0.1', bootFile: 'ipxe.efi', vendorClass: null });
-  assert.deepEqual(core.policy.dhcpBoot(pxe('52:54:00:00:00:20', { userClass: 'iPXE' })), { nextServer: null, bootFile: 'http://10.230.0.1:8080/boot.ipxe', vendorClass: null });
+  assert.deepEqual(core.policy.dhcpBoot(pxe('52:54:00:00:00:20', { userClass: 'iPXE' })), { nextServer: null, bootFile: 'http://10.230.0.1:8080/boot.ipxe?mac=52:54:00:00:00:20', vendorClass: null });
   assert.deepEqual(core.policy.dhcpBoot(pxe('52:54:00:00:00:22', { arch: 16, vendorClass: 'HTTPClient:Arch:00016' })), { nextServer: null, bootFile: 'http://10.230.0.1:8080/ipxe/ipxe.efi', vendorClass: 'HTTPClient' });
   assert.equal(core.policy.dhcpBoot(pxe('52:54:00:00:00:23', { arch: 11 })), null, 'no arm64 binary bundled');
 

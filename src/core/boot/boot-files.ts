@@ -25,12 +25,14 @@ export function isHttpClient(req: BootRequest): boolean {
 }
 
 /**
- * The boot answer for a client we decided to boot: iPXE → the /boot.ipxe script URL; HTTPClient → ipxe.efi over
+ * The boot answer for a client we decided to boot: iPXE → the /boot.ipxe?mac=… script URL; HTTPClient → ipxe.efi over
  * HTTP; BIOS (arch 0) → undionly.kpxe over TFTP; UEFI x64 (7, 9) → ipxe.efi over TFTP (snponly.efi when
  * `preferSnp`). Null for architectures we have no binary for (IA32 EFI, arm64 until bundled).
  */
 export function firstStageAnswer(req: BootRequest, a: ApplianceAddress, preferSnp = false): DhcpBootAnswer | null {
-  if (isIpxe(req)) return { nextServer: null, bootFile: `${httpBase(a)}/boot.ipxe`, vendorClass: null };
+  // the MAC goes in the URL: iPXE fetches it as-is, so the script request names its node without relying on
+  // iPXE settings expansion (older ROM builds do not know the `:uristring` type)
+  if (isIpxe(req)) return { nextServer: null, bootFile: `${httpBase(a)}/boot.ipxe?mac=${req.mac}`, vendorClass: null };
   if (isHttpClient(req)) return { nextServer: null, bootFile: `${httpBase(a)}/ipxe/ipxe.efi`, vendorClass: 'HTTPClient' };
   switch (req.arch) {
     case null:

@@ -61,7 +61,7 @@ export class CoreBootPolicy implements BootPolicy {
     }
     const firmware = req.arch === null || req.arch === 0 ? 'bios' : [6, 7, 9, 10, 11, 16].includes(req.arch) ? 'uefi' : null;
     if (firmware && node.firmware !== firmware) this.nodes.update(node.id, { firmware });
-    return firstStageAnswer(req, s, s.preferSnp);
+    return firstStageAnswer({ ...req, mac }, s, s.preferSnp);
   }
 
   /**
