@@ -45,7 +45,7 @@ function seedPackets(r: () => number): TftpPacket[] {
 
 function mutate(r: () => number, input: Buffer): Buffer {
   const int = (n: number) => Math.floor(r() * n);
-  let b = Buffer.from(input);
+  let b: Buffer = Buffer.from(input);
   const steps = 1 + int(4);
   for (let s = 0; s < steps; s++) {
     switch (int(7)) {
