@@ -54,7 +54,7 @@ test('GET /boot.ipxe without mac → chain-self script pointing at the base URL'
   const r = await app.inject({ method: 'GET', url: '/boot.ipxe' });
   assert.equal(r.statusCode, 200);
   assert.match(r.headers['content-type'] as string, /^text\/plain/);
-  assert.ok(r.body.startsWith('#!ipxe\n:again\nchain --autofree http://10.232.0.1:8080/boot.ipxe?mac=${netX/mac:uristring}&uuid='));
+  assert.ok(r.body.startsWith('#!ipxe\n:again\nchain --autofree http://10.232.0.1:8080/boot.ipxe?mac=${netX/mac}&uuid=${uuid}&serial=${serial:uristring}&'));
   assert.equal(events.at(-1)?.kind, 'script');
   assert.equal(events.at(-1)?.source, 'http');
 });

@@ -9,7 +9,7 @@ test('chain-self asks iPXE for mac, uuid, serial, platform, arch and chip', () =
   assert.equal(renderChainSelfScript({ bootUrl: 'http://10.232.0.1:8080/boot.ipxe', retrySeconds: 5 }), [
     '#!ipxe',
     ':again',
-    'chain --autofree http://10.232.0.1:8080/boot.ipxe?mac=${netX/mac:uristring}&uuid=${uuid:uristring}&serial=${serial:uristring}&platform=${platform:uristring}&arch=${buildarch:uristring}&chip=${netX/chip:uristring} || goto failed',
+    'chain --autofree http://10.232.0.1:8080/boot.ipxe?mac=${netX/mac}&uuid=${uuid}&serial=${serial:uristring}&platform=${platform}&arch=${buildarch}&chip=${netX/chip} || goto failed',
     ':failed',
     'echo RackSeed: boot script request failed, retrying in 5 s',
     'sleep 5',

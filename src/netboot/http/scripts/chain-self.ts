@@ -9,10 +9,13 @@ export interface ChainSelfParams {
   retrySeconds: number;
 }
 
-/** iPXE settings sent back; `:uristring` URL-encodes values (a serial may hold spaces). */
+/**
+ * iPXE settings sent back. MAC, UUID, platform, arch and chip expand to URL-safe text as they are; only the SMBIOS
+ * serial (free text, may hold spaces) uses the `:uristring` type. Older ROM builds that do not know `:uristring`
+ * expand an unknown setting to nothing, so they still send the MAC and lose only the serial.
+ */
 export const SELF_QUERY =
-  'mac=${netX/mac:uristring}&uuid=${uuid:uristring}&serial=${serial:uristring}&platform=${platform:uristring}' +
-  '&arch=${buildarch:uristring}&chip=${netX/chip:uristring}';
+  'mac=${netX/mac}&uuid=${uuid}&serial=${serial:uristring}&platform=${platform}&arch=${buildarch}&chip=${netX/chip}';
 
 export function renderChainSelfScript(p: ChainSelfParams): string {
   const url = ipxeToken(p.bootUrl, 'boot URL');
