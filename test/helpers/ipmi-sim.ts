@@ -23,8 +23,9 @@ export interface IpmiSimOptions {
   password: string;
   /** 32 hex digits, as lan.conf's `guid` line takes it */
   guid: string;
-  /** chassis_control program (path plus arguments); default: the file-state script this helper writes */
-  chassisControl?: string;
+  /** chassis_control program (path plus arguments); default: the file-state script this helper writes;
+   * null: no chassis_control line (ipmi_sim keeps power state itself, Get Chassis Status forks nothing) */
+  chassisControl?: string | null;
   /** more users (ids 3..); user 2 is `user`/`password` with admin */
   extraUsers?: IpmiSimUser[];
   port?: number;
@@ -48,15 +49,17 @@ export interface IpmiSim {
   readBoot(): string;
 }
 
+// No external commands (dirname, cat): ipmi_sim waits for this program on every Get Chassis Status, so each
+// call is one fork of /bin/sh and nothing more.
 const CHASSIS_SCRIPT = `#!/bin/sh
 # ipmi_sim chassis_control: "get power boot" prints power:N / boot:DEV, "set power 1" etc. stores them.
-d="$(dirname "$0")"
+d="\${0%/*}"
 op="$1"; shift
 if [ "$op" = get ]; then
   for k in "$@"; do
     case "$k" in
-      power) echo "power:$(cat "$d/power" 2>/dev/null || echo 0)" ;;
-      boot) echo "boot:$(cat "$d/boot" 2>/dev/null || echo default)" ;;
+      power) p=0; [ -f "$d/power" ] && read -r p < "$d/power"; echo "power:$p" ;;
+      boot) b=default; [ -f "$d/boot" ] && read -r b < "$d/boot"; echo "boot:$b" ;;
     esac
   done
   exit 0
@@ -67,7 +70,7 @@ if [ "$op" = set ]; then
     case "$1" in
       power) echo "$2" > "$d/power" ;;
       boot) echo "$2" > "$d/boot" ;;
-      reset|shutdown) [ "$2" = 1 ] && [ "$1" = shutdown ] && echo 0 > "$d/power" ;;
+      shutdown) [ "$2" = 1 ] && echo 0 > "$d/power" ;;
     esac
     shift 2
   done
@@ -89,7 +92,7 @@ export async function startIpmiSim(o: IpmiSimOptions): Promise<IpmiSim> {
   chmodSync(script, 0o755);
   writeFileSync(join(chassisDir, 'power'), o.powerOn ? '1\n' : '0\n');
   writeFileSync(join(chassisDir, 'boot'), 'default\n');
-  const program = o.chassisControl ?? script;
+  const program = o.chassisControl === undefined ? script : o.chassisControl;
   const auths = 'none md2 md5 straight';
   const users = [`user 2 true "${o.user}" "${o.password}" admin 10 ${auths}`,
     ...(o.extraUsers ?? []).map((u) => `user ${u.id} true "${u.name}" "${u.password}" ${u.privilege} 10 ${auths}`)];
@@ -105,7 +108,7 @@ export async function startIpmiSim(o: IpmiSimOptions): Promise<IpmiSim> {
     `    allowed_auths_admin ${auths}`,
     `    guid ${o.guid}`,
     '  endlan',
-    `  chassis_control "${program}"`,
+    ...(program === null ? [] : [`  chassis_control "${program}"`]),
     ...users,
     '',
   ].join('\n'));

@@ -61,7 +61,7 @@ test('negotiation: prefers 17, falls back to 3 with a logged reason (ipmi_sim re
 });
 
 test('power status/on/off match ipmitool and change the simulated chassis', async () => {
-  await client.withSession(BMC, { ...creds, cipher: 3 }, async (s) => {
+  await client.withSession(BMC, { ...creds, cipher: 3, setPrivilegeAtOpen: true }, async (s) => {
     assert.equal(await s.powerStatus(), 'off');
     assert.match(ipmitool('power', 'status'), /Chassis Power is off/);
     await s.power('on');

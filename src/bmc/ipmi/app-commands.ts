@@ -13,6 +13,7 @@ export const Cmd = {
   GetChannelAuthCapabilities: 0x38,
   SetSessionPrivilege: 0x3b,
   CloseSession: 0x3c,
+  GetChannelInfo: 0x42,
   GetChannelCipherSuites: 0x54,
 } as const;
 
@@ -160,6 +161,20 @@ export function parseCipherSuiteRecords(rec: Uint8Array): number[] {
     else throw new IpmiDecodeError('cipher suite record', o, `start of record 0x${start.toString(16)}`);
   }
   return ids;
+}
+
+// ---- Get Channel Info (§22.24)
+/** `channel` 0x0E = the channel this request arrives on. */
+export function getChannelInfoRequest(channel = 0x0e): CommandRequest {
+  return { netFn: NetFn.App, cmd: Cmd.GetChannelInfo, data: Buffer.from([channel & 0x0f]) };
+}
+
+export interface ChannelInfo { channel: number; mediumType: number; protocolType: number; sessionSupport: number; activeSessions: number }
+
+/** Medium type 4 = 802.3 LAN; protocol type 1 = IPMB-1.0 (Table 6-2, 6-3). */
+export function decodeChannelInfo(d: Uint8Array): ChannelInfo {
+  need(d, 0, 4, 'Get Channel Info response');
+  return { channel: d[0] & 0x0f, mediumType: d[1] & 0x7f, protocolType: d[2] & 0x1f, sessionSupport: d[3] >> 6, activeSessions: d[3] & 0x3f };
 }
 
 // ---- Set Session Privilege Level (§22.18)

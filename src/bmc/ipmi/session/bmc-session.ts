@@ -18,7 +18,7 @@ import { deriveKeys, rakp2AuthCode, rakp3AuthCode, rakp4Icv, sameCode, sessionIn
 import { decodeIpmiResponse, encodeIpmiRequest } from '../ipmi-message.ts';
 import { completionCodeName, CC_INSUFFICIENT_PRIVILEGE, CC_NODE_BUSY } from '../completion-codes.ts';
 import {
-  closeSessionRequest, decodeDeviceId, decodeSetSessionPrivilege, decodeSystemGuid, getDeviceIdRequest,
+  closeSessionRequest, decodeChannelInfo, decodeDeviceId, getChannelInfoRequest, decodeSetSessionPrivilege, decodeSystemGuid, getDeviceIdRequest,
   getSystemGuidRequest, setSessionPrivilegeRequest, type CommandRequest, type DeviceId,
 } from '../app-commands.ts';
 import {
@@ -46,6 +46,12 @@ export interface SessionOptions {
   privilege?: Privilege;
   /** BMC key Kg; default none (Kuid is used) */
   kg?: Buffer | null;
+  /**
+   * true: send Set Session Privilege right after RAKP, as ipmitool and pyghmi do. false (default): skip it —
+   * RMCP+ sessions come up at the role requested in RAKP 1 on most BMCs — and send it only when a command is
+   * refused with 0xD4, then retry that command once (one round trip less per session).
+   */
+  setPrivilegeAtOpen?: boolean;
 }
 
 export type SessionState = 'idle' | 'opening' | 'established' | 'closing' | 'closed' | 'failed';
@@ -61,8 +67,8 @@ export interface SessionDeps {
   /** per-BMC lock: 1 exchange in flight to this host */
   hostLock: Limiter;
   keepaliveMs: number;
-  /** LAN channel learned from Get Channel Auth Capabilities (default 1) */
-  channel: number;
+  /** LAN channel learned from a session-less Get Channel Auth Capabilities; null = ask inside the session when needed */
+  channel: number | null;
 }
 
 const NEGOTIATE: readonly number[] = [17, 3];
@@ -126,9 +132,8 @@ export class BmcSession {
       }
       if (!this.suite) throw new NoCommonCipherSuiteError(this.host, tried, lastReason);
       this.state = 'established';
-      const priv = this.opts.privilege ?? Privilege.Administrator;
-      const got = decodeSetSessionPrivilege(await this.command('Set Session Privilege', setSessionPrivilegeRequest(priv), { privilegeCodes: true }));
-      this.log.debug({ suite: this.suite.id, privilege: privilegeName(got) }, 'IPMI session established');
+      if (this.opts.setPrivilegeAtOpen ?? false) await this.elevate();
+      this.log.debug({ suite: this.suite.id }, 'IPMI session established');
       this.startKeepalive();
     } catch (err) {
       this.state = 'failed';
@@ -247,7 +252,17 @@ export class BmcSession {
    * Sends one IPMI command in the session and returns the response data (after the completion code).
    * One command at a time per session; a non-zero completion code becomes a typed error.
    */
-  command(what: string, req: CommandRequest, o: { privilegeCodes?: boolean } = {}): Promise<Buffer> {
+  async command(what: string, req: CommandRequest, o: { privilegeCodes?: boolean; noElevate?: boolean } = {}): Promise<Buffer> {
+    try {
+      return await this.commandOnce(what, req, o);
+    } catch (err) {
+      if (!(err instanceof PrivilegeTooLowError) || this.elevated || o.noElevate) throw err;
+      await this.elevate();
+      return this.commandOnce(what, req, o);
+    }
+  }
+
+  private commandOnce(what: string, req: CommandRequest, o: { privilegeCodes?: boolean }): Promise<Buffer> {
     return this.queue.run(async () => {
       if (this.state !== 'established' && this.state !== 'closing') throw new SessionClosedError(this.host);
       const sec = this.security!;
@@ -276,6 +291,16 @@ export class BmcSession {
       if (cc === CC_NODE_BUSY) throw new BmcBusyError(this.host, `${what}: ${completionCodeName(cc)}`);
       throw new IpmiCommandError(this.host, what, cc, completionCodeName(cc));
     });
+  }
+
+  private elevated = false;
+
+  /** Set Session Privilege to the requested level (IPMI 2.0 §22.18). */
+  private async elevate(): Promise<void> {
+    const priv = this.opts.privilege ?? Privilege.Administrator;
+    const got = decodeSetSessionPrivilege(await this.command('Set Session Privilege', setSessionPrivilegeRequest(priv), { privilegeCodes: true, noElevate: true }));
+    this.elevated = true;
+    this.log.debug({ privilege: privilegeName(got) }, 'session privilege set');
   }
 
   private startKeepalive(): void {
@@ -308,7 +333,7 @@ export class BmcSession {
   async getBootDevice(): Promise<BootFlags> { return decodeBootFlags(await this.command('Get System Boot Options', getBootOptionsRequest())); }
 
   async lanConfig(): Promise<LanConfig> {
-    const ch = this.deps.channel;
+    const ch = this.deps.channel ?? (this.deps.channel = decodeChannelInfo(await this.command('Get Channel Info', getChannelInfoRequest())).channel || 1);
     const ip = formatIp(decodeLanConfig(await this.command('Get LAN Configuration (IP)', getLanConfigRequest(ch, LanParam.IpAddress)), LanParam.IpAddress));
     const mac = formatMac(decodeLanConfig(await this.command('Get LAN Configuration (MAC)', getLanConfigRequest(ch, LanParam.MacAddress)), LanParam.MacAddress));
     return { ip, mac, channel: ch };

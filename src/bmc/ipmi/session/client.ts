@@ -26,6 +26,11 @@ export interface IpmiClientOptions {
   maxConcurrent?: number;
   /** send a Get Device ID after this many ms idle (default 30000; 0 = never) */
   keepaliveMs?: number;
+  /**
+   * send a session-less Get Channel Authentication Capabilities before Open Session, as ipmitool does
+   * (default false: RMCP+ does not need it; the LAN channel is then asked inside the session when needed)
+   */
+  authCapsFirst?: boolean;
 }
 
 export class IpmiClient {
@@ -38,6 +43,7 @@ export class IpmiClient {
   private readonly hostLocks = new Map<string, { lock: Limiter; users: number }>();
   private readonly sessions = new Set<BmcSession>();
   private readonly keepaliveMs: number;
+  private readonly authCapsFirst: boolean;
   private pingTag = 0;
 
   constructor(opts: IpmiClientOptions = {}) {
@@ -47,6 +53,7 @@ export class IpmiClient {
     this.policy = { timeoutMs: opts.timeoutMs ?? DEFAULT_RETRY.timeoutMs, retries: opts.retries ?? DEFAULT_RETRY.retries, backoff: opts.backoff ?? DEFAULT_RETRY.backoff };
     this.pool = new Limiter(opts.maxConcurrent ?? 64);
     this.keepaliveMs = opts.keepaliveMs ?? 30_000;
+    this.authCapsFirst = opts.authCapsFirst ?? false;
   }
 
   private lockFor(host: string, port: number): Limiter {
@@ -63,10 +70,10 @@ export class IpmiClient {
    */
   async session(host: string, opts: SessionOptions): Promise<BmcSession> {
     const port = opts.port ?? 623;
-    const caps = await this.channelAuthCapabilities(host, port);
+    const caps = this.authCapsFirst ? await this.channelAuthCapabilities(host, port) : null;
     const s = new BmcSession(host, opts, {
       transport: this.transport, policy: this.policy, log: this.log, pool: this.pool,
-      hostLock: this.lockFor(host, port), keepaliveMs: this.keepaliveMs, channel: caps.channel || 1,
+      hostLock: this.lockFor(host, port), keepaliveMs: this.keepaliveMs, channel: caps ? caps.channel || 1 : null,
     }, new Limiter(1));
     await s.open();
     this.sessions.add(s);
