@@ -106,6 +106,24 @@ function clientIp(p: DhcpPacket): string | null {
   return p.options.requestedIp;
 }
 
+/**
+ * At most WARN_BURST malformed-packet warnings per WARN_WINDOW_MS per pipeline, so a flood of garbage
+ * cannot turn into a flood of log lines; the rest are summarised once per window (all are counted in `errors`).
+ */
+const WARN_BURST = 10;
+const WARN_WINDOW_MS = 10_000;
+const warnWindows = new WeakMap<PipelineContext, { start: number; count: number }>();
+function allowWarning(ctx: PipelineContext): boolean {
+  const now = Date.now();
+  let w = warnWindows.get(ctx);
+  if (!w || now - w.start >= WARN_WINDOW_MS) {
+    if (w && w.count > WARN_BURST) ctx.log.warn({ interface: ctx.iface, suppressed: w.count - WARN_BURST }, 'more malformed DHCP packets dropped without a log line');
+    w = { start: now, count: 0 };
+    warnWindows.set(ctx, w);
+  }
+  return ++w.count <= WARN_BURST;
+}
+
 /** Step: receive one datagram and run it through the pipeline. Exported for tests that drive it without a socket. */
 export function handleDatagram(ctx: PipelineContext, decide: DecideFn, msg: Buffer, from: RemoteInfo, send: SendFn): void {
   ctx.counters.received++;
@@ -115,8 +133,8 @@ export function handleDatagram(ctx: PipelineContext, decide: DecideFn, msg: Buff
     req = decodePacket(msg);
   } catch (err) {
     ctx.counters.errors++;
-    if (err instanceof DhcpDecodeError) ctx.log.warn({ interface: ctx.iface, from: `${from.address}:${from.port}`, offset: err.offset, bytes: msg.length }, `malformed DHCP packet dropped: ${err.message}`);
-    else ctx.log.error({ interface: ctx.iface, err }, 'DHCP decoder failed unexpectedly');
+    if (!(err instanceof DhcpDecodeError)) ctx.log.error({ interface: ctx.iface, err }, 'DHCP decoder failed unexpectedly');
+    else if (allowWarning(ctx)) ctx.log.warn({ interface: ctx.iface, from: `${from.address}:${from.port}`, offset: err.offset, bytes: msg.length }, `malformed DHCP packet dropped: ${err.message}`);
     return;
   }
   let mac = '';
