@@ -83,6 +83,8 @@ export function connectStream(opts: ConnectOptions): StreamHandle {
       if (msg) applyStreamMessage(opts.store, msg);
       else console.warn('rackseed: dropped a malformed stream frame');
     };
+    // a failed handshake (e.g. 401) surfaces as error + close(1006); the close handler decides
+    ws.onerror = () => { /* followed by close */ };
     ws.onclose = (ev) => {
       ws = null;
       if (closed) return;

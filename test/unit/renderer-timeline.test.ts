@@ -1,0 +1,63 @@
+// Boot timeline (src/renderer/lib/timeline.ts): stages of the latest attempt with durations, skipped TFTP
+// when the NIC's own iPXE boots straight over HTTP, the failing step highlighted, attempts split at DHCP.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { NodeEvent } from '../../src/shared/node.ts';
+import { bootTimeline, formatDuration, splitAttempts } from '../../src/renderer/lib/timeline.ts';
+
+let id = 0;
+const ev = (at: number, source: NodeEvent['source'], kind: string, level?: NodeEvent['level']): NodeEvent =>
+  ({ id: ++id, at, source, kind, mac: '52:54:00:00:00:01', nodeId: 'n1', message: `${source} ${kind}`, ...(level ? { level } : {}) });
+
+test('a full BIOS → TFTP → HTTP → agent boot: every stage done, durations to the next stage', () => {
+  const t0 = 1_000_000;
+  const events = [
+    ev(t0, 'dhcp', 'discover'), ev(t0 + 2300, 'dhcp', 'ack'), ev(t0 + 2400, 'tftp', 'rrq'), ev(t0 + 5500, 'tftp', 'rrq-done'),
+    ev(t0 + 6000, 'dhcp', 'ack'), // iPXE's own DHCP inside the same attempt (after TFTP): a new attempt by the rule
+  ];
+  // the rule: DHCP after a non-DHCP event starts a new attempt
+  assert.equal(splitAttempts(events).length, 2);
+
+  const one = [ev(t0, 'dhcp', 'discover'), ev(t0 + 2300, 'dhcp', 'ack'), ev(t0 + 2400, 'tftp', 'rrq'), ev(t0 + 5500, 'tftp', 'rrq-done'),
+    ev(t0 + 11_300, 'http', 'script'), ev(t0 + 12_000, 'http', 'download'), ev(t0 + 26_700, 'agent', 'inventory'), ev(t0 + 27_000, 'lifecycle', 'state')];
+  const tl = bootTimeline(one, t0 + 60_000);
+  assert.equal(tl.attempts, 1);
+  assert.deepEqual(tl.stages.map((s) => [s.stage, s.status, s.durationMs]), [
+    ['dhcp', 'done', 2400], ['tftp', 'done', 8900], ['http', 'done', 15_400], ['agent', 'done', 0],
+  ]);
+  assert.equal(tl.totalMs, 26_700, 'lifecycle events are not boot stages');
+});
+
+test('ROM iPXE skips TFTP: skipped, not pending; a stage still running counts up to now', () => {
+  const t0 = 5_000;
+  const tl = bootTimeline([ev(t0, 'dhcp', 'discover'), ev(t0 + 2000, 'dhcp', 'ack'), ev(t0 + 5500, 'http', 'script')], t0 + 9000);
+  assert.deepEqual(tl.stages.map((s) => s.status), ['done', 'skipped', 'running', 'pending']);
+  assert.equal(tl.stages[2].durationMs, 3500);
+  assert.equal(tl.stages[1].durationMs, null);
+});
+
+test('the failing step is marked failed with its message; later stages stay pending', () => {
+  const t0 = 0;
+  const tl = bootTimeline([ev(t0, 'dhcp', 'discover'), ev(t0 + 100, 'dhcp', 'ack'), ev(t0 + 200, 'tftp', 'rrq'),
+    { ...ev(t0 + 300, 'tftp', 'rrq-error', 'error'), message: 'File not found: snponly.efi' }], 10_000);
+  assert.deepEqual(tl.stages.map((s) => s.status), ['done', 'failed', 'pending', 'pending']);
+  assert.equal(tl.stages[1].error, 'File not found: snponly.efi');
+  assert.equal(tl.stages[1].durationMs, 100, 'a failed last stage ends at its last event, not now');
+});
+
+test('only the latest attempt is shown; no events → no attempts', () => {
+  const first = [ev(0, 'dhcp', 'discover'), { ...ev(100, 'http', 'script', 'error'), message: 'boom' }];
+  const second = [ev(50_000, 'dhcp', 'discover'), ev(50_500, 'http', 'script'), ev(60_000, 'agent', 'inventory')];
+  const tl = bootTimeline([...second, ...first], 70_000); // order of arrival does not matter
+  assert.equal(tl.attempts, 2);
+  assert.deepEqual(tl.stages.map((s) => s.status), ['done', 'skipped', 'done', 'done']);
+  assert.equal(bootTimeline([], 0).attempts, 0);
+  assert.deepEqual(bootTimeline([], 0).stages.map((s) => s.status), ['pending', 'pending', 'pending', 'pending']);
+});
+
+test('formatDuration', () => {
+  assert.equal(formatDuration(null), '—');
+  assert.equal(formatDuration(850), '850 ms');
+  assert.equal(formatDuration(4200), '4.2 s');
+  assert.equal(formatDuration(125_000), '2 min 05 s');
+});
