@@ -7,7 +7,7 @@
 //   (c) direct     QEMU -kernel/-initrd with the same kernel arguments (no firmware network boot at all);
 //                  the agent's own DHCP is answered by the same dnsmasq
 // Each VM is killed by PID when done; every namespace is created here (10.243.0.0/24) and deleted after.
-import { mkdtempSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { copyFileSync, createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -180,9 +180,16 @@ async function rackseedRun(timeoutMs: number, log: (line: string) => void): Prom
     const mark = (name: string, at: number | null): void => { if (at !== null) milestones[name] = round((at - t0) / 1000); };
     mark('dhcp', first((e) => e.source === 'dhcp' && e.kind === 'discover'));
     mark('script', first((e) => e.source === 'http' && e.kind === 'script'));
+    mark('download', first((e) => e.source === 'http' && e.kind === 'download'));
     const inv = first((e) => e.kind === 'inventory');
     mark('inventory', inv);
     return { path: 'rackseed', seconds: inv === null ? null : round((inv - t0) / 1000), milestones, error: inv === null ? 'node available but no inventory event' : null };
+  } catch (err) {
+    // keep what explains the failure: the node's console and the daemon's log
+    const keep = mkdtempSync(join(tmpdir(), 'rs-bench-boot-fail-'));
+    for (const n of lab.nodes) { try { copyFileSync(n.consoleLog, join(keep, `${n.identity.name}-console.log`)); } catch { /* none */ } }
+    if (lab.daemon) { try { copyFileSync(lab.daemon.log, join(keep, 'daemon.log')); } catch { /* none */ } }
+    throw new Error(`${(err as Error).message} (console and daemon log kept in ${keep})`);
   } finally {
     await lab.down({ removeDir: true });
   }
