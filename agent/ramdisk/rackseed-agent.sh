@@ -2,7 +2,8 @@
 # RackSeed discovery agent (POSIX sh + busybox). Run by /init after the driver modules are loaded.
 #
 # Kernel command line (all set by the daemon's iPXE script):
-#   rackseed.url=http://IP:PORT   the daemon's agent endpoint base (required)
+#   rackseed.url=http://IP:PORT   the daemon's agent endpoint base (required; `rackseed.callback=
+#                                 http://IP:PORT/agent/v1`, the form src/netboot/http/scripts writes, works too)
 #   rackseed.token=TOKEN          per-node bearer token (required; never printed)
 #   rackseed.node=ID              node id (optional, echoed in the inventory)
 #   rackseed.mac=MAC              boot NIC (colon or dash form); BOOTIF=01-aa-bb-… is accepted too
@@ -34,15 +35,18 @@ URL=''
 TOKEN=''
 NODE=''
 MAC=''
+set -f # no globbing of command-line words
 for _w in $(cat /proc/cmdline); do
   case "$_w" in
     rackseed.url=*) URL=${_w#*=} ;;
+    rackseed.callback=*) [ -z "$URL" ] && URL=${_w#*=} && URL=${URL%/} && URL=${URL%/agent/v1} ;;
     rackseed.token=*) TOKEN=${_w#*=} ;;
     rackseed.node=*) NODE=${_w#*=} ;;
     rackseed.mac=*) MAC=${_w#*=} ;;
     BOOTIF=*) [ -z "$MAC" ] && MAC=$(echo "${_w#BOOTIF=}" | sed 's/^01-//') ;;
   esac
 done
+set +f
 MAC=$(echo "$MAC" | tr 'A-F-' 'a-f:')
 URL=${URL%/}
 if [ -z "$URL" ] || [ -z "$TOKEN" ]; then

@@ -21,7 +21,8 @@ const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SUBNET = '10.231.77';
 const APPLIANCE = `${SUBNET}.1`;
 const PORT = 18089;
-const VM_TIMEOUT_MS = 120_000;
+/** per VM; generous because the shared 2-core test bed runs at load 10+ (a quiet host needs ~20 s BIOS, ~35 s UEFI) */
+const VM_TIMEOUT_MS = { bios: 120_000, uefi: 180_000 } as const;
 
 /** HTTP receiver run inside the namespace (plain node, no deps). Prints one JSON line per request. */
 const RECEIVER = `
@@ -106,6 +107,8 @@ interface ExtraDisk { name: string; controller: 'ahci' | 'nvme' | 'virtio-scsi';
 interface NodeSpec {
   name: string; firmware: 'bios' | 'uefi'; nic: 'e1000' | 'virtio-net-pci'; mac: string; serial: string; uuid: string;
   diskSerial: string; token: string; tap: string; extraDisks: ExtraDisk[];
+  /** pass the daemon URL as rackseed.callback=<url>/agent/v1 instead of rackseed.url=<url> */
+  callbackForm?: boolean;
 }
 
 function extraDiskArgs(n: NodeSpec): string[] {
@@ -137,7 +140,9 @@ async function bootNode(n: NodeSpec, log: (m: string) => void): Promise<{ posts:
     firmware.push('-drive', 'if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE.fd',
       '-drive', `if=pflash,format=raw,unit=1,file=${vars}`);
   }
-  const append = agentKernelArgs({ url: `http://${APPLIANCE}:${PORT}`, token: n.token, nodeId: n.name, mac: n.mac });
+  let append = agentKernelArgs({ url: `http://${APPLIANCE}:${PORT}`, token: n.token, nodeId: n.name, mac: n.mac });
+  // the other spelling the agent accepts (src/netboot/http/scripts/kernel-boot.ts writes it)
+  if (n.callbackForm) append = append.replace(/rackseed\.url=(\S+)/, 'rackseed.callback=$1/agent/v1');
   const args = [
     '-accel', 'tcg', '-machine', 'pc', '-m', '256', '-smp', '1', '-nographic', '-monitor', 'none', '-no-reboot',
     ...firmware,
@@ -156,8 +161,8 @@ async function bootNode(n: NodeSpec, log: (m: string) => void): Promise<{ posts:
   vm.stdout?.on('data', keep);
   vm.stderr?.on('data', keep);
   try {
-    const exited = await waitExit(vm, VM_TIMEOUT_MS);
-    if (!exited) throw new Error(`${n.name}: QEMU still running after ${VM_TIMEOUT_MS / 1000}s; console tail:\n${tail}`);
+    const exited = await waitExit(vm, VM_TIMEOUT_MS[n.firmware]);
+    if (!exited) throw new Error(`${n.name}: QEMU still running after ${VM_TIMEOUT_MS[n.firmware] / 1000}s; console tail:\n${tail}`);
   } catch (err) {
     if (vm.exitCode === null && vm.pid) { try { process.kill(vm.pid, 'SIGKILL'); } catch { /* gone */ } }
     throw err;
@@ -235,7 +240,7 @@ function checkNode(n: NodeSpec, r: Awaited<ReturnType<typeof bootNode>>, log: (m
   return inv;
 }
 
-test('SeaBIOS + e1000 (virtio-blk, AHCI, NVMe disks): inventory posted with the right identity, then powered off on command', { timeout: VM_TIMEOUT_MS + 30_000 }, async (t) => {
+test('SeaBIOS + e1000 (virtio-blk, AHCI, NVMe disks): inventory posted with the right identity, then powered off on command', { timeout: VM_TIMEOUT_MS.bios + 30_000 }, async (t) => {
   const n: NodeSpec = {
     name: 'bios-e1000', firmware: 'bios', nic: 'e1000', mac: '52:54:00:e2:e0:01', serial: 'RS-E2E-BIOS-0001',
     uuid: '7d3c1a2b-4e5f-4a6b-8c7d-0e1f2a3b4c01', diskSerial: 'RSDISKB01', token: 'tok-bios-e2e', tap: 'tapb0',
@@ -248,11 +253,12 @@ test('SeaBIOS + e1000 (virtio-blk, AHCI, NVMe disks): inventory posted with the 
   checkNode(n, r, (m) => t.diagnostic(m));
 });
 
-test('OVMF (UEFI) + virtio-net (virtio-blk, virtio-scsi disks): boot mode uefi; a refused inventory is given up after 3 tries', { timeout: VM_TIMEOUT_MS + 30_000 }, async (t) => {
+test('OVMF (UEFI) + virtio-net (virtio-blk, virtio-scsi disks): boot mode uefi; a refused inventory is given up after 3 tries', { timeout: VM_TIMEOUT_MS.uefi + 30_000 }, async (t) => {
   const n: NodeSpec = {
     name: 'uefi-virtio', firmware: 'uefi', nic: 'virtio-net-pci', mac: '52:54:00:e2:e0:02', serial: 'RS-E2E-UEFI-0002',
     uuid: '7d3c1a2b-4e5f-4a6b-8c7d-0e1f2a3b4c02', diskSerial: 'RSDISKU02', token: 'refuse-uefi-e2e', tap: 'tapu0',
     extraDisks: [{ name: 'sda', controller: 'virtio-scsi', serial: 'VSCSI-U-0002', mib: 40, bus: 'scsi' }],
+    callbackForm: true,
   };
   const r = await bootNode(n, (m) => t.diagnostic(m));
   checkNode(n, r, (m) => t.diagnostic(m));
