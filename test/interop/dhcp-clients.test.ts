@@ -59,22 +59,29 @@ test('udhcpc, dhclient and dhcpcd each get a lease from the pool and renew it', 
   const udhcpcScript = script(join(dir, 'udhcpc.sh'),
     `echo "$1 ip=$ip mask=$mask router=$router dns=$dns serverid=$serverid lease=$lease" >> ${udhcpcLog}\n` +
     `case "$1" in bound|renew) ip addr replace "$ip/$mask" dev "$interface";; esac`);
-  sandbox.spawn(clientNs.udhcpc, 'busybox', ['udhcpc', '-i', 'eth0', '-f', '-t', '5', '-T', '1', '-s', udhcpcScript]);
+  const outputs: Record<string, string> = { udhcpc: '', dhclient: '', dhcpcd: '' };
+  const keep = (name: string, child: import('node:child_process').ChildProcess) => {
+    const add = (d: Buffer) => { outputs[name] = (outputs[name] + d.toString()).slice(-600); };
+    child.stdout?.on('data', add);
+    child.stderr?.on('data', add);
+    child.once('exit', (code, sig) => { outputs[name] += `\n[exited ${code ?? sig}]`; });
+  };
+  keep('udhcpc', sandbox.spawn(clientNs.udhcpc, 'busybox', ['udhcpc', '-i', 'eth0', '-f', '-t', '10', '-T', '1', '-s', udhcpcScript]));
 
   // dhclient: foreground, own lease/pid files, a script that only applies the address
   const dhclientScript = script(join(dir, 'dhclient.sh'),
     'case "$reason" in BOUND|RENEW|REBIND|REBOOT) ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface";; esac');
-  sandbox.spawn(clientNs.dhclient, 'dhclient', ['-d', '-v', '-4', '-sf', dhclientScript, '-pf', join(dir, 'dhclient.pid'), '-lf', join(dir, 'dhclient.leases'), 'eth0']);
+  keep('dhclient', sandbox.spawn(clientNs.dhclient, 'dhclient', ['-d', '-v', '-4', '-sf', dhclientScript, '-pf', join(dir, 'dhclient.pid'), '-lf', join(dir, 'dhclient.leases'), 'eth0']));
 
   // dhcpcd: no hooks at all (-c /bin/true, --nohook resolv.conf), no config file; its state dirs are
   // tmpfs mounts private to this `ip netns exec` (which runs in its own mount namespace)
   const dhcpcdSh = 'mkdir -p /var/lib/dhcpcd /run/dhcpcd && mount -t tmpfs tmpfs /var/lib/dhcpcd && mount -t tmpfs tmpfs /run/dhcpcd && ' +
     'exec dhcpcd -4 -B -f /dev/null -c /bin/true --nohook resolv.conf --noarp -t 20 eth0';
-  sandbox.spawn(clientNs.dhcpcd, 'sh', ['-c', dhcpcdSh]);
+  keep('dhcpcd', sandbox.spawn(clientNs.dhcpcd, 'sh', ['-c', dhcpcdSh]));
 
   const names = ['udhcpc', 'dhclient', 'dhcpcd'] as const;
-  const ok = await log.until(() => names.every((n) => log.renewed(MACS[n]) !== null), 40_000);
-  const status = names.map((n) => `${n}: acks=${log.of(MACS[n], 'ack').length} renewed=${log.renewed(MACS[n])}`).join('; ');
+  const ok = await log.until(() => names.every((n) => log.renewed(MACS[n]) !== null), 60_000);
+  const status = names.map((n) => `${n}: events=${log.of(MACS[n]).map((e) => `${e.kind}:${e.ip}`).join(',')} renewed=${log.renewed(MACS[n])} output=${JSON.stringify(outputs[n])}`).join('\n');
   assert.ok(ok, `all three renewed (${status})`);
   for (const n of names) {
     const acks = log.of(MACS[n], 'ack');
