@@ -17,6 +17,8 @@ export function startForwarder(port: number, socketPath: string, host = '127.0.0
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
+      // never the reason a process stays alive (the CLI keeps itself running; a timed-out test must end)
+      server.unref();
       server.off('error', reject);
       const addr = server.address();
       const bound = typeof addr === 'object' && addr ? addr.port : port;
