@@ -10,7 +10,7 @@ import type { NetworkConfig, ServicesStatus, ServiceStatus, SurveyResult } from 
 import type { Core } from '../core/core.ts';
 import { createNetbootSink } from '../core/netboot-sink.ts';
 import { openSqliteLeaseStore, type SqliteLeaseStore } from '../core/leases/sqlite-lease-store.ts';
-import { createDhcpServer, createProxyDhcpServer, surveyDhcp, type DhcpService } from '../netboot/dhcp/server/index.ts';
+import { createDhcpServer, createProxyDhcpServer, startPeriodicSurvey, surveyDhcp, type DhcpService } from '../netboot/dhcp/server/index.ts';
 import { createBoundUdpSocketFactory } from '../netboot/net/bound-udp.ts';
 import type { UdpSocketFactory } from '../netboot/net/udp-socket.ts';
 import { createTftpServer, type TftpServer } from '../netboot/tftp/server/tftp-server.ts';
@@ -30,6 +30,8 @@ export interface ServiceManagerOptions {
   safeMode: boolean;
   /** survey listen window (default 3000 ms) */
   surveyMs?: number;
+  /** re-survey while serving, every this many ms (default 60 000; 0 = never) */
+  surveyIntervalMs?: number;
   /** UDP socket factory (default: SO_BINDTODEVICE-bound) */
   socketFactory?: UdpSocketFactory;
 }
@@ -58,6 +60,7 @@ export class ServiceManager implements ServicesPort {
   private running: Running | null = null;
   private lastError: string | null = null;
   private ticker: NodeJS.Timeout | null = null;
+  private periodic: { stop(): void } | null = null;
   private readonly factory: UdpSocketFactory;
 
   constructor(private readonly core: Core, private readonly log: Logger, private readonly o: ServiceManagerOptions) {
@@ -192,6 +195,25 @@ export class ServiceManager implements ServicesPort {
       message: failures.length ? `services on ${cfg.interface} started with failures: ${failures.join('; ')}` : `serving ${cfg.mode} DHCP, TFTP and HTTP boot on ${cfg.interface} (${addr.address})`,
     });
     log.info({ mode: cfg.mode, serverIp: addr.address, failures }, 'netboot services configured');
+    const every = this.o.surveyIntervalMs ?? 60_000;
+    if (every > 0) {
+      let last = survey.foreign.map((f) => f.serverId).sort().join(',');
+      this.periodic = startPeriodicSurvey({
+        interface: cfg.interface, timeoutMs: this.o.surveyMs ?? 3000, socketFactory: this.factory, intervalMs: every,
+        onResult: (servers) => {
+          const foreign = servers.filter((f) => f.serverId !== addr.address);
+          this.survey_ = { interface: cfg.interface, at: Date.now(), foreign, proposal: foreign.length ? 'proxy' : 'authoritative' };
+          const now = foreign.map((f) => f.serverId).sort().join(',');
+          if (now === last) return;
+          last = now;
+          this.core.bus.record({
+            source: 'survey', kind: 'survey-change', mac: null, nodeId: null, level: foreign.length ? 'warn' : 'info', detail: { interface: cfg.interface, foreign },
+            message: foreign.length ? `foreign DHCP server(s) now answer on ${cfg.interface}: ${now}${cfg.mode === 'authoritative' ? ' — two DHCP servers on one segment; switch to proxy mode' : ''}` : `no foreign DHCP server on ${cfg.interface} any more`,
+          });
+        },
+        onError: (err) => log.warn({ err: (err as Error).message }, 'periodic survey failed'),
+      });
+    }
     this.ticker = setInterval(() => this.core.bus.publish({ type: 'services', payload: this.status() }), 2000);
     this.ticker.unref();
     const s = this.status();
@@ -202,6 +224,7 @@ export class ServiceManager implements ServicesPort {
   /** Stop every service (reconfiguration, daemon shutdown). */
   async stop(): Promise<void> {
     if (this.ticker) { clearInterval(this.ticker); this.ticker = null; }
+    if (this.periodic) { this.periodic.stop(); this.periodic = null; }
     const r = this.running;
     this.running = null;
     if (!r) return;
