@@ -212,6 +212,23 @@ for _n in "$SYS"/class/net/*; do
 done
 emit ']'
 
+# ---- The BMC as the host sees it through ipmi_si (loaded by /init when SMBIOS announces one). Its GUID
+# is what the BMC also reports over the LAN (Get System GUID), so it ties this node to its BMC even
+# when the SMBIOS UUID differs. Reading the attributes sends IPMI commands (the kernel times them out).
+_bmc=''
+for _b in "$SYS"/bus/platform/devices/ipmi_bmc.*; do
+  [ -d "$_b" ] && _bmc=$_b && break
+done
+if [ -n "$_bmc" ]; then
+  rd "$_bmc/guid"; lower "$V"; js "$R"; emit ",\"bmc\":{\"guid\":$R"
+  rjs "$_bmc/ipmi_version"; emit ",\"ipmiVersion\":$R"
+  rjs "$_bmc/manufacturer_id"; emit ",\"manufacturerId\":$R"
+  rjs "$_bmc/product_id"; emit ",\"productId\":$R"
+  rjs "$_bmc/firmware_revision"; emit ",\"firmwareRevision\":$R}"
+else
+  emit ',"bmc":null'
+fi
+
 # ---- DMI (SMBIOS) identity from /sys/class/dmi/id; serials and UUID need root to read.
 D="$SYS/class/dmi/id"
 rjs "$D/sys_vendor"; emit ",\"dmi\":{\"system\":{\"vendor\":$R"

@@ -91,6 +91,19 @@ export const DmiSchema = Type.Object({
   bios: Type.Object({ vendor: HwString, version: HwString, date: HwString }, strict),
 }, strict);
 
+/** The node's BMC as seen in-band through the kernel's IPMI driver (ipmi_si); null when none answered. */
+export const InbandBmcSchema = Type.Object({
+  /** Get Device GUID as the kernel prints it (lower-case, dashed); equals the BMC's System GUID over LAN,
+   *  possibly byte-swapped — compare in both orders */
+  guid: Nullable(Type.String({ maxLength: 64 })),
+  /** e.g. "2.0" */
+  ipmiVersion: HwString,
+  /** IANA enterprise number as the kernel prints it, e.g. "0x002a7c" */
+  manufacturerId: HwString,
+  productId: HwString,
+  firmwareRevision: HwString,
+}, strict);
+
 export const InventorySchema = Type.Object({
   schemaVersion: Type.Literal(1),
   agentVersion: HwString,
@@ -106,12 +119,15 @@ export const InventorySchema = Type.Object({
   memory: MemorySchema,
   disks: Type.Array(DiskSchema, { maxItems: INVENTORY_MAX_DISKS }),
   nics: Type.Array(NicSchema, { maxItems: INVENTORY_MAX_NICS }),
+  /** absent in inventories from agents before it was added */
+  bmc: Type.Optional(Nullable(InbandBmcSchema)),
   dmi: DmiSchema,
 }, strict);
 
 export type Inventory = Static<typeof InventorySchema>;
 export type InventoryDisk = Static<typeof DiskSchema>;
 export type InventoryNic = Static<typeof NicSchema>;
+export type InventoryBmc = Static<typeof InbandBmcSchema>;
 
 /** What the daemon answers on GET /agent/v1/next. */
 export const AgentCommandSchema = Type.Union([

@@ -109,6 +109,8 @@ interface NodeSpec {
   diskSerial: string; token: string; tap: string; extraDisks: ExtraDisk[];
   /** pass the daemon URL as rackseed.callback=<url>/agent/v1 instead of rackseed.url=<url> */
   callbackForm?: boolean;
+  /** give the VM an emulated BMC (ipmi-bmc-sim on a KCS interface) with this GUID */
+  bmcGuid?: string;
 }
 
 function extraDiskArgs(n: NodeSpec): string[] {
@@ -151,6 +153,7 @@ async function bootNode(n: NodeSpec, log: (m: string) => void): Promise<{ posts:
     '-device', `${n.nic},netdev=n0,mac=${n.mac},romfile=`,
     '-drive', `file=${disk},format=raw,if=none,id=d0`, '-device', `virtio-blk-pci,drive=d0,serial=${n.diskSerial}`,
     ...extraDiskArgs(n),
+    ...(n.bmcGuid ? ['-device', `ipmi-bmc-sim,id=bmc0,guid=${n.bmcGuid},mfg_id=42,product_id=7`, '-device', 'isa-ipmi-kcs,bmc=bmc0'] : []),
     '-smbios', `type=1,manufacturer=RackSeed Lab,product=E2E Node,serial=${n.serial},uuid=${n.uuid}`,
   ];
   const console_ = createWriteStream(join(work, `${n.name}.console.log`));
@@ -180,6 +183,14 @@ async function bootNode(n: NodeSpec, log: (m: string) => void): Promise<{ posts:
     startedAt,
     consoleText,
   };
+}
+
+/** The same GUID with its first three fields byte-swapped (RFC 4122 order ↔ SMBIOS/IPMI wire order). */
+function swapGuid(g: string): string {
+  const h = g.replace(/-/g, '');
+  const sw = (x: string): string => x.match(/../g)!.reverse().join('');
+  const o = sw(h.slice(0, 8)) + sw(h.slice(8, 12)) + sw(h.slice(12, 16)) + h.slice(16);
+  return `${o.slice(0, 8)}-${o.slice(8, 12)}-${o.slice(12, 16)}-${o.slice(16, 20)}-${o.slice(20)}`;
 }
 
 function checkNode(n: NodeSpec, r: Awaited<ReturnType<typeof bootNode>>, log: (m: string) => void): Inventory {
@@ -216,6 +227,14 @@ function checkNode(n: NodeSpec, r: Awaited<ReturnType<typeof bootNode>>, log: (m
     assert.ok(d.model, `${x.name} has a model`);
   }
   assert.equal(inv.disks.length, 1 + n.extraDisks.length, 'no CD-ROM, loop or RAM disks in the list');
+  if (n.bmcGuid) {
+    assert.ok(inv.bmc, 'in-band BMC found through ipmi_si');
+    // IPMI GUIDs travel with the first three fields little-endian; the kernel prints the bytes as they came
+    assert.ok(inv.bmc.guid === n.bmcGuid || inv.bmc.guid === swapGuid(n.bmcGuid), `BMC GUID ${inv.bmc.guid} vs ${n.bmcGuid}`);
+    assert.equal(inv.bmc.ipmiVersion, '2.0');
+  } else {
+    assert.equal(inv.bmc, null);
+  }
   assert.equal(inv.cpu.threads, 1);
   assert.ok((inv.memory.totalBytes ?? 0) >= 200 * 1024 * 1024 && (inv.memory.totalBytes ?? 0) <= 256 * 1024 * 1024,
     `memory ${inv.memory.totalBytes}`);
@@ -240,7 +259,7 @@ function checkNode(n: NodeSpec, r: Awaited<ReturnType<typeof bootNode>>, log: (m
   return inv;
 }
 
-test('SeaBIOS + e1000 (virtio-blk, AHCI, NVMe disks): inventory posted with the right identity, then powered off on command', { timeout: VM_TIMEOUT_MS.bios + 30_000 }, async (t) => {
+test('SeaBIOS + e1000 (virtio-blk, AHCI, NVMe disks, KCS BMC): inventory posted with the right identity, then powered off on command', { timeout: VM_TIMEOUT_MS.bios + 30_000 }, async (t) => {
   const n: NodeSpec = {
     name: 'bios-e1000', firmware: 'bios', nic: 'e1000', mac: '52:54:00:e2:e0:01', serial: 'RS-E2E-BIOS-0001',
     uuid: '7d3c1a2b-4e5f-4a6b-8c7d-0e1f2a3b4c01', diskSerial: 'RSDISKB01', token: 'tok-bios-e2e', tap: 'tapb0',
@@ -248,6 +267,7 @@ test('SeaBIOS + e1000 (virtio-blk, AHCI, NVMe disks): inventory posted with the 
       { name: 'sda', controller: 'ahci', serial: 'SATA-B-0001', mib: 48, bus: 'scsi' },
       { name: 'nvme0n1', controller: 'nvme', serial: 'NVME-B-0001', mib: 32, bus: 'nvme' },
     ],
+    bmcGuid: '5a0e7c11-2b3d-4e5f-8a9b-0c1d2e3f4a5b',
   };
   const r = await bootNode(n, (m) => t.diagnostic(m));
   checkNode(n, r, (m) => t.diagnostic(m));

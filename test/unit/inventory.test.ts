@@ -37,6 +37,7 @@ test('the collector run on this host produces a valid inventory', () => {
   const out = collect({ RACKSEED_BOOT_MAC: '52:54:00:AB:CD:EF', RACKSEED_NODE: 'n-123', RACKSEED_AGENT_VERSION: '1' });
   const inv = mustPass(JSON.parse(out));
   assert.equal(inv.bootMac, '52:54:00:ab:cd:ef');
+  assert.ok('bmc' in inv, 'the bmc key is always present (null without an in-band BMC)');
   assert.equal(inv.nodeId, 'n-123');
   assert.ok((inv.cpu.threads ?? 0) >= 1);
   assert.ok((inv.memory.totalBytes ?? 0) > 64 * 1024 * 1024);
@@ -90,6 +91,10 @@ function hostileTree(): { sys: string; proc: string; root: string } {
   mkdirSync(join(sys, 'class/net/eth1/device'), { recursive: true });
   put(join(sys, 'class/net/br0/address'), '3c:fd:fe:00:11:24\n'); // virtual: no device link
   mkdirSync(join(sys, 'firmware/efi'), { recursive: true });
+  put(join(sys, 'bus/platform/devices/ipmi_bmc.0/guid'), 'A0B1C2D3-E4F5-4607-8819-2A3B4C5D6E7F\n');
+  put(join(sys, 'bus/platform/devices/ipmi_bmc.0/ipmi_version'), '2.0\n');
+  put(join(sys, 'bus/platform/devices/ipmi_bmc.0/manufacturer_id'), '0x002a7c\n');
+  put(join(sys, 'bus/platform/devices/ipmi_bmc.0/product_id'), '0x0b40 (2880)\n');
   return { sys, proc, root };
 }
 
@@ -124,15 +129,24 @@ test('the collector escapes hostile sysfs strings into JSON that validates', () 
       ['eth1', '3c:fd:fe:00:11:23', null, null, null],
     ]);
     assert.equal(inv.bootMac, '3c:fd:fe:00:11:22');
+    assert.deepEqual(inv.bmc, {
+      guid: 'a0b1c2d3-e4f5-4607-8819-2a3b4c5d6e7f', ipmiVersion: '2.0', manufacturerId: '0x002a7c', productId: '0x0b40 (2880)', firmwareRevision: null,
+    });
   } finally {
     rmSync(t.root, { recursive: true, force: true });
   }
 });
 
-test('the inventory a QEMU node posted (e2e fixture) validates', () => {
-  const inv = mustPass(JSON.parse(readFileSync(join(REPO, 'test/fixtures/inventory/qemu-bios-e1000.json'), 'utf8')));
-  assert.equal(inv.bootMode, 'bios');
-  assert.ok(inv.disks.length >= 1 && inv.nics.length >= 1);
+test('the inventories QEMU nodes posted (e2e fixtures) validate', () => {
+  for (const [file, mode] of [['qemu-bios-e1000.json', 'bios'], ['qemu-uefi-virtio.json', 'uefi']] as const) {
+    const inv = mustPass(JSON.parse(readFileSync(join(REPO, 'test/fixtures/inventory', file), 'utf8')));
+    assert.equal(inv.bootMode, mode);
+    assert.ok(inv.disks.length >= 2 && inv.nics.length >= 1 && inv.dmi.system.serial && inv.dmi.system.uuid);
+  }
+  // an inventory from before the bmc field was added still validates
+  const old = JSON.parse(readFileSync(join(REPO, 'test/fixtures/inventory/qemu-bios-e1000.json'), 'utf8'));
+  delete old.bmc;
+  mustPass(old);
 });
 
 test('malformed and oversized inventories are refused', () => {
@@ -163,6 +177,10 @@ test('malformed and oversized inventories are refused', () => {
   mustFail(variant((v) => { v.disks = [{ ...disk, secret: 'x' }]; }), 'unknown disk property');
   mustFail(variant((v) => { v.nics = [{ name: 'x'.repeat(17), mac: null, driver: null, link: null, speedMbps: null, ipv4: null }]; }), 'long NIC name');
   mustFail(variant((v) => { v.nics = [{ name: 'eth0', mac: null, driver: null, link: null, speedMbps: null, ipv4: '1.2.3.4; rm' }]; }), 'bad IPv4');
+  const bmc = { guid: null, ipmiVersion: null, manufacturerId: null, productId: null, firmwareRevision: null };
+  mustPass(variant((v) => { v.bmc = bmc; }));
+  mustFail(variant((v) => { v.bmc = { ...bmc, guid: 'g'.repeat(65) }; }), 'oversized BMC GUID');
+  mustFail(variant((v) => { v.bmc = { ...bmc, lanIp: '10.0.0.1' }; }), 'unknown BMC property');
 });
 
 test('agent kernel arguments: console first, parameters the agent parses, no whitespace smuggling', () => {
