@@ -203,6 +203,14 @@ test('relayed DISCOVER (giaddr) is answered to the relay on the server port, opt
   assert.equal(offer.options.relayAgentInfo?.circuitId?.toString(), 'eth1');
 });
 
+test('a relay on a subnet we do not serve is ignored', async () => {
+  const d = clientPacket(T.DISCOVER, '52:54:00:00:00:0e', { giaddr: '10.1.2.3', hops: 1 });
+  const before = server.counters().dropped;
+  client.send(encodePacket(d), PORTS.server, '127.0.0.1');
+  assert.equal(await relayReplies.waitFor((p) => p.xid === d.xid, 300), null);
+  assert.equal(server.counters().dropped, before + 1);
+});
+
 test('boot information: iPXE gets boot.ipxe over HTTP, BIOS PXE undionly.kpxe over TFTP', async () => {
   const ipxe = await replies.exchange(pxeDiscover('52:54:00:00:00:09', 0, true), to, T.OFFER);
   assert.equal(ipxe?.options.bootfileName, 'http://127.0.0.1:8080/boot.ipxe');

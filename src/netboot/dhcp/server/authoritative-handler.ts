@@ -47,6 +47,8 @@ export class AuthoritativeHandler {
   }
 
   decide = (req: DhcpPacket, _from: RemoteInfo): Decision => {
+    // one pool, one subnet: a relay agent on another subnet is not ours to serve (RFC 2131 §4.3.1: giaddr selects the subnet)
+    if (req.giaddr !== IPV4_ANY && !this.pool.inSubnet(req.giaddr)) return { action: 'drop', reason: `relay ${req.giaddr} is outside the served subnet` };
     switch (req.options.messageType) {
       case DhcpMessageType.DISCOVER: return this.discover(req);
       case DhcpMessageType.REQUEST: return this.request(req);
