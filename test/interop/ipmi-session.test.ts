@@ -8,7 +8,7 @@ import { NetnsSandbox, canUseNetns, ip } from '../helpers/netns.ts';
 import { enterNetns, startIpmiSim, type IpmiSim } from '../helpers/ipmi-sim.ts';
 import { IpmiClient } from '../../src/bmc/ipmi/session/client.ts';
 import {
-  BmcUnreachableError, InsecureCipherSuiteError, PrivilegeTooLowError, SessionClosedError, UnknownUserError, WrongPasswordError,
+  BmcBusyError, BmcUnreachableError, InsecureCipherSuiteError, PrivilegeTooLowError, SessionClosedError, UnknownUserError, WrongPasswordError,
 } from '../../src/bmc/ipmi/session/errors.ts';
 import { Privilege } from '../../src/bmc/ipmi/open-session.ts';
 
@@ -156,4 +156,17 @@ test('many sessions share one socket; a closed session refuses commands', async 
   assert.deepEqual(results, Array(6).fill('off'));
   await Promise.all(sessions.map((s) => s.close()));
   await assert.rejects(sessions[0].powerStatus(), SessionClosedError);
+});
+
+test('out of sessions is BmcBusyError; closing sessions frees them', async () => {
+  const open: Awaited<ReturnType<IpmiClient['session']>>[] = [];
+  let busy: unknown = null;
+  for (let i = 0; i < 100 && !busy; i++) {
+    try { open.push(await client.session(BMC, { ...creds, cipher: 3 })); } catch (err) { busy = err; }
+  }
+  assert.ok(busy instanceof BmcBusyError, `expected BmcBusyError, got ${String(busy)}`);
+  assert.match((busy as Error).message, /InsufficientResources/);
+  assert.ok(open.length >= 1 && open.length < 100);
+  await Promise.all(open.map((s) => s.close()));
+  await client.withSession(BMC, creds, async (s) => assert.equal(await s.powerStatus(), 'off'));
 });
