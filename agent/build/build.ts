@@ -128,6 +128,13 @@ function mb(n: number): string {
 function chooseKernel(dir: string, previous: RamdiskManifest | null, log: Log): KernelChoice {
   const k = resolveKernel();
   if (k) return k;
+  if (!previous && process.getuid?.() === 0) {
+    // a fresh machine whose apt lists were cleaned (container images): fetch them once
+    log('apt-cache knows no linux-image-amd64; running apt-get update');
+    try { execFileSync('apt-get', ['update', '-q'], { stdio: ['ignore', 'ignore', 'pipe'] }); } catch { /* reported below */ }
+    const again = resolveKernel();
+    if (again) return again;
+  }
   if (previous) {
     log(`apt-cache gave no kernel; reusing ${previous.kernelVersion} from the previous build`);
     return packageFor(previous.kernelVersion);
