@@ -264,7 +264,7 @@ test('client ending the transfer after the OACK (PXE tsize probe) counts as abor
 test('block numbers roll over past 65535 (blksize 8, 70000 blocks, window 64) from a stream handler', async () => {
   const data = randomBytes(8 * 70_000 + 3);
   const handler: TftpHandler = async (path) => (path === 'stream.bin' ? { kind: 'stream', stream: (async function* () { for (let i = 0; i < data.length; i += 4096) yield data.subarray(i, i + 4096); })(), size: data.length } : null);
-  const s = createTftpServer({ socketFactory: dgramSocketFactory, address: '127.0.0.1', port: 0, handler, logger, timeoutMs: 500 });
+  const s = createTftpServer({ socketFactory: dgramSocketFactory, address: '127.0.0.1', port: 0, handler, logger, timeoutMs: 2000 });
   await s.start();
   const c = await RawClient.open();
   try {
@@ -277,7 +277,13 @@ test('block numbers roll over past 65535 (blksize 8, 70000 blocks, window 64) fr
       const { pkt } = await c.next();
       assert.equal(pkt.op, 'DATA');
       if (pkt.op !== 'DATA') break;
-      assert.equal(pkt.block, expected & 0xffff);
+      const ahead = (pkt.block - (expected & 0xffff)) & 0xffff;
+      if (ahead > 0x8000) {
+        // a retransmitted block we already have (the server timed out under load): re-ACK a window end, like a client would
+        if ((expected - 1) % 64 === 0 && pkt.block === ((expected - 1) & 0xffff)) c.send({ op: 'ACK', block: pkt.block }, tid);
+        continue;
+      }
+      assert.equal(ahead, 0, `block ${pkt.block} while expecting ${expected & 0xffff}`);
       chunks.push(pkt.data);
       const last = pkt.data.length < 8;
       if (last || expected % 64 === 0) c.send({ op: 'ACK', block: pkt.block }, tid);

@@ -2,6 +2,9 @@
 // the current window in memory. A block shorter than blksize (possibly empty) is the last one (RFC 1350 §6).
 import type { TftpFile } from './handler.ts';
 
+/** bytes per read from a range file (sequential, one read ahead of the one being sent) */
+const CHUNK_BYTES = 256 * 1024;
+
 export class BlockSource {
   private readonly cache = new Map<number, Buffer>();
   /** stream files: next block number the stream will produce, and the bytes of a partial block */
@@ -11,40 +14,71 @@ export class BlockSource {
   private streamDone = false;
   private iterator: AsyncIterator<Uint8Array> | null = null;
 
+  /** range files: blocks per read, the next block not yet read, the last block once seen, a read in flight */
+  private readonly chunkBlocks: number;
+  private nextRangeBlock = 1;
+  private lastRangeBlock = Infinity;
+  private inflight: Promise<void> | null = null;
+
   constructor(
     private readonly file: TftpFile,
     private readonly blksize: number,
-    /** blocks fetched per read for range files (normally the window size) */
-    private readonly prefetch: number,
-  ) {}
-
-  /** Data of block `n`; resolves a Buffer of ≤ blksize bytes. */
-  async get(n: number): Promise<Buffer> {
-    const hit = this.cache.get(n);
-    if (hit) return hit;
-    if (this.file.kind === 'ranges') await this.readRange(n);
-    else await this.readStreamUpTo(n);
-    const b = this.cache.get(n);
-    if (!b) throw new Error(`block ${n} is no longer available (already acknowledged)`);
-    return b;
+  ) {
+    this.chunkBlocks = Math.max(1, Math.ceil(CHUNK_BYTES / blksize));
   }
+
+  /**
+   * Data of block `n` (resolves a Buffer of ≤ blksize bytes). Range files are read sequentially in chunks, and the
+   * next chunk is read ahead while the current one is sent, so the network never waits for the disk.
+   */
+  async get(n: number): Promise<Buffer> {
+    let hit = this.cache.get(n);
+    if (!hit) {
+      if (this.file.kind === 'ranges') {
+        while (!this.cache.has(n) && n >= this.nextRangeBlock && n <= this.lastRangeBlock) await this.readAhead();
+      } else {
+        await this.readStreamUpTo(n);
+      }
+      hit = this.cache.get(n);
+      if (!hit) throw new Error(`block ${n} is not available (already acknowledged, or past the end)`);
+    }
+    if (this.file.kind === 'ranges' && !this.inflight && this.nextRangeBlock <= this.lastRangeBlock && this.nextRangeBlock - n < this.chunkBlocks) {
+      void this.readAhead().catch(() => { /* surfaced by the next get() */ });
+    }
+    return hit;
+  }
+
+  /** Read the next sequential chunk (joins a read already in flight). */
+  private readAhead(): Promise<void> {
+    this.inflight ??= this.readRangeAt(this.nextRangeBlock).finally(() => { this.inflight = null; });
+    return this.inflight;
+  }
+
+  private released = 0;
 
   /** Forget blocks ≤ n (acknowledged). */
   release(n: number): void {
-    for (const k of this.cache.keys()) if (k <= n) this.cache.delete(k);
+    if (n <= this.released) return;
+    for (let k = this.released + 1; k <= n; k++) this.cache.delete(k);
+    this.released = n;
   }
 
-  private async readRange(n: number): Promise<void> {
+  /** Read chunkBlocks blocks starting at block n into the cache. */
+  private async readRangeAt(n: number): Promise<void> {
     if (this.file.kind !== 'ranges') return;
-    const count = Math.max(1, this.prefetch);
+    const count = this.chunkBlocks;
     const buf = Buffer.allocUnsafe(count * this.blksize);
     const got = await this.file.read(buf, (n - 1) * this.blksize);
     for (let i = 0; i < count; i++) {
       const start = i * this.blksize;
       const len = Math.max(0, Math.min(this.blksize, got - start));
-      this.cache.set(n + i, buf.subarray(start, start + len));
-      if (len < this.blksize) break; // last block
+      if (n + i > this.released) this.cache.set(n + i, buf.subarray(start, start + len));
+      if (len < this.blksize) {
+        this.lastRangeBlock = Math.min(this.lastRangeBlock, n + i);
+        break;
+      }
     }
+    this.nextRangeBlock = Math.max(this.nextRangeBlock, n + count);
   }
 
   private async readStreamUpTo(n: number): Promise<void> {

@@ -55,7 +55,7 @@ class ReadTransfer {
   private readonly oack: Buffer | null;
 
   constructor(private readonly p: TransferParams) {
-    this.source = new BlockSource(p.file, p.blksize, p.windowsize);
+    this.source = new BlockSource(p.file, p.blksize);
     this.retriesLeft = p.retries;
     const options = formatAcceptedOptions(p.accepted);
     this.oack = options.length ? encodeTftpPacket({ op: 'OACK', options }) : null;

@@ -1,0 +1,239 @@
+// TFTP throughput: RackSeed's server vs tftpd-hpa (`in.tftpd`), same run, same machine, same clients.
+// Topology: namespace "srv" (10.232.9.1, the server under test on port 69) ↔ veth ↔ namespace "cli" (10.232.9.2);
+// N clients start at once in "cli", each fetching the same file; aggregate MB/s = N × size ÷ wall time until the
+// last client finished (MB = 10^6 bytes). Every downloaded copy is checked (size and sha256).
+// Cases: atftp with windowsize 16 + blksize 1468 (RackSeed negotiates the window; tftpd-hpa 5.2 has no
+// windowsize option, so the same client falls back to lock-step there), and curl --tftp-blksize 1468 (lock-step
+// on both: like for like). Rounds alternate the servers (A B A B …); the median round is reported.
+//   node --import tsx bench/tftp.ts [--quick] [--write-doc]      (root; or via `npm run bench -- --only tftp`)
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { chmod, mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { NetnsSandbox, waitExit } from '../test/helpers/netns.ts';
+import type { BenchContext, BenchReport, SummaryRow } from './lib/bench-types.ts';
+import { load1, machineInfo } from './lib/machine.ts';
+
+const REPO = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const SERVER_IP = '10.232.9.1';
+const CLIENT_IP = '10.232.9.2';
+
+export type TftpServerKind = 'rackseed' | 'tftpd-hpa';
+export type TftpClientKind = 'atftp-window16' | 'curl';
+
+export interface TftpBenchOptions extends Partial<BenchContext> {
+  clients?: number;
+  /** file size in MB (10^6 bytes) */
+  sizeMB?: number;
+  rounds?: number;
+  cases?: TftpClientKind[];
+}
+
+/** One (server, client) case: the median round and every round's figure. */
+export interface BenchResult {
+  server: TftpServerKind;
+  client: TftpClientKind;
+  clients: number;
+  bytesEach: number;
+  /** aggregate MB/s of the median round */
+  mbPerSec: number;
+  /** wall seconds of the median round */
+  seconds: number;
+  rounds: number[];
+  /** what the server actually agreed to (from the RackSeed server's log or the client's echo) */
+  note: string;
+}
+
+export interface TftpBenchReport extends BenchReport {
+  results: BenchResult[];
+  command: string;
+}
+
+const CLIENT_LINES: Record<TftpClientKind, string> = {
+  'atftp-window16': 'atftp --option "windowsize 16" --option "blksize 1468" -g -r FILE -l OUT 10.232.9.1',
+  curl: 'curl --tftp-blksize 1468 -o OUT tftp://10.232.9.1/FILE',
+};
+
+function clientArgs(kind: TftpClientKind, out: string): [string, string[]] {
+  if (kind === 'curl') return ['curl', ['-sS', '--max-time', '600', '--tftp-blksize', '1468', '-o', out, `tftp://${SERVER_IP}/bench.bin`]];
+  return ['atftp', ['--option', 'windowsize 16', '--option', 'blksize 1468', '-g', '-r', 'bench.bin', '-l', out, SERVER_IP]];
+}
+
+function sha256(path: string): Promise<string> {
+  return new Promise((ok, fail) => {
+    const h = createHash('sha256');
+    createReadStream(path).on('error', fail).on('data', (c) => h.update(c)).on('end', () => ok(h.digest('hex')));
+  });
+}
+
+function run(cmd: string, args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((ok) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    p.on('exit', (code) => ok({ code, out }));
+  });
+}
+
+export async function runTftpBench(opts: TftpBenchOptions = {}): Promise<TftpBenchReport> {
+  const quick = opts.quick ?? false;
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const clients = opts.clients ?? (quick ? 4 : 8);
+  const sizeMB = opts.sizeMB ?? (quick ? 5 : 30);
+  const rounds = opts.rounds ?? (quick ? 1 : 3);
+  const cases = opts.cases ?? ['atftp-window16', 'curl'];
+  const bytesEach = sizeMB * 1_000_000;
+  const sandbox = new NetnsSandbox();
+  const dir = await mkdtemp(join(tmpdir(), 'rs-tftp-bench-'));
+  const loadBefore = load1();
+  const t0 = Date.now();
+  try {
+    // tftpd-hpa chroots into the root and drops to user "tftp": the tree must be world-readable.
+    const root = join(dir, 'root');
+    await mkdir(root);
+    await chmod(dir, 0o755);
+    const fh = await open(join(root, 'bench.bin'), 'w');
+    for (let left = bytesEach; left > 0; left -= 1_000_000) await fh.write(randomBytes(Math.min(left, 1_000_000)));
+    await fh.close();
+    await writeFile(join(root, 'probe.txt'), 'ready\n');
+    await chmod(join(root, 'bench.bin'), 0o644);
+    await chmod(join(root, 'probe.txt'), 0o644);
+    const want = await sha256(join(root, 'bench.bin'));
+    const outDir = join(dir, 'out');
+    await mkdir(outDir);
+
+    const srv = sandbox.addNamespace('tftpb-srv');
+    const cli = sandbox.addNamespace('tftpb-cli');
+    sandbox.addVeth({ ns: srv, name: 'eth0', cidr: `${SERVER_IP}/24` }, { ns: cli, name: 'eth0', cidr: `${CLIENT_IP}/24` });
+
+    const startServer = async (kind: TftpServerKind): Promise<ChildProcess> => {
+      const p = kind === 'rackseed'
+        ? sandbox.spawn(srv, process.execPath, ['--import', 'tsx', 'src/netboot/tftp/server/standalone.ts', '--root', root, '--address', SERVER_IP, '--port', '69', '--log-level', 'error'], { cwd: REPO })
+        : sandbox.spawn(srv, 'in.tftpd', ['-L', '-s', root, '-a', `${SERVER_IP}:69`]);
+      p.stdout?.resume();
+      p.stderr?.on('data', (d) => log(`[${kind}] ${String(d).trim()}`));
+      // ready when a probe download succeeds
+      for (let i = 0; i < 100; i++) {
+        const r = await run('ip', ['netns', 'exec', cli, 'curl', '-s', '--max-time', '1', '-o', '-', `tftp://${SERVER_IP}/probe.txt`]);
+        if (r.out === 'ready\n') return p;
+        if (p.exitCode !== null) throw new Error(`${kind} exited with ${p.exitCode}`);
+        await new Promise((ok) => setTimeout(ok, 200));
+      }
+      throw new Error(`${kind} did not answer within 20 s`);
+    };
+    const stopServer = async (p: ChildProcess) => {
+      p.kill('SIGTERM');
+      if (!(await waitExit(p, 3000))) p.kill('SIGKILL');
+    };
+
+    const oneRound = async (kind: TftpClientKind): Promise<number> => {
+      const outs = Array.from({ length: clients }, (_, i) => join(outDir, `c${i}.bin`));
+      await Promise.all(outs.map((o) => rm(o, { force: true })));
+      const started = process.hrtime.bigint();
+      const results = await Promise.all(outs.map((o) => {
+        const [cmd, args] = clientArgs(kind, o);
+        return run('ip', ['netns', 'exec', cli, cmd, ...args]);
+      }));
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      for (const [i, r] of results.entries()) {
+        if (r.code !== 0) throw new Error(`client ${i} (${kind}) exited ${r.code}: ${r.out.slice(0, 300)}`);
+        const st = await stat(outs[i]);
+        if (st.size !== bytesEach || (await sha256(outs[i])) !== want) throw new Error(`client ${i} (${kind}) got a corrupt copy (${st.size} bytes)`);
+      }
+      return seconds;
+    };
+
+    const results: BenchResult[] = [];
+    for (const kind of cases) {
+      const per: Record<TftpServerKind, number[]> = { rackseed: [], 'tftpd-hpa': [] };
+      for (let r = 0; r < rounds; r++) {
+        const order: TftpServerKind[] = r % 2 === 0 ? ['rackseed', 'tftpd-hpa'] : ['tftpd-hpa', 'rackseed'];
+        for (const server of order) {
+          const p = await startServer(server);
+          try {
+            const s = await oneRound(kind);
+            per[server].push(s);
+            log(`tftp ${kind} ${server} round ${r + 1}: ${clients} × ${sizeMB} MB in ${s.toFixed(2)} s = ${((clients * bytesEach) / 1e6 / s).toFixed(1)} MB/s`);
+          } finally {
+            await stopServer(p);
+          }
+        }
+      }
+      for (const server of ['rackseed', 'tftpd-hpa'] as const) {
+        const sorted = [...per[server]].sort((a, b) => a - b);
+        const median = sorted[Math.floor(sorted.length / 2)];
+        results.push({
+          server, client: kind, clients, bytesEach, seconds: median, mbPerSec: (clients * bytesEach) / 1e6 / median,
+          rounds: per[server].map((s) => (clients * bytesEach) / 1e6 / s),
+          note: kind === 'curl' ? 'lock-step (window 1), blksize 1468' : server === 'rackseed' ? 'windowsize 16, blksize 1468' : 'windowsize refused (not supported), lock-step, blksize 1468',
+        });
+      }
+    }
+    const loadAfter = load1();
+    const rows: SummaryRow[] = cases.map((kind) => {
+      const a = results.find((x) => x.client === kind && x.server === 'rackseed')!;
+      const b = results.find((x) => x.client === kind && x.server === 'tftpd-hpa')!;
+      return {
+        bench: 'tftp',
+        case: `${clients} × ${sizeMB} MB, ${kind === 'curl' ? 'curl lock-step' : 'atftp windowsize 16'}, MB/s vs tftpd-hpa`,
+        rackseed: a.mbPerSec.toFixed(1), reference: b.mbPerSec.toFixed(1), ratio: a.mbPerSec / b.mbPerSec,
+        goal: kind === 'curl' ? undefined : '≥ 2.0×',
+      };
+    });
+    const command = 'npm run bench -- --only tftp   (or: node --import tsx bench/tftp.ts --write-doc)';
+    const m = machineInfo();
+    const markdown = [
+      `_Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${((Date.now() - t0) / 1000).toFixed(0)} s, on ${m.nproc} × ${m.cpuModel}, Node ${m.node}; 1-min load ${loadBefore} → ${loadAfter} (shared machine: noisy)._`,
+      '',
+      `${clients} clients start at once in one namespace and each download the same ${sizeMB} MB random file from the server in another namespace`,
+      `(veth, ${SERVER_IP} ↔ ${CLIENT_IP}); aggregate MB/s (10^6 B) = ${clients} × ${sizeMB} MB ÷ wall time until the last client`,
+      `finished; every copy is checked (size + sha256). ${rounds} round(s) per server, alternating A B / B A; the median is shown.`,
+      '',
+      '- RackSeed: `node --import tsx src/netboot/tftp/server/standalone.ts --root DIR --address 10.232.9.1 --port 69` (the daemon\'s server with a plain dgram socket factory).',
+      '- tftpd-hpa 5.2: `in.tftpd -L -s DIR -a 10.232.9.1:69` (foreground, killed by PID). It supports blksize/tsize/timeout but **not windowsize** (RFC 7440), so with the same atftp command it runs lock-step.',
+      ...cases.map((k) => `- client \`${k}\`: \`${CLIENT_LINES[k]}\``),
+      '',
+      '| client | server | agreed | MB/s (median) | rounds MB/s | ratio RackSeed ÷ tftpd-hpa |',
+      '|---|---|---|---:|---|---:|',
+      ...results.map((r) => {
+        const other = results.find((x) => x.client === r.client && x.server !== r.server)!;
+        return `| ${r.client} | ${r.server} | ${r.note} | ${r.mbPerSec.toFixed(1)} | ${r.rounds.map((x) => x.toFixed(1)).join(', ')} | ${r.server === 'rackseed' ? `${(r.mbPerSec / other.mbPerSec).toFixed(2)}×` : ''} |`;
+      }),
+      '',
+      'Goal: ≥ 2× tftpd-hpa aggregate with windowsize (first row pair).',
+    ].join('\n');
+    return { rows, markdown, results, command };
+  } finally {
+    await sandbox.cleanup();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Write `markdown` under "## TFTP" in docs/BENCHMARKS.md, between bench:tftp markers (other sections untouched). */
+export async function writeTftpSection(markdown: string): Promise<void> {
+  const path = join(REPO, 'docs/BENCHMARKS.md');
+  const doc = await readFile(path, 'utf8').catch(() => '# Benchmarks\n');
+  const start = '<!-- bench:tftp:start -->';
+  const end = '<!-- bench:tftp:end -->';
+  const block = `${start}\n${markdown.trim()}\n${end}`;
+  let next: string;
+  if (doc.includes(start) && doc.includes(end)) next = doc.slice(0, doc.indexOf(start)) + block + doc.slice(doc.indexOf(end) + end.length);
+  else if (doc.includes('\n## TFTP\n')) {
+    const at = doc.indexOf('\n## TFTP\n') + '\n## TFTP\n'.length;
+    const rest = doc.slice(at);
+    const nextHeading = rest.search(/\n## /);
+    next = `${doc.slice(0, at)}\n${block}\n${nextHeading >= 0 ? rest.slice(nextHeading) : ''}`;
+  } else next = `${doc.trimEnd()}\n\n## TFTP\n\n${block}\n`;
+  await writeFile(path, next);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  if (spawnSync('id', ['-u'], { encoding: 'utf8' }).stdout.trim() !== '0') throw new Error('bench/tftp.ts needs root (network namespaces)');
+  const report = await runTftpBench({ quick: process.argv.includes('--quick'), log: (l) => console.error(l) });
+  for (const r of report.rows) console.log(`${r.case}: RackSeed ${r.rackseed}, tftpd-hpa ${r.reference}, ratio ${r.ratio?.toFixed(2)}`);
+  if (report.markdown && process.argv.includes('--write-doc')) await writeTftpSection(report.markdown);
+}
