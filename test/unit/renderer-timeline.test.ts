@@ -9,22 +9,24 @@ let id = 0;
 const ev = (at: number, source: NodeEvent['source'], kind: string, level?: NodeEvent['level']): NodeEvent =>
   ({ id: ++id, at, source, kind, mac: '52:54:00:00:00:01', nodeId: 'n1', message: `${source} ${kind}`, ...(level ? { level } : {}) });
 
-test('a full BIOS → TFTP → HTTP → agent boot: every stage done, durations to the next stage', () => {
+test('one real boot (as the lab records it): firmware DHCP, TFTP, iPXE DHCP, HTTP, ramdisk DHCP, agent', () => {
   const t0 = 1_000_000;
-  const events = [
-    ev(t0, 'dhcp', 'discover'), ev(t0 + 2300, 'dhcp', 'ack'), ev(t0 + 2400, 'tftp', 'rrq'), ev(t0 + 5500, 'tftp', 'rrq-done'),
-    ev(t0 + 6000, 'dhcp', 'ack'), // iPXE's own DHCP inside the same attempt (after TFTP): a new attempt by the rule
+  const one = [
+    ev(t0, 'dhcp', 'discover'), ev(t0 + 2300, 'dhcp', 'ack'),
+    ev(t0 + 2400, 'tftp', 'rrq'), ev(t0 + 2410, 'tftp', 'rrq-error', 'error'), // firmware's size probe, then retry
+    ev(t0 + 2500, 'tftp', 'rrq'), ev(t0 + 5500, 'tftp', 'rrq-done'),
+    ev(t0 + 6000, 'dhcp', 'discover'), ev(t0 + 9000, 'dhcp', 'ack'), // iPXE
+    ev(t0 + 11_300, 'http', 'script'), ev(t0 + 12_000, 'http', 'download'),
+    ev(t0 + 20_000, 'dhcp', 'discover'), ev(t0 + 21_000, 'dhcp', 'ack'), // the ramdisk's DHCP client
+    ev(t0 + 26_700, 'agent', 'inventory'), ev(t0 + 27_000, 'lifecycle', 'state'),
   ];
-  // the rule: DHCP after a non-DHCP event starts a new attempt
-  assert.equal(splitAttempts(events).length, 2);
-
-  const one = [ev(t0, 'dhcp', 'discover'), ev(t0 + 2300, 'dhcp', 'ack'), ev(t0 + 2400, 'tftp', 'rrq'), ev(t0 + 5500, 'tftp', 'rrq-done'),
-    ev(t0 + 11_300, 'http', 'script'), ev(t0 + 12_000, 'http', 'download'), ev(t0 + 26_700, 'agent', 'inventory'), ev(t0 + 27_000, 'lifecycle', 'state')];
+  assert.equal(splitAttempts(one).length, 1, 'DHCP inside one boot does not start an attempt');
   const tl = bootTimeline(one, t0 + 60_000);
   assert.equal(tl.attempts, 1);
   assert.deepEqual(tl.stages.map((s) => [s.stage, s.status, s.durationMs]), [
     ['dhcp', 'done', 2400], ['tftp', 'done', 8900], ['http', 'done', 15_400], ['agent', 'done', 0],
   ]);
+  assert.equal(tl.stages[1].error, null, 'a TFTP error followed by a successful retry is not a failure');
   assert.equal(tl.totalMs, 26_700, 'lifecycle events are not boot stages');
 });
 
@@ -45,12 +47,20 @@ test('the failing step is marked failed with its message; later stages stay pend
   assert.equal(tl.stages[1].durationMs, 100, 'a failed last stage ends at its last event, not now');
 });
 
-test('only the latest attempt is shown; no events → no attempts', () => {
-  const first = [ev(0, 'dhcp', 'discover'), { ...ev(100, 'http', 'script', 'error'), message: 'boom' }];
-  const second = [ev(50_000, 'dhcp', 'discover'), ev(50_500, 'http', 'script'), ev(60_000, 'agent', 'inventory')];
-  const tl = bootTimeline([...second, ...first], 70_000); // order of arrival does not matter
+test('a second boot (going back to an earlier stage) starts a new attempt with its DHCP; only the latest is shown', () => {
+  const first = [ev(0, 'dhcp', 'discover'), ev(50, 'http', 'script'), ev(9000, 'agent', 'inventory')];
+  const second = [ev(50_000, 'dhcp', 'discover'), ev(50_100, 'dhcp', 'ack'), ev(50_500, 'http', 'script'), ev(60_000, 'agent', 'inventory')];
+  const split = splitAttempts([...second, ...first]); // order of arrival does not matter
+  assert.deepEqual(split.map((a) => a.length), [3, 4]);
+  const tl = bootTimeline([...second, ...first], 70_000);
   assert.equal(tl.attempts, 2);
+  assert.equal(tl.stages[0].startedAt, 50_000);
   assert.deepEqual(tl.stages.map((s) => s.status), ['done', 'skipped', 'done', 'done']);
+  // a failed first attempt, then a good one
+  const failed = [ev(0, 'dhcp', 'discover'), ev(10, 'tftp', 'rrq'), ev(20, 'http', 'script'), { ...ev(30, 'http', 'download', 'error'), message: 'boom' }];
+  const retry = [ev(1000, 'dhcp', 'discover'), ev(1010, 'tftp', 'rrq'), ev(1020, 'tftp', 'rrq-done')];
+  assert.equal(bootTimeline([...failed, ...retry], 2000).attempts, 2);
+  assert.deepEqual(bootTimeline(failed, 2000).stages.map((s) => s.status), ['done', 'done', 'failed', 'pending']);
   assert.equal(bootTimeline([], 0).attempts, 0);
   assert.deepEqual(bootTimeline([], 0).stages.map((s) => s.status), ['pending', 'pending', 'pending', 'pending']);
 });

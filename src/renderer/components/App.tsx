@@ -1,4 +1,5 @@
 // Application frame: top bar (navigation, stream status), notices, and the page for the current hash route.
+import { useEffect } from 'react';
 import { useApp } from '../store/store.ts';
 import { formatRoute } from '../lib/route.ts';
 import type { Route } from '../store/slices.ts';
@@ -63,6 +64,11 @@ function StreamIndicator() {
 function Notices() {
   const notices = useApp((s) => s.notices);
   const dismiss = useApp((s) => s.dismiss);
+  // information fades after 6 s; errors stay until dismissed
+  useEffect(() => {
+    const timers = notices.filter((n) => n.kind === 'info').map((n) => setTimeout(() => dismiss(n.id), 6000));
+    return () => timers.forEach(clearTimeout);
+  }, [notices, dismiss]);
   if (!notices.length) return null;
   return (
     <div className="notices" aria-live="polite">

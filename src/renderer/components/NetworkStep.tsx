@@ -40,6 +40,9 @@ function InterfaceTable() {
 function SurveyPanel() {
   const selected = useApp((s) => s.selectedInterface);
   const survey = useApp((s) => s.survey);
+  // the daemon surveys a NIC only before it serves there (Apply re-surveys); a manual survey would be refused
+  const servingHere = useApp((s) => !!s.services?.config && s.services.config.interface === s.selectedInterface
+    && (s.services.dhcp.running || s.services.proxy.running));
   const [busy, setBusy] = useState(false);
   const go = async () => {
     if (!selected) return;
@@ -50,8 +53,10 @@ function SurveyPanel() {
   return (
     <section className="sub" aria-label="DHCP survey">
       <div className="row">
-        <button type="button" onClick={go} disabled={!selected || busy}>{busy ? 'Surveying…' : 'Survey for DHCP servers'}</button>
-        <span className="muted small">Sends a DHCPDISCOVER on the chosen NIC and listens; answers nothing.</span>
+        <button type="button" onClick={go} disabled={!selected || busy || servingHere}>{busy ? 'Surveying…' : 'Survey for DHCP servers'}</button>
+        <span className="muted small">{servingHere
+          ? `RackSeed is serving on ${selected}: applying the settings again surveys first, before serving.`
+          : 'Sends a DHCPDISCOVER on the chosen NIC and listens; answers nothing.'}</span>
       </div>
       {relevant ? (
         relevant.foreign.length === 0 ? (

@@ -48,7 +48,9 @@ function BootDeviceControl({ id, disabled }: { id: string; disabled: boolean }) 
 export function NodeDetail({ id }: { id: string }) {
   const detail = useApp((s) => s.details[id]);
   const summary = useApp((s) => s.nodes[id]);
-  useEffect(() => { void loadNodeDetail(id); }, [id]);
+  // reload on every state change: inventory and jobs arrive with inspection
+  const state = summary?.state;
+  useEffect(() => { void loadNodeDetail(id); }, [id, state]);
   const n = detail?.node ?? summary;
   if (!n) return <aside className="detail panel" aria-label="Node detail"><p className="muted">Loading node…</p></aside>;
   const noBmc = !n.bmc;

@@ -40,23 +40,33 @@ export interface BootTimeline {
 const isBootEvent = (e: NodeEvent): e is NodeEvent & { source: BootStage } =>
   (BOOT_STAGES as readonly string[]).includes(e.source);
 
+const STAGE_INDEX: Record<BootStage, number> = { dhcp: 0, tftp: 1, http: 2, agent: 3 };
+
 /**
- * Split boot events into attempts: a new attempt begins at a DHCP event that follows any non-DHCP boot event
- * (the node went round again: PXE ROM → DHCP after TFTP/HTTP/agent).
+ * Split boot events into attempts. DHCP recurs inside one boot (firmware PXE, then iPXE, then the ramdisk's
+ * own DHCP client), so DHCP never starts an attempt by itself: a new attempt begins when a TFTP/HTTP/agent
+ * event goes back to an earlier stage than the attempt has reached (e.g. TFTP or HTTP after the agent), and it
+ * takes along the DHCP events that directly preceded it.
  */
 export function splitAttempts(events: readonly NodeEvent[]): NodeEvent[][] {
   const boot = events.filter(isBootEvent).slice().sort((a, b) => a.at - b.at || a.id - b.id);
   const attempts: NodeEvent[][] = [];
   let cur: NodeEvent[] = [];
+  let reached = -1;
   for (const e of boot) {
-    if (e.source === 'dhcp' && cur.some((x) => x.source !== 'dhcp')) {
-      attempts.push(cur);
-      cur = [];
+    const idx = STAGE_INDEX[e.source as BootStage];
+    if (e.source !== 'dhcp' && idx < reached) {
+      let k = cur.length;
+      while (k > 0 && cur[k - 1].source === 'dhcp') k--;
+      attempts.push(cur.slice(0, k));
+      cur = cur.slice(k);
+      reached = 0;
     }
     cur.push(e);
+    reached = Math.max(reached, idx);
   }
   if (cur.length) attempts.push(cur);
-  return attempts;
+  return attempts.filter((a) => a.length > 0);
 }
 
 /** Timeline of the latest attempt; `now` closes the duration of a stage still running. */
@@ -67,10 +77,13 @@ export function bootTimeline(events: readonly NodeEvent[], now: number): BootTim
   for (const e of latest) byStage.get(e.source as BootStage)!.push(e);
 
   const lastReached = BOOT_STAGES.reduce((acc, s, i) => (byStage.get(s)!.length ? i : acc), -1);
-  const anyError = latest.some((e) => e.level === 'error');
   const stages: TimelineStage[] = BOOT_STAGES.map((stage, i) => {
     const evs = byStage.get(stage)!;
-    const err = evs.find((e) => e.level === 'error') ?? null;
+    // a stage failed when an error was its last word: a retry that then succeeded (e.g. the firmware's TFTP
+    // size probe, then the real transfer) is not a failure, and a later stage having started is not either
+    const lastErrorIdx = evs.findLastIndex((e) => e.level === 'error');
+    const err = lastErrorIdx >= 0 && lastErrorIdx === evs.length - 1 && i >= lastReached ? evs[lastErrorIdx] : null;
+    const anyError = latest.some((e) => e.level === 'error' && STAGE_INDEX[e.source as BootStage] >= i);
     let status: StageStatus;
     if (!evs.length) status = i < lastReached ? 'skipped' : 'pending';
     else if (err) status = 'failed';
