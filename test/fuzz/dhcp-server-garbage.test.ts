@@ -1,5 +1,6 @@
 // Garbage into a running DHCP server on loopback: malformed and mutated packets are logged and dropped,
-// and the server still answers a real DISCOVER (captured from udhcpc) afterwards.
+// and the server still answers a real DISCOVER (captured from udhcpc) afterwards. Then generated, decodable
+// requests of every message type go through both mode handlers: no handler error, every reply well-formed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
@@ -7,7 +8,14 @@ import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createDhcpServer } from '../../src/netboot/dhcp/server/index.ts';
+import fc from 'fast-check';
+import { createDhcpServer, defaultBootAnswer } from '../../src/netboot/dhcp/server/index.ts';
+import { AddressPool } from '../../src/netboot/dhcp/server/address-pool.ts';
+import { AuthoritativeHandler } from '../../src/netboot/dhcp/server/authoritative-handler.ts';
+import { ProxyHandler } from '../../src/netboot/dhcp/server/proxy-handler.ts';
+import { handleDatagram } from '../../src/netboot/dhcp/server/serve-loop.ts';
+import { newCounters } from '../../src/netboot/dhcp/server/counters.ts';
+import { arbitraryPacket } from '../fixtures/dhcp/arbitrary-packet.ts';
 import { createPlainUdpSocketFactory } from '../../src/netboot/net/plain-udp.ts';
 import { openSqliteLeaseStore } from '../../src/core/leases/sqlite-lease-store.ts';
 import { decodePacket, encodePacket, DhcpMessageType } from '../../src/netboot/dhcp/index.ts';
@@ -55,6 +63,50 @@ test(`server survives ${COUNT} garbage packets and still answers a real DISCOVER
   } finally {
     client.close();
     await server.stop();
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('property: any decodable request through both mode handlers yields no handler error and valid replies', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rs-dhcp-prop-'));
+  const store = openSqliteLeaseStore(join(dir, 'l.db'));
+  try {
+    const ports = { server: 67, relay: 67, client: 68, broadcastAddress: '255.255.255.255' };
+    const policy = { dhcpBoot: (r: Parameters<typeof defaultBootAnswer>[0]) => defaultBootAnswer(r, { serverIp: '10.0.0.1', httpBaseUrl: 'http://10.0.0.1' }) };
+    const pool = new AddressPool({ first: '10.0.0.10', last: '10.0.0.40', subnetMask: '255.255.255.0', serverIp: '10.0.0.1', offerHoldMs: 1000, declineHoldMs: 1000,
+      reservations: [{ mac: '00:00:00:00:00:00', ip: '10.0.0.5' }] }, store);
+    let now = 1_000_000;
+    const auth = new AuthoritativeHandler({ serverIp: '10.0.0.1', poolFirst: '10.0.0.10', subnetMask: '255.255.255.0', routers: [], dnsServers: [], domainName: null,
+      leaseTimeSec: 60, renewalTimeSec: 30, rebindingTimeSec: 50 }, pool, store, policy, ports, 'eth0', () => now);
+    const proxy = new ProxyHandler('10.0.0.1', policy, ports, 'eth0');
+    const ctx = { iface: 'eth0', log: silentLogger, counters: newCounters(), events: () => {}, eventPrefix: '', commit: () => store.commit() };
+    const sent: Buffer[] = [];
+    const send = (b: Buffer) => { sent.push(b); };
+    const from = { address: '10.0.0.99', port: 68, family: 'IPv4' as const, size: 0 };
+    const request = arbitraryPacket.map((p) => {
+      p.op = 1;
+      p.options.messageType = 1 + (p.xid % 8);
+      if (p.xid % 3 === 0) p.options.vendorClass = 'PXEClient:Arch:00000';
+      if (p.xid % 5 === 0) p.options.serverId = '10.0.0.1';
+      if (p.xid % 7 === 0) p.options.requestedIp = `10.0.0.${p.xid % 50}`;
+      return p;
+    });
+    fc.assert(fc.property(request, (p) => {
+      now += 100;
+      const bytes = encodePacket(p);
+      for (const decide of [auth.decide, proxy.decideDhcpPort, proxy.decideBootServerPort]) handleDatagram(ctx, decide, bytes, from, send);
+      auth.expire(ctx.counters, () => {});
+    }), { numRuns: 3000 });
+    await new Promise((r) => setImmediate(r)); // flush the group commit
+    assert.equal(ctx.counters.errors, 0, JSON.stringify(ctx.counters));
+    assert.ok(sent.length > 100, `replies were produced (${sent.length})`);
+    for (const b of sent) {
+      assert.ok(b.length >= 300);
+      const r = decodePacket(b);
+      assert.equal(r.op, 2);
+    }
+  } finally {
     store.close();
     rmSync(dir, { recursive: true, force: true });
   }
