@@ -6,7 +6,7 @@
 // Topology: namespace "bmcs" holds the ipmi_sim instances (one address each on one veth), namespace "console"
 // holds the clients; this process enters "console" for RackSeed's run and leaves it afterwards.
 // Run alone: `node --import tsx bench/ipmi.ts [--quick] [--write-doc]` (as root).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BenchContext, BenchReport, SummaryRow } from './lib/bench-types.ts';
@@ -61,7 +61,9 @@ async function scenario(opts: IpmiBenchOptions, name: string, n: number, runs: n
     const ipmipowerArgs = ['netns', 'exec', consoleNs, 'ipmipower', '-D', 'LAN_2_0', '-I', '3', '-W', 'opensesspriv', '-h', hosts.join(','), '-u', USER, '-p', PASSWORD, '--stat'];
     const timeIt = (fn: () => void): number => { const t = process.hrtime.bigint(); fn(); return Number(process.hrtime.bigint() - t) / 1e6; };
     const ipmipower = () => timeIt(() => {
-      const out = execFileSync('ip', ipmipowerArgs, { encoding: 'utf8', timeout: 120_000 });
+      const res = spawnSync('ip', ipmipowerArgs, { encoding: 'utf8', timeout: 120_000 });
+      const out = res.stdout ?? '';
+      if (res.status !== 0) throw new Error(`ipmipower exited ${res.status}${res.signal ? ` (${res.signal})` : ''}: ${(res.stderr ?? '').slice(-500)}\n${out.split('\n').filter((l) => !/: (on|off)$/.test(l)).join('\n').slice(-1000)}`);
       for (let i = 0; i < n; i++) {
         if (!new RegExp(`^${hosts[i].replace(/\./g, '\\.')}: ${expected[i]}$`, 'm').test(out)) throw new Error(`ipmipower: wrong/missing status for ${hosts[i]}:\n${out}`);
       }
@@ -102,8 +104,10 @@ async function scenario(opts: IpmiBenchOptions, name: string, n: number, runs: n
         return times;
       } finally { await client.close(); leave(); leave = null; }
     };
-    // warm-up: ARP caches, JIT, every BMC answers every tool
-    ipmipower();
+    // warm-up: ARP caches, JIT, every BMC answers every tool (a first contact may time out on a loaded machine)
+    for (let k = 0; ; k++) {
+      try { ipmipower(); break; } catch (err) { if (k >= 2) throw err; opts.log(`ipmi: ${name}: warm-up retry: ${(err as Error).message.split('\n')[0]}`); }
+    }
     await rackseed(3);
     const r = { rs3: [] as number[], rsNeg: [] as number[], ipmipower: [] as number[] };
     for (let k = 0; k < runs; k++) {
