@@ -126,3 +126,20 @@ test('BMC credentials: the password is write-only', async () => {
   const events = await (await call('GET', '/api/v1/events', undefined, auth)).text();
   assert.ok(!events.includes('s3cret-pw'));
 });
+
+test('optional bodies: POST /discovery and /survey accept no body; bad bodies are 400; errors are { error }', async () => {
+  const auth = { authorization: `Bearer ${d.auth.token}` };
+  const noBody = await fetch(`${d.url}/api/v1/discovery`, { method: 'POST', headers: auth });
+  assert.equal(noBody.status, 200, 'reaches the handler');
+  assert.deepEqual(await noBody.json(), [], 'no BMC known: no job');
+  const unknown = await call('POST', '/api/v1/discovery', { bmcs: ['10.255.0.1'] }, auth);
+  assert.equal(unknown.status, 404);
+  assert.match(((await unknown.json()) as { error: string }).error, /unknown BMC/);
+  assert.equal((await call('POST', '/api/v1/discovery', { bmcs: [1] }, auth)).status, 400);
+  assert.equal((await call('POST', '/api/v1/discovery', { nope: true }, auth)).status, 400);
+  const survey = await fetch(`${d.url}/api/v1/survey`, { method: 'POST', headers: auth });
+  assert.equal(survey.status, 400);
+  assert.match(((await survey.json()) as { error: string }).error, /no interface/);
+  assert.equal((await call('PUT', '/api/v1/config/network', { interface: 'lo', mode: 'authoritative' }, auth)).status, 400, 'authoritative needs a pool');
+  assert.equal((await call('PUT', '/api/v1/config/network', { interface: 'no-such-if0', mode: 'proxy' }, auth)).status, 400);
+});

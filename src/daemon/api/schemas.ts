@@ -1,5 +1,17 @@
 // Request body/query schemas (typebox → JSON Schema; fastify validates with them). Types in src/shared/api.ts.
-import { Type } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { HttpError } from './ports.ts';
+
+/** For routes whose body is optional (clients send none): undefined/null → {}, else checked against `schema` (400). */
+export function optionalBody<T extends TSchema>(schema: T, body: unknown): Static<T> {
+  if (body === undefined || body === null) return {} as Static<T>;
+  if (!Value.Check(schema, body)) {
+    const e = Value.Errors(schema, body).First();
+    throw new HttpError(400, `body${e?.path ?? ''} ${e?.message ?? 'is invalid'}`);
+  }
+  return body as Static<T>;
+}
 
 const Ipv4 = Type.String({ pattern: '^(\\d{1,3}\\.){3}\\d{1,3}$', maxLength: 15 });
 

@@ -1,7 +1,7 @@
 // BMC credentials (password write-only), sweep, BMC list, jobs and discovery.
 import type { FastifyInstance } from 'fastify';
 import type { ApiServerOptions } from '../server.ts';
-import { CredentialsBody, DiscoveryBody, SweepBody } from '../schemas.ts';
+import { CredentialsBody, DiscoveryBody, SweepBody, optionalBody } from '../schemas.ts';
 
 export function registerBmcRoutes(app: FastifyInstance, o: ApiServerOptions): void {
   const { core } = o;
@@ -15,8 +15,8 @@ export function registerBmcRoutes(app: FastifyInstance, o: ApiServerOptions): vo
   app.post('/api/v1/bmc/sweep', { schema: { body: SweepBody } }, async (req) => o.bmc.sweep((req.body as { cidr: string }).cidr));
   app.get('/api/v1/bmcs', async () => core.bmcs.list());
   app.get('/api/v1/jobs', async () => core.jobs.list());
-  app.post('/api/v1/discovery', { schema: { body: DiscoveryBody } }, async (req) => {
-    const body = (req.body ?? {}) as { bmcs?: string[] };
+  app.post('/api/v1/discovery', async (req) => {
+    const body = optionalBody(DiscoveryBody, req.body);
     return o.bmc.discovery(body.bmcs);
   });
 }

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Health, NetworkConfig } from '../../../shared/api.ts';
 import { listInterfaces } from '../../interfaces.ts';
 import type { ApiServerOptions } from '../server.ts';
-import { NetworkConfigBody, SurveyBody } from '../schemas.ts';
+import { NetworkConfigBody, SurveyBody, optionalBody } from '../schemas.ts';
 
 const started = Date.now();
 
@@ -16,8 +16,5 @@ export function registerSystemRoutes(app: FastifyInstance, o: ApiServerOptions):
   app.get('/api/v1/config', async () => o.core.config.network());
   app.put('/api/v1/config/network', { schema: { body: NetworkConfigBody } }, async (req) => o.services.configure(req.body as NetworkConfig));
   app.get('/api/v1/survey', async () => o.services.lastSurvey());
-  app.post('/api/v1/survey', { schema: { body: SurveyBody } }, async (req) => {
-    const body = (req.body ?? {}) as { interface?: string };
-    return o.services.survey(body.interface);
-  });
+  app.post('/api/v1/survey', async (req) => o.services.survey(optionalBody(SurveyBody, req.body).interface));
 }
