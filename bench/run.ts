@@ -96,7 +96,7 @@ for (const bench of BENCHES) {
   } catch (err) {
     const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
     log(`!! ${bench.name} failed: ${message}`);
-    outcomes.push({ bench, rows: [], markdown: null, raw: null, error: message.split('\n')[0], seconds: (Date.now() - t0) / 1000, loadBefore, loadAfter: load1(), at });
+    outcomes.push({ bench, rows: [], markdown: null, raw: null, error: shorten(message.split('\n')[0]), seconds: (Date.now() - t0) / 1000, loadBefore, loadAfter: load1(), at });
   }
 }
 
@@ -122,6 +122,11 @@ if ((!opts.quick && !partial) || opts.writeDoc) {
   log(`\nwrote ${DOC}`);
 }
 process.exitCode = outcomes.some((o) => o.error) ? 1 : 0;
+
+/** Long error lines (a command line with 50 hosts) cut to something a table can hold. */
+function shorten(line: string, max = 240): string {
+  return line.length > max ? `${line.slice(0, max)}…` : line;
+}
 
 function summaryTable(rows: SummaryRow[]): string {
   if (rows.length === 0) return '(no results)';
