@@ -28,14 +28,18 @@ after(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-/** A fresh build directory sharing the cached kernel .deb (hard link; copy across file systems). */
-function freshDir(name: string): string {
+/**
+ * A fresh build directory sharing the cached kernel .deb (hard link; copy across file systems). With
+ * `shareUnpacked`, the unpacked kernel tree of the main cache is hard-linked in too (saves dpkg -x).
+ */
+function freshDir(name: string, shareUnpacked = false): string {
   const dir = join(work, name);
   mkdirSync(join(dir, 'debs'), { recursive: true });
   const deb = findDeb(join(ramdiskDir(), 'debs'), packageFor(main.kernelVersion).packageName);
   assert.ok(deb, 'the kernel .deb is cached');
   const to = join(dir, 'debs', deb.split('/').pop()!);
   try { linkSync(deb, to); } catch { copyFileSync(deb, to); }
+  if (shareUnpacked) execFileSync('cp', ['-al', join(ramdiskDir(), 'kernel-root'), join(dir, 'kernel-root')]);
   return dir;
 }
 
@@ -85,7 +89,7 @@ test('the static-binary check reads ELF program headers', () => {
 
 test('two builds are byte-identical, carry the agent and drivers, and are cached until an input changes', { timeout: 300_000 }, async (t) => {
   const a = freshDir('a');
-  const b = freshDir('b');
+  const b = freshDir('b', true); // a unpacks the .deb itself; b reuses the main cache's tree
   const t0 = Date.now();
   const ra = await buildRamdisk({ dir: a, log: quiet });
   t.diagnostic(`fresh build (unpack + depmod + cpio + gzip) ${((Date.now() - t0) / 1000).toFixed(1)}s, ` +
