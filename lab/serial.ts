@@ -45,6 +45,11 @@ export class SerialConsole {
 
   send(keys: string): void { this.sock.write(keys, 'latin1'); }
 
+  /** Type `keys` one at a time, like a person: a guest UART without FIFO drops characters sent in a burst. */
+  async type(keys: string, delayMs = 40): Promise<void> {
+    for (const k of keys) { this.send(k); await sleep(delayMs); }
+  }
+
   close(): void { this.sock.destroy(); }
 }
 
@@ -56,7 +61,7 @@ export async function chainFromRom(con: SerialConsole, url: string, timeoutMs = 
   let at = await con.waitFor(/Press Ctrl-B for the iPXE command line/, timeoutMs);
   con.send('\x02');
   at = await con.waitFor(/iPXE> /, 10_000, at);
-  con.send('dhcp\r');
+  await con.type('dhcp\r');
   await con.waitFor(/ ok\s[\s\S]*?iPXE> /, 30_000, at);
-  con.send(`chain ${url}\r`);
+  await con.type(`chain ${url}\r`);
 }
