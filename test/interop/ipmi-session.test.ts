@@ -170,3 +170,14 @@ test('out of sessions is BmcBusyError; closing sessions frees them', async () =>
   await Promise.all(open.map((s) => s.close()));
   await client.withSession(BMC, creds, async (s) => assert.equal(await s.powerStatus(), 'off'));
 });
+
+test('keepalive: an idle session sends Get Device ID and stays usable', async () => {
+  const k = new IpmiClient({ timeoutMs: 500, retries: 2, keepaliveMs: 150 });
+  try {
+    const s = await k.session(BMC, creds);
+    await new Promise((r) => setTimeout(r, 700));
+    assert.ok(s.keepalivesSent >= 1, `keepalives: ${s.keepalivesSent}`);
+    assert.equal(await s.powerStatus(), 'off');
+    await s.close();
+  } finally { await k.close(); }
+});

@@ -294,6 +294,8 @@ export class BmcSession {
   }
 
   private elevated = false;
+  /** keepalive requests sent so far (diagnostics, tests) */
+  keepalivesSent = 0;
 
   /** Set Session Privilege to the requested level (IPMI 2.0 §22.18). */
   private async elevate(): Promise<void> {
@@ -308,6 +310,7 @@ export class BmcSession {
     if (!(every > 0)) return;
     this.keepalive = setInterval(() => {
       if (this.state !== 'established' || Date.now() - this.lastActivity < every) return;
+      this.keepalivesSent++;
       this.deviceId().catch((err) => this.log.warn({ err: (err as Error).message }, 'IPMI keepalive failed'));
     }, every);
     this.keepalive.unref();
