@@ -24,7 +24,7 @@ test('one real boot (as the lab records it): firmware DHCP, TFTP, iPXE DHCP, HTT
   const tl = bootTimeline(one, t0 + 60_000);
   assert.equal(tl.attempts, 1);
   assert.deepEqual(tl.stages.map((s) => [s.stage, s.status, s.durationMs]), [
-    ['dhcp', 'done', 2400], ['tftp', 'done', 8900], ['http', 'done', 15_400], ['agent', 'done', 0],
+    ['dhcp', 'done', 2400], ['tftp', 'done', 8900], ['http', 'done', 15_400], ['agent', 'done', null],
   ]);
   assert.equal(tl.stages[1].error, null, 'a TFTP error followed by a successful retry is not a failure');
   assert.equal(tl.totalMs, 26_700, 'lifecycle events are not boot stages');

@@ -95,7 +95,8 @@ export function bootTimeline(events: readonly NodeEvent[], now: number): BootTim
   started.forEach((s, i) => {
     const next = started[i + 1];
     const end = next ? next.startedAt! : s.status === 'running' ? now : s.events[s.events.length - 1].at;
-    s.durationMs = Math.max(0, end - s.startedAt!);
+    // the last stage with a single event (the agent's inventory POST) has no measurable duration
+    s.durationMs = !next && s.status !== 'running' && s.events.length === 1 ? null : Math.max(0, end - s.startedAt!);
   });
   const totalMs = latest.length ? latest[latest.length - 1].at - latest[0].at : null;
   return { attempt: attempts.length, attempts: attempts.length, stages, totalMs };
