@@ -114,7 +114,7 @@ test('PXE paths against RackSeed alone (authoritative DHCP, TFTP, HTTP)', { skip
   }
 });
 
-test('PXE in proxy mode beside dnsmasq (the site DHCP assigns addresses, RackSeed only boot info)', { skip: isRoot ? false : 'needs root', timeout: 300_000 }, async (t) => {
+test('PXE in proxy mode beside dnsmasq (the site DHCP assigns addresses, RackSeed only boot info)', { skip: isRoot ? false : 'needs root', timeout: 420_000 }, async (t) => {
   const lab = await Lab.up({
     nodes: [{ firmware: 'bios', nic: 'e1000', pxe: 'rom' }, { firmware: 'uefi', nic: 'virtio', pxe: 'firmware' }],
     daemon: { mode: 'proxy' }, siteDhcp: true,
@@ -126,18 +126,18 @@ test('PXE in proxy mode beside dnsmasq (the site DHCP assigns addresses, RackSee
       try { return readFileSync(join(lab.names.dir, 'dnsmasq.leases'), 'utf8').includes(mac); } catch { return false; }
     };
 
+    await t.test('OVMF firmware PXE: address from dnsmasq, EFI iPXE over TFTP and the script from RackSeed', async () => {
+      const evs = await pxeBoot(lab, uefi, (e) => e.some(isTftpDone(/ipxe\.efi|snponly\.efi/)) && e.some(isScript), undefined, diag);
+      assert.ok(leasedByDnsmasq(uefi.identity.mac), 'dnsmasq leased the address');
+      assert.ok(firstIndex(evs, isTftpDone(/ipxe\.efi|snponly\.efi/)) < firstIndex(evs, isScript), timeline(evs));
+    });
+
     await t.test('SeaBIOS ROM iPXE: address from dnsmasq, boot script from RackSeed', async () => {
       const evs = await pxeBoot(lab, rom, (e) => e.some(isScript), undefined, diag);
       assert.ok(evs.some((e) => e.source === 'dhcp'), `RackSeed saw the client: ${timeline(evs)}`);
       assert.ok(leasedByDnsmasq(rom.identity.mac), 'dnsmasq leased the address');
       const con = lab.console(rom);
       assert.match(con, /net0: 10\.240\.0\.(5\d|[6-8]\d|90)\//, 'the node got its address from the site range (dnsmasq 10.240.0.50–90)');
-    });
-
-    await t.test('OVMF firmware PXE: address from dnsmasq, EFI iPXE over TFTP and the script from RackSeed', async () => {
-      const evs = await pxeBoot(lab, uefi, (e) => e.some(isTftpDone(/ipxe\.efi|snponly\.efi/)) && e.some(isScript), undefined, diag);
-      assert.ok(leasedByDnsmasq(uefi.identity.mac), 'dnsmasq leased the address');
-      assert.ok(firstIndex(evs, isTftpDone(/ipxe\.efi|snponly\.efi/)) < firstIndex(evs, isScript), timeline(evs));
     });
 
     const rep = lab.uplinkReport();
