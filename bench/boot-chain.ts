@@ -215,7 +215,7 @@ function rows(runs: BootRun[]): SummaryRow[] {
 function markdown(runs: BootRun[], kernel: string, loadBefore: number, loadAfter: number): string {
   const out = [
     `One VM (SeaBIOS, e1000 with QEMU's iPXE ROM, 256 MiB, \`-accel tcg\`; lab/node.ts), discovery ramdisk with kernel ${kernel}, one boot per path, sequentially. ` +
-    `Seconds from power-on to the inventory being stored; ratio = reference ÷ RackSeed (> 1: RackSeed faster). 1-minute load average ${loadBefore} before, ${loadAfter} after.`,
+    `Seconds from power-on to the inventory being stored; ratio = reference ÷ RackSeed (> 1: RackSeed faster). RackSeed's clock starts at the discovery request, so it also carries its job's IPMI steps (read GUID, one-time PXE, power on through ipmi_sim); the other two start at QEMU's start. 1-minute load average ${loadBefore} before, ${loadAfter} after.`,
     '',
     '| path | power-on → inventory (s) | milestones (s from power-on) | note |',
     '|---|---:|---|---|',

@@ -12,7 +12,7 @@ export interface DhcpBenchOptions extends BenchContext {
   /** client counts; default [1000, 10000] ([200] with quick) */
   counts?: number[];
   inFlight?: number;
-  /** runs per (server, count); the median by DORA/s is reported. Default 3 (1 with quick) */
+  /** runs per (server, count); the median by DORA/s is reported. Default 5 (1 with quick) */
   repeats?: number;
   servers?: DhcpServerName[];
 }
@@ -33,7 +33,7 @@ async function rackseedStarter(): Promise<ServerStarter | null> {
 export async function runDhcpBench(opts: DhcpBenchOptions): Promise<DhcpBenchResult> {
   const counts = opts.counts ?? (opts.quick ? [200] : [1000, 10000]);
   const inFlight = opts.inFlight ?? 64;
-  const repeats = opts.repeats ?? (opts.quick ? 1 : 3);
+  const repeats = opts.repeats ?? (opts.quick ? 1 : 5);
   const starters: Partial<Record<DhcpServerName, ServerStarter>> = { ...STARTERS };
   const rs = await rackseedStarter();
   if (rs) starters.rackseed = rs;
