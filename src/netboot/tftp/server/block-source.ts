@@ -48,6 +48,15 @@ export class BlockSource {
     return hit;
   }
 
+  /** Block `n` when it is already in memory (no await on the hot path); starts the read-ahead like get(). */
+  peek(n: number): Buffer | undefined {
+    const hit = this.cache.get(n);
+    if (hit && this.file.kind === 'ranges' && !this.inflight && this.nextRangeBlock <= this.lastRangeBlock && this.nextRangeBlock - n < this.chunkBlocks) {
+      void this.readAhead().catch(() => { /* surfaced by the next get() */ });
+    }
+    return hit;
+  }
+
   /** Read the next sequential chunk (joins a read already in flight). */
   private readAhead(): Promise<void> {
     this.inflight ??= this.readRangeAt(this.nextRangeBlock).finally(() => { this.inflight = null; });

@@ -139,14 +139,16 @@ class ReadTransfer {
     const end = this.base + this.p.windowsize;
     for (let n = this.base + 1; n <= end; n++) {
       if (this.lastBlock !== null && n > this.lastBlock) break;
-      let data: Buffer;
-      try {
-        data = await this.source.get(n);
-      } catch (err) {
-        this.fail(`read error: ${(err as Error).message}`, true);
-        return;
+      let data = this.source.peek(n);
+      if (!data) {
+        try {
+          data = await this.source.get(n);
+        } catch (err) {
+          this.fail(`read error: ${(err as Error).message}`, true);
+          return;
+        }
+        if (this.finished || gen !== this.generation) return;
       }
-      if (this.finished || gen !== this.generation) return;
       if (data.length < this.p.blksize) {
         this.lastBlock = n;
         this.lastLength = data.length;
@@ -162,8 +164,8 @@ class ReadTransfer {
   }
 
   private armTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.onTimeout(), this.p.timeoutMs);
+    if (this.timer) this.timer.refresh();
+    else this.timer = setTimeout(() => this.onTimeout(), this.p.timeoutMs);
   }
 
   private progress(): void {
