@@ -18,10 +18,12 @@ function InterfaceTable() {
         <thead><tr><th>Use</th><th>Name</th><th>MAC</th><th>State</th><th>Link</th><th className="num">Speed</th><th>Addresses</th></tr></thead>
         <tbody>
           {interfaces.map((i) => (
-            <tr key={i.name} className={i.name === selected ? 'selected' : undefined} onClick={() => select(i.name)}>
+            <tr key={i.name} className={i.name === selected ? 'selected' : undefined}>
               <td>
                 <input type="radio" name="iface" value={i.name} checked={i.name === selected}
-                  onChange={() => select(i.name)} aria-label={`Use interface ${i.name}`} />
+                  onChange={() => select(i.name)} aria-label={`Use interface ${i.name}`}
+                  disabled={i.name === 'lo' || (!i.mac && i.addresses.some((a) => a.startsWith('127.')))}
+                  title={i.name === 'lo' ? 'loopback cannot reach any node' : undefined} />
               </td>
               <td className="mono strong">{i.name}</td>
               <td className="mono">{i.mac ?? '—'}</td>
@@ -152,6 +154,7 @@ export function NetworkStep({ onDone }: { onDone: () => void }) {
       {result?.ok ? <div className="alert ok" role="status">Network services started on {selected} ({mode}).</div> : null}
 
       <div className="actions">
+        {!selected ? <span className="muted small hint">Choose the provisioning NIC in the table first.</span> : null}
         <button type="submit" className="primary" disabled={!selected || busy}>{busy ? 'Applying…' : 'Apply network settings'}</button>
         <button type="button" onClick={onDone} disabled={!config && !result?.ok}>Next: BMCs</button>
       </div>
