@@ -1,5 +1,6 @@
-// The appliance: RackSeed's daemon, as root inside the appliance namespace, serving on prov0 only, with its
-// API on a unix socket the host reaches directly (and through the forwarder on 127.0.0.1).
+// The appliance: RackSeed's daemon, as root inside the appliance namespace, serving on prov0 only. Its API
+// listens on 127.0.0.1:API_PORT inside that namespace (so it prints a one-time login link), and a relay
+// there (lab/relay.ts) serves it on a unix socket the host reaches directly (and through the forwarder).
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,13 +20,17 @@ export interface DaemonOptions {
   extraArgs?: string[];
 }
 
-export interface Daemon { pid: number; api: LabApi; log: string; dataDir: string }
+export interface Daemon { pid: number; relayPid: number; api: LabApi; log: string; dataDir: string }
+
+/** The daemon's API port on 127.0.0.1 inside the appliance namespace (namespaced: never seen by the host). */
+export const API_PORT = 8443;
+export const RELAY = join(REPO_ROOT, 'lab', 'relay.ts');
 
 export function daemonArgs(n: LabNames, o: DaemonOptions): string[] {
   const args = ['--import', 'tsx', DAEMON_CLI, 'serve',
     '--interface', IFACES.appProv, '--mode', o.mode,
     '--data', join(n.dir, 'appliance', 'data'),
-    '--listen', `unix:${n.apiSocket}`];
+    '--listen', `127.0.0.1:${API_PORT}`];
   if (o.mode === 'authoritative') args.push('--pool', `${NET.pool.first}-${NET.pool.last}`);
   if (o.httpPort !== undefined) args.push('--http-port', String(o.httpPort));
   return [...args, ...(o.extraArgs ?? [])];
@@ -41,13 +46,16 @@ export async function startDaemon(n: LabNames, o: DaemonOptions, timeoutMs = 60_
   const pid = spawnDetached(n.appNs, process.execPath, daemonArgs(n, o), log, {
     cwd: REPO_ROOT, env: { ...process.env, RACKSEED_TOKEN: o.token, NO_COLOR: '1' },
   });
+  const relayPid = spawnDetached(n.appNs, process.execPath, ['--import', 'tsx', RELAY, n.apiSocket, `127.0.0.1:${API_PORT}`],
+    join(n.dir, 'appliance', 'relay.log'), { cwd: REPO_ROOT });
   const api = new LabApi(n.apiSocket, o.token);
   const until = Date.now() + timeoutMs;
   let last: unknown = null;
   while (Date.now() < until) {
     if (!pidAlive(pid)) throw new Error(`the daemon exited during start; see ${log}`);
+    if (!pidAlive(relayPid)) throw new Error(`the API relay exited during start; see ${join(n.dir, 'appliance', 'relay.log')}`);
     if (existsSync(n.apiSocket)) {
-      try { await api.get('/api/v1/health'); return { pid, api, log, dataDir }; } catch (err) { last = err; }
+      try { await api.get('/api/v1/health'); return { pid, relayPid, api, log, dataDir }; } catch (err) { last = err; }
     }
     await sleep(200);
   }

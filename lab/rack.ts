@@ -108,6 +108,7 @@ export class Lab {
     if (this.opts.daemon) {
       this.daemon = await startDaemon(n, { ...this.opts.daemon, token: this.token });
       this.state.pids.daemon = this.daemon.pid;
+      this.state.pids.relay = this.daemon.relayPid;
       this.save();
       this.log(`lab ${n.id}: RackSeed running in ${n.appNs} (pid ${this.daemon.pid}), API on ${n.apiSocket}`);
     }
@@ -180,7 +181,7 @@ export class Lab {
   /** PIDs the lab started that are still alive (for leak checks). */
   livePids(): number[] {
     const st = readState(this.names) ?? this.state;
-    const all = [st.pids.daemon, st.pids.dnsmasq, st.pids.radvd, st.pids.tcpdump, ...st.pids.bmcs, ...this.nodes.map((x) => nodePid(x))];
+    const all = [st.pids.daemon, st.pids.relay, st.pids.dnsmasq, st.pids.radvd, st.pids.tcpdump, ...st.pids.bmcs, ...this.nodes.map((x) => nodePid(x))];
     return all.filter((p): p is number => typeof p === 'number' && pidAlive(p));
   }
 

@@ -14,7 +14,7 @@ export interface LabState {
   /** PID of the process that brought the lab up (the CLI or a test); null once it handed over */
   ownerPid: number | null;
   createdAt: number;
-  pids: { radvd?: number; tcpdump?: number; daemon?: number; dnsmasq?: number; bmcs: number[] };
+  pids: { radvd?: number; tcpdump?: number; daemon?: number; relay?: number; dnsmasq?: number; bmcs: number[] };
   nodeDirs: string[];
 }
 
@@ -57,7 +57,7 @@ export function teardownInstance(n: LabNames, opts: { removeDir?: boolean; grace
   // nodes first (they are the biggest), then the daemon and the helpers
   const nodePids = (st?.nodeDirs ?? []).map((d) => readPidFile(join(d, 'power.pid'))).filter((p): p is number => p !== null);
   killAll(nodePids, 1000);
-  const recorded = [st?.pids.daemon, st?.pids.dnsmasq, st?.pids.radvd, ...(st?.pids.bmcs ?? []), st?.pids.tcpdump]
+  const recorded = [st?.pids.daemon, st?.pids.relay, st?.pids.dnsmasq, st?.pids.radvd, ...(st?.pids.bmcs ?? []), st?.pids.tcpdump]
     .filter((p): p is number => typeof p === 'number');
   killAll(recorded, opts.graceMs ?? 3000);
   // anything else left inside our namespaces (QEMU started by a BMC after we read its pid file, children)
