@@ -1,0 +1,36 @@
+// The netboot event sink: DHCP events carry a MAC; TFTP/HTTP events carry only the client address, resolved
+// through the DHCP leases (ipToMac) or the node store; a DHCP ACK records the node's address. Events reach
+// WebSocket subscribers through the bus; a throwing subscriber does not stop the others.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import { Core } from '../../src/core/core.ts';
+import { createNetbootSink } from '../../src/core/netboot-sink.ts';
+import type { StreamMessage } from '../../src/shared/api.ts';
+
+test('netboot sink: ip → mac through leases then nodes; ACK sets the node ip; unknown clients kept as global events', () => {
+  const core = new Core({ dataDir: null, logger: pino({ level: 'silent' }) });
+  const n = core.nodes.create('52:54:00:00:02:01', 'discovered');
+  const leases = new Map([['10.230.0.77', '52:54:00:00:02:01']]);
+  const sink = createNetbootSink(core, (ip) => leases.get(ip) ?? null);
+  const got: StreamMessage[] = [];
+  core.bus.subscribe(() => { throw new Error('a broken subscriber'); });
+  core.bus.subscribe((m) => got.push(m));
+
+  sink({ source: 'dhcp', kind: 'ack', mac: '52-54-00-00-02-01', ip: '10.230.0.88', message: 'DHCPACK', detail: { xid: 1 } });
+  assert.equal(core.nodes.get(n.id)!.ip, '10.230.0.88');
+  sink({ source: 'tftp', kind: 'rrq-done', mac: null, ip: '10.230.0.77', message: 'undionly.kpxe sent' });
+  sink({ source: 'http', kind: 'script', mac: null, ip: '10.230.0.88', message: 'boot script' });
+  sink({ source: 'http', kind: 'download', mac: null, ip: '10.230.0.99', message: 'stranger', level: 'warn' });
+
+  const mine = core.events.query({ mac: n.mac });
+  assert.deepEqual(mine.map((e) => `${e.source}:${e.kind}`), ['dhcp:ack', 'tftp:rrq-done', 'http:script']);
+  assert.ok(mine.every((e) => e.nodeId === n.id));
+  assert.deepEqual(mine[0]!.detail, { xid: 1, ip: '10.230.0.88' });
+  const stranger = core.events.query({}).at(-1)!;
+  assert.equal(stranger.mac, null);
+  assert.equal(stranger.level, 'warn');
+  assert.deepEqual(got.filter((m) => m.type === 'event').map((m) => (m.payload as { kind: string }).kind), ['ack', 'rrq-done', 'script', 'download']);
+  assert.ok(got.some((m) => m.type === 'node' && m.payload.ip === '10.230.0.88'), 'node update broadcast');
+  core.close();
+});
