@@ -43,7 +43,9 @@ export interface BenchResult {
   /** wall seconds of the median round */
   seconds: number;
   rounds: number[];
-  /** what the server actually agreed to (from the RackSeed server's log or the client's echo) */
+  /** server CPU seconds (user + system, children included) per 100 MB delivered, median round */
+  cpuPer100MB: number;
+  /** what the server agreed to */
   note: string;
 }
 
@@ -60,6 +62,42 @@ const CLIENT_LINES: Record<TftpClientKind, string> = {
 function clientArgs(kind: TftpClientKind, out: string): [string, string[]] {
   if (kind === 'curl') return ['curl', ['-sS', '--max-time', '600', '--tftp-blksize', '1468', '-o', out, `tftp://${SERVER_IP}/bench.bin`]];
   return ['atftp', ['--option', 'windowsize 16', '--option', 'blksize 1468', '-g', '-r', 'bench.bin', '-l', out, SERVER_IP]];
+}
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** CPU seconds (user + system, plus reaped children) of one process: /proc/PID/stat. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // after the command: state(0) … utime(11) stime(12) cutime(13) cstime(14)
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK_TCK;
+}
+
+/**
+ * Samples CPU seconds of a process plus its children every 50 ms, remembering each child's last figure, because
+ * tftpd-hpa's children are reaped without being added to the parent's cutime (SIGCHLD ignored). Undercounts each
+ * child by at most one interval.
+ */
+function cpuSampler(pid: number): { stop(): Promise<number> } {
+  const seen = new Map<number, number>();
+  const sample = async () => {
+    try {
+      seen.set(pid, await cpuSeconds(pid));
+      const kids = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')).split(' ').filter(Boolean).map(Number);
+      for (const k of kids) seen.set(k, await cpuSeconds(k).catch(() => seen.get(k) ?? 0));
+    } catch { /* process gone between listing and reading */ }
+  };
+  const timer = setInterval(() => void sample(), 50);
+  const first = sample();
+  return {
+    async stop() {
+      await first;
+      await sample();
+      clearInterval(timer);
+      return [...seen.values()].reduce((a, b) => a + b, 0);
+    },
+  };
 }
 
 function sha256(path: string): Promise<string> {
@@ -130,7 +168,9 @@ export async function runTftpBench(opts: TftpBenchOptions = {}): Promise<TftpBen
       if (!(await waitExit(p, 3000))) p.kill('SIGKILL');
     };
 
-    const oneRound = async (kind: TftpClientKind): Promise<number> => {
+    const oneRound = async (kind: TftpClientKind, serverPid: number): Promise<{ seconds: number; cpu: number }> => {
+      const cpu0 = await cpuSeconds(serverPid);
+      const sampler = cpuSampler(serverPid);
       const outs = Array.from({ length: clients }, (_, i) => join(outDir, `c${i}.bin`));
       await Promise.all(outs.map((o) => rm(o, { force: true })));
       const started = process.hrtime.bigint();
@@ -139,36 +179,38 @@ export async function runTftpBench(opts: TftpBenchOptions = {}): Promise<TftpBen
         return run('ip', ['netns', 'exec', cli, cmd, ...args]);
       }));
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const cpu = (await sampler.stop()) - cpu0;
       for (const [i, r] of results.entries()) {
         if (r.code !== 0) throw new Error(`client ${i} (${kind}) exited ${r.code}: ${r.out.slice(0, 300)}`);
         const st = await stat(outs[i]);
         if (st.size !== bytesEach || (await sha256(outs[i])) !== want) throw new Error(`client ${i} (${kind}) got a corrupt copy (${st.size} bytes)`);
       }
-      return seconds;
+      return { seconds, cpu };
     };
 
     const results: BenchResult[] = [];
     for (const kind of cases) {
-      const per: Record<TftpServerKind, number[]> = { rackseed: [], 'tftpd-hpa': [] };
+      const per: Record<TftpServerKind, { seconds: number; cpu: number }[]> = { rackseed: [], 'tftpd-hpa': [] };
       for (let r = 0; r < rounds; r++) {
         const order: TftpServerKind[] = r % 2 === 0 ? ['rackseed', 'tftpd-hpa'] : ['tftpd-hpa', 'rackseed'];
         for (const server of order) {
           const p = await startServer(server);
           try {
-            const s = await oneRound(kind);
+            const s = await oneRound(kind, p.pid!);
             per[server].push(s);
-            log(`tftp ${kind} ${server} round ${r + 1}: ${clients} × ${sizeMB} MB in ${s.toFixed(2)} s = ${((clients * bytesEach) / 1e6 / s).toFixed(1)} MB/s`);
+            log(`tftp ${kind} ${server} round ${r + 1}: ${clients} × ${sizeMB} MB in ${s.seconds.toFixed(2)} s = ${((clients * bytesEach) / 1e6 / s.seconds).toFixed(1)} MB/s, server CPU ${s.cpu.toFixed(2)} s`);
           } finally {
             await stopServer(p);
           }
         }
       }
       for (const server of ['rackseed', 'tftpd-hpa'] as const) {
-        const sorted = [...per[server]].sort((a, b) => a - b);
+        const sorted = [...per[server]].sort((a, b) => a.seconds - b.seconds);
         const median = sorted[Math.floor(sorted.length / 2)];
         results.push({
-          server, client: kind, clients, bytesEach, seconds: median, mbPerSec: (clients * bytesEach) / 1e6 / median,
-          rounds: per[server].map((s) => (clients * bytesEach) / 1e6 / s),
+          server, client: kind, clients, bytesEach, seconds: median.seconds, mbPerSec: (clients * bytesEach) / 1e6 / median.seconds,
+          rounds: per[server].map((s) => (clients * bytesEach) / 1e6 / s.seconds),
+          cpuPer100MB: (median.cpu / ((clients * bytesEach) / 1e6)) * 100,
           note: kind === 'curl' ? 'lock-step (window 1), blksize 1468' : server === 'rackseed' ? 'windowsize 16, blksize 1468' : 'windowsize refused (not supported), lock-step, blksize 1468',
         });
       }
@@ -197,11 +239,11 @@ export async function runTftpBench(opts: TftpBenchOptions = {}): Promise<TftpBen
       '- tftpd-hpa 5.2: `in.tftpd -L -s DIR -a 10.232.9.1:69` (foreground, killed by PID). It supports blksize/tsize/timeout but **not windowsize** (RFC 7440), so with the same atftp command it runs lock-step.',
       ...cases.map((k) => `- client \`${k}\`: \`${CLIENT_LINES[k]}\``),
       '',
-      '| client | server | agreed | MB/s (median) | rounds MB/s | ratio RackSeed ÷ tftpd-hpa |',
-      '|---|---|---|---:|---|---:|',
+      '| client | server | agreed | MB/s (median) | rounds MB/s | server CPU s per 100 MB | ratio RackSeed ÷ tftpd-hpa (MB/s) |',
+      '|---|---|---|---:|---|---:|---:|',
       ...results.map((r) => {
         const other = results.find((x) => x.client === r.client && x.server !== r.server)!;
-        return `| ${r.client} | ${r.server} | ${r.note} | ${r.mbPerSec.toFixed(1)} | ${r.rounds.map((x) => x.toFixed(1)).join(', ')} | ${r.server === 'rackseed' ? `${(r.mbPerSec / other.mbPerSec).toFixed(2)}×` : ''} |`;
+        return `| ${r.client} | ${r.server} | ${r.note} | ${r.mbPerSec.toFixed(1)} | ${r.rounds.map((x) => x.toFixed(1)).join(', ')} | ${r.cpuPer100MB.toFixed(2)} | ${r.server === 'rackseed' ? `${(r.mbPerSec / other.mbPerSec).toFixed(2)}×` : ''} |`;
       }),
       '',
       'Goal: ≥ 2× tftpd-hpa aggregate with windowsize (first row pair).',
