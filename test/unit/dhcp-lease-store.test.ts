@@ -62,3 +62,21 @@ test('committed leases survive kill -9 of the writing process (WAL, synchronous=
     assert.equal(s.byIp('10.9.3.231')?.mac, '52:54:00:09:03:e7');
   } finally { s.close(); }
 }));
+
+test('a table made with the old UNIQUE mac column is rebuilt with its rows; MAC moves still leave one row per MAC', withDir((dir) => {
+  const db = join(dir, 'old.db');
+  const raw = new Database(db);
+  raw.exec(`CREATE TABLE dhcp_leases (ip TEXT PRIMARY KEY, mac TEXT NOT NULL UNIQUE, state TEXT NOT NULL CHECK (state IN ('bound', 'released', 'expired')), expires_at INTEGER NOT NULL, hostname TEXT) WITHOUT ROWID`);
+  raw.prepare('INSERT INTO dhcp_leases VALUES (?, ?, ?, ?, ?)').run('10.0.0.5', 'aa:00:00:00:00:05', 'bound', 77, 'n5');
+  raw.close();
+  const s = openSqliteLeaseStore(db);
+  assert.deepEqual(s.byIp('10.0.0.5'), { ip: '10.0.0.5', mac: 'aa:00:00:00:00:05', state: 'bound', expiresAt: 77, hostname: 'n5' });
+  s.put(lease('10.0.0.6', 'aa:00:00:00:00:05')); // the MAC moves: its old row must go without a UNIQUE index
+  s.close();
+  const check = new Database(db);
+  const uniques = (check.prepare('PRAGMA index_list(dhcp_leases)').all() as Array<{ unique: number; origin: string }>).filter((i) => i.unique === 1 && i.origin === 'u');
+  const rows = check.prepare('SELECT ip, mac FROM dhcp_leases ORDER BY ip').all();
+  check.close();
+  assert.deepEqual(uniques, []);
+  assert.deepEqual(rows, [{ ip: '10.0.0.6', mac: 'aa:00:00:00:00:05' }]);
+}));

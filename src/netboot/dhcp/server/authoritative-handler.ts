@@ -7,6 +7,7 @@ import type { BootPolicy, NetbootEventSink } from '../../boot-policy.ts';
 import { IPV4_ANY, intToIpv4, ipv4ToInt } from '../ipv4.ts';
 import { DhcpMessageType } from '../message-type.ts';
 import { isNetbootClient } from '../netboot-client.ts';
+import { DhcpOptions } from '../options.ts';
 import { packetMac, type DhcpPacket } from '../packet.ts';
 import type { AddressPool } from './address-pool.ts';
 import { bootRequestOf } from './boot-request.ts';
@@ -31,6 +32,9 @@ export interface NetworkOptions {
 
 export class AuthoritativeHandler {
   private readonly broadcast: string;
+  /** network options (with and without 51/58/59), encoded once: every reply shares these immutable buffers */
+  private readonly leaseOptions: Array<[number, Buffer]>;
+  private readonly plainOptions: Array<[number, Buffer]>;
 
   constructor(
     private readonly net: NetworkOptions,
@@ -44,6 +48,8 @@ export class AuthoritativeHandler {
     const mask = ipv4ToInt(net.subnetMask);
     // the served subnet is the pool's (with a relay it is not the server's own)
     this.broadcast = intToIpv4(((ipv4ToInt(net.poolFirst) & mask) | (~mask >>> 0)) >>> 0);
+    this.leaseOptions = this.encodeNetworkOptions(true);
+    this.plainOptions = this.encodeNetworkOptions(false);
   }
 
   decide = (req: DhcpPacket, _from: RemoteInfo): Decision => {
@@ -144,8 +150,9 @@ export class AuthoritativeHandler {
     return reply;
   }
 
-  private networkOptions(reply: DhcpPacket, withLease: boolean): void {
-    const o = reply.options;
+  /** Options 51/58/59 (when `withLease`), 1, 28, 3, 6, 15 in wire order, as the typed setters encode them. */
+  private encodeNetworkOptions(withLease: boolean): Array<[number, Buffer]> {
+    const o = new DhcpOptions();
     if (withLease) {
       o.leaseTime = this.net.leaseTimeSec;
       o.renewalTime = this.net.renewalTimeSec;
@@ -156,6 +163,11 @@ export class AuthoritativeHandler {
     o.routers = this.net.routers;
     o.dnsServers = this.net.dnsServers;
     o.domainName = this.net.domainName;
+    return [...o.entries()];
+  }
+
+  private networkOptions(reply: DhcpPacket, withLease: boolean): void {
+    for (const [code, bytes] of withLease ? this.leaseOptions : this.plainOptions) reply.options.adoptRaw(code, bytes);
   }
 
   private bootInfo(req: DhcpPacket, reply: DhcpPacket): void {

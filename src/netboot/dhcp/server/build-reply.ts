@@ -2,9 +2,20 @@
 // boot fields from a DhcpBootAnswer. Shared by the authoritative and the proxy handlers.
 
 import type { DhcpBootAnswer } from '../../boot-policy.ts';
-import { IPV4_ANY } from '../ipv4.ts';
+import { IPV4_ANY, writeIpv4 } from '../ipv4.ts';
 import { Opt } from '../option-codes.ts';
 import { BOOTREPLY, FLAG_BROADCAST, newPacket, type DhcpPacket } from '../packet.ts';
+
+/** option 53 values 0..8, shared by every reply (option buffers of a reply are never mutated) */
+const MESSAGE_TYPE_BYTES = Array.from({ length: 9 }, (_, t) => Buffer.from([t]));
+/** one-entry memo: a server always answers with the same identifier */
+let lastServerId = '';
+let lastServerIdBytes = Buffer.alloc(4);
+function ipv4Bytes(ip: string): Buffer {
+  const b = Buffer.alloc(4);
+  writeIpv4(b, 0, ip);
+  return b;
+}
 
 /**
  * A reply to `req` of message `type` from `serverId`: xid, flags, giaddr, chaddr, htype/hlen copied;
@@ -14,8 +25,9 @@ export function replyTo(req: DhcpPacket, type: number, serverId: string): DhcpPa
   const reply = newPacket({
     op: BOOTREPLY, htype: req.htype, hlen: req.hlen, xid: req.xid, flags: req.flags, giaddr: req.giaddr, chaddr: req.chaddr,
   });
-  reply.options.messageType = type;
-  reply.options.serverId = serverId;
+  reply.options.adoptRaw(Opt.MESSAGE_TYPE, MESSAGE_TYPE_BYTES[type] ?? Buffer.from([type]));
+  if (serverId !== lastServerId) { lastServerIdBytes = ipv4Bytes(serverId); lastServerId = serverId; }
+  reply.options.adoptRaw(Opt.SERVER_ID, lastServerIdBytes);
   const relay = req.options.getRaw(Opt.RELAY_AGENT_INFO);
   if (relay) reply.options.setRaw(Opt.RELAY_AGENT_INFO, relay);
   return reply;
