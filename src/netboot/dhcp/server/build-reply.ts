@@ -10,7 +10,7 @@ import { BOOTREPLY, FLAG_BROADCAST, newPacket, type DhcpPacket } from '../packet
 const MESSAGE_TYPE_BYTES = Array.from({ length: 9 }, (_, t) => Buffer.from([t]));
 /** one-entry memo: a server always answers with the same identifier */
 let lastServerId = '';
-let lastServerIdBytes = Buffer.alloc(4);
+let lastServerIdBytes: Buffer = Buffer.alloc(4);
 function ipv4Bytes(ip: string): Buffer {
   const b = Buffer.alloc(4);
   writeIpv4(b, 0, ip);
