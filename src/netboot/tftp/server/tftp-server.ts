@@ -163,6 +163,10 @@ export function createTftpServer(o: TftpServerOptions): TftpServer {
       if (mode === 'netascii') tftpFile = toNetascii(tftpFile);
       const size = tftpFile.kind === 'ranges' ? tftpFile.size : tftpFile.size;
       const n = negotiateReadOptions(req.options, size, limits);
+      if (!listener) {
+        rlog.info('tftp: server stopped before the transfer began');
+        return;
+      }
       socket = await o.socketFactory({ port: 0, address, interface: o.interface });
       rlog.info({ blksize: n.blksize, windowsize: n.windowsize, tsize: size, options: req.options }, 'tftp: read request');
       emit('rrq', client, `RRQ ${file}`, { file, blksize: n.blksize, windowsize: n.windowsize, size });
