@@ -69,7 +69,7 @@ class ReadTransfer {
       this.phase = 'oack';
       this.sendOack();
     } else {
-      void this.sendWindow();
+      this.sendWindow();
     }
     return done;
   }
@@ -104,7 +104,7 @@ class ReadTransfer {
       if (pkt.block !== 0) return;
       this.phase = 'data';
       this.progress();
-      void this.sendWindow();
+      this.sendWindow();
       return;
     }
     // Map the 16-bit block number to the absolute one in [base, highestSent] (rollover past 65535).
@@ -116,7 +116,7 @@ class ReadTransfer {
       if (this.p.windowsize > 1 && !this.resentForBase && this.base > 0) {
         this.resentForBase = true;
         this.retransmits++;
-        void this.sendWindow();
+        this.sendWindow();
       }
       return;
     }
@@ -129,33 +129,50 @@ class ReadTransfer {
       this.finish({ ok: true, bytes, blocks: this.lastBlock, retransmits: this.retransmits });
       return;
     }
-    void this.sendWindow();
+    this.sendWindow();
   }
 
-  /** Send blocks base+1 … base+windowsize (or up to the last block), then arm the retransmission timer. */
-  private async sendWindow(): Promise<void> {
+  /**
+   * Send blocks base+1 … base+windowsize (or up to the last block), then arm the retransmission timer. Blocks already
+   * in memory are sent synchronously; the first one that is not yet read continues asynchronously.
+   */
+  private sendWindow(): void {
     const gen = ++this.generation;
     this.armTimer();
     const end = this.base + this.p.windowsize;
     for (let n = this.base + 1; n <= end; n++) {
-      if (this.lastBlock !== null && n > this.lastBlock) break;
-      let data = this.source.peek(n);
+      if (this.lastBlock !== null && n > this.lastBlock) return;
+      const data = this.source.peek(n);
       if (!data) {
-        try {
-          data = await this.source.get(n);
-        } catch (err) {
-          this.fail(`read error: ${(err as Error).message}`, true);
-          return;
-        }
-        if (this.finished || gen !== this.generation) return;
+        void this.sendWindowFrom(n, end, gen);
+        return;
       }
-      if (data.length < this.p.blksize) {
-        this.lastBlock = n;
-        this.lastLength = data.length;
-      }
-      this.p.socket.send([encodeDataHeader(n), data], this.p.client.port, this.p.client.address);
-      if (n > this.highestSent) this.highestSent = n;
+      this.sendData(n, data);
     }
+  }
+
+  private async sendWindowFrom(from: number, end: number, gen: number): Promise<void> {
+    for (let n = from; n <= end; n++) {
+      if (this.lastBlock !== null && n > this.lastBlock) return;
+      let data: Buffer;
+      try {
+        data = await this.source.get(n);
+      } catch (err) {
+        this.fail(`read error: ${(err as Error).message}`, true);
+        return;
+      }
+      if (this.finished || gen !== this.generation) return;
+      this.sendData(n, data);
+    }
+  }
+
+  private sendData(n: number, data: Buffer): void {
+    if (data.length < this.p.blksize) {
+      this.lastBlock = n;
+      this.lastLength = data.length;
+    }
+    this.p.socket.send([encodeDataHeader(n), data], this.p.client.port, this.p.client.address);
+    if (n > this.highestSent) this.highestSent = n;
   }
 
   private sendOack(): void {
@@ -180,7 +197,7 @@ class ReadTransfer {
     }
     this.retransmits++;
     if (this.phase === 'oack') this.sendOack();
-    else void this.sendWindow();
+    else this.sendWindow();
   }
 
   private sendError(code: number, message: string, to: { address: string; port: number }): void {
