@@ -261,6 +261,16 @@ test('proxyDHCP: PXE DISCOVER → OFFER with boot info, no address, option 60/43
   assert.equal(offer.options.leaseTime, null);
 });
 
+test('proxyDHCP: an iPXE client sent to an http:// script still gets siaddr (iPXE drops proxy replies without it)', async () => {
+  const d = pxeDiscover('52:54:00:00:00:0e', 0);
+  d.options.userClassString = 'iPXE';
+  const offer = await replies.exchange(d, { address: '127.0.0.1', port: PORTS.proxy }, T.OFFER);
+  assert.ok(offer);
+  assert.match(offer.options.bootfileName ?? '', /^http:\/\/127\.0\.0\.1:8080\/boot\.ipxe/);
+  assert.equal(offer.siaddr, SERVER_IP);
+  assert.equal(offer.yiaddr, '0.0.0.0');
+});
+
 test('proxyDHCP ignores non-PXE clients and answers port-4011 REQUESTs by unicast to the sender', async () => {
   const plain = clientPacket(T.DISCOVER, '52:54:00:00:00:0c');
   assert.equal(await replies.exchange(plain, { address: '127.0.0.1', port: PORTS.proxy }, null, 300), null);

@@ -51,6 +51,9 @@ export class ProxyHandler {
     if (!answer) return null;
     const reply = replyTo(req, type, this.serverIp);
     applyBootAnswer(reply, req, answer);
+    // iPXE accepts a proxy reply only with a non-zero siaddr and a boot file (iPXE dhcp.c dhcp_has_pxeopts,
+    // seen with QEMU's ROM beside dnsmasq): name ourselves as next server even when the file is an http:// URL.
+    if (reply.siaddr === '0.0.0.0') reply.siaddr = this.serverIp;
     reply.options.vendorClass = 'PXEClient';
     reply.options.vendorSpecific = encodePxeVendorOptions({ discoveryControl: PxeDiscoveryControl.USE_BOOT_FILE });
     // PXE clients match proxy replies by their machine identifier (PXE 2.1 §2.2.5)
