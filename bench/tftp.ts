@@ -5,7 +5,7 @@
 // Cases: atftp with windowsize 16 + blksize 1468 (RackSeed negotiates the window; tftpd-hpa 5.2 has no
 // windowsize option, so the same client falls back to lock-step there), and curl --tftp-blksize 1468 (lock-step
 // on both: like for like). Rounds alternate the servers (A B A B …); the median round is reported.
-//   node --import tsx bench/tftp.ts [--quick] [--write-doc]      (root; or via `npm run bench -- --only tftp`)
+//   node --import tsx bench/tftp.ts [--quick] [--write-doc] [--help]   (root; or via `npm run bench -- --only tftp`)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -13,6 +13,7 @@ import { chmod, mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { NetnsSandbox, waitExit } from '../test/helpers/netns.ts';
 import type { BenchContext, BenchReport, SummaryRow } from './lib/bench-types.ts';
 import { load1, machineInfo } from './lib/machine.ts';
@@ -30,6 +31,12 @@ export interface TftpBenchOptions extends Partial<BenchContext> {
   sizeMB?: number;
   rounds?: number;
   cases?: TftpClientKind[];
+  /** servers to measure (default both); ratios need both */
+  servers?: TftpServerKind[];
+  /** write a V8 CPU profile of the RackSeed server (node --cpu-prof) into this directory */
+  cpuProfDir?: string;
+  /** extra arguments for standalone.ts (e.g. --workers 2) */
+  serverArgs?: string[];
 }
 
 /** One (server, client) case: the median round and every round's figure. */
@@ -124,6 +131,7 @@ export async function runTftpBench(opts: TftpBenchOptions = {}): Promise<TftpBen
   const sizeMB = opts.sizeMB ?? (quick ? 5 : 30);
   const rounds = opts.rounds ?? (quick ? 1 : 3);
   const cases = opts.cases ?? ['atftp-window16', 'curl'];
+  const servers = opts.servers ?? ['rackseed', 'tftpd-hpa'];
   const bytesEach = sizeMB * 1_000_000;
   const sandbox = new NetnsSandbox();
   const dir = await mkdtemp(join(tmpdir(), 'rs-tftp-bench-'));
@@ -150,7 +158,7 @@ export async function runTftpBench(opts: TftpBenchOptions = {}): Promise<TftpBen
 
     const startServer = async (kind: TftpServerKind): Promise<ChildProcess> => {
       const p = kind === 'rackseed'
-        ? sandbox.spawn(srv, process.execPath, ['--import', 'tsx', 'src/netboot/tftp/server/standalone.ts', '--root', root, '--address', SERVER_IP, '--port', '69', '--log-level', 'error'], { cwd: REPO })
+        ? sandbox.spawn(srv, process.execPath, [...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : []), '--import', 'tsx', 'src/netboot/tftp/server/standalone.ts', ...(opts.serverArgs ?? []), '--root', root, '--address', SERVER_IP, '--port', '69', '--log-level', 'error'], { cwd: REPO })
         : sandbox.spawn(srv, 'in.tftpd', ['-L', '-s', root, '-a', `${SERVER_IP}:69`]);
       p.stdout?.resume();
       p.stderr?.on('data', (d) => log(`[${kind}] ${String(d).trim()}`));
@@ -192,7 +200,7 @@ export async function runTftpBench(opts: TftpBenchOptions = {}): Promise<TftpBen
     for (const kind of cases) {
       const per: Record<TftpServerKind, { seconds: number; cpu: number }[]> = { rackseed: [], 'tftpd-hpa': [] };
       for (let r = 0; r < rounds; r++) {
-        const order: TftpServerKind[] = r % 2 === 0 ? ['rackseed', 'tftpd-hpa'] : ['tftpd-hpa', 'rackseed'];
+        const order = (r % 2 === 0 ? ['rackseed', 'tftpd-hpa'] as const : ['tftpd-hpa', 'rackseed'] as const).filter((x) => servers.includes(x));
         for (const server of order) {
           const p = await startServer(server);
           try {
@@ -205,6 +213,7 @@ export async function runTftpBench(opts: TftpBenchOptions = {}): Promise<TftpBen
         }
       }
       for (const server of ['rackseed', 'tftpd-hpa'] as const) {
+        if (per[server].length === 0) continue;
         const sorted = [...per[server]].sort((a, b) => a.seconds - b.seconds);
         const median = sorted[Math.floor(sorted.length / 2)];
         results.push({
@@ -216,6 +225,8 @@ export async function runTftpBench(opts: TftpBenchOptions = {}): Promise<TftpBen
       }
     }
     const loadAfter = load1();
+    for (const r of results) log(`tftp ${r.client} ${r.server}: median ${r.mbPerSec.toFixed(1)} MB/s, server CPU ${r.cpuPer100MB.toFixed(2)} s per 100 MB`);
+    if (servers.length < 2) return { rows: [], markdown: '', results, command: '' };
     const rows: SummaryRow[] = cases.map((kind) => {
       const a = results.find((x) => x.client === kind && x.server === 'rackseed')!;
       const b = results.find((x) => x.client === kind && x.server === 'tftpd-hpa')!;
@@ -298,9 +309,36 @@ export async function writeTftpSection(markdown: string): Promise<void> {
   await writeFile(path, next);
 }
 
+const HELP = `usage: node --import tsx bench/tftp.ts [options]   (root: network namespaces)
+  --quick               4 clients × 5 MB, 1 round
+  --clients N  --size-mb N  --rounds N
+  --cases LIST          atftp-window16,curl (default both)
+  --servers LIST        rackseed,tftpd-hpa (default both; the doc needs both)
+  --server-arg ARG      extra argument for standalone.ts (repeatable, e.g. --server-arg=--workers=2)
+  --cpu-prof DIR        V8 CPU profile of the RackSeed server into DIR
+  --write-doc           rewrite the TFTP section of docs/BENCHMARKS.md
+`;
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { values: a } = parseArgs({
+    options: {
+      help: { type: 'boolean' }, quick: { type: 'boolean' }, 'write-doc': { type: 'boolean' },
+      clients: { type: 'string' }, 'size-mb': { type: 'string' }, rounds: { type: 'string' },
+      cases: { type: 'string' }, servers: { type: 'string' }, 'server-arg': { type: 'string', multiple: true }, 'cpu-prof': { type: 'string' },
+    },
+  });
+  if (a.help) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
   if (spawnSync('id', ['-u'], { encoding: 'utf8' }).stdout.trim() !== '0') throw new Error('bench/tftp.ts needs root (network namespaces)');
-  const report = await runTftpBench({ quick: process.argv.includes('--quick'), log: (l) => console.error(l) });
+  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  const report = await runTftpBench({
+    quick: a.quick ?? false, log: (l) => console.error(l),
+    clients: num(a.clients), sizeMB: num(a['size-mb']), rounds: num(a.rounds),
+    cases: a.cases?.split(',') as TftpClientKind[] | undefined, servers: a.servers?.split(',') as TftpServerKind[] | undefined,
+    serverArgs: a['server-arg'], cpuProfDir: a['cpu-prof'] ? resolve(a['cpu-prof']) : undefined,
+  });
   for (const r of report.rows) console.log(`${r.case}: RackSeed ${r.rackseed}, tftpd-hpa ${r.reference}, ratio ${r.ratio?.toFixed(2)}`);
-  if (report.markdown && process.argv.includes('--write-doc')) await writeTftpSection(report.markdown);
+  if (report.markdown && a['write-doc']) await writeTftpSection(report.markdown);
 }

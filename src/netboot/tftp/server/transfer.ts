@@ -7,7 +7,16 @@ import { errorCodeMessage, errorCodeToString, TftpErrorCode } from '../error-cod
 import { formatAcceptedOptions, type TftpAcceptedOptions } from '../options.ts';
 import { decodeTftpPacket, encodeDataHeader, encodeTftpPacket, packetToString } from '../packet.ts';
 import { BlockSource } from './block-source.ts';
+import { enableUdpGso, GSO_MAX_BYTES, GSO_MAX_SEGMENTS } from './udp-gso.ts';
 import type { TftpClient, TftpFile } from './handler.ts';
+
+/** UDP payload of one 1500-byte Ethernet frame: larger DATA packets are not segmented (the path may not carry them) */
+const GSO_MAX_SEGMENT_BYTES = 1472;
+/**
+ * UDP_SEGMENT applies to every send on the socket, so the OACK and ERROR packets (≤ 205 bytes: reasons are cut
+ * at 200) must stay below one segment; smaller blocks are sent one datagram each.
+ */
+const GSO_MIN_BLKSIZE = 512;
 
 export interface TransferParams {
   socket: Socket;
@@ -53,12 +62,20 @@ class ReadTransfer {
   private finished = false;
   private resolve!: (o: TransferOutcome) => void;
   private readonly oack: Buffer | null;
+  /** windows leave as segmented sends (UDP GSO); false for window 1, blocks above one Ethernet frame, or no GSO */
+  private gso: boolean;
+  /** blocks per segmented send (kernel limits: 64 segments, 65507 bytes) */
+  private readonly segmentsPerSend: number;
+  /** send buffers of segmentsPerSend packets, back from the kernel and free for reuse (fewer allocations per window) */
+  private readonly sendBuffers: Buffer[] = [];
 
   constructor(private readonly p: TransferParams) {
     this.source = new BlockSource(p.file, p.blksize);
     this.retriesLeft = p.retries;
     const options = formatAcceptedOptions(p.accepted);
     this.oack = options.length ? encodeTftpPacket({ op: 'OACK', options }) : null;
+    this.segmentsPerSend = Math.min(GSO_MAX_SEGMENTS, Math.floor(GSO_MAX_BYTES / (p.blksize + 4)));
+    this.gso = p.windowsize > 1 && p.blksize >= GSO_MIN_BLKSIZE && p.blksize + 4 <= GSO_MAX_SEGMENT_BYTES && this.segmentsPerSend > 1 && enableUdpGso(p.socket, p.blksize + 4);
   }
 
   run(): Promise<TransferOutcome> {
@@ -134,36 +151,91 @@ class ReadTransfer {
 
   /**
    * Send blocks base+1 … base+windowsize (or up to the last block), then arm the retransmission timer. Blocks already
-   * in memory are sent synchronously; the first one that is not yet read continues asynchronously.
+   * in memory are sent synchronously; from the first one that is not yet read on, sending continues after the read.
    */
   private sendWindow(): void {
     const gen = ++this.generation;
     this.armTimer();
-    const end = this.base + this.p.windowsize;
-    for (let n = this.base + 1; n <= end; n++) {
-      if (this.lastBlock !== null && n > this.lastBlock) return;
-      const data = this.source.peek(n);
-      if (!data) {
-        void this.sendWindowFrom(n, end, gen);
-        return;
-      }
-      this.sendData(n, data);
-    }
+    this.sendRange(this.base + 1, this.base + this.p.windowsize, gen);
   }
 
-  private async sendWindowFrom(from: number, end: number, gen: number): Promise<void> {
+  /**
+   * Send blocks from … end that are in memory. With GSO, consecutive blocks go out as one segmented send
+   * (every block but the file's last is exactly blksize, so each segment is one DATA packet).
+   */
+  private sendRange(from: number, end: number, gen: number): void {
+    let batch: Buffer[] = [];
+    let batchFirst = from;
     for (let n = from; n <= end; n++) {
-      if (this.lastBlock !== null && n > this.lastBlock) return;
-      let data: Buffer;
-      try {
-        data = await this.source.get(n);
-      } catch (err) {
-        this.fail(`read error: ${(err as Error).message}`, true);
+      if (this.lastBlock !== null && n > this.lastBlock) break;
+      const data = this.source.peek(n);
+      if (!data) {
+        this.sendBatch(batchFirst, batch);
+        void this.sendRangeAfterRead(n, end, gen);
         return;
       }
-      if (this.finished || gen !== this.generation) return;
-      this.sendData(n, data);
+      if (!this.gso) {
+        this.sendData(n, data);
+        continue;
+      }
+      if (batch.length === 0) batchFirst = n;
+      batch.push(data);
+      if (batch.length === this.segmentsPerSend || data.length < this.p.blksize) {
+        this.sendBatch(batchFirst, batch);
+        batch = [];
+      }
     }
+    this.sendBatch(batchFirst, batch);
+  }
+
+  private async sendRangeAfterRead(from: number, end: number, gen: number): Promise<void> {
+    try {
+      await this.source.get(from);
+    } catch (err) {
+      this.fail(`read error: ${(err as Error).message}`, true);
+      return;
+    }
+    if (this.finished || gen !== this.generation) return;
+    this.sendRange(from, end, gen);
+  }
+
+  /** Blocks first … first+k−1 as one GSO send: DATA packets back to back, split by the kernel every 4 + blksize. */
+  private sendBatch(first: number, blocks: Buffer[]): void {
+    if (blocks.length === 0) return;
+    if (blocks.length === 1) {
+      this.sendData(first, blocks[0]);
+      return;
+    }
+    let total = 0;
+    for (const b of blocks) total += 4 + b.length;
+    const out = this.sendBuffers.pop()?.subarray(0, total) ?? Buffer.allocUnsafe(this.segmentsPerSend * (4 + this.p.blksize)).subarray(0, total);
+    let at = 0;
+    for (let i = 0; i < blocks.length; i++) {
+      out[at] = 0;
+      out[at + 1] = 3; // DATA
+      out.writeUInt16BE((first + i) & 0xffff, at + 2);
+      at += 4 + blocks[i].copy(out, at + 4);
+    }
+    const last = first + blocks.length - 1;
+    const tail = blocks[blocks.length - 1];
+    if (tail.length < this.p.blksize) {
+      this.lastBlock = last;
+      this.lastLength = tail.length;
+    }
+    if (last > this.highestSent) this.highestSent = last;
+    this.p.socket.send(out, this.p.client.port, this.p.client.address, (err) => {
+      // the kernel has copied the datagrams (or refused them): the buffer can carry the next window
+      if (this.sendBuffers.length < 4) this.sendBuffers.push(Buffer.from(out.buffer, out.byteOffset, this.segmentsPerSend * (4 + this.p.blksize)));
+      if (err) this.gsoFailed(err);
+    });
+  }
+
+  /** A segmented send failed (no checksum offload, MTU below 4 + blksize …): send block by block from now on. */
+  private gsoFailed(err: Error): void {
+    if (this.finished || !this.gso) return;
+    this.gso = false;
+    this.p.logger.debug({ err: err.message }, 'tftp: segmented send failed; sending one datagram per block');
+    this.sendWindow();
   }
 
   private sendData(n: number, data: Buffer): void {
