@@ -19,6 +19,7 @@ import { BmcOperations } from './bmc/operations.ts';
 import type { BmcConnector } from './bmc-port.ts';
 import { ipmiConnector } from './bmc/ipmi-connector.ts';
 import { SweepService } from './bmc/sweep-service.ts';
+import { IpMacMap } from './ip-mac-map.ts';
 import type { IpmiClient } from '../bmc/ipmi/session/client.ts';
 
 export interface CoreOptions {
@@ -58,6 +59,8 @@ export class Core {
   bootSettings: BootPolicySettings = UNCONFIGURED;
   /** ip → mac lookup the service manager points at the DHCP leases */
   ipToMac: (ip: string) => string | null;
+  /** addresses the netboot servers saw each MAC use (filled by the netboot sink; proxy mode has no leases of ours) */
+  readonly addresses = new IpMacMap();
 
   constructor(opts: CoreOptions) {
     this.log = opts.logger;
@@ -79,7 +82,7 @@ export class Core {
     this.lifecycle = new NodeLifecycle(this.db, this.nodes, this.events, this.bus);
     this.ipToMac = opts.ipToMac ?? (() => null);
     this.intake = new AgentIntake(this.db, this.nodes, this.jobs, this.bmcs, this.lifecycle, this.bus, this.log.child({ svc: 'agent' }));
-    this.policy = new CoreBootPolicy(this.nodes, this.lifecycle, this.bus, () => this.bootSettings, this.log.child({ svc: 'policy' }), (ip) => this.ipToMac(ip));
+    this.policy = new CoreBootPolicy(this.nodes, this.lifecycle, this.bus, () => this.bootSettings, this.log.child({ svc: 'policy' }), (ip) => this.ipToMac(ip) ?? this.addresses.get(ip));
     const connector = opts.bmcConnector ?? (opts.ipmi ? ipmiConnector(opts.ipmi) : null);
     this.runner = new JobRunner(this, this.intake, connector, opts.jobs);
     this.bmcOps = new BmcOperations(this, connector);

@@ -1,15 +1,29 @@
 // Feeds NetbootEvents (DHCP, TFTP, HTTP servers) into the per-MAC history: resolves a TFTP/HTTP client's IP to its
-// MAC through the DHCP leases, then the node store; remembers the address a DHCP ACK gave; persists and broadcasts.
+// MAC through the DHCP leases, then the addresses seen in DHCP/HTTP events (core.addresses: the only source in
+// proxy mode), then the node store; remembers the address a DHCP ACK gave; persists and broadcasts.
 import type { NetbootEvent, NetbootEventSink } from '../netboot/boot-policy.ts';
 import type { Core } from './core.ts';
 import { normalizeMac } from './ids.ts';
+
+/**
+ * DHCP event kinds whose ip is the client's own address (requests carry ciaddr or option 50, replies yiaddr);
+ * with or without the "proxy-" prefix. Not discover (a stale option 50), decline or nak (the address is refused).
+ */
+const ADDRESS_KINDS = /^(proxy-)?(request|ack|inform|offer)$/;
+
+/** The MAC an HTTP boot-script event names (`/boot.ipxe?mac=…`, carried in detail.mac), or null. */
+function scriptMac(e: NetbootEvent): string | null {
+  const m = e.source === 'http' ? e.detail?.mac : undefined;
+  return typeof m === 'string' ? normalizeMac(m) : null;
+}
 
 /** A sink for the netboot servers. `ipToMac` looks up the DHCP leases (null when unknown). Never throws. */
 export function createNetbootSink(core: Core, ipToMac: (ip: string) => string | null = () => null): NetbootEventSink {
   return (e: NetbootEvent) => {
     try {
-      let mac = e.mac ? normalizeMac(e.mac) : null;
-      if (!mac && e.ip) mac = ipToMac(e.ip) ?? core.nodes.getByIp(e.ip)?.mac ?? null;
+      let mac = e.mac ? normalizeMac(e.mac) : scriptMac(e);
+      if (mac && e.ip && (e.source === 'http' || (e.source === 'dhcp' && ADDRESS_KINDS.test(e.kind)))) core.addresses.note(e.ip, mac);
+      if (!mac && e.ip) mac = ipToMac(e.ip) ?? core.addresses.get(e.ip) ?? core.nodes.getByIp(e.ip)?.mac ?? null;
       let node = mac ? core.nodes.getByMac(mac) : null;
       if (node && e.source === 'dhcp' && e.kind === 'ack' && e.ip && node.ip !== e.ip) {
         node = core.nodes.update(node.id, { ip: e.ip });

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { NetworkConfig } from '../shared/api.ts';
 import { Core } from '../core/core.ts';
+import type { BiosIpxe } from '../core/boot/policy.ts';
 import { ApiAuth } from './api/auth.ts';
 import { buildApiServer } from './api/server.ts';
 import { ServiceManager, defaultIpxeRoot } from './services.ts';
@@ -23,6 +24,8 @@ export interface DaemonOptions {
   network: NetworkConfig | null;
   httpPort: number;
   safeMode: boolean;
+  /** BIOS clients: boot in the ROM's iPXE (default) or chain the bundled undionly.kpxe first */
+  biosIpxe?: BiosIpxe;
   /** wait-inventory timeout of inspect jobs (default 10 min; env RACKSEED_INSPECT_TIMEOUT_MS) */
   inspectTimeoutMs?: number;
   /** survey listen window in ms (default 3000) */
@@ -47,7 +50,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   const ipmi = new IpmiClient({ logger: o.logger.child({ svc: 'ipmi' }) });
   const core = new Core({ dataDir: o.dataDir, logger: o.logger, ipmi, jobs: { inventoryTimeoutMs: o.inspectTimeoutMs } });
   const auth = new ApiAuth(o.token);
-  const services = new ServiceManager(core, o.logger, { httpPort: o.httpPort, safeMode: o.safeMode, ipxeRoot: defaultIpxeRoot(o.repoRoot), surveyMs: o.surveyMs });
+  const services = new ServiceManager(core, o.logger, { httpPort: o.httpPort, safeMode: o.safeMode, biosIpxe: o.biosIpxe, ipxeRoot: defaultIpxeRoot(o.repoRoot), surveyMs: o.surveyMs });
   const bmc: BmcOpsPort = {
     power: (id, action) => core.bmcOps.power(id, action),
     bootdev: (id, req) => core.bmcOps.bootdev(id, req),

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { NetworkConfig, ServicesStatus, ServiceStatus, SurveyResult } from '../shared/api.ts';
 import type { Core } from '../core/core.ts';
+import type { BiosIpxe } from '../core/boot/policy.ts';
 import { createNetbootSink } from '../core/netboot-sink.ts';
 import { openSqliteLeaseStore, type SqliteLeaseStore } from '../core/leases/sqlite-lease-store.ts';
 import { createDhcpServer, createProxyDhcpServer, startPeriodicSurvey, surveyDhcp, type DhcpService } from '../netboot/dhcp/server/index.ts';
@@ -28,6 +29,8 @@ export interface ServiceManagerOptions {
   /** discovery ramdisk folder (default agent/build ramdiskDir()) */
   ramdiskRoot?: string;
   safeMode: boolean;
+  /** BootPolicySettings.biosIpxe when the network config does not set it (default "rom") */
+  biosIpxe?: BiosIpxe;
   /** survey listen window (default 3000 ms) */
   surveyMs?: number;
   /** re-survey while serving, every this many ms (default 60 000; 0 = never) */
@@ -142,7 +145,7 @@ export class ServiceManager implements ServicesPort {
     const ramdiskRoot = this.o.ramdiskRoot ?? ramdiskDir();
     const manifest = loadRamdiskManifest(ramdiskRoot);
     this.core.bootSettings = {
-      serverIp: addr.address, httpPort: this.o.httpPort, safeMode: this.o.safeMode,
+      serverIp: addr.address, httpPort: this.o.httpPort, safeMode: this.o.safeMode, biosIpxe: cfg.biosIpxe ?? this.o.biosIpxe ?? 'rom',
       ramdisk: manifest && dirname(manifest.kernel.path) === ramdiskRoot && dirname(manifest.initrd.path) === ramdiskRoot
         ? { kernelPath: `/files/${basename(manifest.kernel.path)}`, initrdPath: `/files/${basename(manifest.initrd.path)}` } : null,
     };

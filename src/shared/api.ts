@@ -49,6 +49,12 @@ export interface NetworkConfig {
   pool?: { first: string; last: string } | null;
   /** start authoritative DHCP although a foreign DHCP server answered the survey */
   override?: boolean;
+  /**
+   * BIOS clients: "rom" boots the discovery script in whichever iPXE asked (usually the NIC ROM's); "bundled" makes a
+   * BIOS client whose iPXE is not our undionly.kpxe chain tftp://<appliance>/undionly.kpxe first. Absent: the daemon's
+   * `--bios-ipxe` (default "rom").
+   */
+  biosIpxe?: 'rom' | 'bundled';
 }
 
 export interface ForeignDhcpServer {

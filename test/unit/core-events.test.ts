@@ -34,3 +34,33 @@ test('netboot sink: ip → mac through leases then nodes; ACK sets the node ip; 
   assert.ok(got.some((m) => m.type === 'node' && m.payload.ip === '10.230.0.88'), 'node update broadcast');
   core.close();
 });
+
+test('netboot sink in proxy mode (no leases): ip → mac from the proxy 4011 request and the /boot.ipxe?mac= request', () => {
+  const core = new Core({ dataDir: null, logger: pino({ level: 'silent' }) });
+  const a = core.nodes.create('52:54:00:00:03:01', 'discovered');
+  const b = core.nodes.create('52:54:00:00:03:02', 'discovered');
+  const sink = createNetbootSink(core); // proxy mode: no lease store
+
+  // a: OVMF's PXE client — proxy 4011 REQUEST (ciaddr from the site DHCP), then TFTP, then iPXE's HTTP script
+  sink({ source: 'dhcp', kind: 'proxy-discover', mac: a.mac, ip: '10.230.0.60', message: 'DISCOVER (stale option 50)' });
+  sink({ source: 'dhcp', kind: 'proxy-request', mac: a.mac, ip: '10.230.0.51', message: 'REQUEST on 4011', detail: { ciaddr: '10.230.0.51' } });
+  sink({ source: 'tftp', kind: 'rrq-done', mac: null, ip: '10.230.0.51', message: 'ipxe.efi sent' });
+  sink({ source: 'http', kind: 'script', mac: null, ip: '10.230.0.51', message: 'boot script', detail: { mac: a.mac, status: 200 } });
+  // b: first seen by its script request (mac in the URL), then a download from the same address
+  sink({ source: 'http', kind: 'script', mac: null, ip: '10.230.0.52', message: 'boot script', detail: { mac: '52-54-00-00-03-02', status: 200 } });
+  sink({ source: 'http', kind: 'download', mac: null, ip: '10.230.0.52', message: 'GET /files/vmlinuz' });
+  // a DECLINE names an address the client refuses: never mapped; the stale DISCOVER address neither
+  sink({ source: 'dhcp', kind: 'proxy-decline', mac: b.mac, ip: '10.230.0.51', message: 'DECLINE' });
+  sink({ source: 'tftp', kind: 'rrq', mac: null, ip: '10.230.0.60', message: 'who?' });
+
+  assert.deepEqual(core.events.query({ mac: a.mac }).map((e) => `${e.source}:${e.kind}`),
+    ['dhcp:proxy-discover', 'dhcp:proxy-request', 'tftp:rrq-done', 'http:script']);
+  assert.deepEqual(core.events.query({ mac: b.mac }).map((e) => `${e.source}:${e.kind}`), ['http:script', 'http:download', 'dhcp:proxy-decline']);
+  assert.equal(core.addresses.get('10.230.0.51'), a.mac);
+  assert.equal(core.addresses.get('10.230.0.60'), null);
+  assert.equal(core.events.query({}).at(-1)!.mac, null, 'an address seen only in a DISCOVER stays unresolved');
+  // the boot policy resolves a script request without ?mac= through the same map
+  core.bootSettings = { serverIp: '10.230.0.1', httpPort: 8080, safeMode: false, ramdisk: null };
+  assert.match(core.policy.scriptFor({ mac: null, ip: '10.230.0.52' }), /boot\.ipxe\?mac=52:54:00:00:03:02/);
+  core.close();
+});

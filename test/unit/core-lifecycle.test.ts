@@ -110,6 +110,39 @@ test('boot policy: discovery script carries kernel, initrd and a fresh per-node 
   core.close();
 });
 
+test('boot policy, biosIpxe "bundled": the discovery script first chains our TFTP undionly.kpxe on BIOS iPXEs that are not it', () => {
+  const core = new Core({ dataDir: null, logger: log });
+  core.bootSettings = { serverIp: '10.230.0.1', httpPort: 8080, safeMode: false, ramdisk: { kernelPath: '/files/vmlinuz', initrdPath: '/files/initrd.img' }, biosIpxe: 'bundled' };
+  const s = core.policy.scriptFor({ mac: '52:54:00:00:00:31', ip: '10.230.0.52' });
+  const n = core.nodes.getByMac('52:54:00:00:00:31')!;
+  const token = /rackseed\.token=(\S+)/.exec(s)![1]!;
+  assert.equal(s, [
+    '#!ipxe',
+    'iseq ${platform} pcbios || goto discovery',
+    'iseq ${netX/chip} undionly || goto discovery-bundled',
+    'goto discovery',
+    ':discovery-bundled',
+    'echo RackSeed: chaining the bundled tftp://10.230.0.1/undionly.kpxe (this iPXE drives ${netX/chip})',
+    'chain --autofree tftp://10.230.0.1/undionly.kpxe || goto discovery',
+    ':discovery',
+    `echo RackSeed: discovery ramdisk for node ${n.id} (52:54:00:00:00:31)`,
+    `kernel http://10.230.0.1:8080/files/vmlinuz initrd=initrd.img console=tty0 console=ttyS0,115200n8 rackseed.url=http://10.230.0.1:8080 rackseed.token=${token} rackseed.node=${n.id} rackseed.mac=52:54:00:00:00:31 || goto retry`,
+    'initrd --name initrd.img http://10.230.0.1:8080/files/initrd.img || goto retry',
+    'boot || goto retry',
+    ':retry',
+    'echo RackSeed: boot failed, retrying in 5 s',
+    'sleep 5',
+    'chain --replace http://10.230.0.1:8080/boot.ipxe?mac=52:54:00:00:00:31 || reboot',
+    '',
+  ].join('\n'));
+  // "rom" (and absent) keeps the script without the chain lines; the wait script never carries them
+  core.bootSettings = { ...core.bootSettings, biosIpxe: 'rom' };
+  assert.match(core.policy.scriptFor({ mac: n.mac, ip: null }), /^#!ipxe\necho RackSeed: discovery ramdisk/);
+  core.bootSettings = { ...core.bootSettings, biosIpxe: 'bundled', ramdisk: null };
+  assert.doesNotMatch(core.policy.scriptFor({ mac: n.mac, ip: null }), /undionly/);
+  core.close();
+});
+
 test('agent intake: valid inventory stores summary, moves the node to available, matches its BMC by GUID (swapped order)', () => {
   const core = new Core({ dataDir: null, logger: log });
   core.bootSettings = { serverIp: '10.230.0.1', httpPort: 80, safeMode: false, ramdisk: { kernelPath: '/k', initrdPath: '/i' } };

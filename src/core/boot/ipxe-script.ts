@@ -12,6 +12,28 @@ export interface DiscoveryScriptParams {
   mac: string;
   /** per-node agent token (only its hash is stored) */
   token: string;
+  /**
+   * `tftp://…/undionly.kpxe` of our bundled BIOS iPXE: a BIOS client whose iPXE is not that build (the NIC ROM's own,
+   * which may be old or lack features) chains it first; the chained iPXE reports `${netX/chip}` = "undionly" and runs
+   * on. Null or absent: boot with whatever iPXE asked (EFI clients always do).
+   */
+  bundledBiosIpxe?: string | null;
+}
+
+/**
+ * The lines that hand a BIOS client running a foreign iPXE over to `tftpUrl` (our undionly.kpxe). EFI clients and
+ * the bundled undionly itself fall through to `:${label}`; if the chain fails, the current iPXE carries on.
+ */
+export function bundledBiosIpxeLines(tftpUrl: string, label: string): string[] {
+  return [
+    `iseq \${platform} pcbios || goto ${label}`,
+    `iseq \${netX/chip} undionly || goto ${label}-bundled`,
+    `goto ${label}`,
+    `:${label}-bundled`,
+    `echo RackSeed: chaining the bundled ${tftpUrl} (this iPXE drives \${netX/chip})`,
+    `chain --autofree ${tftpUrl} || goto ${label}`,
+    `:${label}`,
+  ];
 }
 
 /** Boot the discovery ramdisk; on any failure, wait and retry the whole script (a node is never left at a prompt). */
@@ -19,6 +41,7 @@ export function discoveryScript(p: DiscoveryScriptParams): string {
   const args = agentKernelArgs({ url: p.base, token: p.token, nodeId: p.nodeId, mac: p.mac });
   return [
     '#!ipxe',
+    ...(p.bundledBiosIpxe ? bundledBiosIpxeLines(p.bundledBiosIpxe, 'discovery') : []),
     `echo RackSeed: discovery ramdisk for node ${p.nodeId} (${p.mac})`,
     `kernel ${p.base}${p.kernelPath} initrd=initrd.img ${args} || goto retry`,
     `initrd --name initrd.img ${p.base}${p.initrdPath} || goto retry`,

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { BootPolicy, BootRequest, DhcpBootAnswer } from '../../netboot/boot-policy.ts';
 import type { NodeSummary } from '../../shared/node.ts';
+import type { NetworkConfig } from '../../shared/api.ts';
 import type { NodeStore } from '../store/nodes.ts';
 import type { NodeLifecycle } from '../node-lifecycle.ts';
 import type { EventBus } from '../event-bus.ts';
@@ -20,7 +21,16 @@ export interface BootPolicySettings extends ApplianceAddress {
   ramdisk: { kernelPath: string; initrdPath: string } | null;
   /** UEFI clients get snponly.efi instead of ipxe.efi */
   preferSnp?: boolean;
+  /**
+   * Which iPXE a BIOS client runs the discovery script in: "rom" (default) — whichever asked, usually the NIC ROM's;
+   * "bundled" — a BIOS client whose iPXE is not our undionly.kpxe chains tftp://serverIp/undionly.kpxe first.
+   */
+  biosIpxe?: BiosIpxe;
 }
+
+/** CLI `--bios-ipxe` values (see BootPolicySettings.biosIpxe). */
+export const BIOS_IPXE_CHOICES = ['rom', 'bundled'] as const satisfies readonly NonNullable<NetworkConfig['biosIpxe']>[];
+export type BiosIpxe = NonNullable<NetworkConfig['biosIpxe']>;
 
 /** What the HTTP boot server knows about a `GET /boot.ipxe` request. */
 export interface ScriptRequest {
@@ -88,6 +98,9 @@ export class CoreBootPolicy implements BootPolicy {
     }
     const token = newToken();
     this.nodes.setAgentTokenHash(node.id, hashToken(token));
-    return discoveryScript({ base, kernelPath: s.ramdisk.kernelPath, initrdPath: s.ramdisk.initrdPath, nodeId: node.id, mac, token });
+    return discoveryScript({
+      base, kernelPath: s.ramdisk.kernelPath, initrdPath: s.ramdisk.initrdPath, nodeId: node.id, mac, token,
+      bundledBiosIpxe: s.biosIpxe === 'bundled' ? `tftp://${s.serverIp}/undionly.kpxe` : null,
+    });
   }
 }

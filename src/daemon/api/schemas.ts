@@ -20,6 +20,7 @@ export const NetworkConfigBody = Type.Object({
   mode: Type.Union([Type.Literal('authoritative'), Type.Literal('proxy')]),
   pool: Type.Optional(Type.Union([Type.Null(), Type.Object({ first: Ipv4, last: Ipv4 }, { additionalProperties: false })])),
   override: Type.Optional(Type.Boolean()),
+  biosIpxe: Type.Optional(Type.Union([Type.Literal('rom'), Type.Literal('bundled')])),
 }, { additionalProperties: false });
 
 export const PowerBody = Type.Object({

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { pino, destination, type Logger } from 'pino';
 import { startDaemon } from '../daemon.ts';
 import { ForeignDhcpError } from '../api/ports.ts';
+import { BIOS_IPXE_CHOICES, type BiosIpxe } from '../../core/boot/policy.ts';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..');
 
@@ -18,6 +19,7 @@ export interface ServeOptions {
   httpPort: number;
   overrideForeignDhcp: boolean;
   safeMode: boolean;
+  biosIpxe: BiosIpxe;
 }
 
 function makeLogger(): Logger {
@@ -39,6 +41,8 @@ export function serveCommand(): Command {
     .option('--http-port <port>', 'HTTP boot server port', (v) => Number.parseInt(v, 10), 80)
     .option('--override-foreign-dhcp', 'serve authoritative DHCP even when another DHCP server answers', false)
     .option('--safe-mode', 'ignore unknown PXE clients (only known nodes are answered)', false)
+    .addOption(new Option('--bios-ipxe <which>', 'iPXE for BIOS clients: "rom" boots in whichever iPXE asked (the NIC ROM\'s); '
+      + '"bundled" chains our TFTP undionly.kpxe first when the client\'s iPXE is not it').choices([...BIOS_IPXE_CHOICES]).default('rom'))
     .action(async (o: ServeOptions) => {
       const log = makeLogger();
       let d;
@@ -49,7 +53,7 @@ export function serveCommand(): Command {
         network: o.interface ? {
           interface: o.interface, mode: o.mode, pool: o.pool ? parsePool(o.pool) : null, override: o.overrideForeignDhcp,
         } : null,
-        httpPort: o.httpPort, safeMode: o.safeMode,
+        httpPort: o.httpPort, safeMode: o.safeMode, biosIpxe: o.biosIpxe,
         inspectTimeoutMs: process.env.RACKSEED_INSPECT_TIMEOUT_MS ? Number(process.env.RACKSEED_INSPECT_TIMEOUT_MS) : undefined,
       });
       } catch (err) {
