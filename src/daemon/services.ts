@@ -1,9 +1,9 @@
 // The netboot services on the chosen interface, started in order: foreign-DHCP survey, then DHCP (authoritative)
 // or proxyDHCP, TFTP (root: the bundled iPXE binaries) and the HTTP boot server (iPXE scripts from the core's boot
-// policy, kernel/initrd of the discovery ramdisk, and the agent routes), all on the interface's IPv4 address,
+// policy, only the kernel/initrd of the discovery ramdisk (ramdisk-files.ts), and the agent routes), all on the interface's IPv4 address,
 // UDP sockets confined to the interface (SO_BINDTODEVICE). configure() stops what runs and starts anew.
 import { networkInterfaces } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { NetworkConfig, ServicesStatus, ServiceStatus, SurveyResult } from '../shared/api.ts';
@@ -17,7 +17,8 @@ import type { UdpSocketFactory } from '../netboot/net/udp-socket.ts';
 import { createTftpServer, type TftpServer } from '../netboot/tftp/server/tftp-server.ts';
 import { createFilesystemHandler } from '../netboot/tftp/server/fs-handler.ts';
 import { buildHttpBootServer } from '../netboot/http/http-boot.ts';
-import { loadRamdiskManifest, ramdiskDir } from '../../agent/build/manifest.ts';
+import { ramdiskDir } from '../../agent/build/manifest.ts';
+import { prepareRamdiskFiles, type RamdiskFiles } from './ramdisk-files.ts';
 import { ForeignDhcpError, HttpError, type ServicesPort } from './api/ports.ts';
 import { registerAgentRoutes } from './agent-routes.ts';
 
@@ -48,6 +49,8 @@ interface Running {
   tftp: TftpServer | null;
   http: FastifyInstance | null;
   leases: SqliteLeaseStore | null;
+  /** /files/ root: only the ramdisk's kernel and initrd */
+  files: RamdiskFiles | null;
   httpCounters: Record<string, number>;
   detail: { dhcp: string; proxy: string; tftp: string; http: string };
 }
@@ -134,7 +137,7 @@ export class ServiceManager implements ServicesPort {
     this.core.config.setNetwork(cfg);
     const sink = createNetbootSink(this.core, (ip) => this.running?.leases?.byIp(ip)?.mac ?? null);
     const r: Running = {
-      cfg, dhcp: null, proxy: null, tftp: null, http: null, leases: null, httpCounters: { scripts: 0, downloads: 0 },
+      cfg, dhcp: null, proxy: null, tftp: null, http: null, leases: null, files: null, httpCounters: { scripts: 0, downloads: 0 },
       detail: { dhcp: '', proxy: '', tftp: '', http: '' },
     };
     this.running = r;
@@ -143,11 +146,11 @@ export class ServiceManager implements ServicesPort {
       sink(e);
     };
     const ramdiskRoot = this.o.ramdiskRoot ?? ramdiskDir();
-    const manifest = loadRamdiskManifest(ramdiskRoot);
+    const files = prepareRamdiskFiles(ramdiskRoot);
+    r.files = files;
     this.core.bootSettings = {
       serverIp: addr.address, httpPort: this.o.httpPort, safeMode: this.o.safeMode, biosIpxe: cfg.biosIpxe ?? this.o.biosIpxe ?? 'rom',
-      ramdisk: manifest && dirname(manifest.kernel.path) === ramdiskRoot && dirname(manifest.initrd.path) === ramdiskRoot
-        ? { kernelPath: `/files/${basename(manifest.kernel.path)}`, initrdPath: `/files/${basename(manifest.initrd.path)}` } : null,
+      ramdisk: files.ramdisk,
     };
     if (!this.core.bootSettings.ramdisk) log.warn({ ramdiskRoot }, 'no discovery ramdisk built (npm run build:ramdisk): nodes will be told to wait');
     const failures: string[] = [];
@@ -156,7 +159,7 @@ export class ServiceManager implements ServicesPort {
       const app = await buildHttpBootServer({
         logger: log.child({ svc: 'http-boot' }, { level: 'warn' }),
         scriptFor: (req) => this.core.policy.scriptFor({ mac: req.mac, ip: req.ip }),
-        filesRoot: ramdiskRoot, ipxeRoot: this.o.ipxeRoot,
+        filesRoot: files.root, ipxeRoot: this.o.ipxeRoot,
         baseUrl: this.o.httpPort === 80 ? `http://${addr.address}` : `http://${addr.address}:${this.o.httpPort}`,
         onEvent: countingSink,
         registerExtra: (a) => registerAgentRoutes(a, this.core),
@@ -231,9 +234,23 @@ export class ServiceManager implements ServicesPort {
     const r = this.running;
     this.running = null;
     if (!r) return;
-    await Promise.allSettled([r.dhcp?.stop(), r.proxy?.stop(), r.tftp?.stop(), r.http?.close()]);
+    await Promise.allSettled([r.dhcp?.stop(), r.proxy?.stop(), r.tftp?.stop(), r.http ? closeHttp(r.http) : undefined]);
     try { r.leases?.commit(); } catch { /* db closing */ }
+    try { r.files?.dispose(); } catch (err) { this.log.warn({ err: (err as Error).message }, 'could not remove the /files/ folder'); }
   }
+}
+
+/** How long stop() lets HTTP responses in flight finish before cutting their connections. */
+const HTTP_CLOSE_GRACE_MS = 2000;
+
+/**
+ * Close the HTTP boot server; connections still open after the grace period are destroyed. A node powered off in the
+ * middle of a kernel download leaves a response that would otherwise hold close() (and a reconfiguration) for as long
+ * as TCP retransmits to a peer that is gone.
+ */
+async function closeHttp(app: FastifyInstance): Promise<void> {
+  const t = setTimeout(() => app.server.closeAllConnections(), HTTP_CLOSE_GRACE_MS);
+  try { await app.close(); } finally { clearTimeout(t); }
 }
 
 /** Default TFTP/iPXE root under the repository. */
