@@ -123,7 +123,8 @@ let sock: Socket;
 before(async () => {
   sim = await startIpmiSim({ address: '127.0.0.1', port: PORT, user: 'admin', password: 'secret', guid: '00112233445566778899aabbccddeeff', powerOn: true });
   client = new IpmiClient({
-    timeoutMs: 1000, retries: 3,
+    // generous timeouts: on a loaded 2-core CI machine the flood below competes with the replies for the event loop
+    timeoutMs: 2000, retries: 4,
     socketFactory: () => new Promise((resolve) => { const s = dgram.createSocket('udp4'); s.bind(0, '127.0.0.1', () => { sock = s; resolve(s); }); }),
   });
 });
@@ -147,21 +148,22 @@ test('a live ipmi_sim session keeps working while garbage and forged replies are
   let injecting = true;
   let injected = 0;
   // forged replies "from the BMC" (the socket's own message event with the BMC's address) and real datagrams
-  // from another port, while commands run; paced (20 + 20 per ms) so that the flood does not simply overflow
-  // the socket's receive buffer, which would test the kernel rather than the client
+  // from another port, while commands run; paced (10 + 10 per 2 ms) so that the flood does not simply overflow
+  // the socket's receive buffer or starve the event loop, which would test the kernel and the scheduler rather
+  // than the client; the command loop runs until at least 2,000 datagrams were injected
   const pump = (async () => {
     while (injecting) {
-      for (let k = 0; k < 20; k++) {
+      for (let k = 0; k < 10; k++) {
         const m = mutate(captured[r(captured.length)], r);
         sock.emit('message', m, { address: '127.0.0.1', port: PORT, family: 'IPv4', size: m.length });
         garbage.send(mutate(captured[r(captured.length)], r), port, '127.0.0.1');
         injected += 2;
       }
-      await new Promise((res) => setTimeout(res, 1));
+      await new Promise((res) => setTimeout(res, 2));
     }
   })();
   try {
-    for (let i = 0; i < 30; i++) {
+    for (let i = 0; i < 500 && (i < 30 || injected < 2000); i++) {
       assert.equal(await s.powerStatus(), 'on');
       assert.equal(await s.systemGuid(), guid);
     }
