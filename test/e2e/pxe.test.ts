@@ -147,12 +147,18 @@ test('PXE in proxy mode beside dnsmasq (the site DHCP assigns addresses, RackSee
     await t.test('OVMF firmware PXE: address from dnsmasq, EFI iPXE over TFTP and the script from RackSeed', async () => {
       const evs = await pxeBoot(lab, uefi, (e) => e.some(isTftpDone(/ipxe\.efi|snponly\.efi/)) && e.some(isScript), undefined, diag);
       assert.ok(leasedByDnsmasq(uefi.identity.mac), 'dnsmasq leased the address');
-      assert.ok(firstIndex(evs, isTftpDone(/ipxe\.efi|snponly\.efi/)) < firstIndex(evs, isScript), timeline(evs));
+      // the per-MAC history holds DHCP → TFTP → HTTP although no lease of ours maps the TFTP client's address
+      const iDhcp = firstIndex(evs, (e) => e.source === 'dhcp' && /^proxy-/.test(e.kind));
+      const iTftp = firstIndex(evs, isTftpDone(/ipxe\.efi|snponly\.efi/));
+      assert.ok(iDhcp >= 0 && iDhcp < iTftp && iTftp < firstIndex(evs, isScript), `order DHCP → TFTP → HTTP: ${timeline(evs)}`);
+      assert.ok(evs.some((e) => e.source === 'dhcp' && /offer|ack/.test(e.kind) && /ipxe\.efi|snponly\.efi/.test(text(e))), `RackSeed's proxy reply named the EFI iPXE: ${timeline(evs)}`);
     });
 
     await t.test('SeaBIOS ROM iPXE: address from dnsmasq, boot script from RackSeed', async () => {
-      const evs = await pxeBoot(lab, rom, (e) => e.some(isScript), undefined, diag);
-      assert.ok(evs.some((e) => e.source === 'dhcp'), `RackSeed saw the client: ${timeline(evs)}`);
+      const evs = await pxeBoot(lab, rom, (e) => e.some(isScript) && e.some(isKernelDownload), undefined, diag);
+      const iDhcp = firstIndex(evs, (e) => e.source === 'dhcp' && /^proxy-/.test(e.kind));
+      assert.ok(iDhcp >= 0 && iDhcp < firstIndex(evs, isScript) && firstIndex(evs, isScript) < firstIndex(evs, isKernelDownload),
+        `order DHCP → HTTP script → kernel under the MAC: ${timeline(evs)}`);
       assert.ok(leasedByDnsmasq(rom.identity.mac), 'dnsmasq leased the address');
       const con = lab.console(rom);
       assert.match(con, /net0: 10\.240\.0\.(5\d|[6-8]\d|90)\//, 'the node got its address from the site range (dnsmasq 10.240.0.50–90)');
