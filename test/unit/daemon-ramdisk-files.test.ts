@@ -57,11 +57,16 @@ test('/files/ holds only the ramdisk kernel and initrd; debs/, kernel-root/ and 
   }
 });
 
-test('no complete build: an empty files root and no ramdisk paths', () => {
+test('no complete build: an empty files root and no ramdisk paths; folders of dead daemons are removed', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'rs-daemon-files-'));
   try {
+    // pid 2^22+1 is above Linux's pid_max limit, so no process has it; our own pid's folder is kept
+    mkdirSync(join(tmp, 'rackseed-files-4194305-abc123'));
+    mkdirSync(join(tmp, `rackseed-files-${process.pid}-keep01`));
     const none = prepareRamdiskFiles(join(tmp, 'missing'), tmp);
     assert.equal(none.ramdisk, null);
+    assert.equal(existsSync(join(tmp, 'rackseed-files-4194305-abc123')), false, 'a dead daemon\'s folder is removed');
+    assert.equal(existsSync(join(tmp, `rackseed-files-${process.pid}-keep01`)), true, 'a live daemon\'s folder is kept');
     none.dispose();
     const half = join(tmp, 'half');
     mkdirSync(half);
