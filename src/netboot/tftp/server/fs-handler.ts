@@ -32,6 +32,7 @@ export function createFilesystemHandler(root: string): TftpHandler {
       size: st.size,
       read: async (buffer, position) => (await fh.read(buffer, 0, buffer.length, position)).bytesRead,
       close: () => fh.close(),
+      fd: fh.fd,
     };
     return file;
   };

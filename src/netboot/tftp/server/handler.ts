@@ -19,6 +19,11 @@ export interface TftpRangeFile {
   read(buffer: Buffer, position: number): Promise<number>;
   /** Called exactly once when the transfer ends (success or not). */
   close(): Promise<void>;
+  /**
+   * Optional: an open descriptor of the same bytes, readable with pread until close() — lets the server run the
+   * transfer on a worker thread (`transferWorkers`); without it the transfer stays on the main thread.
+   */
+  fd?: number;
 }
 
 /** A file only readable front to back; the server keeps the unacknowledged window of blocks in memory. */

@@ -3,7 +3,7 @@
 // the namespace confines the plain dgram sockets. Prints "ready <address>:<port>" on stdout once listening,
 // and the counters as JSON on stdout at exit.
 //   --root DIR  --address A (default 0.0.0.0)  --port N (default 69)  --log-level L (default warn)
-//   --timeout-ms N  --retries N  --max-windowsize N
+//   --timeout-ms N  --retries N  --max-windowsize N  --workers N (transfer worker threads, default 0)
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { createFilesystemHandler } from './fs-handler.ts';
@@ -19,6 +19,7 @@ const { values } = parseArgs({
     'timeout-ms': { type: 'string', default: '1000' },
     retries: { type: 'string', default: '5' },
     'max-windowsize': { type: 'string', default: '64' },
+    workers: { type: 'string', default: '0' },
   },
 });
 if (!values.root) {
@@ -35,6 +36,7 @@ const server = createTftpServer({
   timeoutMs: Number(values['timeout-ms']),
   retries: Number(values.retries),
   maxWindowsize: Number(values['max-windowsize']),
+  transferWorkers: Number(values.workers),
 });
 await server.start();
 const a = server.address();

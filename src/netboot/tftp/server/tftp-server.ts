@@ -14,6 +14,7 @@ import { decodeTftpPacket, encodeTftpPacket, packetToString, type TftpRequestPac
 import { TftpHandlerError, type TftpClient, type TftpFile, type TftpHandler } from './handler.ts';
 import { negotiateReadOptions } from './negotiate.ts';
 import { runReadTransfer } from './transfer.ts';
+import { TransferPool } from './transfer-pool.ts';
 
 export interface TftpServerOptions {
   /** where sockets come from: the listening socket and one ephemeral socket per transfer */
@@ -37,6 +38,11 @@ export interface TftpServerOptions {
   maxWindowsize?: number;
   /** concurrent transfers; more RRQs get ERROR 0 "server busy"; default 512 */
   maxTransfers?: number;
+  /**
+   * worker threads for transfers of files whose handler exposes `fd` (the filesystem handler does); 0 (default)
+   * runs every transfer on the calling thread. Other files (streams, netascii) always stay on the calling thread.
+   */
+  transferWorkers?: number;
 }
 
 export interface TftpCounters {
@@ -73,6 +79,7 @@ export function createTftpServer(o: TftpServerOptions): TftpServer {
   const retries = o.retries ?? 5;
   const limits = { maxBlksize: Math.min(o.maxBlksize ?? BLKSIZE_MAX, BLKSIZE_MAX), maxWindowsize: o.maxWindowsize ?? 64 };
   const maxTransfers = o.maxTransfers ?? 512;
+  const pool = (o.transferWorkers ?? 0) > 0 ? new TransferPool(o.transferWorkers!) : null;
   const log = o.logger;
   const counters: TftpCounters = { rrq: 0, done: 0, errors: 0, aborted: 0, bytes: 0, dropped: 0, active: 0 };
   const active = new Map<string, { abort(reason: string): void }>();
@@ -136,6 +143,7 @@ export function createTftpServer(o: TftpServerOptions): TftpServer {
     };
     let tftpFile: TftpFile | null = null;
     let socket: Socket | null = null;
+    let heldFile: TftpFile | null = null;
     try {
       const mode = req.mode.toLowerCase();
       if (mode !== 'octet' && mode !== 'netascii') {
@@ -170,7 +178,14 @@ export function createTftpServer(o: TftpServerOptions): TftpServer {
       socket = await o.socketFactory({ port: 0, address, interface: o.interface });
       rlog.info({ blksize: n.blksize, windowsize: n.windowsize, tsize: size, options: req.options }, 'tftp: read request');
       emit('rrq', client, `RRQ ${file}`, { file, blksize: n.blksize, windowsize: n.windowsize, size });
-      const t = runReadTransfer({
+      const pooled = pool && tftpFile.kind === 'ranges' && tftpFile.fd !== undefined
+        ? pool.run({
+          socket, fileFd: tftpFile.fd, size: tftpFile.size, client, filename: file, accepted: n.accepted, blksize: n.blksize,
+          windowsize: n.windowsize, timeoutMs: n.timeoutMs ?? timeoutMs, retries, logLevel: rlog.level,
+        })
+        : null;
+      if (pooled) heldFile = tftpFile; // the worker reads it by fd; closed here once the transfer is done
+      const t = pooled ?? runReadTransfer({
         socket, client, file: tftpFile, filename: file, accepted: n.accepted, blksize: n.blksize,
         windowsize: n.windowsize, timeoutMs: n.timeoutMs ?? timeoutMs, retries, logger: rlog,
       });
@@ -201,6 +216,7 @@ export function createTftpServer(o: TftpServerOptions): TftpServer {
       emit('rrq-error', client, `${file}: ${(err as Error).message}`, { file, error: (err as Error).message }, 'error');
     } finally {
       if (tftpFile) await closeQuietly(tftpFile);
+      if (heldFile) await closeQuietly(heldFile);
       if (socket) try { socket.close(); } catch { /* closed */ }
       active.delete(key);
       counters.active = active.size;
@@ -219,6 +235,7 @@ export function createTftpServer(o: TftpServerOptions): TftpServer {
         }
       });
       listener.on('error', (err) => log.error({ err: err.message }, 'tftp: listening socket error'));
+      pool?.warm();
       const a = listener.address();
       log.info({ address: a.address, port: a.port, interface: o.interface }, 'tftp: listening');
     },
@@ -226,6 +243,7 @@ export function createTftpServer(o: TftpServerOptions): TftpServer {
       const l = listener;
       listener = null;
       for (const t of active.values()) t.abort('server stopping');
+      await pool?.close();
       if (l) await new Promise<void>((r) => l.close(() => r()));
     },
     counters: () => ({ ...counters }),

@@ -4,7 +4,7 @@
 // costs one syscall and one trip through the IP stack instead of one per block. The receiver sees ordinary
 // datagrams (the kernel segments before the wire, or at the receiving socket on veth/loopback).
 import type { Socket } from 'node:dgram';
-import koffi from 'koffi';
+import { loadLibc, socketFd } from './socket-fd.ts';
 
 const SOL_UDP = 17;
 const UDP_SEGMENT = 103;
@@ -12,34 +12,6 @@ const UDP_SEGMENT = 103;
 export const GSO_MAX_SEGMENTS = 64;
 /** largest UDP payload of one send (IPv4: 65535 − 20 − 8) */
 export const GSO_MAX_BYTES = 65507;
-
-type SetSockOpt = (fd: number, level: number, name: number, value: Buffer, len: number) => number;
-let setsockopt: SetSockOpt | null | undefined;
-
-function loadSetsockopt(): SetSockOpt | null {
-  if (setsockopt !== undefined) return setsockopt;
-  setsockopt = null;
-  if (process.platform !== 'linux') return null;
-  try {
-    setsockopt = koffi.load('libc.so.6').func('int setsockopt(int, int, int, const void *, uint32_t)') as SetSockOpt;
-  } catch {
-    setsockopt = null;
-  }
-  return setsockopt;
-}
-
-/**
- * The file descriptor of a bound dgram socket, read from node's internal state (the public `_handle` accessor
- * prints a deprecation warning). Null when node keeps it elsewhere (another version) or the socket is closed.
- */
-function socketFd(socket: Socket): number | null {
-  for (const sym of Object.getOwnPropertySymbols(socket)) {
-    const state = (socket as unknown as Record<symbol, unknown>)[sym] as { handle?: { fd?: unknown } } | undefined;
-    const fd = state && typeof state === 'object' ? state.handle?.fd : undefined;
-    if (typeof fd === 'number' && fd >= 0) return fd;
-  }
-  return null;
-}
 
 /**
  * Turn on UDP_SEGMENT with `segmentBytes` per datagram for every later send on `socket` that is larger than
@@ -49,10 +21,10 @@ function socketFd(socket: Socket): number | null {
  */
 export function enableUdpGso(socket: Socket, segmentBytes: number): boolean {
   if (process.env.RACKSEED_TFTP_NO_GSO === '1') return false;
-  const fn = loadSetsockopt();
-  const fd = fn ? socketFd(socket) : null;
-  if (!fn || fd === null) return false;
+  const c = loadLibc();
+  const fd = c ? socketFd(socket) : null;
+  if (!c || fd === null) return false;
   const v = Buffer.alloc(4);
   v.writeInt32LE(segmentBytes, 0);
-  return fn(fd, SOL_UDP, UDP_SEGMENT, v, 4) === 0;
+  return c.setsockopt(fd, SOL_UDP, UDP_SEGMENT, v, 4) === 0;
 }

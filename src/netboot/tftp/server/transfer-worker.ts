@@ -1,0 +1,68 @@
+// Worker-thread side of transfer-pool.ts: runs read transfers handed over as descriptors (a bound UDP socket and
+// an open file, both owned by the main thread until handed over) and reports each outcome. Messages:
+//   in  { type: 'start', …TransferStart }   { type: 'abort', id, reason }
+//   out { type: 'done', id, outcome }
+import { createSocket } from 'node:dgram';
+import { read } from 'node:fs';
+import { parentPort } from 'node:worker_threads';
+import pino from 'pino';
+import type { TftpAcceptedOptions } from '../options.ts';
+import type { TftpClient, TftpRangeFile } from './handler.ts';
+import { runReadTransfer, type TransferOutcome } from './transfer.ts';
+
+/** Everything a worker needs for one transfer; descriptors are process-wide, so numbers suffice. */
+export interface TransferStart {
+  id: number;
+  /** a dup of the bound transfer socket: the worker closes it at the end */
+  socketFd: number;
+  /** the file's descriptor: read-only here, the main thread closes it after `done` */
+  fileFd: number;
+  size: number;
+  client: TftpClient;
+  filename: string;
+  accepted: TftpAcceptedOptions;
+  blksize: number;
+  windowsize: number;
+  timeoutMs: number;
+  retries: number;
+  logLevel: string;
+}
+
+export type ToWorker = ({ type: 'start' } & TransferStart) | { type: 'abort'; id: number; reason: string };
+export type FromWorker = { type: 'done'; id: number; outcome: TransferOutcome };
+
+const port = parentPort;
+if (port) {
+  const running = new Map<number, (reason: string) => void>();
+  const loggers = new Map<string, pino.Logger>();
+  port.on('message', (m: ToWorker) => {
+    if (m.type === 'abort') {
+      running.get(m.id)?.(m.reason);
+      return;
+    }
+    let logger = loggers.get(m.logLevel);
+    if (!logger) loggers.set(m.logLevel, (logger = pino({ level: m.logLevel }, pino.destination(2))));
+    const rlog = logger.child({ client: m.client.address, port: m.client.port, file: m.filename, worker: true });
+    const file: TftpRangeFile = {
+      kind: 'ranges',
+      size: m.size,
+      read: (buffer, position) => new Promise((ok, fail) => read(m.fileFd, buffer, 0, buffer.length, position, (err, n) => (err ? fail(err) : ok(n)))),
+      close: async () => { /* the main thread closes the file */ },
+    };
+    const socket = createSocket('udp4');
+    const report = (outcome: TransferOutcome) => {
+      running.delete(m.id);
+      port.postMessage({ type: 'done', id: m.id, outcome } satisfies FromWorker);
+    };
+    socket.once('error', (err) => report({ ok: false, reason: `socket error: ${err.message}`, bytes: 0, retransmits: 0, clientAborted: false }));
+    socket.bind({ fd: m.socketFd }, () => {
+      socket.removeAllListeners('error');
+      const t = runReadTransfer({
+        socket, client: m.client, file, filename: m.filename, accepted: m.accepted, blksize: m.blksize,
+        windowsize: m.windowsize, timeoutMs: m.timeoutMs, retries: m.retries, logger: rlog,
+      });
+      running.set(m.id, t.abort);
+      void t.done.then(report);
+    });
+  });
+}
