@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'node:http';
 import type { ChildProcess } from 'node:child_process';
 import { pino } from 'pino';
+import { unixApi, waitFor } from '../helpers/daemon-api.ts';
 import { NetnsSandbox, canUseNetns, ip, waitExit } from '../helpers/netns.ts';
 import { startIpmiSim } from '../helpers/ipmi-sim.ts';
 import { Core } from '../../src/core/core.ts';
@@ -25,28 +25,8 @@ const sock = join(dir, 'api.sock');
 const BMC = '10.236.7.11';
 const GUID = '6a1f0c2e-93b4-4f7d-8c55-0a1b2c3d4e5f';
 
-function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = request({ socketPath: sock, path, method, headers: { authorization: `Bearer ${TOKEN}`, ...(data ? { 'content-type': 'application/json' } : {}) } }, (res) => {
-      let s = '';
-      res.on('data', (c) => { s += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: s ? JSON.parse(s) as T : (undefined as T) }));
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
-}
+const api = unixApi(sock, TOKEN);
 
-async function waitFor<T>(what: string, ms: number, probe: () => Promise<T | null>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => null);
-    if (v !== null) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 function startDaemon(ns: string, inspectTimeoutMs: number): ChildProcess {
   rmSync(sock, { force: true });

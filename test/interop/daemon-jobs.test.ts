@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'node:http';
+import { unixApi, waitFor } from '../helpers/daemon-api.ts';
 import { NetnsSandbox, canUseNetns, ip, waitExit } from '../helpers/netns.ts';
 import { startIpmiSim } from '../helpers/ipmi-sim.ts';
 import type { BmcInfo, Job, SweepStatus } from '../../src/shared/api.ts';
@@ -23,28 +23,8 @@ const sock = join(dir, 'api.sock');
 const BMC = '10.236.8.11';
 const GUID = '1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9';
 
-function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = request({ socketPath: sock, path, method, headers: { authorization: `Bearer ${TOKEN}`, ...(data ? { 'content-type': 'application/json' } : {}) } }, (res) => {
-      let s = '';
-      res.on('data', (c) => { s += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: s ? JSON.parse(s) as T : (undefined as T) }));
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
-}
+const api = unixApi(sock, TOKEN);
 
-async function waitFor<T>(what: string, ms: number, probe: () => Promise<T | null>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => null);
-    if (v !== null) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const finished = (id: string) => waitFor(`job ${id} to finish`, 60_000, async () => {
   const j = (await api<Job[]>('GET', '/api/v1/jobs')).body.find((x) => x.id === id);

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, existsSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'node:http';
 import type { ChildProcess } from 'node:child_process';
+import { unixApi, waitFor } from '../helpers/daemon-api.ts';
 import { NetnsSandbox, canUseNetns, waitExit } from '../helpers/netns.ts';
 import type { ServicesStatus, SurveyResult } from '../../src/shared/api.ts';
 import type { NodeEvent, NodeSummary } from '../../src/shared/node.ts';
@@ -22,28 +22,8 @@ const TOKEN = 'services-test-token-0123456789';
 const sock = join(dir, 'api.sock');
 const NET = '10.237.41';
 
-function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = request({ socketPath: sock, path, method, headers: { authorization: `Bearer ${TOKEN}`, ...(data ? { 'content-type': 'application/json' } : {}) } }, (res) => {
-      let s = '';
-      res.on('data', (c) => { s += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: s ? JSON.parse(s) as T : (undefined as T) }));
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
-}
+const api = unixApi(sock, TOKEN);
 
-async function waitFor<T>(what: string, ms: number, probe: () => Promise<T | null>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => null);
-    if (v !== null) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 function serve(ns: string, args: string[]): { child: ChildProcess; out: () => string } {
   rmSync(sock, { force: true });
