@@ -49,9 +49,10 @@ const program = new Command()
   .option('--write-doc', 'write docs/BENCHMARKS.md even with --quick', false)
   .option('--dhcp-servers <names>', 'dhcp: subset of rackseed,kea,dnsmasq (implies no doc write)')
   .option('--dhcp-counts <n,…>', 'dhcp: client counts instead of 1000,10000 (implies no doc write)')
+  .option('--boot-repeats <n>', 'boot-chain: boots per path, interleaved (default 3)')
   .option('--profile <dir>', "dhcp: run RackSeed's server under node --cpu-prof, profiles in DIR (stopped with SIGTERM, so no durability check; implies no doc write)")
   .parse();
-const opts = program.opts<{ only?: string; quick: boolean; writeDoc: boolean; dhcpServers?: string; dhcpCounts?: string; profile?: string }>();
+const opts = program.opts<{ only?: string; quick: boolean; writeDoc: boolean; dhcpServers?: string; dhcpCounts?: string; profile?: string; bootRepeats?: string }>();
 const partial = Boolean(opts.dhcpServers || opts.dhcpCounts || opts.profile);
 if (opts.profile) {
   process.env.RS_BENCH_NODE_FLAGS = `--cpu-prof --cpu-prof-dir=${opts.profile}`;
@@ -72,6 +73,7 @@ const ctx: BenchContext & Record<string, unknown> = {
   quick: opts.quick, log,
   ...(opts.dhcpServers ? { servers: opts.dhcpServers.split(',') } : {}),
   ...(opts.dhcpCounts ? { counts: opts.dhcpCounts.split(',').map(Number) } : {}),
+  ...(opts.bootRepeats ? { bootRepeats: Number(opts.bootRepeats) } : {}),
 };
 
 interface Outcome { bench: BenchEntry; rows: SummaryRow[]; markdown: string | null; raw: unknown; error: string | null; seconds: number; loadBefore: number; loadAfter: number; at: string }

@@ -2,7 +2,8 @@
 // script RackSeed serves (src/core/boot/ipxe-script.ts), the same kernel and initrd, and receives the agent's
 // inventory. Runs inside the bench's namespace:
 //   ip netns exec NS node --import tsx bench/lib/boot-receiver.ts '<ReceiverConfig as JSON>'
-// Prints one JSON line per event on stdout: {"event":"ready"|"script"|"kernel"|"initrd"|"inventory","at":ms since epoch}.
+// Prints one JSON line per event on stdout: {"event":"ready"|"script"|"kernel"|"kernel-done"|"initrd"|"initrd-done"|"inventory","at":ms since epoch}
+// ("X-done": the last byte of file X was handed to the kernel).
 // /agent/v1/next always answers poweroff, so the node turns itself off after reporting.
 import { createReadStream, statSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -26,6 +27,7 @@ const server = createServer((req, res) => {
   const path = (req.url ?? '/').split('?')[0];
   const file = (name: 'kernel' | 'initrd', p: string): void => {
     emit(name);
+    res.on('finish', () => emit(`${name}-done`));
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': statSync(p).size });
     createReadStream(p).pipe(res);
   };
