@@ -12,7 +12,7 @@
 // Milestones come from the servers (DHCP, script, inventory) and from the serial console, timestamped on arrival
 // (iPXE's "initrd … ok", the ramdisk's uptime-stamped `rackseed-init:`/`rackseed-agent:` lines).
 // Each VM is killed by PID when done; every namespace is created here (10.243.0.0/24) and deleted after.
-import { copyFileSync, createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -129,7 +129,11 @@ async function referenceRun(path: 'reference' | 'direct', roundNo: number, kerne
     ]);
     // dnsmasq logs each DHCP message on stderr: the first DISCOVER is the firmware's (iPXE's), in (b)
     let firstDhcp: number | null = null;
-    const onDnsmasq = (d: Buffer): void => { if (firstDhcp === null && /DHCPDISCOVER/.test(d.toString())) firstDhcp = Date.now(); };
+    const dnsmasqLog: string[] = [];
+    const onDnsmasq = (d: Buffer): void => {
+      if (firstDhcp === null && /DHCPDISCOVER/.test(d.toString())) firstDhcp = Date.now();
+      dnsmasqLog.push(...d.toString().split('\n').filter(Boolean).map((l) => `${new Date().toISOString()} ${l}`));
+    };
     dnsmasq.stderr?.on('data', onDnsmasq);
     dnsmasq.stdout?.on('data', onDnsmasq);
     const identity = { ...nodeIdentity('bench', 1), tap: TAP };
@@ -160,6 +164,7 @@ async function referenceRun(path: 'reference' | 'direct', roundNo: number, kerne
     }
     const milestones = relative(t0, at);
     consoleFile.end();
+    keepLogs(`${path}-${roundNo}`, { 'dnsmasq.log': dnsmasqLog.join('\n'), 'console.log': watch.stamped() });
     if (!done) return { path, round: roundNo, seconds: null, ipmiSeconds: null, milestones, load: load1(), error: `no inventory within ${timeoutMs / 1000} s` };
     return { path, round: roundNo, seconds: round2((done.at - t0) / 1000), ipmiSeconds: null, milestones, load: load1(), error: null };
   } finally {
@@ -214,6 +219,14 @@ function lines(child: ChildProcess): { seen: ReceiverEvent[]; waitFor(event: str
   };
 }
 
+/** With RS_BENCH_BOOT_KEEP=DIR, each boot's logs (console with host arrival times, dnsmasq) are written to DIR/NAME-*. */
+function keepLogs(name: string, files: Record<string, string>): void {
+  const dir = process.env.RS_BENCH_BOOT_KEEP;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, `${name}-${file}`), text);
+}
+
 // ---- (a): RackSeed through the virtual rack
 
 interface DaemonEvent { at: number; kind: string; source: string; mac: string | null }
@@ -251,6 +264,7 @@ async function rackseedRun(roundNo: number, timeoutMs: number, log: (line: strin
       const e = events.filter((x) => x.at >= requested && x.source === 'bmc' && x.kind === kind).sort((x, y) => x.at - y.at)[0];
       if (e) ipmiSteps[kind] = round2((e.at - requested) / 1000);
     }
+    keepLogs(`rackseed-${roundNo}`, { 'console.log': watch.stamped(), 'events.json': JSON.stringify(events.filter((e) => e.at >= requested), null, 1) });
     const marks = watch.marks();
     const stored = first((e) => e.kind === 'inventory');
     const at: Partial<Record<Milestone, number | null>> = {

@@ -60,6 +60,7 @@ export class ConsoleWatch {
   private pending = '';
   private loadedAt: number | null = null;
   private kernelAt: number | null = null;
+  private readonly lines: string[] = [];
   private readonly uptimes = new Map<'init' | 'agent' | 'agentLease' | 'posted', number>();
 
   feed(chunk: string, at = Date.now()): void {
@@ -71,6 +72,7 @@ export class ConsoleWatch {
     while ((nl = this.pending.indexOf('\n')) >= 0) {
       const line = this.pending.slice(0, nl);
       this.pending = this.pending.slice(nl + 1);
+      if (this.lines.length < 20_000) this.lines.push(`${new Date(at).toISOString()} ${line.replace(/\r/g, '')}`);
       const m = /rackseed-(init|agent): \[([\d.]+)s\] (.*)/.exec(line);
       if (!m) continue;
       const up = Number(m[2]) * 1000;
@@ -84,6 +86,11 @@ export class ConsoleWatch {
         if (m[3].startsWith('inventory posted')) first('posted');
       }
     }
+  }
+
+  /** The console so far, one line each, prefixed with the host time it arrived (ISO). */
+  stamped(): string {
+    return this.lines.join('\n');
   }
 
   marks(): ConsoleMarks {
