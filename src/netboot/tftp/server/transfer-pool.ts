@@ -4,23 +4,14 @@
 // outcome back. Only range files that expose `fd` can move; everything else runs on the main thread.
 import type { Socket } from 'node:dgram';
 import { Worker } from 'node:worker_threads';
-import type { TftpAcceptedOptions } from '../options.ts';
-import type { TftpClient } from './handler.ts';
 import { dupSocketFd } from './socket-fd.ts';
-import type { TransferOutcome } from './transfer.ts';
+import type { TransferOutcome, TransferSettings } from './transfer.ts';
 import type { FromWorker, ToWorker } from './transfer-worker.ts';
 
-export interface PooledTransferParams {
+export interface PooledTransferParams extends TransferSettings {
   socket: Socket;
   fileFd: number;
   size: number;
-  client: TftpClient;
-  filename: string;
-  accepted: TftpAcceptedOptions;
-  blksize: number;
-  windowsize: number;
-  timeoutMs: number;
-  retries: number;
   logLevel: string;
 }
 

@@ -6,25 +6,17 @@ import { createSocket } from 'node:dgram';
 import { read } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import pino from 'pino';
-import type { TftpAcceptedOptions } from '../options.ts';
-import type { TftpClient, TftpRangeFile } from './handler.ts';
-import { runReadTransfer, type TransferOutcome } from './transfer.ts';
+import type { TftpRangeFile } from './handler.ts';
+import { runReadTransfer, type TransferOutcome, type TransferSettings } from './transfer.ts';
 
 /** Everything a worker needs for one transfer; descriptors are process-wide, so numbers suffice. */
-export interface TransferStart {
+export interface TransferStart extends TransferSettings {
   id: number;
   /** a dup of the bound transfer socket: the worker closes it at the end */
   socketFd: number;
   /** the file's descriptor: read-only here, the main thread closes it after `done` */
   fileFd: number;
   size: number;
-  client: TftpClient;
-  filename: string;
-  accepted: TftpAcceptedOptions;
-  blksize: number;
-  windowsize: number;
-  timeoutMs: number;
-  retries: number;
   logLevel: string;
 }
 

@@ -18,10 +18,9 @@ const GSO_MAX_SEGMENT_BYTES = 1472;
  */
 const GSO_MIN_BLKSIZE = 512;
 
-export interface TransferParams {
-  socket: Socket;
+/** What was negotiated for one transfer; shared by the in-thread transfer and the worker hand-over messages. */
+export interface TransferSettings {
   client: TftpClient;
-  file: TftpFile;
   filename: string;
   accepted: TftpAcceptedOptions;
   blksize: number;
@@ -29,6 +28,11 @@ export interface TransferParams {
   timeoutMs: number;
   /** retransmissions of one window/OACK before giving up */
   retries: number;
+}
+
+export interface TransferParams extends TransferSettings {
+  socket: Socket;
+  file: TftpFile;
   logger: Logger;
 }
 
