@@ -1,6 +1,6 @@
 // Every iPXE script kind the core's boot policy serves at /boot.ipxe, rendered through CoreBootPolicy.scriptFor and
-// compared whole. The expected texts were captured from the policy's own renderer (src/core/boot/ipxe-script.ts)
-// before the core moved onto the typed templates of src/netboot/http/scripts/, so they pin what VMs boot today:
+// compared whole. The expected texts were captured from the policy's own former renderer (src/core/boot/ipxe-script.ts,
+// deleted) before the core moved onto the typed templates of src/netboot/http/scripts/, so they pin what VMs boot today:
 // kernel/initrd URLs, kernel arguments, retry, exit. The random agent token and node id are the only variables.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

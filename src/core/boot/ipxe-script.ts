@@ -1,6 +1,11 @@
-// iPXE scripts the boot policy serves at /boot.ipxe, from typed parameters (STYLE.md: templates with a typed
-// parameter object and whole-output tests).
+// The core's iPXE scripts (served at /boot.ipxe by the boot policy): the policy's parameters mapped onto the typed,
+// injection-checked templates of src/netboot/http/scripts/ — the only iPXE renderers — with the kernel command line
+// from agentKernelArgs() (the one owner of the rackseed.* arguments). Whole-output tests through the policy:
+// test/unit/core-boot-scripts.test.ts. bench/lib/boot-receiver.ts serves discoveryScript() too.
 import { agentKernelArgs } from '../../../agent/build/manifest.ts';
+import {
+  bundledBiosIpxePreamble, renderKernelBootScript, renderLocalDiskScript, renderNothingForYouScript,
+} from '../../netboot/http/scripts/index.ts';
 
 export interface DiscoveryScriptParams {
   /** HTTP base the node can reach ("http://10.0.0.1:8080") — kernel, initrd and the agent endpoints */
@@ -14,53 +19,43 @@ export interface DiscoveryScriptParams {
   token: string;
   /**
    * `tftp://…/undionly.kpxe` of our bundled BIOS iPXE: a BIOS client whose iPXE is not that build (the NIC ROM's own,
-   * which may be old or lack features) chains it first; the chained iPXE reports `${netX/chip}` = "undionly" and runs
-   * on. Null or absent: boot with whatever iPXE asked (EFI clients always do).
+   * which may be old or lack features) chains it first (bundledBiosIpxePreamble). Null or absent: boot with whatever
+   * iPXE asked (EFI clients always do).
    */
   bundledBiosIpxe?: string | null;
 }
 
+/** Seconds between a failed discovery boot and asking for the script again. */
+const DISCOVERY_RETRY_S = 5;
+/** Seconds a node waits for a ramdisk to be built before asking again. */
+const WAIT_RETRY_S = 10;
+
+/** The node's own script URL, which every retry re-requests. */
+const scriptUrl = (base: string, mac: string): string => `${base}/boot.ipxe?mac=${mac}`;
+
 /**
- * The lines that hand a BIOS client running a foreign iPXE over to `tftpUrl` (our undionly.kpxe). EFI clients and
- * the bundled undionly itself fall through to `:${label}`; if the chain fails, the current iPXE carries on.
+ * Boot the discovery ramdisk; on any failure, wait and retry the whole script, rebooting if even that fails (a node is
+ * never left at a prompt). Throws RangeError when a value would break out of its script line (e.g. whitespace).
  */
-export function bundledBiosIpxeLines(tftpUrl: string, label: string): string[] {
-  return [
-    `iseq \${platform} pcbios || goto ${label}`,
-    `iseq \${netX/chip} undionly || goto ${label}-bundled`,
-    `goto ${label}`,
-    `:${label}-bundled`,
-    `echo RackSeed: chaining the bundled ${tftpUrl} (this iPXE drives \${netX/chip})`,
-    `chain --autofree ${tftpUrl} || goto ${label}`,
-    `:${label}`,
-  ];
-}
-
-/** Boot the discovery ramdisk; on any failure, wait and retry the whole script (a node is never left at a prompt). */
 export function discoveryScript(p: DiscoveryScriptParams): string {
-  const args = agentKernelArgs({ url: p.base, token: p.token, nodeId: p.nodeId, mac: p.mac });
-  return [
-    '#!ipxe',
-    ...(p.bundledBiosIpxe ? bundledBiosIpxeLines(p.bundledBiosIpxe, 'discovery') : []),
-    `echo RackSeed: discovery ramdisk for node ${p.nodeId} (${p.mac})`,
-    `kernel ${p.base}${p.kernelPath} initrd=initrd.img ${args} || goto retry`,
-    `initrd --name initrd.img ${p.base}${p.initrdPath} || goto retry`,
-    'boot || goto retry',
-    ':retry',
-    'echo RackSeed: boot failed, retrying in 5 s',
-    'sleep 5',
-    `chain --replace ${p.base}/boot.ipxe?mac=${p.mac} || reboot`,
-    '',
-  ].join('\n');
+  return renderKernelBootScript({
+    preamble: p.bundledBiosIpxe ? bundledBiosIpxePreamble({ tftpUrl: p.bundledBiosIpxe, label: 'discovery' }) : undefined,
+    message: `discovery ramdisk for node ${p.nodeId} (${p.mac})`,
+    kernelUrl: `${p.base}${p.kernelPath}`,
+    // the name every build so far has used; the kernel's EFI stub finds the initrd by it (initrd=initrd.img)
+    initrds: [{ name: 'initrd.img', url: `${p.base}${p.initrdPath}` }],
+    kernelArgs: agentKernelArgs({ url: p.base, token: p.token, nodeId: p.nodeId, mac: p.mac }).split(/ +/),
+    retrySeconds: DISCOVERY_RETRY_S,
+    retryUrl: scriptUrl(p.base, p.mac),
+  });
 }
 
-/** Leave network boot: iPXE exits and the firmware tries the next boot device (the local disk). */
+/** Leave network boot: print why, then iPXE exits and the firmware tries the next boot device (the local disk). */
 export function localBootScript(reason: string): string {
-  return ['#!ipxe', `echo RackSeed: ${reason.replace(/[\r\n]/g, ' ')}; booting from local disk`, 'exit 0', ''].join('\n');
+  return renderLocalDiskScript({ method: 'exit', reason });
 }
 
-/** Nothing to serve yet (no ramdisk built): wait and ask again. */
-export function waitScript(base: string, mac: string | null, reason: string): string {
-  return ['#!ipxe', `echo RackSeed: ${reason.replace(/[\r\n]/g, ' ')}; asking again in 10 s`, 'sleep 10',
-    `chain --replace ${base}/boot.ipxe${mac ? `?mac=${mac}` : ''} || exit 0`, ''].join('\n');
+/** Nothing to serve yet (no ramdisk built): print why, wait and ask again; exit to the disk if asking fails. */
+export function waitScript(base: string, mac: string, reason: string): string {
+  return renderNothingForYouScript({ message: reason, retrySeconds: WAIT_RETRY_S, retryUrl: scriptUrl(base, mac) });
 }
