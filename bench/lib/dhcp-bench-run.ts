@@ -43,6 +43,7 @@ export async function runOneStorm(o: RunOneOptions): Promise<DhcpRunResult> {
     const storm: StormOptions = {
       server: SERVER_ADDR, giaddr: GIADDR, clients: o.clients, inFlight: o.inFlight, stepTimeoutMs: 2000, attempts: 4,
       deadlineMs: o.deadlineMs, readyTimeoutMs: 20_000, run: o.run, crossCheck: o.crossCheck ?? false,
+      ...(process.env.RS_BENCH_DHCP_TIMELINE ? { timelinePath: `${process.env.RS_BENCH_DHCP_TIMELINE}-${o.server}-${o.clients}-${o.run}.csv` } : {}),
     };
     const result = await runStormProcess(topo.sandbox, topo.clientNs, storm, o.deadlineMs + 60_000).catch((err: Error) => {
       throw new Error(`${o.server}: ${err.message}\n--- server output ---\n${srv?.output() ?? ''}`);

@@ -6,6 +6,7 @@
 // Bounded by construction: each step is retransmitted at most `attempts` times, `stepTimeoutMs` apart,
 // and the whole storm stops at `deadlineMs` whatever state it is in.
 import dgram from 'node:dgram';
+import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { decodePacket } from '../../src/netboot/dhcp/index.ts';
 import {
@@ -34,6 +35,11 @@ export interface StormOptions {
    * bench's own reader, and ACKs that lack a subnet mask or lease time. Costs client CPU: smoke tests only.
    */
   crossCheck?: boolean;
+  /**
+   * Diagnostics: write one CSV line per completed client (index, ms from storm start to its first DISCOVER,
+   * latency ms) to this file, to see whether the tail is start-up, periodic stalls or load.
+   */
+  timelinePath?: string;
 }
 
 export interface StormResult {
@@ -106,12 +112,13 @@ export async function runStorm(opts: StormOptions): Promise<StormResult> {
 
   // Readiness: a DISCOVER from a MAC outside the storm's range until something answers.
   const readyStart = performance.now();
+  let probeReply: Buffer | null = null;
   const probeXid = (xidBase | 0xffffff) >>> 0;
   const probe = encodeRelayedRequest({ type: MSG_DISCOVER, xid: probeXid, mac: stormMac(opts.run, 0xffffff), giaddr });
   await new Promise<void>((resolve, reject) => {
     const onMsg = (msg: Buffer): void => {
       const rep = decodeRelayedReply(msg);
-      if (rep && rep.xid === probeXid) finish(null);
+      if (rep && rep.xid === probeXid) { probeReply = msg; finish(null); }
     };
     const timer = setInterval(() => {
       if (performance.now() - readyStart > opts.readyTimeoutMs) finish(new Error(`no answer from ${server} within ${opts.readyTimeoutMs} ms`));
@@ -126,6 +133,7 @@ export async function runStorm(opts: StormOptions): Promise<StormResult> {
     send(probe);
   }).catch((err) => { socket.close(); throw err; });
   const readyMs = performance.now() - readyStart;
+  if (probeReply) warmUpGenerator(probeReply, giaddr, opts.run);
 
   let next = 0;
   let lastAck = 0;
@@ -215,6 +223,11 @@ export async function runStorm(opts: StormOptions): Promise<StormResult> {
   socket.close();
   r.unfinished += n - next;
 
+  if (opts.timelinePath) {
+    const lines = ['client,startMs,latencyMs'];
+    for (let i = 0; i < n; i++) if (state[i] === DONE) lines.push(`${i},${(started[i] - t0).toFixed(2)},${latency[i].toFixed(2)}`);
+    writeFileSync(opts.timelinePath, `${lines.join('\n')}\n`);
+  }
   const lat = Array.from(latency.filter((_, i) => state[i] === DONE)).sort((a, b) => a - b);
   const pct = (p: number): number => (lat.length ? lat[Math.min(lat.length - 1, Math.ceil((p / 100) * lat.length) - 1)] : NaN);
   const durationMs = r.completed ? lastAck - t0 : performance.now() - t0;
@@ -231,4 +244,19 @@ export async function runStorm(opts: StormOptions): Promise<StormResult> {
     clientCpuMs: round((cpu.user + cpu.system) / 1000),
     leases,
   };
+}
+
+/**
+ * The generator's own JIT warm-up, before the clock starts: its encoder and reply reader run a few thousand
+ * times on the readiness probe's real reply, so the first DORAs of the storm do not measure the generator's
+ * interpreter (the same for every server under test; no packet is sent).
+ */
+function warmUpGenerator(reply: Buffer, giaddr: number, run: number): void {
+  let sink = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const rep = decodeRelayedReply(reply);
+    const req = encodeRelayedRequest({ type: i & 1 ? MSG_REQUEST : MSG_DISCOVER, xid: i, mac: stormMac(run, 0xfffff0), giaddr, requestedIp: rep?.yiaddr ?? 0, serverId: rep?.serverId ?? 0 });
+    sink += req.length;
+  }
+  if (sink === 0) throw new Error('unreachable');
 }

@@ -3,9 +3,13 @@
 // It serves the relay's subnet with the lease store the daemon uses (SQLite), prints "ready" once the socket
 // is bound, and is meant to be ended with SIGKILL (the durability check); SIGTERM stops it cleanly, which is
 // what a --cpu-prof run needs to write its profile.
+import { appendFileSync } from 'node:fs';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { pino } from 'pino';
+import type { LeaseStore } from '../../src/netboot/dhcp/server/lease-store.ts';
 import { createDhcpServer } from '../../src/netboot/dhcp/server/dhcp-server.ts';
 import { createBoundUdpSocketFactory } from '../../src/netboot/net/bound-udp.ts';
+import { openSqliteLeaseStore } from '../../src/core/leases/sqlite-lease-store.ts';
 import { openBenchLeaseStore } from './rackseed-lease-store.ts';
 
 export interface RackseedServerConfig {
@@ -20,12 +24,27 @@ export interface RackseedServerConfig {
 const cfg = JSON.parse(process.argv[2] ?? '') as RackseedServerConfig;
 const logger = pino({ level: 'warn' });
 const leases = openBenchLeaseStore(cfg.dbPath);
+if (process.env.RS_BENCH_DHCP_TRACE) traceStalls(process.env.RS_BENCH_DHCP_TRACE, leases.store);
 const server = createDhcpServer({
   interface: cfg.interface, serverIp: cfg.serverIp, subnetMask: cfg.subnetMask, pool: cfg.pool, routers: cfg.routers,
-  leases: leases.store, socketFactory: createBoundUdpSocketFactory(), logger,
+  leases: leases.store, warmUpLeases: () => openSqliteLeaseStore(':memory:'), socketFactory: createBoundUdpSocketFactory(), logger,
 });
 await server.start();
 process.stdout.write('ready\n');
 process.on('SIGTERM', () => {
   void server.stop().finally(() => { leases.close(); process.stdout.write(`${JSON.stringify(server.counters())}\n`, () => process.exit(0)); });
 });
+
+/**
+ * Diagnostics (RS_BENCH_DHCP_TRACE=FILE): one line per stall of ≥ 2 ms — a lease-store commit or a GC pause —
+ * with its time since the process started, appended to FILE as it happens (the kill -9 loses nothing).
+ */
+function traceStalls(file: string, store: LeaseStore): void {
+  const line = (what: string, start: number, ms: number): void => { if (ms >= 2) appendFileSync(file, `${start.toFixed(1)} ${what} ${ms.toFixed(2)}\n`); };
+  const commit = store.commit.bind(store);
+  store.commit = () => { const t = performance.now(); commit(); line('commit', t, performance.now() - t); };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) line(`gc-${(e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? '?'}`, e.startTime, e.duration);
+  }).observe({ entryTypes: ['gc'] });
+  appendFileSync(file, `${performance.now().toFixed(1)} start 0\n`);
+}

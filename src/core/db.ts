@@ -1,6 +1,7 @@
 // Opens the appliance's SQLite database (better-sqlite3 12, WAL) and applies migrations in order.
 // Each migration runs once, inside a transaction, and is recorded in `migrations` (version, applied_at).
 import Database from 'better-sqlite3';
+import { ensureIdleCheckpointer } from './store/idle-checkpointer.ts';
 
 export type Db = Database.Database;
 
@@ -85,6 +86,7 @@ export function openDatabase(path: string): Db {
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);
+  ensureIdleCheckpointer(db);
   return db;
 }
 

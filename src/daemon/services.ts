@@ -179,6 +179,7 @@ export class ServiceManager implements ServicesPort {
         r.leases = openSqliteLeaseStore(this.core.db);
         const dhcp = createDhcpServer({
           interface: cfg.interface, serverIp: addr.address, subnetMask: addr.netmask, pool: cfg.pool!, leases: r.leases,
+          warmUpLeases: () => openSqliteLeaseStore(':memory:'),
           bootPolicy: this.core.policy, socketFactory: this.factory, logger: log.child({ svc: 'dhcp' }), events: countingSink,
         });
         await dhcp.start();
