@@ -30,6 +30,8 @@ export interface DaemonOptions {
   inspectTimeoutMs?: number;
   /** survey listen window in ms (default 3000) */
   surveyMs?: number;
+  /** TFTP transfers on this many worker threads; 0 = on the main thread (default: defaultTftpWorkers()) */
+  tftpWorkers?: number;
   /** where to print the token and login URL (default: stdout) */
   print?: (line: string) => void;
 }
@@ -50,7 +52,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   const ipmi = new IpmiClient({ logger: o.logger.child({ svc: 'ipmi' }) });
   const core = new Core({ dataDir: o.dataDir, logger: o.logger, ipmi, jobs: { inventoryTimeoutMs: o.inspectTimeoutMs } });
   const auth = new ApiAuth(o.token);
-  const services = new ServiceManager(core, o.logger, { httpPort: o.httpPort, safeMode: o.safeMode, biosIpxe: o.biosIpxe, ipxeRoot: defaultIpxeRoot(o.repoRoot), surveyMs: o.surveyMs });
+  const services = new ServiceManager(core, o.logger, { httpPort: o.httpPort, safeMode: o.safeMode, biosIpxe: o.biosIpxe, ipxeRoot: defaultIpxeRoot(o.repoRoot), surveyMs: o.surveyMs, tftpWorkers: o.tftpWorkers });
   const bmc: BmcOpsPort = {
     power: (id, action) => core.bmcOps.power(id, action),
     bootdev: (id, req) => core.bmcOps.bootdev(id, req),

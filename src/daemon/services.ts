@@ -2,7 +2,7 @@
 // or proxyDHCP, TFTP (root: the bundled iPXE binaries) and the HTTP boot server (iPXE scripts from the core's boot
 // policy, only the kernel/initrd of the discovery ramdisk (ramdisk-files.ts), and the agent routes), all on the interface's IPv4 address,
 // UDP sockets confined to the interface (SO_BINDTODEVICE). configure() stops what runs and starts anew.
-import { networkInterfaces } from 'node:os';
+import { availableParallelism, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -22,6 +22,15 @@ import { prepareRamdiskFiles, type RamdiskFiles } from './ramdisk-files.ts';
 import { ForeignDhcpError, HttpError, type ServicesPort } from './api/ports.ts';
 import { registerAgentRoutes } from './agent-routes.ts';
 
+/**
+ * TFTP worker threads by default: 2 when the machine has at least 2 cores (a window of 16 blocks is one GSO send
+ * and the kernel's per-packet work dominates, so a second core is what raises the aggregate: docs/BENCHMARKS.md),
+ * else 0 (everything on the main thread).
+ */
+export function defaultTftpWorkers(): number {
+  return availableParallelism() >= 2 ? 2 : 0;
+}
+
 export interface ServiceManagerOptions {
   /** HTTP boot port (default 80) */
   httpPort: number;
@@ -34,6 +43,8 @@ export interface ServiceManagerOptions {
   biosIpxe?: BiosIpxe;
   /** survey listen window (default 3000 ms) */
   surveyMs?: number;
+  /** TFTP transfers on this many worker threads; 0 = main thread (default defaultTftpWorkers()) */
+  tftpWorkers?: number;
   /** re-survey while serving, every this many ms (default 60 000; 0 = never) */
   surveyIntervalMs?: number;
   /** UDP socket factory (default: SO_BINDTODEVICE-bound) */
@@ -169,7 +180,8 @@ export class ServiceManager implements ServicesPort {
       r.detail.http = `http://${addr.address}:${this.o.httpPort}`;
     } catch (err) { r.detail.http = `failed: ${(err as Error).message}`; failures.push(`HTTP: ${(err as Error).message}`); }
     try {
-      const tftp = createTftpServer({ socketFactory: this.factory, interface: cfg.interface, handler: createFilesystemHandler(this.o.ipxeRoot), logger: log.child({ svc: 'tftp' }), onEvent: countingSink });
+      const tftp = createTftpServer({ socketFactory: this.factory, interface: cfg.interface, handler: createFilesystemHandler(this.o.ipxeRoot), logger: log.child({ svc: 'tftp' }), onEvent: countingSink,
+        transferWorkers: this.o.tftpWorkers ?? defaultTftpWorkers() });
       await tftp.start();
       r.tftp = tftp;
       r.detail.tftp = `${addr.address}:69 root ${this.o.ipxeRoot}`;

@@ -5,7 +5,7 @@
 // RackSeed, appears as a `discovered` node, and fetches its iPXE script over HTTP with curl.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, existsSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, writeFileSync, chmodSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -108,8 +108,12 @@ test('survey first: a foreign DHCP server blocks authoritative mode, proxy mode 
   const kernelUrl = /^kernel (\S+)/m.exec(ipxe)![1]!;
   const head = sandbox.exec(client, 'curl', ['-sfI', kernelUrl]);
   assert.match(head, /^HTTP\/1\.1 200/);
+  // the boot file it was given, over the daemon's TFTP (transfer worker threads: the default on ≥ 2 cores), intact
+  const viaTftp = join(dir, 'undionly-tftp.kpxe');
+  sandbox.exec(client, 'curl', ['-sf', '--max-time', '30', '--tftp-blksize', '1468', '-o', viaTftp, `tftp://${m[3]}/${m[2]}`], 40_000);
+  assert.deepEqual(readFileSync(viaTftp), readFileSync(join(process.cwd(), '.cache', 'resources', 'ipxe', m[2]!)));
   const events = (await api<NodeEvent[]>('GET', '/api/v1/events?mac=52:54:00:ee:41:07')).body.map((e) => `${e.source}:${e.kind}`);
-  for (const k of ['dhcp:discover', 'lifecycle:discovered', 'dhcp:offer', 'dhcp:ack', 'http:script']) assert.ok(events.includes(k), `${k} missing: ${events.join(' ')}`);
+  for (const k of ['dhcp:discover', 'lifecycle:discovered', 'dhcp:offer', 'dhcp:ack', 'tftp:rrq', 'tftp:rrq-done', 'http:script']) assert.ok(events.includes(k), `${k} missing: ${events.join(' ')}`);
 
   d.child.kill('SIGTERM');
   assert.ok(await waitExit(d.child, 10_000), 'the daemon stops on SIGTERM');

@@ -1,5 +1,5 @@
 // `rackseed serve`: the daemon — API (+ UI) on --listen, and, with --interface, the netboot services.
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { join, resolve } from 'node:path';
 import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ export interface ServeOptions {
   overrideForeignDhcp: boolean;
   safeMode: boolean;
   biosIpxe: BiosIpxe;
+  tftpWorkers?: number;
 }
 
 function makeLogger(): Logger {
@@ -43,6 +44,7 @@ export function serveCommand(): Command {
     .option('--safe-mode', 'ignore unknown PXE clients (only known nodes are answered)', false)
     .addOption(new Option('--bios-ipxe <which>', 'iPXE for BIOS clients: "rom" boots in whichever iPXE asked (the NIC ROM\'s); '
       + '"bundled" chains our TFTP undionly.kpxe first when the client\'s iPXE is not it').choices([...BIOS_IPXE_CHOICES]).default('rom'))
+    .option('--tftp-workers <n>', 'TFTP transfers on N worker threads, 0 = on the main thread (default: 2 on a machine with 2 or more cores)', parseWorkers)
     .action(async (o: ServeOptions) => {
       const log = makeLogger();
       let d;
@@ -53,7 +55,7 @@ export function serveCommand(): Command {
         network: o.interface ? {
           interface: o.interface, mode: o.mode, pool: o.pool ? parsePool(o.pool) : null, override: o.overrideForeignDhcp,
         } : null,
-        httpPort: o.httpPort, safeMode: o.safeMode, biosIpxe: o.biosIpxe,
+        httpPort: o.httpPort, safeMode: o.safeMode, biosIpxe: o.biosIpxe, tftpWorkers: o.tftpWorkers,
         inspectTimeoutMs: process.env.RACKSEED_INSPECT_TIMEOUT_MS ? Number(process.env.RACKSEED_INSPECT_TIMEOUT_MS) : undefined,
       });
       } catch (err) {
@@ -70,6 +72,12 @@ export function serveCommand(): Command {
       process.once('SIGINT', () => void stop('SIGINT'));
       process.once('SIGTERM', () => void stop('SIGTERM'));
     });
+}
+
+function parseWorkers(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 64) throw new InvalidArgumentError('must be a whole number from 0 to 64');
+  return n;
 }
 
 function parsePool(s: string): { first: string; last: string } {
