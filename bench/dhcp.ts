@@ -68,7 +68,7 @@ export async function runDhcpBench(opts: DhcpBenchOptions): Promise<DhcpBenchRes
     }
   }
   const loadAfter = load1();
-  return { runs: chosen, rows: summaryRows(chosen, counts), markdown: markdown(chosen, all, counts, inFlight, repeats, deadlineMs, loadBefore, loadAfter) };
+  return { runs: chosen, rows: summaryRows(chosen, counts, all), markdown: markdown(chosen, all, counts, inFlight, repeats, deadlineMs, loadBefore, loadAfter) };
 }
 
 function median(tries: DhcpRunResult[]): DhcpRunResult {
@@ -79,7 +79,14 @@ function median(tries: DhcpRunResult[]): DhcpRunResult {
 const fmt = (x: number, digits = 0): string => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–');
 const ratio = (a: number, b: number): number | null => (b > 0 && Number.isFinite(a) && Number.isFinite(b) ? Math.round((a / b) * 100) / 100 : null);
 
-function summaryRows(runs: DhcpRunResult[], counts: number[]): SummaryRow[] {
+/** The median of every run's p99 for (server, clients): one figure for the tail that does not hang on one run. */
+function medianP99(all: DhcpRunResult[][], server: DhcpServerName, clients: number): number {
+  const tries = all.find((t) => t[0]?.server === server && t[0]?.clients === clients) ?? [];
+  const xs = tries.map((t) => t.latencyMs.p99).sort((a, b) => a - b);
+  return xs.length ? xs[Math.floor((xs.length - 1) / 2)]! : NaN;
+}
+
+function summaryRows(runs: DhcpRunResult[], counts: number[], all: DhcpRunResult[][]): SummaryRow[] {
   const rows: SummaryRow[] = [];
   for (const clients of counts) {
     const get = (s: DhcpServerName): DhcpRunResult | undefined => runs.find((r) => r.server === s && r.clients === clients);
@@ -96,9 +103,11 @@ function summaryRows(runs: DhcpRunResult[], counts: number[]): SummaryRow[] {
     const kea = get('kea');
     if (kea) {
       rows.push({
-        bench: 'dhcp', case: `${fmt(clients)} clients, p99 DORA ms vs kea`,
-        rackseed: rs ? fmt(rs.latencyMs.p99, 1) : 'n/a', reference: fmt(kea.latencyMs.p99, 1),
-        ratio: rs ? ratio(kea.latencyMs.p99, rs.latencyMs.p99) : null, goal: 'RackSeed p99 ≤ 20 ms',
+        bench: 'dhcp', case: `${fmt(clients)} clients, p99 DORA ms (median of the runs) vs kea`,
+        rackseed: rs ? fmt(medianP99(all, 'rackseed', clients), 1) : 'n/a', reference: fmt(medianP99(all, 'kea', clients), 1),
+        ratio: rs ? ratio(medianP99(all, 'kea', clients), medianP99(all, 'rackseed', clients)) : null,
+        // the issue sets the latency goal with the 10,000-client throughput goal
+        goal: clients >= 10000 ? 'RackSeed p99 ≤ 20 ms' : undefined,
       });
     }
     if (rs) {
@@ -116,8 +125,8 @@ function markdown(runs: DhcpRunResult[], all: DhcpRunResult[][], counts: number[
   for (const clients of counts) {
     const kea = runs.find((r) => r.server === 'kea' && r.clients === clients);
     out.push('', `**${fmt(clients)} clients**`, '',
-      '| server | DORA/s | × Kea | × Kea, paired runs | p50 ms | p99 ms | max ms | completed | retransmits | durable after kill -9 | runs (DORA/s) |',
-      '|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|');
+      '| server | DORA/s | × Kea | × Kea, paired runs | p50 ms | p99 ms | max ms | completed | retransmits | durable after kill -9 | runs (DORA/s) | runs (p99 ms) |',
+      '|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---|');
     const keaTries = all.find((t) => t[0].server === 'kea' && t[0].clients === clients) ?? [];
     for (const r of runs.filter((x) => x.clients === clients)) {
       const tries = all.find((t) => t[0].server === r.server && t[0].clients === clients) ?? [r];
@@ -125,7 +134,7 @@ function markdown(runs: DhcpRunResult[], all: DhcpRunResult[][], counts: number[
       // the k-th run of each server ran back to back with the k-th Kea run, under about the same load
       const paired = r.server === 'kea' ? '' : tries.map((t, k) => (keaTries[k] ? ratio(t.doraPerSec, keaTries[k].doraPerSec)?.toFixed(2) ?? '–' : null)).filter(Boolean).join(', ');
       out.push(`| ${r.server} | ${fmt(r.doraPerSec)} | ${kea ? (ratio(r.doraPerSec, kea.doraPerSec)?.toFixed(2) ?? '–') : '–'} | ${paired} | ${fmt(r.latencyMs.p50, 1)} | ${fmt(r.latencyMs.p99, 1)} | ${fmt(r.latencyMs.max, 1)} | ` +
-        `${r.completed}/${r.clients}${r.naks ? `, ${r.naks} NAK` : ''}${r.timeouts ? `, ${r.timeouts} timed out` : ''}${r.unfinished ? `, ${r.unfinished} cut off by the ${fmt(deadlineMs / 1000)} s deadline` : ''}${bad} | ${r.retransmits} | ${r.durable}/${r.completed}${r.lost ? ` (**${r.lost} lost**)` : ''} | ${tries.map((t) => fmt(t.doraPerSec)).join(', ')} |`);
+        `${r.completed}/${r.clients}${r.naks ? `, ${r.naks} NAK` : ''}${r.timeouts ? `, ${r.timeouts} timed out` : ''}${r.unfinished ? `, ${r.unfinished} cut off by the ${fmt(deadlineMs / 1000)} s deadline` : ''}${bad} | ${r.retransmits} | ${r.durable}/${r.completed}${r.lost ? ` (**${r.lost} lost**)` : ''} | ${tries.map((t) => fmt(t.doraPerSec)).join(', ')} | ${tries.map((t) => fmt(t.latencyMs.p99, 1)).join(', ')} |`);
     }
   }
   out.push('', 'Servers as configured:', '');
