@@ -27,9 +27,10 @@ const leases = openBenchLeaseStore(cfg.dbPath);
 if (process.env.RS_BENCH_DHCP_TRACE) traceStalls(process.env.RS_BENCH_DHCP_TRACE, leases.store);
 const server = createDhcpServer({
   interface: cfg.interface, serverIp: cfg.serverIp, subnetMask: cfg.subnetMask, pool: cfg.pool, routers: cfg.routers,
-  leases: leases.store, warmUpLeases: () => openSqliteLeaseStore(':memory:'), socketFactory: createBoundUdpSocketFactory(), logger,
+  leases: leases.store, warmUpLeases: () => openSqliteLeaseStore(':memory:'), ...(process.env.RS_BENCH_WARMUP ? { warmUpDoras: Number(process.env.RS_BENCH_WARMUP) } : {}), socketFactory: createBoundUdpSocketFactory(), logger,
 });
 await server.start();
+if (process.env.RS_BENCH_DHCP_TRACE) traceLoad(process.env.RS_BENCH_DHCP_TRACE, () => server.counters().received);
 process.stdout.write('ready\n');
 process.on('SIGTERM', () => {
   void server.stop().finally(() => { leases.close(); process.stdout.write(`${JSON.stringify(server.counters())}\n`, () => process.exit(0)); });
@@ -47,4 +48,22 @@ function traceStalls(file: string, store: LeaseStore): void {
     for (const e of list.getEntries()) line(`gc-${(e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? '?'}`, e.startTime, e.duration);
   }).observe({ entryTypes: ['gc'] });
   appendFileSync(file, `${performance.now().toFixed(1)} start 0\n`);
+}
+
+/**
+ * Diagnostics (RS_BENCH_DHCP_TRACE): every 50 ms while packets arrive, one line with the packets received in
+ * that interval and the event loop's utilisation (1 = the server thread never waited): tells a slow server from
+ * a slow load generator.
+ */
+function traceLoad(file: string, received: () => number): void {
+  let last = received();
+  let elu = performance.eventLoopUtilization();
+  const timer = setInterval(() => {
+    const now = received();
+    const e = performance.eventLoopUtilization(elu);
+    elu = performance.eventLoopUtilization();
+    if (now !== last) appendFileSync(file, `${performance.now().toFixed(1)} load ${now - last} pkts elu ${e.utilization.toFixed(2)}\n`);
+    last = now;
+  }, 50);
+  timer.unref();
 }
