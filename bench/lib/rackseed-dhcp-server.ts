@@ -11,6 +11,9 @@ import { createDhcpServer } from '../../src/netboot/dhcp/server/dhcp-server.ts';
 import { createBoundUdpSocketFactory } from '../../src/netboot/net/bound-udp.ts';
 import { openSqliteLeaseStore } from '../../src/core/leases/sqlite-lease-store.ts';
 import { openBenchLeaseStore } from './rackseed-lease-store.ts';
+import { Core } from '../../src/core/core.ts';
+import { createNetbootSink } from '../../src/core/netboot-sink.ts';
+import { dirname } from 'node:path';
 
 export interface RackseedServerConfig {
   dbPath: string;
@@ -19,14 +22,20 @@ export interface RackseedServerConfig {
   subnetMask: string;
   pool: { first: string; last: string };
   routers: string[];
+  /** run with the daemon's Core (database, event sink, boot policy), as `rackseed serve` does */
+  withDaemonCore?: boolean;
 }
 
 const cfg = JSON.parse(process.argv[2] ?? '') as RackseedServerConfig;
 const logger = pino({ level: 'warn' });
-const leases = openBenchLeaseStore(cfg.dbPath);
+// withDaemonCore: what `rackseed serve` runs — the core's database (leases in rackseed.db beside the nodes,
+// events, jobs), the daemon's event sink (every DHCP packet becomes a per-MAC history event) and its boot policy.
+const core = cfg.withDaemonCore ? new Core({ dataDir: dirname(cfg.dbPath), logger }) : null;
+const leases = core ? { store: openSqliteLeaseStore(core.db), close: () => core.close() } : openBenchLeaseStore(cfg.dbPath);
 if (process.env.RS_BENCH_DHCP_TRACE) traceStalls(process.env.RS_BENCH_DHCP_TRACE, leases.store);
 const server = createDhcpServer({
   interface: cfg.interface, serverIp: cfg.serverIp, subnetMask: cfg.subnetMask, pool: cfg.pool, routers: cfg.routers,
+  ...(core ? { events: createNetbootSink(core, (ip) => leases.store.byIp(ip)?.mac ?? null), bootPolicy: core.policy } : {}),
   leases: leases.store, warmUpLeases: () => openSqliteLeaseStore(':memory:'), ...(process.env.RS_BENCH_WARMUP ? { warmUpDoras: Number(process.env.RS_BENCH_WARMUP) } : {}), socketFactory: createBoundUdpSocketFactory(), logger,
 });
 await server.start();

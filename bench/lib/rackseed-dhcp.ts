@@ -23,7 +23,7 @@ export const startRackseed: ServerStarter = async ({ sandbox, serverNs }) => {
   const dbPath = join(dir, 'rackseed.db');
   const cfg: RackseedServerConfig = {
     dbPath, interface: SERVER_IF, serverIp: SERVER_ADDR, subnetMask: '255.255.0.0',
-    pool: { first: POOL_FIRST, last: POOL_LAST }, routers: [GIADDR],
+    pool: { first: POOL_FIRST, last: POOL_LAST }, routers: [GIADDR], withDaemonCore: process.env.RS_BENCH_DHCP_CORE === '1',
   };
   const child = sandbox.spawn(serverNs, process.execPath, [...nodeFlags(), '--import', 'tsx', SERVER_MAIN, JSON.stringify(cfg)]);
   let tail = '';

@@ -96,6 +96,7 @@ export class Core {
 
   close(): void {
     this.runner.stop();
+    this.events.flush();
     this.db.close();
   }
 }

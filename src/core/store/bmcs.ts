@@ -1,4 +1,5 @@
 // BMC rows: one per management address, with what the sweep or a session learned and the matched node.
+import { prepared } from './prepared.ts';
 import type { Db } from '../db.ts';
 import type { BmcInfo } from '../../shared/api.ts';
 
@@ -23,7 +24,7 @@ export class BmcStore {
       error: patch.error !== undefined ? patch.error : cur?.error ?? null,
       seenAt: patch.seenAt ?? now,
     };
-    this.db.prepare(`INSERT INTO bmcs (address, ipmi_version, auth_types, vendor, guid, node_id, power, error, seen_at)
+    prepared(this.db, `INSERT INTO bmcs (address, ipmi_version, auth_types, vendor, guid, node_id, power, error, seen_at)
       VALUES (@address, @ipmiVersion, @authTypes, @vendor, @guid, @nodeId, @power, @error, @seenAt)
       ON CONFLICT(address) DO UPDATE SET ipmi_version = excluded.ipmi_version, auth_types = excluded.auth_types,
         vendor = excluded.vendor, guid = excluded.guid, node_id = excluded.node_id, power = excluded.power,
@@ -32,17 +33,17 @@ export class BmcStore {
   }
 
   get(address: string): BmcInfo | null {
-    const row = this.db.prepare('SELECT * FROM bmcs WHERE address = ?').get(address) as BmcRow | undefined;
+    const row = prepared(this.db, 'SELECT * FROM bmcs WHERE address = ?').get(address) as BmcRow | undefined;
     return row ? toInfo(row) : null;
   }
 
   list(): BmcInfo[] {
-    return (this.db.prepare('SELECT * FROM bmcs ORDER BY address').all() as BmcRow[]).map(toInfo);
+    return (prepared(this.db, 'SELECT * FROM bmcs ORDER BY address').all() as BmcRow[]).map(toInfo);
   }
 
   /** The BMC matched to `nodeId`, or null. */
   forNode(nodeId: string): BmcInfo | null {
-    const row = this.db.prepare('SELECT * FROM bmcs WHERE node_id = ?').get(nodeId) as BmcRow | undefined;
+    const row = prepared(this.db, 'SELECT * FROM bmcs WHERE node_id = ?').get(nodeId) as BmcRow | undefined;
     return row ? toInfo(row) : null;
   }
 }

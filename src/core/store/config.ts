@@ -1,5 +1,6 @@
 // Key/value configuration: the network config (JSON) and the BMC credentials, whose password is stored only
 // encrypted (AES-256-GCM, see secret-box.ts) and is never handed to the API layer in clear except to BMC sessions.
+import { prepared } from './prepared.ts';
 import type { Db } from '../db.ts';
 import type { NetworkConfig } from '../../shared/api.ts';
 import type { SecretBox } from '../secret-box.ts';
@@ -10,13 +11,13 @@ export class ConfigStore {
   constructor(private readonly db: Db, private readonly box: SecretBox) {}
 
   private getRaw(key: string): string | null {
-    const row = this.db.prepare('SELECT value FROM config WHERE key = ?').get(key) as { value: string } | undefined;
+    const row = prepared(this.db, 'SELECT value FROM config WHERE key = ?').get(key) as { value: string } | undefined;
     return row?.value ?? null;
   }
 
   private setRaw(key: string, value: string | null): void {
-    if (value === null) this.db.prepare('DELETE FROM config WHERE key = ?').run(key);
-    else this.db.prepare('INSERT INTO config (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    if (value === null) prepared(this.db, 'DELETE FROM config WHERE key = ?').run(key);
+    else prepared(this.db, 'INSERT INTO config (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
   /** The saved network config, or null when services were never configured. */

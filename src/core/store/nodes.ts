@@ -1,4 +1,5 @@
 // Node rows: one per boot MAC, with a stable id. The agent token is stored only as a SHA-256 hash.
+import { prepared } from './prepared.ts';
 import type { Db } from '../db.ts';
 import type { BmcRef, NodeState, NodeSummary } from '../../shared/node.ts';
 import { newId } from '../ids.ts';
@@ -39,36 +40,36 @@ export class NodeStore {
   /** Insert a new node for `mac` (already normalised) in `state`; returns it. Throws if the MAC exists. */
   create(mac: string, state: NodeState, now = Date.now()): NodeSummary {
     const id = newId();
-    this.db.prepare('INSERT INTO nodes (id, mac, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?)').run(id, mac, state, now, now);
+    prepared(this.db, 'INSERT INTO nodes (id, mac, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?)').run(id, mac, state, now, now);
     return this.get(id)!;
   }
 
   /** The node with this id, or null. */
   get(id: string): NodeSummary | null {
-    const row = this.db.prepare('SELECT * FROM nodes WHERE id = ?').get(id) as NodeRow | undefined;
+    const row = prepared(this.db, 'SELECT * FROM nodes WHERE id = ?').get(id) as NodeRow | undefined;
     return row ? this.toSummary(row) : null;
   }
 
   /** The node whose boot MAC is `mac` (normalised), or null. */
   getByMac(mac: string): NodeSummary | null {
-    const row = this.db.prepare('SELECT * FROM nodes WHERE mac = ?').get(mac) as NodeRow | undefined;
+    const row = prepared(this.db, 'SELECT * FROM nodes WHERE mac = ?').get(mac) as NodeRow | undefined;
     return row ? this.toSummary(row) : null;
   }
 
   /** The node with this IPv4 address (most recently updated), or null. */
   getByIp(ip: string): NodeSummary | null {
-    const row = this.db.prepare('SELECT * FROM nodes WHERE ip = ? ORDER BY updated_at DESC LIMIT 1').get(ip) as NodeRow | undefined;
+    const row = prepared(this.db, 'SELECT * FROM nodes WHERE ip = ? ORDER BY updated_at DESC LIMIT 1').get(ip) as NodeRow | undefined;
     return row ? this.toSummary(row) : null;
   }
 
   /** All nodes, oldest first. */
   list(): NodeSummary[] {
-    return (this.db.prepare('SELECT * FROM nodes ORDER BY created_at, id').all() as NodeRow[]).map((r) => this.toSummary(r));
+    return (prepared(this.db, 'SELECT * FROM nodes ORDER BY created_at, id').all() as NodeRow[]).map((r) => this.toSummary(r));
   }
 
   /** Nodes currently in `state`. */
   listInState(state: NodeState): NodeSummary[] {
-    return (this.db.prepare('SELECT * FROM nodes WHERE state = ?').all(state) as NodeRow[]).map((r) => this.toSummary(r));
+    return (prepared(this.db, 'SELECT * FROM nodes WHERE state = ?').all(state) as NodeRow[]).map((r) => this.toSummary(r));
   }
 
   /** Apply `patch`; returns the updated node, or null if no such node. */
@@ -84,42 +85,42 @@ export class NodeStore {
     }
     sets.push('updated_at = ?');
     values.push(now, id);
-    this.db.prepare(`UPDATE nodes SET ${sets.join(', ')} WHERE id = ?`).run(...values);
+    prepared(this.db, `UPDATE nodes SET ${sets.join(', ')} WHERE id = ?`).run(...values);
     return this.get(id);
   }
 
   /** Low-level state write; callers go through Lifecycle.transition, which checks the table and records the event. */
   writeState(id: string, state: NodeState, lastError: string | null, now = Date.now()): void {
-    this.db.prepare('UPDATE nodes SET state = ?, last_error = ?, updated_at = ? WHERE id = ?').run(state, lastError, now, id);
+    prepared(this.db, 'UPDATE nodes SET state = ?, last_error = ?, updated_at = ? WHERE id = ?').run(state, lastError, now, id);
   }
 
   /** Inventory JSON as stored, or null. */
   inventory(id: string): unknown | null {
-    const row = this.db.prepare('SELECT inventory FROM nodes WHERE id = ?').get(id) as { inventory: string | null } | undefined;
+    const row = prepared(this.db, 'SELECT inventory FROM nodes WHERE id = ?').get(id) as { inventory: string | null } | undefined;
     return row?.inventory ? JSON.parse(row.inventory) : null;
   }
 
   /** Replace the node's agent token hash (null revokes it). */
   setAgentTokenHash(id: string, hash: string | null): void {
-    this.db.prepare('UPDATE nodes SET agent_token_hash = ? WHERE id = ?').run(hash, id);
+    prepared(this.db, 'UPDATE nodes SET agent_token_hash = ? WHERE id = ?').run(hash, id);
   }
 
   /** The node id whose agent token hash equals `hash`, or null. */
   findByAgentTokenHash(hash: string): NodeSummary | null {
-    const row = this.db.prepare('SELECT * FROM nodes WHERE agent_token_hash = ?').get(hash) as NodeRow | undefined;
+    const row = prepared(this.db, 'SELECT * FROM nodes WHERE agent_token_hash = ?').get(hash) as NodeRow | undefined;
     return row ? this.toSummary(row) : null;
   }
 
   /** Stored agent token hash of a node, or null. */
   agentTokenHash(id: string): string | null {
-    const row = this.db.prepare('SELECT agent_token_hash FROM nodes WHERE id = ?').get(id) as { agent_token_hash: string | null } | undefined;
+    const row = prepared(this.db, 'SELECT agent_token_hash FROM nodes WHERE id = ?').get(id) as { agent_token_hash: string | null } | undefined;
     return row?.agent_token_hash ?? null;
   }
 
   private toSummary(r: NodeRow): NodeSummary {
     let bmc: BmcRef | null = null;
     if (r.bmc_address) {
-      const b = this.db.prepare('SELECT guid, vendor FROM bmcs WHERE address = ?').get(r.bmc_address) as { guid: string | null; vendor: string | null } | undefined;
+      const b = prepared(this.db, 'SELECT guid, vendor FROM bmcs WHERE address = ?').get(r.bmc_address) as { guid: string | null; vendor: string | null } | undefined;
       bmc = { address: r.bmc_address, guid: b?.guid ?? null, vendor: b?.vendor ?? null, matchedBy: (r.bmc_matched_by as BmcRef['matchedBy']) ?? null };
     }
     return {
