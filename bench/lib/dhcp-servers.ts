@@ -9,7 +9,8 @@ import type { NetnsSandbox } from '../../test/helpers/netns.ts';
 import { waitExit } from '../../test/helpers/netns.ts';
 import { GIADDR, POOL_FIRST, POOL_LAST, POOL_PREFIX, SERVER_ADDR, SERVER_IF } from './dhcp-topology.ts';
 
-export type DhcpServerName = 'rackseed' | 'kea' | 'dnsmasq';
+/** rackseed: the DHCP server with its SQLite lease store only; rackseed-daemon: as `rackseed serve` runs it (Core database, per-packet events, boot policy) */
+export type DhcpServerName = 'rackseed' | 'rackseed-daemon' | 'kea' | 'dnsmasq';
 
 export interface RunningDhcpServer {
   name: DhcpServerName;

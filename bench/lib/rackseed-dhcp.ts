@@ -18,12 +18,12 @@ function nodeFlags(): string[] {
   return (process.env.RS_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 }
 
-export const startRackseed: ServerStarter = async ({ sandbox, serverNs }) => {
+const starter = (withDaemonCore: boolean): ServerStarter => async ({ sandbox, serverNs }) => {
   const dir = mkdtempSync(join(tmpdir(), 'rs-bench-rackseed-'));
   const dbPath = join(dir, 'rackseed.db');
   const cfg: RackseedServerConfig = {
     dbPath, interface: SERVER_IF, serverIp: SERVER_ADDR, subnetMask: '255.255.0.0',
-    pool: { first: POOL_FIRST, last: POOL_LAST }, routers: [GIADDR], withDaemonCore: process.env.RS_BENCH_DHCP_CORE === '1',
+    pool: { first: POOL_FIRST, last: POOL_LAST }, routers: [GIADDR], withDaemonCore,
   };
   const child = sandbox.spawn(serverNs, process.execPath, [...nodeFlags(), '--import', 'tsx', SERVER_MAIN, JSON.stringify(cfg)]);
   let tail = '';
@@ -35,8 +35,10 @@ export const startRackseed: ServerStarter = async ({ sandbox, serverNs }) => {
     child.once('exit', (code, sig) => { clearTimeout(timer); reject(new Error(`RackSeed DHCP server exited (${code ?? sig}): ${tail}`)); });
   });
   const server: RunningDhcpServer = {
-    name: 'rackseed',
-    describe: 'RackSeed createDhcpServer (src/netboot/dhcp/server), SO_BINDTODEVICE socket, SQLite lease store, own process',
+    name: withDaemonCore ? 'rackseed-daemon' : 'rackseed',
+    describe: withDaemonCore
+      ? 'RackSeed as `rackseed serve` runs it: the same server with the Core\'s database (leases beside nodes, jobs, events), the daemon\'s event sink (every DHCP packet is a per-MAC history event) and boot policy'
+      : 'RackSeed createDhcpServer (src/netboot/dhcp/server), SO_BINDTODEVICE socket, SQLite lease store only, own process',
     process: child,
     output: () => tail,
     async kill9() {
@@ -49,3 +51,8 @@ export const startRackseed: ServerStarter = async ({ sandbox, serverNs }) => {
   };
   return server;
 };
+
+/** The DHCP server with its own SQLite lease store (the server alone). */
+export const startRackseed = starter(false);
+/** The DHCP server as the daemon runs it (Core database, event sink, boot policy). */
+export const startRackseedDaemon = starter(true);
