@@ -29,7 +29,8 @@ export class EventBus {
   /** Persist a node event, log it, broadcast it, and return it with its id. */
   record(e: NewEvent): NodeEvent {
     const ev = this.store.append(e);
-    this.log[ev.level === 'error' ? 'warn' : 'debug']({ mac: ev.mac, node: ev.nodeId, source: ev.source, kind: ev.kind }, ev.message);
+    const level = ev.level === 'error' ? 'warn' : 'debug';
+    if (this.log.isLevelEnabled(level)) this.log[level]({ mac: ev.mac, node: ev.nodeId, source: ev.source, kind: ev.kind }, ev.message);
     this.publish({ type: 'event', payload: ev });
     return ev;
   }

@@ -20,7 +20,10 @@ export function hashToken(token: string): string {
  * Normalise a MAC in any common notation (aa:bb:…, AA-BB-…, aabb.ccdd.eeff, aabbccddeeff) to lower-case colon form.
  * Returns null when it is not a 48-bit MAC.
  */
+const CANONICAL_MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/;
+
 export function normalizeMac(input: string): string | null {
+  if (CANONICAL_MAC.test(input)) return input; // already lower-case colon notation (every netboot server's form)
   const hex = input.trim().toLowerCase().replace(/[:.\-]/g, '');
   if (!/^[0-9a-f]{12}$/.test(hex)) return null;
   return hex.match(/../g)!.join(':');

@@ -24,13 +24,12 @@ export function createNetbootSink(core: Core, ipToMac: (ip: string) => string | 
       let mac = e.mac ? normalizeMac(e.mac) : scriptMac(e);
       if (mac && e.ip && (e.source === 'http' || (e.source === 'dhcp' && ADDRESS_KINDS.test(e.kind)))) core.addresses.note(e.ip, mac);
       if (!mac && e.ip) mac = ipToMac(e.ip) ?? core.addresses.get(e.ip) ?? core.nodes.getByIp(e.ip)?.mac ?? null;
-      let node = mac ? core.nodes.getByMac(mac) : null;
-      if (node && e.source === 'dhcp' && e.kind === 'ack' && e.ip && node.ip !== e.ip) {
-        node = core.nodes.update(node.id, { ip: e.ip });
-        if (node) core.lifecycle.announce(node.id);
+      const nodeId = mac ? core.nodes.idByMac(mac) : null;
+      if (nodeId && e.source === 'dhcp' && e.kind === 'ack' && e.ip && core.nodes.get(nodeId)?.ip !== e.ip) {
+        if (core.nodes.update(nodeId, { ip: e.ip })) core.lifecycle.announce(nodeId);
       }
       core.bus.record({
-        source: e.source, kind: e.kind, mac, nodeId: node?.id ?? null, message: e.message,
+        source: e.source, kind: e.kind, mac, nodeId, message: e.message,
         detail: { ...(e.detail ?? {}), ...(e.ip ? { ip: e.ip } : {}) }, level: e.level,
       });
     } catch (err) {

@@ -1,0 +1,33 @@
+// NodeStore.idByMac (the netboot sink's per-packet lookup) is cached: a "no node" answer is dropped when the node
+// is created, and a create rolled back with its transaction leaves no id behind.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openDatabase } from '../../src/core/db.ts';
+import { NodeStore } from '../../src/core/store/nodes.ts';
+import { normalizeMac } from '../../src/core/ids.ts';
+
+test('idByMac: miss, then create, then hit; rolled-back creates are not remembered', () => {
+  const db = openDatabase(':memory:');
+  const nodes = new NodeStore(db);
+  const mac = '52:54:00:aa:00:01';
+  assert.equal(nodes.idByMac(mac), null);
+  const n = nodes.create(mac, 'discovered');
+  assert.equal(nodes.idByMac(mac), n.id, 'the cached miss was dropped by create');
+  const other = '52:54:00:aa:00:02';
+  assert.equal(nodes.idByMac(other), null);
+  assert.throws(() => db.transaction(() => {
+    const made = nodes.create(other, 'discovered');
+    assert.equal(nodes.idByMac(other), made.id, 'visible inside its transaction');
+    throw new Error('roll back');
+  })());
+  assert.equal(nodes.idByMac(other), null, 'gone with the rolled-back transaction');
+  db.close();
+});
+
+test('normalizeMac: canonical input passes through; other notations are normalised; junk is null', () => {
+  assert.equal(normalizeMac('52:54:00:aa:00:01'), '52:54:00:aa:00:01');
+  assert.equal(normalizeMac('52-54-00-AA-00-01'), '52:54:00:aa:00:01');
+  assert.equal(normalizeMac('5254.00aa.0001'), '52:54:00:aa:00:01');
+  assert.equal(normalizeMac('52:54:00:aa:00'), null);
+  assert.equal(normalizeMac('52:54:00:AA:00:01'), '52:54:00:aa:00:01');
+});
