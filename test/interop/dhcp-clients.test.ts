@@ -89,8 +89,13 @@ test('udhcpc, dhclient and dhcpcd each get a lease from the pool and renew it', 
     assert.equal(log.renewed(MACS[n]), acks[0].ip, `${n} renewed the same address`);
     assert.equal(store.byMac(MACS[n])?.ip, acks[0].ip, `${n} lease stored`);
   }
-  // the clients really applied what they were given
-  const lines = readFileSync(udhcpcLog, 'utf8');
+  // the clients really applied what they were given. The server logs its ACK before udhcpc has read it and run
+  // its script, so the script's "renew" line may come a moment after the renewal the server saw.
+  let lines = readFileSync(udhcpcLog, 'utf8');
+  for (let waited = 0; !/^renew /m.test(lines) && waited < 10_000; waited += 100) {
+    await new Promise((r) => setTimeout(r, 100));
+    lines = readFileSync(udhcpcLog, 'utf8');
+  }
   assert.match(lines, /^bound ip=10\.231\.0\.\d+ mask=24 router=10\.231\.0\.1 dns=10\.231\.0\.1 serverid=10\.231\.0\.1 lease=30$/m);
   assert.match(lines, /^renew ip=10\.231\.0\.\d+/m);
   assert.match(readFileSync(join(dir, 'dhclient.leases'), 'utf8'), /fixed-address 10\.231\.0\.\d+;/);
