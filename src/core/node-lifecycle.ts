@@ -57,6 +57,28 @@ export class NodeLifecycle {
     return { node, created: true };
   }
 
+  /**
+   * Set or clear a node's maintenance flag (RackSeed leaves such a node alone: its iPXE script boots the local disk
+   * and no inspection starts), with a `lifecycle/maintenance` event in the same transaction. Null when no node.
+   */
+  setMaintenance(id: string, on: boolean, reason: string | null): NodeSummary | null {
+    const out = this.db.transaction(() => {
+      const before = this.nodes.get(id);
+      if (!before) return null;
+      const node = this.nodes.update(id, { maintenance: on })!;
+      const ev = this.events.append({
+        source: 'lifecycle', kind: 'maintenance', mac: node.mac, nodeId: id, level: 'info',
+        message: on ? `maintenance on${reason ? `: ${reason}` : ''}` : 'maintenance off',
+        detail: { maintenance: on, ...(reason ? { reason } : {}) },
+      });
+      return { node, ev };
+    })();
+    if (!out) return null;
+    this.bus.publish({ type: 'event', payload: out.ev });
+    this.bus.publish({ type: 'node', payload: out.node });
+    return out.node;
+  }
+
   /** Broadcast the current row of a node after a non-state change (inventory, ip, power, bmc). */
   announce(id: string): void {
     const n = this.nodes.get(id);

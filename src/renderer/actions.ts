@@ -115,6 +115,14 @@ export async function setBootDevice(id: string, req: BootDevRequest): Promise<vo
   if (r) store.getState().notify('info', `Next boot: ${req.device}${req.persistent ? ' (persistent)' : ' (once)'}`);
 }
 
+export async function setMaintenance(id: string, on: boolean, reason?: string): Promise<void> {
+  const r = await guarded('Maintenance', () => api().setMaintenance(id, on, reason));
+  if (r) {
+    store.getState().upsertNode(r);
+    store.getState().notify('info', `Maintenance ${on ? 'on' : 'off'} for ${r.mac}`);
+  }
+}
+
 export async function inspect(id: string): Promise<void> {
   const r = await guarded('Inspect', () => api().inspect(id));
   if (r) store.getState().notify('info', 'Inspection started');

@@ -17,6 +17,7 @@
 //   POST /api/v1/nodes/:id/inspect            → Job
 //   POST /api/v1/nodes/:id/power  {action}    → { power }    (action: PowerAction)
 //   POST /api/v1/nodes/:id/bootdev BootDevRequest → { ok: true }
+//   PUT  /api/v1/nodes/:id/maintenance {maintenance, reason?} → NodeSummary  (in maintenance: local-disk script, no inspection)
 //   GET  /api/v1/events?mac=&since=&limit=    → NodeEvent[]  (oldest first)
 //   PUT  /api/v1/bmc/credentials {user,password} → { user, passwordSet: true }  (password never returned)
 //   GET  /api/v1/bmc/credentials              → { user: string | null, passwordSet: boolean }

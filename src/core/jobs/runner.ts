@@ -52,6 +52,7 @@ export class JobRunner {
   inspectNode(nodeId: string): Job {
     const node = this.core.nodes.get(nodeId);
     if (!node) throw new CoreError(404, `no node ${nodeId}`);
+    if (node.maintenance) throw new CoreError(409, `node ${nodeId} is in maintenance: clear it first (PUT /api/v1/nodes/${nodeId}/maintenance)`);
     if (!node.bmc) throw new CoreError(409, `node ${nodeId} has no BMC yet: run discovery through its BMC, or match one`);
     if (this.core.jobs.activeForNode(nodeId)) throw new CoreError(409, `node ${nodeId} already has a job running`);
     this.requireBmcAccess();
@@ -74,6 +75,7 @@ export class JobRunner {
       if (existing) { jobs.push(existing); continue; }
       if (bmc.nodeId) {
         const node = this.core.nodes.get(bmc.nodeId);
+        if (node?.maintenance) continue; // left alone until the engineer clears the flag
         if (node && !this.core.jobs.activeForNode(node.id)) { jobs.push(this.inspectNode(node.id)); continue; }
       }
       const job = this.core.jobs.create('inspect', null, bmc.address, [...DISCOVERY_STEPS]);

@@ -33,6 +33,12 @@ export const BootDevBody = Type.Object({
   persistent: Type.Optional(Type.Boolean()),
 }, { additionalProperties: false });
 
+export const MaintenanceBody = Type.Object({
+  maintenance: Type.Boolean(),
+  /** why, for the node's history (optional) */
+  reason: Type.Optional(Type.String({ maxLength: 200 })),
+}, { additionalProperties: false });
+
 export const CredentialsBody = Type.Object({
   user: Type.String({ minLength: 1, maxLength: 16 }),
   password: Type.String({ minLength: 1, maxLength: 20 }),

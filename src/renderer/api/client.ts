@@ -57,6 +57,9 @@ export class ApiClient {
   bootdev(id: string, req: BootDevRequest): Promise<{ ok: true }> {
     return this.request('POST', `/api/v1/nodes/${encodeURIComponent(id)}/bootdev`, req);
   }
+  setMaintenance(id: string, maintenance: boolean, reason?: string): Promise<NodeSummary> {
+    return this.request('PUT', `/api/v1/nodes/${encodeURIComponent(id)}/maintenance`, reason ? { maintenance, reason } : { maintenance });
+  }
   events(q: { mac?: string; since?: number; limit?: number } = {}): Promise<NodeEvent[]> {
     const p = new URLSearchParams();
     if (q.mac) p.set('mac', q.mac);

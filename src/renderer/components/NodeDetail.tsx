@@ -1,7 +1,7 @@
 // Detail of one node: identity, power and boot-device controls, boot timeline, inventory, jobs, its events.
 import { useEffect, useState } from 'react';
 import { useApp } from '../store/store.ts';
-import { inspect, loadNodeDetail, power, setBootDevice } from '../actions.ts';
+import { inspect, loadNodeDetail, power, setBootDevice, setMaintenance } from '../actions.ts';
 import type { BootDevRequest } from '../../shared/api.ts';
 import { formatDisk, formatMemory } from '../lib/fleet-table.ts';
 import { BootTimeline } from './BootTimeline.tsx';
@@ -77,7 +77,17 @@ export function NodeDetail({ id }: { id: string }) {
       {noBmc ? <p className="muted small">No BMC matched to this node yet: power and boot-device control need one (BMC step).</p> : null}
       <PowerControls id={n.id} disabled={noBmc} />
       <BootDeviceControl id={n.id} disabled={noBmc} />
-      <div className="btn-row"><button type="button" onClick={() => void inspect(n.id)} disabled={noBmc}>Re-inspect</button></div>
+      <div className="btn-row">
+        <button type="button" onClick={() => void inspect(n.id)} disabled={noBmc || n.maintenance}>Re-inspect</button>
+        <button type="button" aria-pressed={n.maintenance} title="In maintenance RackSeed leaves the node alone: its iPXE script boots the local disk and no inspection starts"
+          onClick={() => {
+            if (n.maintenance) { void setMaintenance(n.id, false); return; }
+            const reason = window.prompt('Put this node in maintenance? Reason (kept in the node history, optional):', '');
+            if (reason !== null) void setMaintenance(n.id, true, reason);
+          }}>
+          {n.maintenance ? 'End maintenance' : 'Maintenance'}
+        </button>
+      </div>
 
       <h3>Boot timeline</h3>
       <BootTimeline events={detail?.events ?? []} />

@@ -4,7 +4,7 @@ import type { BootDevRequest, NodeDetail, PowerAction } from '../../../shared/ap
 import { normalizeMac } from '../../../core/ids.ts';
 import type { ApiServerOptions } from '../server.ts';
 import { HttpError } from '../ports.ts';
-import { BootDevBody, EventsQuery, IdParams, PowerBody } from '../schemas.ts';
+import { BootDevBody, EventsQuery, IdParams, MaintenanceBody, PowerBody } from '../schemas.ts';
 
 export function registerNodeRoutes(app: FastifyInstance, o: ApiServerOptions): void {
   const { core } = o;
@@ -40,6 +40,13 @@ export function registerNodeRoutes(app: FastifyInstance, o: ApiServerOptions): v
     const node = nodeOr404((req.params as { id: string }).id);
     await o.bmc.bootdev(node.id, req.body as BootDevRequest);
     return { ok: true };
+  });
+
+  // Maintenance: RackSeed leaves the node alone (local-disk iPXE script, no inspection) until it is cleared.
+  app.put('/api/v1/nodes/:id/maintenance', { schema: { params: IdParams, body: MaintenanceBody } }, async (req) => {
+    const node = nodeOr404((req.params as { id: string }).id);
+    const body = req.body as { maintenance: boolean; reason?: string };
+    return core.lifecycle.setMaintenance(node.id, body.maintenance, body.reason?.trim() || null);
   });
 
   app.get('/api/v1/events', { schema: { querystring: EventsQuery } }, async (req) => {
