@@ -63,9 +63,8 @@ export class NodeLifecycle {
    */
   setMaintenance(id: string, on: boolean, reason: string | null): NodeSummary | null {
     const out = this.db.transaction(() => {
-      const before = this.nodes.get(id);
-      if (!before) return null;
-      const node = this.nodes.update(id, { maintenance: on })!;
+      const node = this.nodes.update(id, { maintenance: on });
+      if (!node) return null;
       const ev = this.events.append({
         source: 'lifecycle', kind: 'maintenance', mac: node.mac, nodeId: id, level: 'info',
         message: on ? `maintenance on${reason ? `: ${reason}` : ''}` : 'maintenance off',

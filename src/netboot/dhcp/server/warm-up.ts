@@ -82,11 +82,11 @@ async function runDoras(doras: number, log: Logger, leases: LeaseStore): Promise
   }, pool, leases, null, { server: 67, relay: 67, client: 68, broadcastAddress: '255.255.255.255' }, 'warm-up', Date.now);
   const ctx: PipelineContext = { iface: 'warm-up', log: log.child({ warmUp: true }, { level: 'warn' }), counters: newCounters(), events: null, eventPrefix: '', commit: () => leases.commit() };
   let acks = 0;
-  const chaddr = Buffer.alloc(6);
+  /** locally administered MAC 02:52:02:… numbered by xid */
+  const chaddr = Buffer.from([0x02, 0x52, 0, 0, 0, 0]);
+  const macOf = (xid: number): Buffer => { chaddr.writeUInt32BE(0x02000000 | xid, 2); return chaddr; };
   const request = (xid: number, offered: string): Buffer => {
-    chaddr.writeUInt32BE(0x02000000 | xid, 2);
-    chaddr[0] = 0x02; chaddr[1] = 0x52;
-    const p = newPacket({ xid, giaddr: RELAY_IP, chaddr });
+    const p = newPacket({ xid, giaddr: RELAY_IP, chaddr: macOf(xid) });
     p.options.messageType = DhcpMessageType.REQUEST;
     p.options.requestedIp = offered;
     p.options.serverId = SERVER_IP;
@@ -101,9 +101,7 @@ async function runDoras(doras: number, log: Logger, leases: LeaseStore): Promise
   };
   for (let start = 0; start < doras; start += BATCH) {
     for (let i = start; i < Math.min(doras, start + BATCH); i++) {
-      chaddr[0] = 0x02; chaddr[1] = 0x52;
-      chaddr.writeUInt32BE(0x02000000 | i, 2);
-      const d = newPacket({ xid: i, giaddr: RELAY_IP, chaddr });
+      const d = newPacket({ xid: i, giaddr: RELAY_IP, chaddr: macOf(i) });
       d.options.messageType = DhcpMessageType.DISCOVER;
       d.options.parameterRequestList = [1, 3, 6, 15, 51, 54];
       handleDatagram(ctx, handler.decide, encodePacket(d), FROM, send);
