@@ -74,7 +74,9 @@ export class Core {
       box = SecretBox.ephemeral();
     }
     this.nodes = new NodeStore(this.db);
-    this.events = new EventStore(this.db);
+    this.events = opts.dataDir
+      ? EventStore.openLog(join(opts.dataDir, 'events.db'), this.db, (m) => this.log.warn(m))
+      : new EventStore(this.db);
     this.jobs = new JobStore(this.db);
     this.bmcs = new BmcStore(this.db);
     this.config = new ConfigStore(this.db, box);
@@ -96,7 +98,7 @@ export class Core {
 
   close(): void {
     this.runner.stop();
-    this.events.flush();
+    this.events.close();
     this.db.close();
   }
 }

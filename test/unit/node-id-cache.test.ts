@@ -1,6 +1,10 @@
-// NodeStore.idByMac (the netboot sink's per-packet lookup) is cached: a "no node" answer is dropped when the node
-// is created, and a create rolled back with its transaction leaves no id behind.
+// NodeStore.idByMac (the netboot sink's per-packet lookup) answers "no node" from the set of node MACs without a
+// query, finds nodes created before the store was opened, and a create rolled back with its transaction leaves no
+// id behind.
 import { test } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { openDatabase } from '../../src/core/db.ts';
 import { NodeStore } from '../../src/core/store/nodes.ts';
@@ -22,6 +26,20 @@ test('idByMac: miss, then create, then hit; rolled-back creates are not remember
   })());
   assert.equal(nodes.idByMac(other), null, 'gone with the rolled-back transaction');
   db.close();
+});
+
+test('idByMac: nodes already in the database when the store opens are found', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rs-idcache-'));
+  try {
+    const db1 = openDatabase(join(dir, 'db'));
+    const made = new NodeStore(db1).create('52:54:00:aa:00:03', 'discovered');
+    db1.close();
+    const db2 = openDatabase(join(dir, 'db'));
+    const nodes = new NodeStore(db2);
+    assert.equal(nodes.idByMac('52:54:00:aa:00:03'), made.id);
+    assert.equal(nodes.idByMac('52:54:00:aa:00:04'), null);
+    db2.close();
+  } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
 test('normalizeMac: canonical input passes through; other notations are normalised; junk is null', () => {

@@ -34,22 +34,24 @@ const COLUMNS: Record<keyof NodePatch, string> = {
   bmcAddress: 'bmc_address', bmcMatchedBy: 'bmc_matched_by',
 };
 
-/** bound of the MAC → id cache (a storm of distinct MACs must not grow it without end) */
-const ID_CACHE_MAX = 50_000;
-
 export class NodeStore {
   /**
-   * MAC → node id (null: no node) for idByMac, the per-packet lookup of the netboot event sink. A node's MAC and
-   * id never change and nodes are never deleted, so an id stays right; a "no node" entry is dropped when create()
-   * runs for that MAC. Filled only outside transactions, so a rolled-back create leaves nothing behind.
+   * Every MAC that has a node row, plus any whose create() was rolled back (a superset, never missing one: nodes
+   * are only inserted by create() and never deleted). Lets idByMac answer "no node" for the DHCP storm's
+   * thousands of node-less MACs without a query.
    */
-  private readonly idCache = new Map<string, string | null>();
+  private readonly macs = new Set<string>();
+  /** MAC → node id for idByMac. A node's MAC and id never change; filled only outside transactions, so a
+   *  rolled-back create leaves nothing behind. Bounded by the number of nodes. */
+  private readonly idCache = new Map<string, string>();
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    for (const r of db.prepare('SELECT mac FROM nodes').all() as { mac: string }[]) this.macs.add(r.mac);
+  }
 
   /** Insert a new node for `mac` (already normalised) in `state`; returns it. Throws if the MAC exists. */
   create(mac: string, state: NodeState, now = Date.now()): NodeSummary {
-    this.idCache.delete(mac);
+    this.macs.add(mac);
     const id = newId();
     prepared(this.db, 'INSERT INTO nodes (id, mac, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?)').run(id, mac, state, now, now);
     return this.get(id)!;
@@ -69,15 +71,12 @@ export class NodeStore {
 
   /** The id of the node whose boot MAC is `mac` (normalised), or null; cached (see idCache). */
   idByMac(mac: string): string | null {
+    if (!this.macs.has(mac)) return null;
     const hit = this.idCache.get(mac);
     if (hit !== undefined) return hit;
     const row = prepared(this.db, 'SELECT id FROM nodes WHERE mac = ?').get(mac) as { id: string } | undefined;
-    const id = row?.id ?? null;
-    if (!this.db.inTransaction) {
-      if (this.idCache.size >= ID_CACHE_MAX) this.idCache.clear();
-      this.idCache.set(mac, id);
-    }
-    return id;
+    if (row && !this.db.inTransaction) this.idCache.set(mac, row.id);
+    return row?.id ?? null;
   }
 
   /** The node with this IPv4 address (most recently updated), or null. */

@@ -1,0 +1,81 @@
+// The daemon's event log (src/core/store/event-log-*.ts): events.db written by a worker thread. Reads see every
+// event appended before them; ids continue after a reopen; history an older build kept in rackseed.db moves into
+// events.db once; and when the worker dies, what it had not written is written on the main thread.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { openDatabase } from '../../src/core/db.ts';
+import { EventStore } from '../../src/core/store/events.ts';
+
+const ev = (kind: string, mac = '52:54:00:00:00:01') => ({ source: 'dhcp' as const, kind, mac, nodeId: null, message: kind });
+const count = (path: string, table = 'events'): number => {
+  const db = new Database(path, { readonly: true });
+  try { return (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n; } finally { db.close(); }
+};
+const workerOf = (s: EventStore): Worker => (s as unknown as { writer: { worker: Worker } }).writer.worker;
+
+function withDir(fn: (dir: string) => Promise<void> | void): () => Promise<void> {
+  return async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rs-evlog-'));
+    try { await fn(dir); } finally { rmSync(dir, { recursive: true, force: true }); }
+  };
+}
+
+test('written by the worker into events.db; a read sees every event appended before it; ids go on after a reopen', withDir((dir) => {
+  const main = openDatabase(join(dir, 'rackseed.db'));
+  const store = EventStore.openLog(join(dir, 'events.db'), main);
+  const macs = Array.from({ length: 1500 }, (_, i) => `52:54:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`);
+  for (const m of macs) store.append(ev('discover', m));
+  const last = store.append(ev('ack', macs[7]));
+  assert.deepEqual(store.query({ mac: macs[7]! }).map((e) => e.kind), ['discover', 'ack'], 'read right after append');
+  assert.equal(store.query({ limit: 5000 }).length, 1501);
+  store.close();
+  assert.equal(count(join(dir, 'events.db')), 1501, 'all in events.db');
+  assert.equal(count(join(dir, 'rackseed.db')), 0, 'none in rackseed.db');
+  const again = EventStore.openLog(join(dir, 'events.db'), main);
+  assert.equal(again.append(ev('request')).id, last.id + 1);
+  again.close();
+  main.close();
+}));
+
+test('history kept in rackseed.db by an older build moves into events.db once, ids and order kept', withDir((dir) => {
+  const main = openDatabase(join(dir, 'rackseed.db'));
+  const legacy = new EventStore(main);
+  legacy.append(ev('discover'));
+  const old = legacy.append(ev('ack'));
+  legacy.flush();
+  const store = EventStore.openLog(join(dir, 'events.db'), main);
+  assert.deepEqual(store.query({ mac: '52:54:00:00:00:01' }).map((e) => [e.id, e.kind]), [[old.id - 1, 'discover'], [old.id, 'ack']]);
+  assert.equal(count(join(dir, 'rackseed.db')), 0, 'moved out of rackseed.db');
+  assert.equal(store.append(ev('request')).id, old.id + 1);
+  store.close();
+  const reopened = EventStore.openLog(join(dir, 'events.db'), main);
+  assert.equal(reopened.query({}).length, 3, 'not copied twice');
+  reopened.close();
+  main.close();
+}));
+
+test('the worker dies: rows it had not written, and every later one, are written on the main thread', withDir(async (dir) => {
+  const main = openDatabase(join(dir, 'rackseed.db'));
+  const warnings: string[] = [];
+  const store = EventStore.openLog(join(dir, 'events.db'), main, (m) => warnings.push(m));
+  for (let i = 0; i < 300; i++) store.append(ev(`k${i}`));
+  store.flush();
+  const w = workerOf(store);
+  const exited = once(w, 'exit');
+  await w.terminate();
+  await exited;
+  store.append(ev('after'));
+  const kinds = store.query({ limit: 5000 }).map((e) => e.kind);
+  assert.equal(kinds.length, 301);
+  assert.equal(kinds.at(-1), 'after');
+  assert.ok(warnings.some((m) => /exited/.test(m)), warnings.join('; '));
+  store.close();
+  assert.equal(count(join(dir, 'events.db')), 301);
+  main.close();
+}));
