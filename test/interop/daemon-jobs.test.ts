@@ -2,7 +2,7 @@
 // socket): the sweep stores the BMC; with a wrong password the job fails at its first step with the BMC's
 // reason; with the right one it reads the System GUID, sets one-time PXE, powers on (the simulated chassis
 // really switches), and — no node ever reports — fails at wait-inventory with that reason, keeping every step's
-// status. Failures are kept, nothing is left running.
+// status; the node it powered on is powered off again (safe state). Failures are kept, nothing is left running.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
@@ -72,14 +72,19 @@ test('discovery jobs against ipmi_sim: wrong password and missing inventory fail
   assert.deepEqual(f2.steps.map((s) => `${s.name}:${s.status}`), ['read-guid:done', 'set-boot-pxe:done', 'power-on:done', 'wait-inventory:failed', 'power-off:pending']);
   assert.match(f2.error ?? '', /no inventory from the node within 3 s/);
   assert.equal(f2.nodeId, null);
-  assert.equal(bmc.readPower(), '1', 'the chassis was powered on');
+  assert.equal(bmc.readPower(), '0', 'the chassis was powered on, then off again when the job failed');
   assert.equal(bmc.readBoot(), 'pxe', 'one-time PXE was set');
   const b = (await api<BmcInfo[]>('GET', '/api/v1/bmcs')).body.find((x) => x.address === BMC)!;
   // lan.conf holds the GUID as wire bytes; the client reports it in SMBIOS order: the same id, fields swapped
   assert.ok(b.guid && guidsMatch(b.guid, GUID), `${b.guid} vs ${GUID}`);
-  assert.equal(b.power, 'on');
-  const events = (await api<{ kind: string; level?: string }[]>('GET', '/api/v1/events')).body;
+  assert.equal(b.power, 'off');
+  const events = (await api<{ kind: string; level?: string; message: string }[]>('GET', '/api/v1/events')).body;
   assert.equal(events.filter((e) => e.kind === 'job-failed' && e.level === 'error').length, 2);
+  const kinds = events.map((e) => e.kind);
+  assert.ok(kinds.lastIndexOf('power-on') < kinds.lastIndexOf('power-off') && kinds.lastIndexOf('power-off') < kinds.lastIndexOf('job-failed'),
+    `power-on, then the safe-state power-off, then job-failed: ${kinds.join(' ')}`);
+  assert.match(events.find((e) => e.kind === 'power-off')!.message, /job failed/);
+  assert.equal(kinds.filter((k) => k === 'power-off').length, 1, 'no power-off after the wrong-password job (it never powered on)');
 
   daemon.kill('SIGTERM');
   assert.ok(await waitExit(daemon, 10_000));

@@ -1,6 +1,7 @@
 // Runs BMC jobs: inspect (a known node with a BMC) and discovery (a BMC whose node is still unknown).
 // Steps run in order, one BMC session per step, each with a timeout; a failed step fails the job with its reason
-// and, for a node being inspected, moves the node to `error` with that reason. Every change is persisted
+// and, for a node being inspected, moves the node to `error` with that reason; a node the job had powered on is
+// powered off again first (powerOffAfterFailure). Every change is persisted
 // (JobStore) before it is broadcast, so `resumeAfterCrash()` can pick up where a killed daemon stopped.
 import type { Logger } from 'pino';
 import type { Job } from '../../shared/api.ts';
@@ -162,6 +163,9 @@ export class JobRunner {
         } catch (err) {
           if (this.stopped) return;
           const reason = err instanceof StepError ? err.message : `${step.name}: ${(err as Error).message}`;
+          this.core.jobs.setStep(jobId, i, 'failed', reason);
+          this.publishJob(jobId);
+          await this.powerOffAfterFailure(jobId, i);
           this.failJob(jobId, i, reason, 'job-failed');
           return;
         }
@@ -176,6 +180,27 @@ export class JobRunner {
       this.log.error({ err, job: jobId }, 'job runner failed');
     } finally {
       this.running.delete(jobId);
+    }
+  }
+
+  /**
+   * Safe state after a failed job: a node this job powered on (its power-on step is done, a later step other than
+   * power-off failed) is powered off again, so it does not sit in the ramdisk, or boot an unknown local OS, unseen.
+   * Best effort: the outcome is a history event either way, and the job still fails with its own reason.
+   */
+  private async powerOffAfterFailure(jobId: string, failedIdx: number): Promise<void> {
+    const job = this.core.jobs.get(jobId);
+    if (!job?.bmcAddress) return;
+    const on = job.steps.findIndex((s) => s.name === 'power-on');
+    if (on < 0 || on >= failedIdx || job.steps[on]!.status !== 'done' || job.steps[failedIdx]!.name === 'power-off') return;
+    const address = job.bmcAddress;
+    const mac = this.macOf(job.nodeId);
+    try {
+      await this.withBmc(address, 'power-off', (s) => s.power('off'));
+      this.setPower(address, job.nodeId, 'off');
+      this.core.bus.record({ source: 'bmc', kind: 'power-off', mac, nodeId: job.nodeId, message: `BMC ${address}: power off (the job failed; leaving the node in a safe state)`, detail: { job: jobId, bmc: address } });
+    } catch (err) {
+      this.core.bus.record({ source: 'bmc', kind: 'power-off-failed', mac, nodeId: job.nodeId, level: 'error', message: `BMC ${address}: could not power the node off after the failed job: ${(err as Error).message}`, detail: { job: jobId, bmc: address } });
     }
   }
 
