@@ -117,7 +117,9 @@ export interface AgentBootParams {
  * Throws when a value contains whitespace (it would split into two arguments).
  */
 export function agentKernelArgs(p: AgentBootParams): string {
-  const words: string[] = ['console=tty0', 'console=ttyS0,115200n8'];
+  // loglevel=5: the console shows kernel warnings and worse, not the NOTICE/INFO lines that echo the command line —
+  // which carries the agent token — onto a serial console anyone at the rack (or a SOL session) can read.
+  const words: string[] = ['console=tty0', 'console=ttyS0,115200n8', 'loglevel=5'];
   const add = (k: string, v: string | undefined): void => {
     if (v === undefined || v === '') return;
     if (/\s/.test(v)) throw new Error(`kernel argument ${k} must not contain whitespace`);

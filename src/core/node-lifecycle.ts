@@ -1,5 +1,6 @@
-// Applies the transition table (lifecycle.ts) to stored nodes: each transition is checked, written with its
-// `lifecycle/state` event in one transaction, then broadcast. Also creates nodes the first time a MAC is seen.
+// Applies the transition table (lifecycle.ts) to stored nodes: each transition is checked, written, its
+// `lifecycle/state` event recorded (in the same transaction for in-memory cores; with a data directory the event log
+// is its own file, written within ~10 ms — see store/events.ts), then broadcast. Also creates nodes the first time a MAC is seen.
 import type { Db } from './db.ts';
 import type { NodeState, NodeSummary, EventSource } from '../shared/node.ts';
 import type { NodeStore } from './store/nodes.ts';
@@ -59,7 +60,7 @@ export class NodeLifecycle {
 
   /**
    * Set or clear a node's maintenance flag (RackSeed leaves such a node alone: its iPXE script boots the local disk
-   * and no inspection starts), with a `lifecycle/maintenance` event in the same transaction. Null when no node.
+   * and no inspection starts), with a `lifecycle/maintenance` event (see the transaction note at the top). Null when no node.
    */
   setMaintenance(id: string, on: boolean, reason: string | null): NodeSummary | null {
     const out = this.db.transaction(() => {

@@ -42,7 +42,7 @@ const discovery = (base: string, mac: string, preamble: string[] = []) => lines(
   '#!ipxe',
   ...preamble,
   `echo RackSeed: discovery ramdisk for node <NODE> (${mac})`,
-  `kernel ${base}/files/vmlinuz-6.1.0-56-amd64 initrd=initrd.img console=tty0 console=ttyS0,115200n8 rackseed.url=${base} rackseed.token=<TOKEN> rackseed.node=<NODE> rackseed.mac=${mac} || goto retry`,
+  `kernel ${base}/files/vmlinuz-6.1.0-56-amd64 initrd=initrd.img console=tty0 console=ttyS0,115200n8 loglevel=5 rackseed.url=${base} rackseed.token=<TOKEN> rackseed.node=<NODE> rackseed.mac=${mac} || goto retry`,
   `initrd --name initrd.img ${base}/files/initrd-6.1.0-56-amd64.img || goto retry`,
   'boot || goto retry',
   ':retry',

@@ -86,7 +86,7 @@ test('boot policy: discovery script carries kernel, initrd and a fresh per-node 
   assert.equal(s1, [
     '#!ipxe',
     `echo RackSeed: discovery ramdisk for node ${n.id} (52:54:00:00:00:30)`,
-    `kernel http://10.230.0.1/files/vmlinuz initrd=initrd.img console=tty0 console=ttyS0,115200n8 rackseed.url=http://10.230.0.1 rackseed.token=${token} rackseed.node=${n.id} rackseed.mac=52:54:00:00:00:30 || goto retry`,
+    `kernel http://10.230.0.1/files/vmlinuz initrd=initrd.img console=tty0 console=ttyS0,115200n8 loglevel=5 rackseed.url=http://10.230.0.1 rackseed.token=${token} rackseed.node=${n.id} rackseed.mac=52:54:00:00:00:30 || goto retry`,
     'initrd --name initrd.img http://10.230.0.1/files/initrd.img || goto retry',
     'boot || goto retry',
     ':retry',
@@ -126,7 +126,7 @@ test('boot policy, biosIpxe "bundled": the discovery script first chains our TFT
     'chain --autofree tftp://10.230.0.1/undionly.kpxe || goto discovery',
     ':discovery',
     `echo RackSeed: discovery ramdisk for node ${n.id} (52:54:00:00:00:31)`,
-    `kernel http://10.230.0.1:8080/files/vmlinuz initrd=initrd.img console=tty0 console=ttyS0,115200n8 rackseed.url=http://10.230.0.1:8080 rackseed.token=${token} rackseed.node=${n.id} rackseed.mac=52:54:00:00:00:31 || goto retry`,
+    `kernel http://10.230.0.1:8080/files/vmlinuz initrd=initrd.img console=tty0 console=ttyS0,115200n8 loglevel=5 rackseed.url=http://10.230.0.1:8080 rackseed.token=${token} rackseed.node=${n.id} rackseed.mac=52:54:00:00:00:31 || goto retry`,
     'initrd --name initrd.img http://10.230.0.1:8080/files/initrd.img || goto retry',
     'boot || goto retry',
     ':retry',

@@ -185,7 +185,7 @@ test('malformed and oversized inventories are refused', () => {
 
 test('agent kernel arguments: console first, parameters the agent parses, no whitespace smuggling', () => {
   const args = agentKernelArgs({ url: 'http://10.230.0.1:8080/', token: 'tok_ABC-123', nodeId: 'n-1', mac: '${net0/mac}', extra: 'quiet' });
-  assert.equal(args, 'console=tty0 console=ttyS0,115200n8 rackseed.url=http://10.230.0.1:8080 rackseed.token=tok_ABC-123 ' +
+  assert.equal(args, 'console=tty0 console=ttyS0,115200n8 loglevel=5 rackseed.url=http://10.230.0.1:8080 rackseed.token=tok_ABC-123 ' +
     'rackseed.node=n-1 rackseed.mac=${net0/mac} quiet');
   assert.throws(() => agentKernelArgs({ url: 'http://x', token: 'a b' }), /whitespace/);
   assert.throws(() => agentKernelArgs({ url: 'http://x', token: '' }), /token/);
