@@ -28,13 +28,15 @@ function withDir(fn: (dir: string) => Promise<void> | void): () => Promise<void>
 
 test('written by the worker into events.db; a read sees every event appended before it; ids go on after a reopen', withDir((dir) => {
   const main = openDatabase(join(dir, 'rackseed.db'));
-  const store = EventStore.openLog(join(dir, 'events.db'), main);
+  const warnings: string[] = [];
+  const store = EventStore.openLog(join(dir, 'events.db'), main, (m) => warnings.push(m));
   const macs = Array.from({ length: 1500 }, (_, i) => `52:54:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`);
   for (const m of macs) store.append(ev('discover', m));
   const last = store.append(ev('ack', macs[7]));
   assert.deepEqual(store.query({ mac: macs[7]! }).map((e) => e.kind), ['discover', 'ack'], 'read right after append');
   assert.equal(store.query({ limit: 5000 }).length, 1501);
   store.close();
+  assert.deepEqual(warnings, [], 'the worker wrote everything: no fallback');
   assert.equal(count(join(dir, 'events.db')), 1501, 'all in events.db');
   assert.equal(count(join(dir, 'rackseed.db')), 0, 'none in rackseed.db');
   const again = EventStore.openLog(join(dir, 'events.db'), main);
@@ -77,5 +79,27 @@ test('the worker dies: rows it had not written, and every later one, are written
   assert.ok(warnings.some((m) => /exited/.test(m)), warnings.join('; '));
   store.close();
   assert.equal(count(join(dir, 'events.db')), 301);
+  main.close();
+}));
+
+test('a batch the worker cannot write: it stops, and the main thread writes that batch and every later one', withDir(async (dir) => {
+  const main = openDatabase(join(dir, 'rackseed.db'));
+  const warnings: string[] = [];
+  const store = EventStore.openLog(join(dir, 'events.db'), main, (m) => warnings.push(m));
+  store.append(ev('first'));
+  store.query({});
+  for (let i = 0; i < 5; i++) store.append(ev(`before-${i}`));
+  store.append({ ...ev('broken'), message: null as unknown as string }); // NOT NULL: the worker's INSERT fails
+  for (let i = 0; i < 5; i++) store.append(ev(`same-batch-${i}`));
+  store.flush();
+  for (let i = 0; i < 5; i++) store.append(ev(`later-${i}`));
+  store.flush();
+  const kinds = store.query({ limit: 5000 }).map((e) => e.kind);
+  assert.deepEqual(kinds, ['first', ...[0, 1, 2, 3, 4].map((i) => `before-${i}`), ...[0, 1, 2, 3, 4].map((i) => `same-batch-${i}`), ...[0, 1, 2, 3, 4].map((i) => `later-${i}`)],
+    'every valid event, in order, no gap; only the broken row is skipped');
+  assert.ok(warnings.some((m) => /could not write.*NOT NULL/i.test(m)), warnings.join('; '));
+  store.append(ev('after'));
+  assert.equal(store.query({ limit: 5000 }).at(-1)?.kind, 'after', 'later appends are written on the main thread');
+  store.close();
   main.close();
 }));

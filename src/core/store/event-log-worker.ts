@@ -1,34 +1,40 @@
-// Worker thread that writes the event log (events.db). Protocol (WriterMessage, from the EventStore's writer):
-//   {type:'rows', rows}  insert in one transaction, then publish the last id written in `written[0]`
-//   {type:'close'}       close the database, then set `written[1]` = 1
-// Both slots are updated with Atomics and notified, so the main thread can wait for them synchronously (a read
-// must see every event appended before it). A batch that fails is reported ({type:'error'}) and still marked
-// written, so no reader waits on it; the main thread then writes it itself.
+// Worker thread that writes the event log (events.db). Protocol (WriterMessage, from event-log-writer.ts):
+//   {type:'rows', rows}  insert in one transaction, then publish the last id written in marks[WRITTEN]
+//   {type:'close'}       close the database, then set marks[CLOSED] = 1
+// marks[READY] = 1 once the database is open. Slots are updated with Atomics and notified, so the main thread can
+// wait for them synchronously (a read must see every event appended before it). If a batch cannot be written the
+// worker stops writing for good: it reports the error on `failures`, sets marks[FAILED] and wakes the waiters of WRITTEN
+// without moving it (so no later batch can leave a gap behind the failed one); the main thread then writes everything it
+// handed over itself.
 import { parentPort, workerData } from 'node:worker_threads';
-import { insertEventRows, openEventLogDb, type EventRow } from './event-log-db.ts';
+import { insertEventRows, openEventLogDb } from './event-log-db.ts';
+import { CLOSED, FAILED, READY, WRITTEN, type WriterData, type WriterMessage, type WriterReply } from './event-log-protocol.ts';
 
-export type WriterMessage = { type: 'rows'; rows: EventRow[] } | { type: 'close' };
-export type WriterReply = { type: 'error'; message: string; rows: EventRow[] };
-export interface WriterData { path: string; written: SharedArrayBuffer }
-
-const { path, written } = workerData as WriterData;
-const marks = new BigInt64Array(written);
+const { path, marks: buffer, failures } = workerData as WriterData;
+const marks = new BigInt64Array(buffer);
 const db = openEventLogDb(path);
+Atomics.store(marks, READY, 1n);
+Atomics.notify(marks, READY);
+let failed = false;
 
 parentPort!.on('message', (m: WriterMessage) => {
   if (m.type === 'close') {
     db.close();
-    Atomics.store(marks, 1, 1n);
-    Atomics.notify(marks, 1);
+    Atomics.store(marks, CLOSED, 1n);
+    Atomics.notify(marks, CLOSED);
     parentPort!.close();
     return;
   }
-  if (m.rows.length === 0) return;
+  if (failed || m.rows.length === 0) return;
   try {
     db.transaction(() => insertEventRows(db, m.rows))();
   } catch (err) {
-    parentPort!.postMessage({ type: 'error', message: (err as Error).message, rows: m.rows } satisfies WriterReply);
+    failed = true;
+    failures.postMessage({ type: 'failed', message: (err as Error).message } satisfies WriterReply);
+    Atomics.store(marks, FAILED, 1n);
+    Atomics.notify(marks, WRITTEN);
+    return;
   }
-  Atomics.store(marks, 0, BigInt(m.rows[m.rows.length - 1]![0] as number));
-  Atomics.notify(marks, 0);
+  Atomics.store(marks, WRITTEN, BigInt(m.rows[m.rows.length - 1]![0] as number));
+  Atomics.notify(marks, WRITTEN);
 });

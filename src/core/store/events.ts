@@ -81,7 +81,12 @@ export class EventStore {
   /** Hand every queued event to the writer now (with no worker: write them, in one transaction or the caller's). */
   flush(): void {
     if (this.timer) { clearTimeout(this.timer); this.timer = null; }
-    if (this.pending.length === 0 || !this.db.open) return;
+    if (this.pending.length === 0) return;
+    if (!this.db.open) {
+      process.emitWarning(`${this.pending.length} events not written: the event store is closed`);
+      this.pending = [];
+      return;
+    }
     const rows = this.pending;
     this.pending = [];
     if (this.writer) this.writer.write(rows);
