@@ -58,7 +58,7 @@ export async function runDhcpBench(opts: DhcpBenchOptions): Promise<DhcpBenchRes
         const started = Date.now();
         const r = await runOneStorm({ server, start: starters[server]!, clients, inFlight, run: ++run, deadlineMs });
         tries.get(server)!.push(r);
-        opts.log(`dhcp: ${server} ${clients} clients: ${r.completed}/${clients} DORA, ${r.doraPerSec} DORA/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, durable ${r.durable}/${r.completed} (load ${load1()})`);
+        opts.log(`dhcp: ${server} ${clients} clients: ${r.completed}/${clients} DORA, ${r.doraPerSec} DORA/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, durable ${r.durable}/${r.completed}, server CPU ${cpuPerDora(r)} µs/DORA (load ${load1()})`);
         if (Date.now() - started > 30_000) slow.add(server);
       }
     }
@@ -69,6 +69,11 @@ export async function runDhcpBench(opts: DhcpBenchOptions): Promise<DhcpBenchRes
   }
   const loadAfter = load1();
   return { runs: chosen, rows: summaryRows(chosen, counts, all), markdown: markdown(chosen, all, counts, inFlight, repeats, deadlineMs, loadBefore, loadAfter) };
+}
+
+/** the server's CPU (all threads) per completed DORA in µs, over the storm; "?" when unreadable */
+function cpuPerDora(r: DhcpRunResult): string {
+  return r.serverCpuMs === null || r.completed === 0 ? '?' : Math.round((r.serverCpuMs * 1000) / r.completed).toString();
 }
 
 function median(tries: DhcpRunResult[]): DhcpRunResult {
@@ -127,8 +132,8 @@ function markdown(runs: DhcpRunResult[], all: DhcpRunResult[][], counts: number[
   for (const clients of counts) {
     const kea = runs.find((r) => r.server === 'kea' && r.clients === clients);
     out.push('', `**${fmt(clients)} clients**`, '',
-      '| server | DORA/s | × Kea | × Kea, paired runs | p50 ms | p99 ms | max ms | completed | retransmits | durable after kill -9 | runs (DORA/s) | runs (p99 ms) |',
-      '|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---|');
+      '| server | DORA/s | × Kea | × Kea, paired runs | p50 ms | p99 ms | max ms | completed | retransmits | durable after kill -9 | server CPU µs/DORA | runs (DORA/s) | runs (p99 ms) |',
+      '|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|');
     const keaTries = all.find((t) => t[0].server === 'kea' && t[0].clients === clients) ?? [];
     for (const r of runs.filter((x) => x.clients === clients)) {
       const tries = all.find((t) => t[0].server === r.server && t[0].clients === clients) ?? [r];
@@ -136,7 +141,7 @@ function markdown(runs: DhcpRunResult[], all: DhcpRunResult[][], counts: number[
       // the k-th run of each server ran back to back with the k-th Kea run, under about the same load
       const paired = r.server === 'kea' ? '' : tries.map((t, k) => (keaTries[k] ? ratio(t.doraPerSec, keaTries[k].doraPerSec)?.toFixed(2) ?? '–' : null)).filter(Boolean).join(', ');
       out.push(`| ${r.server} | ${fmt(r.doraPerSec)} | ${kea ? (ratio(r.doraPerSec, kea.doraPerSec)?.toFixed(2) ?? '–') : '–'} | ${paired} | ${fmt(r.latencyMs.p50, 1)} | ${fmt(r.latencyMs.p99, 1)} | ${fmt(r.latencyMs.max, 1)} | ` +
-        `${r.completed}/${r.clients}${r.naks ? `, ${r.naks} NAK` : ''}${r.timeouts ? `, ${r.timeouts} timed out` : ''}${r.unfinished ? `, ${r.unfinished} cut off by the ${fmt(deadlineMs / 1000)} s deadline` : ''}${bad} | ${r.retransmits} | ${r.durable}/${r.completed}${r.lost ? ` (**${r.lost} lost**)` : ''} | ${tries.map((t) => fmt(t.doraPerSec)).join(', ')} | ${tries.map((t) => fmt(t.latencyMs.p99, 1)).join(', ')} |`);
+        `${r.completed}/${r.clients}${r.naks ? `, ${r.naks} NAK` : ''}${r.timeouts ? `, ${r.timeouts} timed out` : ''}${r.unfinished ? `, ${r.unfinished} cut off by the ${fmt(deadlineMs / 1000)} s deadline` : ''}${bad} | ${r.retransmits} | ${r.durable}/${r.completed}${r.lost ? ` (**${r.lost} lost**)` : ''} | ${cpuPerDora(r)} | ${tries.map((t) => fmt(t.doraPerSec)).join(', ')} | ${tries.map((t) => fmt(t.latencyMs.p99, 1)).join(', ')} |`);
     }
   }
   out.push('', 'Servers as configured:', '');

@@ -1,5 +1,7 @@
 // One measured storm against one server: fresh namespaces, start the server, run the storm from the client
 // namespace, kill -9 the server right after the last ACK, then check the leases it made durable.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createDhcpTopology, GIADDR, POOL_FIRST, POOL_LAST, SERVER_ADDR } from './dhcp-topology.ts';
 import { startDnsmasq, startKea, type DhcpServerName, type RunningDhcpServer, type StartOptions } from './dhcp-servers.ts';
@@ -20,6 +22,22 @@ export interface DhcpRunResult extends Omit<StormResult, 'leases'> {
   /** addresses ACKed to more than one MAC, or outside the pool */
   duplicateAddresses: number;
   outOfPool: number;
+  /** CPU time (user + system, all threads) the server process used from the storm's start to its end; null if unreadable */
+  serverCpuMs: number | null;
+}
+
+const CLK_TCK = (() => { try { return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100; } catch { return 100; } })();
+
+/** user + system CPU of process `pid` (all its threads) in ms, from /proc/PID/stat (clock-tick resolution); null if gone. */
+function processCpuMs(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK; // fields 14 and 15 of proc(5): utime, stime
+  } catch {
+    return null;
+  }
 }
 
 export const STARTERS: Partial<Record<DhcpServerName, ServerStarter>> = { kea: startKea, dnsmasq: startDnsmasq };
@@ -45,9 +63,12 @@ export async function runOneStorm(o: RunOneOptions): Promise<DhcpRunResult> {
       deadlineMs: o.deadlineMs, readyTimeoutMs: 20_000, run: o.run, crossCheck: o.crossCheck ?? false,
       ...(process.env.RS_BENCH_DHCP_TIMELINE ? { timelinePath: `${process.env.RS_BENCH_DHCP_TIMELINE}-${o.server}-${o.clients}-${o.run}.csv` } : {}),
     };
+    const cpuBefore = processCpuMs(srv.process.pid);
     const result = await runStormProcess(topo.sandbox, topo.clientNs, storm, o.deadlineMs + 60_000).catch((err: Error) => {
       throw new Error(`${o.server}: ${err.message}\n--- server output ---\n${srv?.output() ?? ''}`);
     });
+    const cpuAfter = processCpuMs(srv.process.pid);
+    const serverCpuMs = cpuBefore !== null && cpuAfter !== null ? cpuAfter - cpuBefore : null;
     await srv.kill9();
     const durableMap = srv.durableLeases();
     let durable = 0, lost = 0, outOfPool = 0;
@@ -62,7 +83,7 @@ export async function runOneStorm(o: RunOneOptions): Promise<DhcpRunResult> {
       if (n < first || n > last) outOfPool++;
     }
     const { leases: _leases, ...rest } = result;
-    return { server: o.server, describe: srv.describe, ...rest, durable, lost, duplicateAddresses, outOfPool };
+    return { server: o.server, describe: srv.describe, ...rest, durable, lost, duplicateAddresses, outOfPool, serverCpuMs };
   } finally {
     await topo.sandbox.cleanup();
     srv?.dispose();

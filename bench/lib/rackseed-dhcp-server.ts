@@ -39,6 +39,8 @@ const server = createDhcpServer({
   leases: leases.store, warmUpLeases: () => openSqliteLeaseStore(':memory:'), ...(process.env.RS_BENCH_WARMUP ? { warmUpDoras: Number(process.env.RS_BENCH_WARMUP) } : {}), socketFactory: createBoundUdpSocketFactory(), logger,
 });
 await server.start();
+// the event log's writer thread has started (a read waits for it), as it has long before a real storm reaches a daemon
+core?.events.query({ limit: 1 });
 if (process.env.RS_BENCH_DHCP_TRACE) traceLoad(process.env.RS_BENCH_DHCP_TRACE, () => server.counters().received);
 process.stdout.write('ready\n');
 process.on('SIGTERM', () => {

@@ -112,8 +112,14 @@ test('survey first: a foreign DHCP server blocks authoritative mode, proxy mode 
   const viaTftp = join(dir, 'undionly-tftp.kpxe');
   sandbox.exec(client, 'curl', ['-sf', '--max-time', '30', '--tftp-blksize', '1468', '-o', viaTftp, `tftp://${m[3]}/${m[2]}`], 40_000);
   assert.deepEqual(readFileSync(viaTftp), readFileSync(join(process.cwd(), '.cache', 'resources', 'ipxe', m[2]!)));
-  const events = (await api<NodeEvent[]>('GET', '/api/v1/events?mac=52:54:00:ee:41:07')).body.map((e) => `${e.source}:${e.kind}`);
-  for (const k of ['dhcp:discover', 'lifecycle:discovered', 'dhcp:offer', 'dhcp:ack', 'tftp:rrq', 'tftp:rrq-done', 'http:script']) assert.ok(events.includes(k), `${k} missing: ${events.join(' ')}`);
+  const history = (await api<NodeEvent[]>('GET', '/api/v1/events?mac=52:54:00:ee:41:07')).body;
+  const events = history.map((e) => `${e.source}:${e.kind}`);
+  for (const k of ['lifecycle:discovered', 'dhcp:offer', 'dhcp:ack', 'tftp:rrq', 'tftp:rrq-done', 'http:script']) assert.ok(events.includes(k), `${k} missing: ${events.join(' ')}`);
+  // one entry per DHCP exchange: the reply, naming the request it answered
+  const offer = history.find((e) => e.kind === 'offer')!;
+  assert.equal(offer.detail?.request, 'discover');
+  assert.match(offer.message, /^DHCPDISCOVER from 52:54:00:ee:41:07 → DHCPOFFER 10\.237\.41\.\d+ boot /);
+  assert.equal(history.find((e) => e.kind === 'ack')!.detail?.request, 'request');
 
   d.child.kill('SIGTERM');
   assert.ok(await waitExit(d.child, 10_000), 'the daemon stops on SIGTERM');

@@ -66,6 +66,7 @@ function flush(ctx: PipelineContext, box: { pending: Pending[]; scheduled: boole
   } catch (err) {
     ctx.counters.errors += Math.max(1, batch.length);
     ctx.log.error({ interface: ctx.iface, err, replies: batch.length }, 'lease store commit failed; ACKs withheld');
+    for (const p of batch) requestEvent(ctx, p.req, p.mac, 'no reply: the lease store could not be written', 'error');
     return;
   }
   for (const p of batch) {
@@ -83,11 +84,16 @@ function transmit(ctx: PipelineContext, p: Pending): void {
   });
   const ip = reply.yiaddr !== IPV4_ANY ? reply.yiaddr : reply.ciaddr !== IPV4_ANY ? reply.ciaddr : null;
   if (ctx.events) {
+    // one history entry per exchange: the request and the reply it got (kind = the reply, detail.request = the request)
     const boot = reply.options.bootfileName;
+    const requested = clientIp(req);
     ctx.events({
       source: 'dhcp', kind: ctx.eventPrefix + replyVerb, mac, ip,
-      message: `${messageTypeName(reply.options.messageType)}${ip ? ` ${ip}` : ''} to ${mac}${boot ? ` boot ${boot}` : ''}${replyVerb === 'nak' ? `: ${reply.options.message ?? ''}` : ''}`,
-      detail: { xid: req.xid, interface: ctx.iface, ...(boot ? { bootFile: boot } : {}) },
+      message: `${messageTypeName(req.options.messageType)} from ${mac} → ${messageTypeName(reply.options.messageType)}${ip ? ` ${ip}` : ''}${boot ? ` boot ${boot}` : ''}${replyVerb === 'nak' ? `: ${reply.options.message ?? ''}` : ''}`,
+      detail: {
+        xid: req.xid, interface: ctx.iface, request: messageTypeVerb(req.options.messageType),
+        ...(req.ciaddr !== IPV4_ANY ? { ciaddr: req.ciaddr } : {}), ...(replyVerb === 'nak' && requested ? { requested } : {}), ...(boot ? { bootFile: boot } : {}),
+      },
       level: replyVerb === 'nak' ? 'warn' : 'info',
     });
   }
@@ -147,17 +153,17 @@ export function handleDatagram(ctx: PipelineContext, decide: DecideFn, msg: Buff
       if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ interface: ctx.iface, mac, xid: req.xid, op: req.op }, 'not a DHCP request; ignored');
       return;
     }
-    const verb = messageTypeVerb(type);
-    count(ctx, verb);
-    if (ctx.events) ctx.events({ source: 'dhcp', kind: ctx.eventPrefix + verb, mac, ip: clientIp(req), message: `${messageTypeName(type)} from ${mac}`, detail: { xid: req.xid, interface: ctx.iface, ...(req.ciaddr !== IPV4_ANY ? { ciaddr: req.ciaddr } : {}) } });
+    count(ctx, messageTypeVerb(type));
     // decide
     const decision = decide(req, from);
     if (decision.action === 'drop') {
       ctx.counters.dropped++;
+      requestEvent(ctx, req, mac, `ignored: ${decision.reason}`, 'info');
       if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ interface: ctx.iface, mac, xid: req.xid, type: messageTypeName(type) }, `ignored: ${decision.reason}`);
       return;
     }
     if (decision.action === 'done') {
+      requestEvent(ctx, req, mac, null, 'info');
       if (decision.durable && ctx.commit) scheduleFlush(ctx);
       return;
     }
@@ -169,7 +175,25 @@ export function handleDatagram(ctx: PipelineContext, decide: DecideFn, msg: Buff
   } catch (err) {
     ctx.counters.errors++;
     ctx.log.error({ interface: ctx.iface, mac, xid: req.xid, err }, 'failed to handle DHCP packet; dropped');
+    if (mac && req.options.messageType !== null) {
+      try { requestEvent(ctx, req, mac, `dropped: ${(err as Error).message}`, 'error'); } catch { /* the sink never throws */ }
+    }
   }
+}
+
+/**
+ * History entry for a request that got no reply (dropped with `outcome`, or RELEASE/DECLINE: outcome null). A
+ * request that is answered is recorded with its reply, as one entry (transmit).
+ */
+function requestEvent(ctx: PipelineContext, req: DhcpPacket, mac: string, outcome: string | null, level: 'info' | 'error'): void {
+  if (!ctx.events) return;
+  const type = req.options.messageType;
+  ctx.events({
+    source: 'dhcp', kind: ctx.eventPrefix + messageTypeVerb(type), mac, ip: clientIp(req),
+    message: `${messageTypeName(type)} from ${mac}${outcome ? ` ${outcome}` : ''}`,
+    detail: { xid: req.xid, interface: ctx.iface, ...(req.ciaddr !== IPV4_ANY ? { ciaddr: req.ciaddr } : {}), ...(outcome ? { outcome } : {}) },
+    level,
+  });
 }
 
 /** Attach the pipeline to a socket. Socket errors are logged, never thrown. */
