@@ -103,3 +103,21 @@ test('a batch the worker cannot write: it stops, and the main thread writes that
   store.close();
   main.close();
 }));
+
+test('retention: the log keeps the newest `keep` events, deleting the oldest as new ones arrive', withDir((dir) => {
+  const main = openDatabase(join(dir, 'rackseed.db'));
+  const store = EventStore.openLog(join(dir, 'events.db'), main, undefined, 1000);
+  let last = 0;
+  for (let i = 0; i < 12_000; i++) last = store.append(ev(`k${i}`)).id;
+  const kept = store.query({ limit: 5000 });
+  assert.equal(kept.at(-1)?.id, last, 'the newest is kept');
+  store.close();
+  const n = count(join(dir, 'events.db'));
+  assert.ok(n >= 1000 && n <= 1000 + 5000 + 512, `bounded: ${n} rows (keep 1000, a pass every 5000 rows)`);
+  const db = new Database(join(dir, 'events.db'), { readonly: true });
+  const min = (db.prepare('SELECT MIN(id) AS m FROM events').get() as { m: number }).m;
+  db.close();
+  assert.ok(min > last - n, 'only the oldest were deleted: ids are contiguous up to the newest');
+  assert.equal(min, last - n + 1);
+  main.close();
+}));

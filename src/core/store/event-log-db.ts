@@ -15,7 +15,8 @@ const ROW_SQL = '(?, ?, ?, ?, ?, ?, ?, ?, ?)';
 const ROWS_PER_INSERT = 32;
 
 /**
- * The events table. No AUTOINCREMENT: the EventStore assigns ids and events are never deleted. The indexes are
+ * The events table. No AUTOINCREMENT: the EventStore assigns ids (MAX(id) + 1 at open), and retention deletes only
+ * the oldest, so the newest id always survives. The indexes are
  * partial, so a DHCP storm's node-less events (node_id NULL) cost no entry in the node index.
  */
 const SCHEMA_V1 = `

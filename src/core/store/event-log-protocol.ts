@@ -8,7 +8,11 @@ export type WriterMessage = { type: 'rows'; rows: EventRow[] } | { type: 'close'
 export type WriterReply = { type: 'failed'; message: string };
 /** the worker's workerData; `marks` backs a BigInt64Array with the slots below; `failures` is read synchronously
  *  (receiveMessageOnPort) by a main thread that finds FAILED set */
-export interface WriterData { path: string; marks: SharedArrayBuffer; failures: MessagePort }
+export interface WriterData {
+  path: string; marks: SharedArrayBuffer; failures: MessagePort;
+  /** retention: the newest `keep` events are kept; older ones are deleted as new ones arrive (oldest first) */
+  keep: number;
+}
 /** slots of the shared BigInt64Array: last id written, closed, ready (database open), failed */
 export const WRITTEN = 0, CLOSED = 1, READY = 2, FAILED = 3;
 /** bytes for the slots */

@@ -32,12 +32,12 @@ export class EventLogWriter {
   private readonly failures: MessagePort;
 
   /** `path`: the event log file (created by openEventLogDb); `fallback`: a connection to the same file. */
-  constructor(path: string, private readonly fallback: Db, private readonly warn: (msg: string) => void) {
+  constructor(path: string, private readonly fallback: Db, private readonly warn: (msg: string) => void, keep: number) {
     const { port1, port2 } = new MessageChannel();
     this.failures = port1;
     port1.unref();
     port1.on('message', (m: WriterReply) => this.giveUp(`event log worker could not write (${m.message})`));
-    const w = startWorker({ path, marks: this.marks.buffer as SharedArrayBuffer, failures: port2 });
+    const w = startWorker({ path, marks: this.marks.buffer as SharedArrayBuffer, failures: port2, keep });
     w.unref();
     w.on('error', (err) => this.giveUp(`event log worker failed: ${err.message}`));
     w.on('exit', (code) => this.giveUp(`event log worker exited (code ${code})`));

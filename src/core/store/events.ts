@@ -18,6 +18,8 @@ export interface EventQuery {
   limit?: number;
 }
 
+/** Events the daemon's log keeps (the oldest beyond are deleted). */
+const DEFAULT_KEEP = 500_000;
 /** Queued events are handed to the writer at most this long after the first of them was appended… */
 const FLUSH_DELAY_MS = 10;
 /** …or as soon as this many are queued. */
@@ -42,12 +44,15 @@ export class EventStore {
   private timer: NodeJS.Timeout | null = null;
   private writer: EventLogWriter | null = null;
 
-  /** Open the event log file at `path` (moving any history `main` still holds into it), written by a worker. */
-  static openLog(path: string, main: Db, warn: (msg: string) => void = (m) => process.emitWarning(m)): EventStore {
+  /**
+   * Open the event log file at `path` (moving any history `main` still holds into it), written by a worker that
+   * keeps the newest `keep` events (default 500,000: ~150 MB; a DHCP exchange is one event).
+   */
+  static openLog(path: string, main: Db, warn: (msg: string) => void = (m) => process.emitWarning(m), keep = DEFAULT_KEEP): EventStore {
     moveLegacyEvents(main, path);
     const reader = openEventLogDb(path);
     const store = new EventStore(reader);
-    store.writer = new EventLogWriter(path, reader, warn);
+    store.writer = new EventLogWriter(path, reader, warn, keep);
     return store;
   }
 
