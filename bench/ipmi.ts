@@ -6,7 +6,7 @@
 // Topology: namespace "bmcs" holds the ipmi_sim instances (one address each on one veth), namespace "console"
 // holds the clients; this process enters "console" for RackSeed's run and leaves it afterwards.
 // Run alone: `node --import tsx bench/ipmi.ts [--quick] [--write-doc]` (as root).
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BenchContext, BenchReport, SummaryRow } from './lib/bench-types.ts';
@@ -35,6 +35,8 @@ interface ScenarioResult {
   name: string; runs: number;
   /** best of the runs (the figure least disturbed by other load on a shared machine) */
   rs3: number; rsNeg: number; rsOpen: number; ipmipower: number; ipmitool: number;
+  /** median CPU per sweep (ms): the simulators answering each tool, and each client (ipmipower: one run; null if unreadable) */
+  cpu: { bmcRs: number; bmcIpmipower: number; clientRs: number; clientIpmipower: number | null };
   /** medians */
   med: { rs3: number; rsNeg: number; rsOpen: number; ipmipower: number };
 }
@@ -110,18 +112,30 @@ async function scenario(opts: IpmiBenchOptions, name: string, n: number, runs: n
     }
     await rackseed(3);
     const r = { rs3: [] as number[], rsNeg: [] as number[], ipmipower: [] as number[] };
+    // CPU used per sweep by the 50 simulators (every process in the BMC namespace) and by the client
+    const cpu = { bmcRs: [] as number[], bmcIpmipower: [] as number[], clientRs: [] as number[] };
     for (let k = 0; k < runs; k++) {
+      let b = namespaceCpuMs(bmcNs);
       r.ipmipower.push(ipmipower());
+      cpu.bmcIpmipower.push(namespaceCpuMs(bmcNs) - b);
+      b = namespaceCpuMs(bmcNs);
+      const c = process.cpuUsage();
       r.rs3.push(await rackseed(3));
+      const used = process.cpuUsage(c);
+      cpu.clientRs.push((used.user + used.system) / 1000);
+      cpu.bmcRs.push(namespaceCpuMs(bmcNs) - b);
       r.rsNeg.push(await rackseed(undefined));
     }
+    const clientIpmipower = childrenCpuMs(['ip', ...ipmipowerArgs]);
     const loop = ipmitool();
     const open = await rackseedOpen(runs);
     const min = (xs: number[]) => Math.min(...xs);
     const res: ScenarioResult = {
       name, runs, rs3: min(r.rs3), rsNeg: min(r.rsNeg), rsOpen: min(open), ipmipower: min(r.ipmipower), ipmitool: loop,
       med: { rs3: median(r.rs3), rsNeg: median(r.rsNeg), rsOpen: median(open), ipmipower: median(r.ipmipower) },
+      cpu: { bmcRs: median(cpu.bmcRs), bmcIpmipower: median(cpu.bmcIpmipower), clientRs: median(cpu.clientRs), clientIpmipower },
     };
+    opts.log(`ipmi: ${name}: CPU per sweep (median): simulators ${res.cpu.bmcRs.toFixed(0)} ms for RackSeed, ${res.cpu.bmcIpmipower.toFixed(0)} ms for ipmipower; client ${res.cpu.clientRs.toFixed(0)} ms RackSeed, ${clientIpmipower === null ? '?' : clientIpmipower.toFixed(0)} ms ipmipower (one run, with ip netns exec)`);
     opts.log(`ipmi: ${name}: RackSeed ${res.rs3.toFixed(0)} ms (suite 3) / ${res.rsNeg.toFixed(0)} ms (negotiated), ipmipower ${res.ipmipower.toFixed(0)} ms, ipmitool loop ${loop.toFixed(0)} ms`);
     return res;
   } finally {
@@ -154,6 +168,10 @@ export async function runIpmiBench(opts: IpmiBenchOptions): Promise<BenchReport>
     `| RackSeed, sessions already open (daemon steady state; not comparable: no session setup) | ${m.rsOpen.toFixed(0)} (${m.med.rsOpen.toFixed(0)}) ms | — |`,
     `| FreeIPMI ipmipower (parallel) | ${m.ipmipower.toFixed(0)} (${m.med.ipmipower.toFixed(0)}) ms | **${(m.ipmipower / m.rs3).toFixed(2)}×** (${(m.med.ipmipower / m.med.rs3).toFixed(2)}×) |`,
     `| ipmitool, one process per BMC | ${m.ipmitool.toFixed(0)} ms | ${(m.ipmitool / m.rs3).toFixed(2)}× |`,
+    '',
+    `CPU per sweep (median; clock-tick resolution): the simulators used ${m.cpu.bmcRs.toFixed(0)} ms answering RackSeed and ` +
+    `${m.cpu.bmcIpmipower.toFixed(0)} ms answering ipmipower; the client itself used ${m.cpu.clientRs.toFixed(0)} ms (RackSeed, in-process) and ` +
+    `${m.cpu.clientIpmipower === null ? '?' : m.cpu.clientIpmipower.toFixed(0)} ms (ipmipower with \`ip netns exec\`, one run).`,
     '',
   ].join('\n');
   const markdown = [
@@ -192,6 +210,31 @@ export function writeIpmiSection(markdown: string): void {
     next = `${doc.slice(0, at)}\n${block}\n${nextHeading >= 0 ? rest.slice(nextHeading) : ''}`;
   } else next = `${doc.trimEnd()}\n\n## IPMI\n\n${block}\n`;
   writeFileSync(path, next);
+}
+
+/** user + system CPU (ms) of every process in namespace `ns` so far (/proc/PID/stat; processes that exited are not counted). */
+function namespaceCpuMs(ns: string): number {
+  const pids = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split(/\s+/).filter(Boolean);
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch { /* exited */ }
+  }
+  return (ticks * 1000) / CLK_TCK;
+}
+
+const CLK_TCK = (() => { try { return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100; } catch { return 100; } })();
+
+/** CPU (ms, user + system) that `argv` and its children used, from bash's `times`; null when unreadable. */
+function childrenCpuMs(argv: string[]): number | null {
+  const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const res = spawnSync('bash', ['-c', `${quoted} >/dev/null 2>&1; times`], { encoding: 'utf8', timeout: 120_000 });
+  const lines = (res.stdout ?? '').trim().split('\n');
+  const m = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec(lines[1] ?? '');
+  return m ? (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1000 : null;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
