@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { NetnsSandbox, canUseNetns } from '../helpers/netns.ts';
-import { createDhcpServer, type DhcpService } from '../../src/netboot/dhcp/server/index.ts';
+import { createDhcpServer, surveyDhcp, type DhcpService } from '../../src/netboot/dhcp/server/index.ts';
 import { createBoundUdpSocketFactory } from '../../src/netboot/net/bound-udp.ts';
 import { openSqliteLeaseStore, type SqliteLeaseStore } from '../../src/core/leases/sqlite-lease-store.ts';
 import { DhcpMessageType as T } from '../../src/netboot/dhcp/index.ts';
@@ -23,6 +23,8 @@ const log = new EventLog();
 const dir = tempDir('clients');
 let serverNs = '';
 const clientNs: Record<string, string> = {};
+/** br0's MAC: the server's own interface (its survey probes come from it) */
+let brMac = '';
 let store: SqliteLeaseStore;
 let server: DhcpService;
 
@@ -35,8 +37,9 @@ before(async () => {
     sandbox.addVeth({ ns: clientNs[name], name: 'eth0', mac }, { ns: serverNs, name: `p-${name.slice(0, 8)}`, bridge: 'br0' });
   }
   store = openSqliteLeaseStore(join(dir, 'leases.db'));
+  brMac = sandbox.exec(serverNs, 'cat', ['/sys/class/net/br0/address']).trim();
   server = createDhcpServer({
-    interface: 'br0', serverIp: SERVER_IP, subnetMask: '255.255.255.0', pool: { first: '10.231.0.100', last: '10.231.0.150' },
+    interface: 'br0', ownMac: brMac, serverIp: SERVER_IP, subnetMask: '255.255.255.0', pool: { first: '10.231.0.100', last: '10.231.0.150' },
     reservations: [{ mac: MACS.reserved.toUpperCase().replace(/:/g, '-'), ip: RESERVED_IP }],
     routers: [SERVER_IP], dnsServers: [SERVER_IP], leaseTimeSec: 30, renewalTimeSec: 3, rebindingTimeSec: 20,
     leases: store, socketFactory: createBoundUdpSocketFactory({ netns: serverNs }), logger: silentLogger, events: log.sink,
@@ -129,6 +132,7 @@ test('a REQUEST naming another server id gets no ACK (crafted with the codec, bo
     const after = server.counters();
     // (the renewing clients of the first test are still running, so counters only grow)
     assert.equal(log.of(MACS.crafted, 'request').length, requestsBefore + 1, 'the server saw the REQUEST');
+    assert.equal(log.of(MACS.crafted, 'request').at(-1)?.detail?.outcome, 'ignored: client selected server 10.231.0.77', 'and the history says why it got no answer');
     assert.ok(after.dropped >= before.dropped + 1, 'and dropped it');
     assert.equal(log.of(MACS.crafted, 'ack').length + log.of(MACS.crafted, 'nak').length, 0, 'no ACK/NAK event either');
     // the same REQUEST naming us is ACKed (control)
@@ -137,4 +141,12 @@ test('a REQUEST naming another server id gets no ACK (crafted with the codec, bo
     ours.options.requestedIp = offer.yiaddr;
     assert.equal((await replies.exchange(ours, bcast, T.ACK, 3000))?.yiaddr, offer.yiaddr);
   } finally { socket.close(); }
+});
+
+test("our own survey probe (sent from the serving interface's MAC) gets no OFFER and leaves no history", async () => {
+  const before = server.counters();
+  const found = await surveyDhcp({ interface: 'br0', timeoutMs: 1500, socketFactory: createBoundUdpSocketFactory({ netns: serverNs }), mac: brMac });
+  assert.deepEqual(found, [], 'nothing answered: our server ignores its own probe, and no other server is on this segment');
+  assert.ok(server.counters().dropped >= before.dropped + 2, 'both probes (DISCOVER, then its repeat) reached our server and were dropped');
+  assert.equal(log.of(brMac).length, 0, `no history entry for ${brMac}`);
 });

@@ -11,12 +11,19 @@ import { newCounters } from './counters.ts';
 import type { LeaseStore } from './lease-store.ts';
 import { attachPipeline } from './serve-loop.ts';
 import { warmUpServePath, type ScratchStore } from './warm-up.ts';
+import { interfaceMac } from '../../net/interface-mac.ts';
 
 const DEFAULT_WARM_UP_DORAS = 2000;
 
 export interface DhcpServerOptions {
   /** interface to serve (the socket is confined to it by the factory) */
   interface: string;
+  /**
+   * The interface's own MAC: requests from it are our foreign-DHCP survey's probes and are not answered. Default:
+   * read from /sys/class/net (right when this process runs in the interface's network namespace, as the daemon
+   * does); pass it when the sockets live in another namespace than the process (tests), null to turn it off.
+   */
+  ownMac?: string | null;
   /** our address on that interface: server identifier (54), TFTP next-server */
   serverIp: string;
   subnetMask: string;
@@ -92,7 +99,7 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpService {
       const warmed = await warmUpServePath(opts.warmUpDoras ?? DEFAULT_WARM_UP_DORAS, log, opts.warmUpLeases);
       if (warmed > 0) log.debug({ doras: warmed, ms: Math.round(performance.now() - t0) }, 'serve path warmed up');
       socket = await opts.socketFactory({ port: ports.server, address: opts.bindAddress, interface: opts.interface, broadcast: true, reuseAddr: true });
-      attachPipeline(socket, { iface: opts.interface, log, counters, events, eventPrefix: '', commit: () => opts.leases.commit() }, handler.decide);
+      attachPipeline(socket, { iface: opts.interface, log, counters, events, eventPrefix: '', commit: () => opts.leases.commit(), ownMac: opts.ownMac === undefined ? interfaceMac(opts.interface) : opts.ownMac }, handler.decide);
       timer = setInterval(() => {
         try { handler.expire(counters, events ?? (() => {})); } catch (err) { counters.errors++; log.error({ err }, 'lease expiry sweep failed'); }
       }, opts.sweepIntervalMs ?? 10_000);

@@ -8,9 +8,16 @@ import { newCounters } from './counters.ts';
 import type { DhcpService } from './dhcp-server.ts';
 import { ProxyHandler } from './proxy-handler.ts';
 import { attachPipeline } from './serve-loop.ts';
+import { interfaceMac } from '../../net/interface-mac.ts';
 
 export interface ProxyDhcpServerOptions {
   interface: string;
+  /**
+   * The interface's own MAC: requests from it are our foreign-DHCP survey's probes and are not answered. Default:
+   * read from /sys/class/net (right when this process runs in the interface's network namespace, as the daemon
+   * does); pass it when the sockets live in another namespace than the process (tests), null to turn it off.
+   */
+  ownMac?: string | null;
   /** our address on that interface: server identifier and TFTP next-server */
   serverIp: string;
   bootPolicy: BootPolicy;
@@ -37,7 +44,7 @@ export function createProxyDhcpServer(opts: ProxyDhcpServerOptions): DhcpService
       const dhcp = await opts.socketFactory({ port: ports.server, ...base });
       let boot: Socket;
       try { boot = await opts.socketFactory({ port: bootServerPort, ...base }); } catch (err) { dhcp.close(); throw err; }
-      const ctx = { iface: opts.interface, log, counters, events, eventPrefix: 'proxy-', commit: null };
+      const ctx = { iface: opts.interface, log, counters, events, eventPrefix: 'proxy-', commit: null, ownMac: opts.ownMac === undefined ? interfaceMac(opts.interface) : opts.ownMac };
       attachPipeline(dhcp, ctx, handler.decideDhcpPort);
       attachPipeline(boot, ctx, handler.decideBootServerPort);
       sockets = [dhcp, boot];

@@ -34,6 +34,12 @@ export interface PipelineContext {
   eventPrefix: string;
   /** group commit of the lease store (authoritative mode); null when nothing is stored (proxy) */
   commit: (() => void) | null;
+  /**
+   * The serving interface's own MAC (null: unknown). Requests from it are our own foreign-DHCP survey probes
+   * (survey.ts sends its DISCOVER from this MAC on this interface): dropped without an answer or a history entry,
+   * so the periodic survey neither holds a pool address nor fills the event log with a MAC nobody knows.
+   */
+  ownMac?: string | null;
 }
 
 type SendFn = (bytes: Buffer, to: ReplyTarget, done: (err: Error | null) => void) => void;
@@ -148,6 +154,11 @@ export function handleDatagram(ctx: PipelineContext, decide: DecideFn, msg: Buff
     mac = packetMac(req);
     // filter: only client requests with a DHCP message type (replies of other servers and plain BOOTP are not ours)
     const type = req.options.messageType;
+    if (mac === ctx.ownMac) {
+      ctx.counters.dropped++;
+      if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ interface: ctx.iface, mac, xid: req.xid }, 'our own survey probe; not answered');
+      return;
+    }
     if (req.op !== BOOTREQUEST || type === null) {
       ctx.counters.dropped++;
       if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ interface: ctx.iface, mac, xid: req.xid, op: req.op }, 'not a DHCP request; ignored');

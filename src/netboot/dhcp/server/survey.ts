@@ -4,10 +4,10 @@
 // Needs UDP port 68 on the interface: run it before our own server, or on another namespace/socket.
 
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { ForeignDhcpServer } from '../../../shared/api.ts';
 import type { UdpSocketFactory } from '../../net/udp-socket.ts';
+import { interfaceMac } from '../../net/interface-mac.ts';
 import { IPV4_ANY } from '../ipv4.ts';
 import { macToBytes, parseMac } from '../mac.ts';
 import { DhcpMessageType } from '../message-type.ts';
@@ -26,11 +26,10 @@ export interface SurveyOptions {
   ports?: { server?: number; client?: number; broadcastAddress?: string };
 }
 
-function interfaceMac(iface: string): string {
-  try {
-    const m = parseMac(readFileSync(`/sys/class/net/${iface}/address`, 'utf8'));
-    if (m && m !== '00:00:00:00:00:00') return m;
-  } catch { /* not readable: fall through */ }
+/** The interface's MAC, or a random locally administered one when unreadable. */
+function surveyMac(iface: string): string {
+  const m = interfaceMac(iface);
+  if (m) return m;
   const b = randomBytes(6);
   b[0] = (b[0] & 0xfe) | 0x02; // locally administered, unicast
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
@@ -45,7 +44,7 @@ export async function surveyDhcp(opts: SurveyOptions): Promise<ForeignDhcpServer
   const timeoutMs = opts.timeoutMs ?? 3000;
   const serverPort = opts.ports?.server ?? 67;
   const broadcast = opts.ports?.broadcastAddress ?? '255.255.255.255';
-  const mac = opts.mac ? parseMac(opts.mac) : interfaceMac(opts.interface);
+  const mac = opts.mac ? parseMac(opts.mac) : surveyMac(opts.interface);
   if (!mac) throw new RangeError(`bad MAC ${JSON.stringify(opts.mac)}`);
   const xid = randomBytes(4).readUInt32BE(0);
   const discover = newPacket({ xid, flags: FLAG_BROADCAST, chaddr: macToBytes(mac) });
