@@ -115,7 +115,7 @@ export function App() {
         {unauthorized ? <LoginRequired /> : null}
         {!unauthorized && route.page === 'wizard' ? <Wizard step={route.step} /> : null}
         {!unauthorized && route.page === 'fleet' ? <Fleet nodeId={route.nodeId} /> : null}
-        {!unauthorized && route.page === 'events' ? <EventLog limit={1000} /> : null}
+        {!unauthorized && route.page === 'events' ? <EventLog limit={1000} full /> : null}
       </main>
     </div>
   );

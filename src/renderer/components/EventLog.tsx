@@ -20,7 +20,8 @@ export function EventRows({ events }: { events: readonly NodeEvent[] }) {
   );
 }
 
-export function EventLog({ limit = 200, title = 'Event log' }: { limit?: number; title?: string }) {
+/** `full`: the Events page — the table takes the window's height instead of a short panel under the fleet. */
+export function EventLog({ limit = 200, title = 'Event log', full = false }: { limit?: number; title?: string; full?: boolean }) {
   const events = useApp((s) => s.events);
   const [q, setQ] = useState('');
   const shown = useMemo(() => {
@@ -37,7 +38,7 @@ export function EventLog({ limit = 200, title = 'Event log' }: { limit?: number;
           <input type="search" placeholder="filter events" value={q} onChange={(e) => setQ(e.target.value)} aria-label="Filter events" />
         </label>
       </div>
-      <div className="table-wrap log">
+      <div className={full ? 'table-wrap log full' : 'table-wrap log'}>
         <table className="grid compact" aria-label="Events">
           <thead><tr><th>Time</th><th>Source</th><th>Kind</th><th>MAC</th><th>Message</th></tr></thead>
           <tbody><EventRows events={shown} /></tbody>
