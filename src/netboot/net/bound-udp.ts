@@ -10,6 +10,7 @@ import dgram from 'node:dgram';
 import { closeSync, openSync } from 'node:fs';
 import koffi from 'koffi';
 import type { UdpSocketFactory, UdpSocketOptions } from './udp-socket.ts';
+import { ipLiteralLookup } from './ip-literal-lookup.ts';
 
 // Linux constants (asm-generic/socket.h, linux/in.h, sched.h)
 const AF_INET = 2;
@@ -127,7 +128,7 @@ export function createBoundUdpSocketFactory(factoryOptions: { netns?: string } =
     if (!opts.interface) throw new BoundSocketError('an interface-bound socket needs options.interface', 'EINVAL', 22);
     const c = loadLibc();
     const fd = openBoundFd(c, opts, factoryOptions.netns);
-    const socket = dgram.createSocket({ type: 'udp4' });
+    const socket = dgram.createSocket({ type: 'udp4', lookup: ipLiteralLookup });
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once('error', reject);

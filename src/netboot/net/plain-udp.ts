@@ -3,6 +3,7 @@
 
 import dgram from 'node:dgram';
 import type { UdpSocketFactory } from './udp-socket.ts';
+import { ipLiteralLookup } from './ip-literal-lookup.ts';
 
 /**
  * `ignoreInterface`: accept options.interface and bind without confinement (loopback tests, where the
@@ -13,7 +14,7 @@ export function createPlainUdpSocketFactory(factoryOptions: { ignoreInterface?: 
     if (opts.interface !== undefined && !factoryOptions.ignoreInterface) {
       throw new Error(`the plain UDP factory cannot confine a socket to ${opts.interface}; use createBoundUdpSocketFactory`);
     }
-    const socket = dgram.createSocket({ type: 'udp4', reuseAddr: opts.reuseAddr ?? false });
+    const socket = dgram.createSocket({ type: 'udp4', reuseAddr: opts.reuseAddr ?? false, lookup: ipLiteralLookup });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', (err) => { socket.close(); reject(err); });
       socket.bind({ port: opts.port, address: opts.address ?? '0.0.0.0' }, () => { socket.removeAllListeners('error'); resolve(); });

@@ -3,6 +3,7 @@
 // factory (src/netboot/net/bound-udp.ts) so nothing leaks to other NICs.
 import { createSocket, type Socket } from 'node:dgram';
 import type { UdpSocketFactory } from '../../net/udp-socket.ts';
+import { ipLiteralLookup } from '../../net/ip-literal-lookup.ts';
 
 /** Rejects if `interface` is requested (this factory cannot confine), or when bind fails. */
 export const dgramSocketFactory: UdpSocketFactory = (options) =>
@@ -11,7 +12,7 @@ export const dgramSocketFactory: UdpSocketFactory = (options) =>
       reject(new Error(`dgramSocketFactory cannot confine a socket to interface ${options.interface}; use the bound-udp factory`));
       return;
     }
-    const s = createSocket({ type: 'udp4', reuseAddr: options.reuseAddr ?? false });
+    const s = createSocket({ type: 'udp4', reuseAddr: options.reuseAddr ?? false, lookup: ipLiteralLookup });
     const onError = (err: Error) => {
       s.close();
       reject(err);
