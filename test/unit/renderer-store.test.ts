@@ -7,7 +7,8 @@ import { createRequire } from 'node:module';
 import { startDaemon, type RunningDaemon } from '../helpers/ui/daemon.ts';
 import { ApiClient, ApiError } from '../../src/renderer/api/client.ts';
 import { streamUrl } from '../../src/renderer/api/connection.ts';
-import { applyStreamMessage, backoffMs, connectStream, parseStreamMessage } from '../../src/renderer/api/bridge.ts';
+import { MAX_EVENTS } from '../../src/renderer/store/slices.ts';
+import { applyStreamMessage, backoffMs, connectStream, createEventBatcher, parseStreamMessage } from '../../src/renderer/api/bridge.ts';
 import { createAppStore, resetAppStore } from '../../src/renderer/store/store.ts';
 import type { NodeSummary } from '../../src/shared/node.ts';
 
@@ -120,4 +121,32 @@ test('ui slice: sort toggles, notices are capped; backoff doubles to a 10 s cap'
   assert.equal(backoffMs(1, () => 0.5), 1000);
   assert.equal(backoffMs(30, () => 0.5), 10_000);
   assert.ok(backoffMs(30, () => 1) <= 12_000 && backoffMs(30, () => 0) >= 8_000);
+});
+
+test('stream events reach the store in batches: one state change per batch, capped, de-duplicated, in order', () => {
+  const store = createAppStore();
+  applyStreamMessage(store, { type: 'node', payload: node() });
+  store.getState().setDetail({ node: store.getState().nodes.n1, inventory: null, events: [], jobs: [] });
+  let changes = 0;
+  const unsubscribe = store.subscribe(() => { changes++; });
+  const scheduled: Array<() => void> = [];
+  const batcher = createEventBatcher(store, (fn) => scheduled.push(fn));
+  const ev = (id: number, nodeId: string | null = null) => ({ id, at: id, source: 'dhcp' as const, kind: 'offer', mac: '52:54:00:00:00:02', nodeId, message: `e${id}` });
+  for (let i = 1; i <= 5000; i++) batcher.push(ev(i, i % 1000 === 0 ? 'n1' : null));
+  assert.equal(scheduled.length, 1, 'one flush scheduled for the whole burst');
+  assert.equal(changes, 0, 'nothing applied before the flush');
+  scheduled[0]!();
+  assert.equal(changes, 1, 'one state change for 5,000 events');
+  const events = store.getState().events;
+  assert.equal(events.length, MAX_EVENTS);
+  assert.equal(events[0]!.id, 5000 - MAX_EVENTS + 1, 'the newest are kept');
+  assert.equal(events.at(-1)!.id, 5000);
+  assert.deepEqual(store.getState().details.n1.events.map((e) => e.id), [1000, 2000, 3000, 4000, 5000], 'the open node detail got its own');
+  batcher.push(ev(5000, 'n1'));
+  batcher.push(ev(5001));
+  scheduled[1]!();
+  assert.equal(store.getState().events.at(-1)!.id, 5001);
+  assert.equal(store.getState().events.filter((e) => e.id === 5000).length, 1, 'an id already shown is not added again');
+  assert.equal(store.getState().details.n1.events.length, 5);
+  unsubscribe();
 });

@@ -3,6 +3,7 @@
 // jittered); after a reconnect it reloads the snapshot (`onReconnect`) because messages sent while
 // disconnected are lost.
 import type { StreamMessage } from '../../shared/api.ts';
+import type { NodeEvent } from '../../shared/node.ts';
 import type { AppStore } from '../store/store.ts';
 
 const MESSAGE_TYPES: ReadonlySet<string> = new Set(['event', 'node', 'node-state', 'sweep', 'services', 'job']);
@@ -50,6 +51,33 @@ export function backoffMs(n: number, random: () => number = Math.random): number
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
+/** How long stream events are gathered before they reach the store (one render per batch, not per event). */
+export const EVENT_BATCH_MS = 100;
+
+/**
+ * Gathers 'event' messages and hands them to the store in one `addEvents` per `EVENT_BATCH_MS`: a DHCP storm
+ * streams thousands of events a second, and one state change (and render) each froze the page. `flush()` applies
+ * what is gathered at once; callers flush before any other message so the store sees messages in stream order.
+ */
+export function createEventBatcher(store: AppStore, schedule: (fn: () => void) => unknown = (fn) => setTimeout(fn, EVENT_BATCH_MS)) {
+  let queue: NodeEvent[] = [];
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (queue.length === 0) return;
+    const batch = queue;
+    queue = [];
+    store.getState().addEvents(batch);
+  };
+  return {
+    push(e: NodeEvent): void {
+      queue.push(e);
+      if (!scheduled) { scheduled = true; schedule(flush); }
+    },
+    flush,
+  };
+}
+
 export interface StreamHandle { close(): void }
 
 export interface ConnectOptions {
@@ -67,6 +95,7 @@ export function connectStream(opts: ConnectOptions): StreamHandle {
   let closed = false;
   let ws: WebSocket | null = null;
   let timer: ReturnType<typeof setTimeout> | null = null;
+  const events = createEventBatcher(opts.store);
 
   const open = (): void => {
     if (closed) return;
@@ -80,8 +109,10 @@ export function connectStream(opts: ConnectOptions): StreamHandle {
     };
     ws.onmessage = (ev) => {
       const msg = parseStreamMessage(ev.data);
-      if (msg) applyStreamMessage(opts.store, msg);
-      else console.warn('rackseed: dropped a malformed stream frame');
+      if (!msg) { console.warn('rackseed: dropped a malformed stream frame'); return; }
+      if (msg.type === 'event') { events.push(msg.payload); return; }
+      events.flush();
+      applyStreamMessage(opts.store, msg);
     };
     // a failed handshake (e.g. 401) surfaces as error + close(1006); the close handler decides
     ws.onerror = () => { /* followed by close */ };
@@ -102,6 +133,7 @@ export function connectStream(opts: ConnectOptions): StreamHandle {
     close() {
       closed = true;
       if (timer) clearTimeout(timer);
+      events.flush();
       ws?.close();
     },
   };

@@ -90,6 +90,27 @@ export const createNodesSlice: Slice<NodesSlice> = (set) => ({
   setDetail: (d) => set((s) => ({ details: { ...s.details, [d.node.id]: d }, nodes: { ...s.nodes, [d.node.id]: d.node } })),
 });
 
+/**
+ * The state change for new events: each id once (the stream and a snapshot reload can overlap), the log capped at
+ * MAX_EVENTS, and every open node detail gets its own events so its boot timeline updates live. One pass over the
+ * current log per batch, whatever the batch size.
+ */
+function mergeEvents(s: { events: NodeEvent[]; details: Record<string, NodeDetail> }, list: NodeEvent[]): Partial<{ events: NodeEvent[]; details: Record<string, NodeDetail> }> {
+  const seen = new Set(s.events.map((x) => x.id));
+  const fresh = list.filter((e) => !seen.has(e.id) && (seen.add(e.id), true));
+  if (fresh.length === 0) return {};
+  const all = s.events.concat(fresh);
+  const events = all.length > MAX_EVENTS ? all.slice(all.length - MAX_EVENTS) : all;
+  let details: Record<string, NodeDetail> | null = null;
+  for (const e of fresh) {
+    const d = e.nodeId ? (details ?? s.details)[e.nodeId] : undefined;
+    if (!d || d.events.some((x) => x.id === e.id)) continue;
+    details ??= { ...s.details };
+    details[d.node.id] = { ...d, events: [...d.events, e] };
+  }
+  return details ? { events, details } : { events };
+}
+
 /** The event log keeps the newest MAX_EVENTS entries. */
 export const MAX_EVENTS = 1000;
 
@@ -98,22 +119,15 @@ export interface EventsSlice {
   events: NodeEvent[];
   setEvents(list: NodeEvent[]): void;
   addEvent(e: NodeEvent): void;
+  /** Add many (ids increasing) in one state change: the stream delivers a DHCP storm's events in batches. */
+  addEvents(list: NodeEvent[]): void;
 }
 
 export const createEventsSlice: Slice<EventsSlice> = (set) => ({
   events: [],
   setEvents: (list) => set({ events: list.slice(-MAX_EVENTS) }),
-  addEvent: (e) => set((s) => {
-    if (s.events.some((x) => x.id === e.id)) return {};
-    const events = s.events.length >= MAX_EVENTS ? s.events.slice(s.events.length - MAX_EVENTS + 1) : s.events.slice();
-    events.push(e);
-    // per-node detail keeps its own history so the boot timeline updates live
-    const d = e.nodeId ? s.details[e.nodeId] : undefined;
-    if (d && !d.events.some((x) => x.id === e.id)) {
-      return { events, details: { ...s.details, [d.node.id]: { ...d, events: [...d.events, e] } } };
-    }
-    return { events };
-  }),
+  addEvent: (e) => set((s) => mergeEvents(s, [e])),
+  addEvents: (list) => set((s) => mergeEvents(s, list)),
 });
 
 export interface ServicesSlice {
