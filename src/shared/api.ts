@@ -26,7 +26,7 @@
 //   GET  /api/v1/jobs                         → Job[]
 //   POST /api/v1/discovery {bmcs?: string[]}  → Job[]   (one inspect job per known BMC without a matched node, or per listed BMC)
 //   GET  /login?code=<one-time code>          → 302 to / with the session cookie (401 if the code is unknown or used)
-//   WS   /api/v1/stream                       → StreamMessage (JSON per frame)
+//   WS   /api/v1/stream                       → per frame: a StreamMessage, or a JSON array of them (in order)
 import type { NodeEvent, NodeState, NodeSummary } from './node.ts';
 
 export interface Health { version: string; uptimeSec: number; configured: boolean }

@@ -98,7 +98,16 @@ test('the bearer token opens every route; the WebSocket accepts ?token= and rece
   d.core.bus.record({ source: 'api', kind: 'probe', mac: null, nodeId: null, message: 'hello stream' });
   const msg = await got;
   assert.equal(msg.type, 'event');
-  assert.equal(msg.payload.message, 'hello stream');
+  assert.equal(msg.payload.message, 'hello stream', 'a lone message is a JSON object frame');
+  // the messages of one turn travel as one frame: a JSON array, in order
+  const frames: unknown[] = [];
+  ws.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString())));
+  for (let i = 0; i < 300; i++) d.core.bus.record({ source: 'api', kind: 'probe', mac: null, nodeId: null, message: `burst ${i}` });
+  for (let i = 0; frames.length < 1 && i < 100; i++) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(frames.length, 1, 'one frame for the burst');
+  assert.ok(Array.isArray(frames[0]));
+  assert.deepEqual((frames[0] as { payload: { message: string } }[]).map((m) => m.payload.message), Array.from({ length: 300 }, (_, i) => `burst ${i}`));
   ws.close();
 });
 

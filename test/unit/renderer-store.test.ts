@@ -8,7 +8,7 @@ import { startDaemon, type RunningDaemon } from '../helpers/ui/daemon.ts';
 import { ApiClient, ApiError } from '../../src/renderer/api/client.ts';
 import { streamUrl } from '../../src/renderer/api/connection.ts';
 import { MAX_EVENTS } from '../../src/renderer/store/slices.ts';
-import { applyStreamMessage, backoffMs, connectStream, createEventBatcher, parseStreamMessage } from '../../src/renderer/api/bridge.ts';
+import { applyStreamMessage, backoffMs, connectStream, createEventBatcher, parseStreamFrame, parseStreamMessage } from '../../src/renderer/api/bridge.ts';
 import { createAppStore, resetAppStore } from '../../src/renderer/store/store.ts';
 import type { NodeSummary } from '../../src/shared/node.ts';
 
@@ -149,4 +149,14 @@ test('stream events reach the store in batches: one state change per batch, capp
   assert.equal(store.getState().events.filter((e) => e.id === 5000).length, 1, 'an id already shown is not added again');
   assert.equal(store.getState().details.n1.events.length, 5);
   unsubscribe();
+});
+
+test('stream frames: one message or an array of them; malformed entries are counted and skipped', () => {
+  const e = { id: 1, at: 1, source: 'dhcp' as const, kind: 'ack', mac: null, nodeId: null, message: 'm' };
+  assert.deepEqual(parseStreamFrame(JSON.stringify({ type: 'event', payload: e })), { messages: [{ type: 'event', payload: e }], dropped: 0 });
+  const frame = parseStreamFrame(JSON.stringify([{ type: 'event', payload: e }, { type: 'exec', payload: {} }, 7, { type: 'node-state', payload: { id: 'n', state: 'error' } }]));
+  assert.deepEqual(frame?.messages.map((m) => m.type), ['event', 'node-state'], 'in order');
+  assert.equal(frame?.dropped, 2);
+  assert.equal(parseStreamFrame('[not json'), null);
+  assert.equal(parseStreamFrame(new Uint8Array(2)), null);
 });

@@ -8,11 +8,29 @@ import type { AppStore } from '../store/store.ts';
 
 const MESSAGE_TYPES: ReadonlySet<string> = new Set(['event', 'node', 'node-state', 'sweep', 'services', 'job']);
 
-/** Parse one frame; null when it is not a StreamMessage (logged and dropped by the caller). */
+/** Parse one frame holding one message; null when it is not a StreamMessage (logged and dropped by the caller). */
 export function parseStreamMessage(data: unknown): StreamMessage | null {
   if (typeof data !== 'string') return null;
   let v: unknown;
   try { v = JSON.parse(data); } catch { return null; }
+  return validStreamMessage(v);
+}
+
+/**
+ * Parse one frame: a StreamMessage, or an array of them (the daemon sends the messages of one turn together).
+ * Returns the valid messages in order and how many entries were not messages; null when the frame is not JSON.
+ */
+export function parseStreamFrame(data: unknown): { messages: StreamMessage[]; dropped: number } | null {
+  if (typeof data !== 'string') return null;
+  let v: unknown;
+  try { v = JSON.parse(data); } catch { return null; }
+  const items = Array.isArray(v) ? v : [v];
+  const messages: StreamMessage[] = [];
+  for (const item of items) { const m = validStreamMessage(item); if (m) messages.push(m); }
+  return { messages, dropped: items.length - messages.length };
+}
+
+function validStreamMessage(v: unknown): StreamMessage | null {
   if (typeof v !== 'object' || v === null) return null;
   const m = v as { type?: unknown; payload?: unknown };
   if (typeof m.type !== 'string' || !MESSAGE_TYPES.has(m.type)) return null;
@@ -108,11 +126,13 @@ export function connectStream(opts: ConnectOptions): StreamHandle {
       attempt = 0;
     };
     ws.onmessage = (ev) => {
-      const msg = parseStreamMessage(ev.data);
-      if (!msg) { console.warn('rackseed: dropped a malformed stream frame'); return; }
-      if (msg.type === 'event') { events.push(msg.payload); return; }
-      events.flush();
-      applyStreamMessage(opts.store, msg);
+      const frame = parseStreamFrame(ev.data);
+      if (!frame || frame.dropped > 0) console.warn(`rackseed: dropped ${frame ? `${frame.dropped} malformed stream message(s)` : 'a malformed stream frame'}`);
+      for (const msg of frame?.messages ?? []) {
+        if (msg.type === 'event') { events.push(msg.payload); continue; }
+        events.flush();
+        applyStreamMessage(opts.store, msg);
+      }
     };
     // a failed handshake (e.g. 401) surfaces as error + close(1006); the close handler decides
     ws.onerror = () => { /* followed by close */ };
