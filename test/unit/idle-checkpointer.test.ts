@@ -46,9 +46,12 @@ test('checkpoints wait for the writer to pause, then run; WAL frames move into t
   }
 });
 
-test('no checkpointer for in-memory databases; the lease store works with and without one', () => {
+test('an inert checkpointer for in-memory databases (never checkpoints); the lease store works on either', () => {
   const mem = new Database(':memory:');
-  assert.equal(ensureIdleCheckpointer(mem), null);
+  const inert = ensureIdleCheckpointer(mem, { tickMs: 10 });
+  inert.noteWrite();
+  assert.equal(inert.checkpoints, 0);
+  assert.equal(ensureIdleCheckpointer(mem), inert, 'one per connection');
   mem.close();
   const dir = mkdtempSync(join(tmpdir(), 'rs-ckpt-'));
   try {

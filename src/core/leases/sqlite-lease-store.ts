@@ -31,8 +31,8 @@ export class SqliteLeaseStore implements LeaseStore {
   private readonly writeAll: (ops: (Lease | string)[]) => void;
   /** queued changes in order: a Lease to upsert, or an ip string to delete */
   private pending: (Lease | string)[] = [];
-  /** WAL checkpoints wait until the commits pause (idle-checkpointer.ts); null for in-memory databases */
-  private readonly checkpointer: IdleCheckpointer | null;
+  /** WAL checkpoints wait until the commits pause (idle-checkpointer.ts); inert for in-memory databases */
+  private readonly checkpointer: IdleCheckpointer;
 
   /** `db` is owned by the caller when `ownsDb` is false (close it yourself). */
   constructor(private readonly db: Database.Database, private readonly ownsDb: boolean) {
@@ -87,7 +87,7 @@ export class SqliteLeaseStore implements LeaseStore {
     const ops = this.pending;
     this.pending = [];
     this.writeAll(ops);
-    this.checkpointer?.noteWrite();
+    this.checkpointer.noteWrite();
   }
 
   all(): Lease[] { return [...this.byIpIndex.values()].map((l) => ({ ...l })); }

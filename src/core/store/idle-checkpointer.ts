@@ -35,18 +35,28 @@ export interface IdleCheckpointer {
 
 const attached = new WeakMap<Database.Database, IdleCheckpointer>();
 
-/** Attach (once) the idle checkpointer to a file database in WAL mode; null for ':memory:' and non-WAL databases. */
-export function ensureIdleCheckpointer(db: Database.Database, opts: IdleCheckpointerOptions = {}): IdleCheckpointer | null {
+/**
+ * Attach (once) the idle checkpointer to a database. For ':memory:' and non-WAL databases it is inert (nothing to
+ * checkpoint: noteWrite does nothing useful, checkpoints stays 0) but the same kind of object, so a lease store on
+ * a scratch in-memory database has the same hidden class as one on the real file (the DHCP warm-up relies on it,
+ * see src/netboot/dhcp/server/authoritative-pipeline.ts).
+ */
+export function ensureIdleCheckpointer(db: Database.Database, opts: IdleCheckpointerOptions = {}): IdleCheckpointer {
   const existing = attached.get(db);
   if (existing) return existing;
-  if (db.memory || String(db.pragma('journal_mode', { simple: true })).toLowerCase() !== 'wal') return null;
+  let lastWrite = 0;
+  let dirty = true; // whatever other writers did before we were attached
+  let count = 0;
+  const checkpointer: IdleCheckpointer = {
+    noteWrite() { lastWrite = Date.now(); dirty = true; },
+    get checkpoints() { return count; },
+  };
+  attached.set(db, checkpointer);
+  if (db.memory || String(db.pragma('journal_mode', { simple: true })).toLowerCase() !== 'wal') return checkpointer;
   const idleMs = opts.idleMs ?? 250;
   const maxDelayMs = opts.maxDelayMs ?? 30_000;
   db.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`);
-  let lastWrite = 0;
-  let dirty = true; // whatever other writers did before we were attached
   let lastCheckpoint = Date.now();
-  let count = 0;
   const timer = setInterval(() => {
     if (!db.open) { clearInterval(timer); return; }
     const now = Date.now();
@@ -62,10 +72,5 @@ export function ensureIdleCheckpointer(db: Database.Database, opts: IdleCheckpoi
     lastCheckpoint = now;
   }, opts.tickMs ?? 100);
   timer.unref();
-  const checkpointer: IdleCheckpointer = {
-    noteWrite() { lastWrite = Date.now(); dirty = true; },
-    get checkpoints() { return count; },
-  };
-  attached.set(db, checkpointer);
   return checkpointer;
 }

@@ -5,12 +5,12 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { BootPolicy, NetbootEventSink } from '../../boot-policy.ts';
 import type { UdpSocketFactory } from '../../net/udp-socket.ts';
-import { AddressPool, type Reservation } from './address-pool.ts';
-import { AuthoritativeHandler } from './authoritative-handler.ts';
+import type { Reservation } from './address-pool.ts';
+import { buildAuthoritativePipeline, warmUpLogger, type PipelineSpec } from './authoritative-pipeline.ts';
 import { newCounters } from './counters.ts';
 import type { LeaseStore } from './lease-store.ts';
 import { attachPipeline } from './serve-loop.ts';
-import { warmUpServePath, type ScratchStore } from './warm-up.ts';
+import { WARM_UP_NET, warmUpServePath, type ScratchStore, type WarmUpBuilder } from './warm-up.ts';
 import { interfaceMac } from '../../net/interface-mac.ts';
 
 const DEFAULT_WARM_UP_DORAS = 2000;
@@ -78,17 +78,24 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpService {
   const now = opts.now ?? Date.now;
   const lease = opts.leaseTimeSec ?? 3600;
   const ports = { server: opts.ports?.server ?? 67, relay: opts.ports?.relay ?? opts.ports?.server ?? 67, client: opts.ports?.client ?? 68, broadcastAddress: opts.ports?.broadcastAddress ?? '255.255.255.255' };
-  const log = opts.logger.child({ component: 'dhcp', mode: 'authoritative', interface: opts.interface });
+  const bindings = { component: 'dhcp', mode: 'authoritative', interface: opts.interface };
+  const log = opts.logger.child(bindings);
   const events: NetbootEventSink | null = opts.events ?? null;
   const counters = newCounters();
-  const pool = new AddressPool({
-    first: opts.pool.first, last: opts.pool.last, subnetMask: opts.subnetMask, serverIp: opts.serverIp, reservations: opts.reservations,
-    offerHoldMs: (opts.offerHoldSec ?? 60) * 1000, declineHoldMs: (opts.declineHoldSec ?? 600) * 1000,
-  }, opts.leases);
-  const handler = new AuthoritativeHandler({
-    serverIp: opts.serverIp, poolFirst: opts.pool.first, subnetMask: opts.subnetMask, routers: opts.routers ?? [], dnsServers: opts.dnsServers ?? [], domainName: opts.domainName ?? null,
+  const spec: PipelineSpec = {
+    iface: opts.interface, serverIp: opts.serverIp, subnetMask: opts.subnetMask, pool: opts.pool, reservations: opts.reservations ?? [],
+    routers: opts.routers ?? [], dnsServers: opts.dnsServers ?? [], domainName: opts.domainName ?? null,
     leaseTimeSec: lease, renewalTimeSec: opts.renewalTimeSec ?? Math.floor(lease / 2), rebindingTimeSec: opts.rebindingTimeSec ?? Math.floor((lease * 7) / 8),
-  }, pool, opts.leases, opts.bootPolicy ?? null, ports, opts.interface, now);
+    offerHoldMs: (opts.offerHoldSec ?? 60) * 1000, declineHoldMs: (opts.declineHoldSec ?? 600) * 1000,
+    leases: opts.leases, policy: opts.bootPolicy ?? null, ports, now, log, counters, events,
+    ownMac: opts.ownMac === undefined ? interfaceMac(opts.interface) : opts.ownMac,
+  };
+  const { handler, decide, ctx } = buildAuthoritativePipeline(spec);
+  // the warm-up: the same construction with a scratch network, store, counters, a quiet logger and a sink that drops
+  const warmUp: WarmUpBuilder = (pool, leases) => buildAuthoritativePipeline({
+    ...spec, iface: 'warm-up', serverIp: WARM_UP_NET.serverIp, subnetMask: WARM_UP_NET.subnetMask, pool, reservations: [], leases,
+    log: warmUpLogger(opts.logger, bindings), counters: newCounters(), events: events ? () => {} : null,
+  });
 
   let socket: Socket | null = null;
   let timer: NodeJS.Timeout | null = null;
@@ -96,10 +103,10 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpService {
     async start() {
       if (socket) return;
       const t0 = performance.now();
-      const warmed = await warmUpServePath(opts.warmUpDoras ?? DEFAULT_WARM_UP_DORAS, log, opts.warmUpLeases);
+      const warmed = await warmUpServePath(opts.warmUpDoras ?? DEFAULT_WARM_UP_DORAS, warmUp, opts.warmUpLeases);
       if (warmed > 0) log.debug({ doras: warmed, ms: Math.round(performance.now() - t0) }, 'serve path warmed up');
       socket = await opts.socketFactory({ port: ports.server, address: opts.bindAddress, interface: opts.interface, broadcast: true, reuseAddr: true });
-      attachPipeline(socket, { iface: opts.interface, log, counters, events, eventPrefix: '', commit: () => opts.leases.commit(), ownMac: opts.ownMac === undefined ? interfaceMac(opts.interface) : opts.ownMac }, handler.decide);
+      attachPipeline(socket, ctx, decide);
       timer = setInterval(() => {
         try { handler.expire(counters, events ?? (() => {})); } catch (err) { counters.errors++; log.error({ err }, 'lease expiry sweep failed'); }
       }, opts.sweepIntervalMs ?? 10_000);

@@ -10,8 +10,9 @@
 // decodePacket → AuthoritativeHandler → AddressPool → encodePacket, and the group-commit flush), with a
 // scratch pool on a documentation subnet, an in-memory lease store and a send function that only decodes the
 // reply. Nothing touches the network, the real lease store, the event sink or the counters of the server.
-// The caller may pass a factory for a fresh scratch store of the same class as its real one (the daemon: an
-// in-memory SQLite store), so that the store calls are optimised for the class real traffic will meet.
+// The server builds the warm-up's pipeline with its own construction code and scratch values (WarmUpBuilder,
+// authoritative-pipeline.ts), and may pass a factory for a fresh scratch store of the same class as its real one
+// (the daemon: an in-memory SQLite store): the code V8 optimises then fits the objects real traffic meets.
 // Cost: a few hundred ms of CPU at start-up.
 
 import type { RemoteInfo } from 'node:dgram';
@@ -19,11 +20,10 @@ import type { Logger } from 'pino';
 import { ipv4ToInt, intToIpv4 } from '../ipv4.ts';
 import { DhcpMessageType } from '../message-type.ts';
 import { decodePacket, encodePacket, newPacket } from '../packet.ts';
-import { AddressPool } from './address-pool.ts';
-import { AuthoritativeHandler } from './authoritative-handler.ts';
+import { buildAuthoritativePipeline, warmUpLogger } from './authoritative-pipeline.ts';
 import { newCounters } from './counters.ts';
 import type { Lease, LeaseStore } from './lease-store.ts';
-import { handleDatagram, type PipelineContext } from './serve-loop.ts';
+import { handleDatagram, type DecideFn, type PipelineContext } from './serve-loop.ts';
 
 /** RFC 5737 TEST-NET-2 for the server and its relay; the pool is RFC 2544's benchmarking range (never routed). */
 const SERVER_IP = '198.51.100.1';
@@ -54,15 +54,36 @@ class ScratchLeaseStore implements LeaseStore {
   all(): Lease[] { return [...this.ips.values()]; }
 }
 
+/** The scratch network the warm-up serves (a documentation subnet nobody routes). */
+export const WARM_UP_NET = { serverIp: SERVER_IP, subnetMask: '255.254.0.0', relayIp: RELAY_IP, poolFirst: '198.18.0.10' } as const;
+
 /**
- * Run `doras` DORAs (DISCOVER → OFFER → REQUEST → ACK) through the serve path; resolves with the
- * number of ACKs seen (equal to `doras` unless the path is broken, which is logged). 0 does nothing.
+ * Builds the warm-up's pipeline for a scratch `pool` and `leases`: the caller's real construction code with scratch
+ * values (authoritative-pipeline.ts), so the optimised code fits the real objects too.
  */
-export async function warmUpServePath(doras: number, log: Logger, scratchLeases?: () => ScratchStore): Promise<number> {
+export type WarmUpBuilder = (pool: { first: string; last: string }, leases: LeaseStore) => { decide: DecideFn; ctx: PipelineContext };
+
+/** A builder for callers without a server of their own (tests): plain options, the given logger at warn or quieter. */
+export function defaultWarmUpBuilder(log: Logger): WarmUpBuilder {
+  return (pool, leases) => buildAuthoritativePipeline({
+    iface: 'warm-up', serverIp: SERVER_IP, subnetMask: WARM_UP_NET.subnetMask, pool, reservations: [], routers: [RELAY_IP], dnsServers: [],
+    domainName: null, leaseTimeSec: 3600, renewalTimeSec: 1800, rebindingTimeSec: 3150, offerHoldMs: 60_000, declineHoldMs: 600_000,
+    leases, policy: null, ports: { server: 67, relay: 67, client: 68, broadcastAddress: '255.255.255.255' }, now: Date.now,
+    log: warmUpLogger(log, {}), counters: newCounters(), events: null, ownMac: null,
+  });
+}
+
+/**
+ * Run `doras` DORAs (DISCOVER → OFFER → REQUEST → ACK) through the serve path built by `build` (a Logger: the
+ * default builder); resolves with the number of ACKs seen (equal to `doras` unless the path is broken, which is
+ * logged). 0 does nothing. The DORAs are not PXE requests, so a boot policy in the pipeline is never consulted.
+ */
+export async function warmUpServePath(doras: number, build: WarmUpBuilder | Logger, scratchLeases?: () => ScratchStore): Promise<number> {
   if (doras <= 0) return 0;
+  const builder = typeof build === 'function' ? build : defaultWarmUpBuilder(build);
   const leases: ScratchStore = scratchLeases?.() ?? new ScratchLeaseStore();
   try {
-    return await runDoras(doras, log, leases);
+    return await runDoras(doras, builder, leases);
   } finally {
     leases.close?.();
   }
@@ -71,16 +92,9 @@ export async function warmUpServePath(doras: number, log: Logger, scratchLeases?
 /** A throwaway LeaseStore for the warm-up; closed afterwards when it can be. */
 export type ScratchStore = LeaseStore & { close?(): void };
 
-async function runDoras(doras: number, log: Logger, leases: LeaseStore): Promise<number> {
-  const pool = new AddressPool({
-    first: '198.18.0.10', last: intToIpv4(ipv4ToInt('198.18.0.10') + Math.max(doras, 1) + 16), subnetMask: '255.254.0.0', serverIp: SERVER_IP,
-    offerHoldMs: 60_000, declineHoldMs: 600_000,
-  }, leases);
-  const handler = new AuthoritativeHandler({
-    serverIp: SERVER_IP, poolFirst: '198.18.0.10', subnetMask: '255.254.0.0', routers: [RELAY_IP], dnsServers: [], domainName: null,
-    leaseTimeSec: 3600, renewalTimeSec: 1800, rebindingTimeSec: 3150,
-  }, pool, leases, null, { server: 67, relay: 67, client: 68, broadcastAddress: '255.255.255.255' }, 'warm-up', Date.now);
-  const ctx: PipelineContext = { iface: 'warm-up', log: log.child({ warmUp: true }, { level: 'warn' }), counters: newCounters(), events: null, eventPrefix: '', commit: () => leases.commit() };
+async function runDoras(doras: number, build: WarmUpBuilder, leases: LeaseStore): Promise<number> {
+  const { decide, ctx } = build({ first: WARM_UP_NET.poolFirst, last: intToIpv4(ipv4ToInt(WARM_UP_NET.poolFirst) + Math.max(doras, 1) + 16) }, leases);
+  const log = ctx.log;
   let acks = 0;
   /** locally administered MAC 02:52:02:… numbered by xid */
   const chaddr = Buffer.from([0x02, 0x52, 0, 0, 0, 0]);
@@ -95,7 +109,7 @@ async function runDoras(doras: number, log: Logger, leases: LeaseStore): Promise
   };
   const send = (bytes: Buffer, _to: unknown, done: (err: Error | null) => void): void => {
     const reply = decodePacket(bytes);
-    if (reply.options.messageType === DhcpMessageType.OFFER) handleDatagram(ctx, handler.decide, request(reply.xid, reply.yiaddr), FROM, send);
+    if (reply.options.messageType === DhcpMessageType.OFFER) handleDatagram(ctx, decide, request(reply.xid, reply.yiaddr), FROM, send);
     else if (reply.options.messageType === DhcpMessageType.ACK) acks++;
     done(null);
   };
@@ -104,7 +118,7 @@ async function runDoras(doras: number, log: Logger, leases: LeaseStore): Promise
       const d = newPacket({ xid: i, giaddr: RELAY_IP, chaddr: macOf(i) });
       d.options.messageType = DhcpMessageType.DISCOVER;
       d.options.parameterRequestList = [1, 3, 6, 15, 51, 54];
-      handleDatagram(ctx, handler.decide, encodePacket(d), FROM, send);
+      handleDatagram(ctx, decide, encodePacket(d), FROM, send);
     }
     await new Promise<void>((resolve) => setImmediate(resolve)); // lets the group commit flush the ACKs
     await new Promise<void>((resolve) => setImmediate(resolve));
