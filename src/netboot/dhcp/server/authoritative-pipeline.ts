@@ -7,24 +7,17 @@
 import type { Logger } from 'pino';
 import type { BootPolicy, NetbootEventSink } from '../../boot-policy.ts';
 import { AddressPool, type Reservation } from './address-pool.ts';
-import { AuthoritativeHandler } from './authoritative-handler.ts';
+import { AuthoritativeHandler, type NetworkOptions } from './authoritative-handler.ts';
 import type { Counters } from './counters.ts';
 import type { LeaseStore } from './lease-store.ts';
 import type { ReplyPorts } from './reply-target.ts';
 import type { DecideFn, PipelineContext } from './serve-loop.ts';
 
-export interface PipelineSpec {
+/** The handler's network options (minus poolFirst, taken from `pool`), and everything else the pipeline needs. */
+export interface PipelineSpec extends Omit<NetworkOptions, 'poolFirst'> {
   iface: string;
-  serverIp: string;
-  subnetMask: string;
   pool: { first: string; last: string };
   reservations: Reservation[];
-  routers: string[];
-  dnsServers: string[];
-  domainName: string | null;
-  leaseTimeSec: number;
-  renewalTimeSec: number;
-  rebindingTimeSec: number;
   offerHoldMs: number;
   declineHoldMs: number;
   leases: LeaseStore;
