@@ -8,7 +8,7 @@ import { startDaemon, type RunningDaemon } from '../helpers/ui/daemon.ts';
 import { ApiClient, ApiError } from '../../src/renderer/api/client.ts';
 import { streamUrl } from '../../src/renderer/api/connection.ts';
 import { MAX_EVENTS } from '../../src/renderer/store/slices.ts';
-import { applyStreamMessage, backoffMs, connectStream, createEventBatcher, parseStreamFrame, parseStreamMessage } from '../../src/renderer/api/bridge.ts';
+import { applyStreamMessage, backoffMs, connectStream, createEventBatcher, parseStreamFrame } from '../../src/renderer/api/bridge.ts';
 import { createAppStore, resetAppStore } from '../../src/renderer/store/store.ts';
 import type { NodeSummary } from '../../src/shared/node.ts';
 
@@ -96,11 +96,11 @@ test('stream messages update the slices; malformed frames are dropped', () => {
   assert.equal(store.getState().events.length, 1, 'de-duplicated by id');
   assert.equal(store.getState().details.n1.events.length, 1, 'the open node detail gets its events live');
 
-  assert.equal(parseStreamMessage('not json'), null);
-  assert.equal(parseStreamMessage(JSON.stringify({ type: 'exec', payload: {} })), null);
-  assert.equal(parseStreamMessage(JSON.stringify({ type: 'node' })), null);
-  assert.equal(parseStreamMessage(new Uint8Array(3)), null);
-  assert.deepEqual(parseStreamMessage(JSON.stringify({ type: 'event', payload: e })), { type: 'event', payload: e });
+  assert.equal(parseStreamFrame('not json'), null);
+  assert.deepEqual(parseStreamFrame(JSON.stringify({ type: 'exec', payload: {} })), { messages: [], dropped: 1 });
+  assert.deepEqual(parseStreamFrame(JSON.stringify({ type: 'node' })), { messages: [], dropped: 1 });
+  assert.equal(parseStreamFrame(new Uint8Array(3)), null);
+  assert.deepEqual(parseStreamFrame(JSON.stringify({ type: 'event', payload: e })), { messages: [{ type: 'event', payload: e }], dropped: 0 });
 
   resetAppStore(store);
   assert.deepEqual(store.getState().nodes, {});

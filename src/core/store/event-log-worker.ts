@@ -25,8 +25,7 @@ const prune = db.prepare('DELETE FROM events WHERE id <= (SELECT MAX(id) FROM ev
 /** Retention: delete what is older than the newest `keep` events. Ids are dense (assigned in order, never reused). */
 function pruneOld(): void {
   sincePrune = 0;
-  const gone = prune.run(keep).changes;
-  if (gone > 0 && process.env.RACKSEED_DEBUG_EVENTS) process.stderr.write(`event log: ${gone} old events deleted (keeping ${keep})\n`);
+  prune.run(keep);
 }
 
 parentPort!.on('message', (m: WriterMessage) => {

@@ -8,14 +8,6 @@ import type { AppStore } from '../store/store.ts';
 
 const MESSAGE_TYPES: ReadonlySet<string> = new Set(['event', 'node', 'node-state', 'sweep', 'services', 'job']);
 
-/** Parse one frame holding one message; null when it is not a StreamMessage (logged and dropped by the caller). */
-export function parseStreamMessage(data: unknown): StreamMessage | null {
-  if (typeof data !== 'string') return null;
-  let v: unknown;
-  try { v = JSON.parse(data); } catch { return null; }
-  return validStreamMessage(v);
-}
-
 /**
  * Parse one frame: a StreamMessage, or an array of them (the daemon sends the messages of one turn together).
  * Returns the valid messages in order and how many entries were not messages; null when the frame is not JSON.
