@@ -186,14 +186,22 @@ test('lost ACKs: the window is retransmitted on timeout, then the transfer is ab
   } finally { c.close(); }
 });
 
-test('packets from another TID get ERROR 5 and do not disturb the transfer', async () => {
+test('packets from another TID are refused (ICMP port unreachable) and do not disturb the transfer', async () => {
+  // The transfer socket is connected to the client's TID, so the kernel answers any other source with ICMP port
+  // unreachable (RFC 1350 §4 asks for an error to the source; this is it, without waking the transfer).
   const c = await RawClient.open();
-  const intruder = await RawClient.open();
+  const intruder = createSocket('udp4');
   try {
     c.rrq('small.bin');
     const { port: tid } = await c.next();
-    intruder.send({ op: 'ACK', block: 1 }, tid);
-    await expectError(intruder, 5);
+    await new Promise<void>((r) => intruder.connect(tid, '127.0.0.1', () => r()));
+    const refused = new Promise<string>((resolve, reject) => {
+      intruder.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+      intruder.once('message', () => reject(new Error('the intruder got a TFTP answer')));
+      setTimeout(() => reject(new Error('no ICMP error within 2 s')), 2000);
+    });
+    intruder.send(encodeTftpPacket({ op: 'ACK', block: 1 }));
+    assert.equal(await refused, 'ECONNREFUSED');
     c.send({ op: 'ACK', block: 1 }, tid);
     const d2 = await c.next();
     assert.equal(d2.pkt.op === 'DATA' && d2.pkt.block, 2);

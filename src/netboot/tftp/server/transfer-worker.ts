@@ -7,6 +7,7 @@ import { read } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import pino from 'pino';
 import type { TftpRangeFile } from './handler.ts';
+import { ipLiteralLookup } from '../../net/ip-literal-lookup.ts';
 import { runReadTransfer, type TransferOutcome, type TransferSettings } from './transfer.ts';
 
 /** Everything a worker needs for one transfer; descriptors are process-wide, so numbers suffice. */
@@ -41,7 +42,7 @@ if (port) {
       read: (buffer, position) => new Promise((ok, fail) => read(m.fileFd, buffer, 0, buffer.length, position, (err, n) => (err ? fail(err) : ok(n)))),
       close: async () => { /* the main thread closes the file */ },
     };
-    const socket = createSocket('udp4');
+    const socket = createSocket({ type: 'udp4', lookup: ipLiteralLookup });
     const report = (outcome: TransferOutcome) => {
       running.delete(m.id);
       port.postMessage({ type: 'done', id: m.id, outcome } satisfies FromWorker);

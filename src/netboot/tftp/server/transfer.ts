@@ -86,6 +86,9 @@ class ReadTransfer {
     const done = new Promise<TransferOutcome>((r) => (this.resolve = r));
     this.p.socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
     this.p.socket.on('error', (err) => this.fail(`socket error: ${err.message}`, false));
+    // Connected to the client's TID: the kernel then delivers only the client's packets and skips the route lookup
+    // per send (sends before the connect completes are queued by dgram).
+    this.p.socket.connect(this.p.client.port, this.p.client.address);
     if (this.oack) {
       this.phase = 'oack';
       this.sendOack();
@@ -227,7 +230,7 @@ class ReadTransfer {
       this.lastLength = tail.length;
     }
     if (last > this.highestSent) this.highestSent = last;
-    this.p.socket.send(out, this.p.client.port, this.p.client.address, (err) => {
+    this.p.socket.send(out, (err) => {
       // the kernel has copied the datagrams (or refused them): the buffer can carry the next window
       if (this.sendBuffers.length < 4) this.sendBuffers.push(Buffer.from(out.buffer, out.byteOffset, this.segmentsPerSend * (4 + this.p.blksize)));
       if (err) this.gsoFailed(err);
@@ -247,13 +250,13 @@ class ReadTransfer {
       this.lastBlock = n;
       this.lastLength = data.length;
     }
-    this.p.socket.send([encodeDataHeader(n), data], this.p.client.port, this.p.client.address);
+    this.p.socket.send([encodeDataHeader(n), data]);
     if (n > this.highestSent) this.highestSent = n;
   }
 
   private sendOack(): void {
     this.armTimer();
-    this.p.socket.send(this.oack!, this.p.client.port, this.p.client.address);
+    this.p.socket.send(this.oack!);
   }
 
   private armTimer(): void {
@@ -278,7 +281,9 @@ class ReadTransfer {
 
   private sendError(code: number, message: string, to: { address: string; port: number }): void {
     try {
-      this.p.socket.send(encodeTftpPacket({ op: 'ERROR', code, message }), to.port, to.address);
+      const pkt = encodeTftpPacket({ op: 'ERROR', code, message });
+      if (to === this.p.client) this.p.socket.send(pkt);
+      else this.p.socket.send(pkt, to.port, to.address);
     } catch {
       /* socket closed */
     }
