@@ -74,12 +74,13 @@ class ReadTransfer {
   private readonly sendBuffers: Buffer[] = [];
 
   constructor(private readonly p: TransferParams) {
-    this.source = new BlockSource(p.file, p.blksize);
     this.retriesLeft = p.retries;
     const options = formatAcceptedOptions(p.accepted);
     this.oack = options.length ? encodeTftpPacket({ op: 'OACK', options }) : null;
     this.segmentsPerSend = Math.min(GSO_MAX_SEGMENTS, Math.floor(GSO_MAX_BYTES / (p.blksize + 4)));
     this.gso = p.windowsize > 1 && p.blksize >= GSO_MIN_BLKSIZE && p.blksize + 4 <= GSO_MAX_SEGMENT_BYTES && this.segmentsPerSend > 1 && enableUdpGso(p.socket, p.blksize + 4);
+    // GSO sends copy every window into a send buffer, so read buffers can be reused once their blocks are acknowledged
+    this.source = new BlockSource(p.file, p.blksize, this.gso);
   }
 
   run(): Promise<TransferOutcome> {
@@ -241,6 +242,7 @@ class ReadTransfer {
   private gsoFailed(err: Error): void {
     if (this.finished || !this.gso) return;
     this.gso = false;
+    this.source.stopRecycling();
     this.p.logger.debug({ err: err.message }, 'tftp: segmented send failed; sending one datagram per block');
     this.sendWindow();
   }
@@ -250,7 +252,8 @@ class ReadTransfer {
       this.lastBlock = n;
       this.lastLength = data.length;
     }
-    this.p.socket.send([encodeDataHeader(n), data]);
+    // with recycled read buffers (GSO) the block is copied: a queued send must not see the buffer's next contents
+    this.p.socket.send(this.gso ? Buffer.concat([encodeDataHeader(n), data]) : [encodeDataHeader(n), data]);
     if (n > this.highestSent) this.highestSent = n;
   }
 
