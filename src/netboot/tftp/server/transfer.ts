@@ -68,6 +68,8 @@ class ReadTransfer {
   private readonly oack: Buffer | null;
   /** windows leave as segmented sends (UDP GSO); false for window 1, blocks above one Ethernet frame, or no GSO */
   private gso: boolean;
+  /** a segmented send has completed without error on this socket (see sendBatch) */
+  private gsoConfirmed = false;
   /** blocks per segmented send (kernel limits: 64 segments, 65507 bytes) */
   private readonly segmentsPerSend: number;
   /** send buffers of segmentsPerSend packets, back from the kernel and free for reuse (fewer allocations per window) */
@@ -231,10 +233,21 @@ class ReadTransfer {
       this.lastLength = tail.length;
     }
     if (last > this.highestSent) this.highestSent = last;
+    const whole = (): Buffer => Buffer.from(out.buffer, out.byteOffset, this.segmentsPerSend * (4 + this.p.blksize));
+    if (this.gsoConfirmed) {
+      // Segmented sends work on this path: no completion callback from now on, so dgram tries the send at once
+      // (uv_udp_try_send) instead of queueing a request and calling back a loop turn later. Nothing left in the
+      // socket's send queue means the kernel has copied the window, so the buffer is free; otherwise it is left
+      // to the queue (and the GC). A later failure goes unreported; the retransmission timeout ends the transfer.
+      this.p.socket.send(out);
+      if (this.p.socket.getSendQueueCount() === 0 && this.sendBuffers.length < 4) this.sendBuffers.push(whole());
+      return;
+    }
     this.p.socket.send(out, (err) => {
       // the kernel has copied the datagrams (or refused them): the buffer can carry the next window
-      if (this.sendBuffers.length < 4) this.sendBuffers.push(Buffer.from(out.buffer, out.byteOffset, this.segmentsPerSend * (4 + this.p.blksize)));
+      if (this.sendBuffers.length < 4) this.sendBuffers.push(whole());
       if (err) this.gsoFailed(err);
+      else this.gsoConfirmed = true;
     });
   }
 
