@@ -229,7 +229,7 @@ function keepLogs(name: string, files: Record<string, string>): void {
 
 // ---- (a): RackSeed through the virtual rack
 
-interface DaemonEvent { at: number; kind: string; source: string; mac: string | null }
+interface DaemonEvent { at: number; kind: string; source: string; mac: string | null; detail?: Record<string, unknown> }
 
 async function rackseedRun(roundNo: number, timeoutMs: number, log: (line: string) => void): Promise<BootRun> {
   const { Lab } = await import('../lab/rack.ts');
@@ -269,7 +269,8 @@ async function rackseedRun(roundNo: number, timeoutMs: number, log: (line: strin
     const stored = first((e) => e.kind === 'inventory');
     const at: Partial<Record<Milestone, number | null>> = {
       ...fromConsole(marks),
-      dhcp: first((e) => e.source === 'dhcp' && (e.mac ?? '').toLowerCase() === mac),
+      // the first DHCP answer: a DORA's one entry is stamped at its ACK and carries its OFFER's time as detail.offeredAt
+      dhcp: firstDhcpAnswer(events, mac, t0),
       script: first((e) => e.source === 'http' && e.kind === 'script'),
       stored,
     };
@@ -380,4 +381,16 @@ function markdown(runs: BootRun[], repeats: number, kernel: string, loadBefore: 
     out.push(`| ${r.round} | ${label[r.path]} | ${fmt(r.seconds)} | ${r.ipmiSeconds === null ? '' : `${r.ipmiSeconds.toFixed(2)}${steps ? ` (events logged at: ${steps})` : ''}`} | ${ms} | ${r.load} | ${r.error ?? ''} |`);
   }
   return out.join('\n');
+}
+
+/** Time of the first DHCP answer to `mac` at or after `t0`: an OFFER's time (detail.offeredAt of a DORA's entry), else the entry's. */
+function firstDhcpAnswer(events: readonly DaemonEvent[], mac: string, t0: number): number | null {
+  let best: number | null = null;
+  for (const e of events) {
+    if (e.source !== 'dhcp' || (e.mac ?? '').toLowerCase() !== mac) continue;
+    const offeredAt = e.detail?.offeredAt;
+    const t = typeof offeredAt === 'number' ? offeredAt : e.at;
+    if (t >= t0 && (best === null || t < best)) best = t;
+  }
+  return best;
 }

@@ -30,7 +30,7 @@ export function createNetbootSink(core: Core, ipToMac: (ip: string) => string | 
       }
       core.bus.record({
         source: e.source, kind: e.kind, mac, nodeId, message: e.message,
-        detail: { ...(e.detail ?? {}), ...(e.ip ? { ip: e.ip } : {}) }, level: e.level,
+        detail: { ...(e.detail ?? {}), ...(e.ip ? { ip: e.ip } : {}) }, level: e.level, at: e.at,
       });
     } catch (err) {
       core.log.error({ err, kind: e.kind, source: e.source }, 'netboot event dropped');

@@ -48,6 +48,8 @@ export interface NetbootEvent {
   message: string;
   detail?: Record<string, unknown>;
   level?: 'info' | 'warn' | 'error';
+  /** when it happened (ms since the epoch); absent: now. Set on entries written later than they happened (a held DHCP offer). */
+  at?: number;
 }
 
 /** Sink the servers call for every event; must not throw and must return quickly. */

@@ -114,12 +114,13 @@ test('survey first: a foreign DHCP server blocks authoritative mode, proxy mode 
   assert.deepEqual(readFileSync(viaTftp), readFileSync(join(process.cwd(), '.cache', 'resources', 'ipxe', m[2]!)));
   const history = (await api<NodeEvent[]>('GET', '/api/v1/events?mac=52:54:00:ee:41:07')).body;
   const events = history.map((e) => `${e.source}:${e.kind}`);
-  for (const k of ['lifecycle:discovered', 'dhcp:offer', 'dhcp:ack', 'tftp:rrq', 'tftp:rrq-done', 'http:script']) assert.ok(events.includes(k), `${k} missing: ${events.join(' ')}`);
-  // one entry per DHCP exchange: the reply, naming the request it answered
-  const offer = history.find((e) => e.kind === 'offer')!;
-  assert.equal(offer.detail?.request, 'discover');
-  assert.match(offer.message, /^DHCPDISCOVER from 52:54:00:ee:41:07 → DHCPOFFER 10\.237\.41\.\d+ boot /);
-  assert.equal(history.find((e) => e.kind === 'ack')!.detail?.request, 'request');
+  for (const k of ['lifecycle:discovered', 'dhcp:ack', 'tftp:rrq', 'tftp:rrq-done', 'http:script']) assert.ok(events.includes(k), `${k} missing: ${events.join(' ')}`);
+  // one entry per DORA: the ACK's entry carries the OFFER of the same exchange (no separate offer entry)
+  assert.ok(!events.includes('dhcp:offer'), `a separate offer entry: ${events.join(' ')}`);
+  const ack = history.find((e) => e.kind === 'ack')!;
+  assert.equal(ack.detail?.request, 'request');
+  assert.match(String(ack.detail?.offered), /^10\.237\.41\.\d+$/);
+  assert.match(ack.message, /^DHCPDISCOVER from 52:54:00:ee:41:07 → DHCPOFFER 10\.237\.41\.\d+, DHCPREQUEST → DHCPACK 10\.237\.41\.\d+ boot /);
 
   d.child.kill('SIGTERM');
   assert.ok(await waitExit(d.child, 10_000), 'the daemon stops on SIGTERM');

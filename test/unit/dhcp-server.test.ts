@@ -248,6 +248,28 @@ test('events and counters report the exchanges', () => {
   assert.equal(ev.ip, '127.1.0.99');
 });
 
+test('one history entry per DORA: the OFFER is written with the ACK of its exchange; an OFFER not followed by its REQUEST stands alone, first', async () => {
+  const mac = '52:54:00:00:00:d1';
+  const from = events.length;
+  const { ack } = await dora(mac);
+  const mine = events.slice(from).filter((e) => e.mac === mac);
+  assert.deepEqual(mine.map((e) => e.kind), ['ack'], 'no separate offer entry');
+  assert.equal(mine[0]!.message, `DHCPDISCOVER from ${mac} → DHCPOFFER ${ack}, DHCPREQUEST → DHCPACK ${ack}`);
+  assert.equal(mine[0]!.detail?.offered, ack);
+  assert.equal(typeof mine[0]!.detail?.offeredAt, 'number');
+  // a DISCOVER that gets no REQUEST, then a new exchange (other xid): the first OFFER is written on its own, before
+  const lone = clientPacket(T.DISCOVER, mac);
+  const offer = await replies.exchange(lone, to, T.OFFER);
+  assert.ok(offer);
+  const at = events.length;
+  await dora(mac);
+  const later = events.slice(at).filter((e) => e.mac === mac);
+  assert.deepEqual(later.map((e) => e.kind), ['offer', 'ack']);
+  assert.equal(later[0]!.message, `DHCPDISCOVER from ${mac} → DHCPOFFER ${offer.yiaddr}`);
+  assert.equal(later[0]!.detail?.xid, lone.xid);
+  assert.equal(typeof later[0]!.at, 'number');
+});
+
 test('proxyDHCP: PXE DISCOVER → OFFER with boot info, no address, option 60/43/97', async () => {
   const d = pxeDiscover('52:54:00:00:00:0b', 7);
   const offer = await replies.exchange(d, { address: '127.0.0.1', port: PORTS.proxy }, T.OFFER);

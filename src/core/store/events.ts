@@ -28,7 +28,7 @@ const FLUSH_MAX_QUEUED = 512;
 /**
  * Per-MAC and per-node history. Two ways to write it:
  * - `EventStore.openLog(path, main)` (the daemon, a data directory): the log is its own file, events.db, written
- *   by a worker thread (event-log-writer.ts), so a DHCP storm's 2 events per DORA cost the serving thread only
+ *   by a worker thread (event-log-writer.ts), so a DHCP storm's event per DORA costs the serving thread only
  *   the queueing. An event appended inside a caller's transaction on `main` is not part of that transaction.
  * - `new EventStore(db)` (in-memory cores in tests): written on `db`, the core's own connection; an event appended
  *   inside a transaction is written at once, as part of it, after anything queued.

@@ -11,7 +11,8 @@ import { AuthoritativeHandler, type NetworkOptions } from './authoritative-handl
 import type { Counters } from './counters.ts';
 import type { LeaseStore } from './lease-store.ts';
 import type { ReplyPorts } from './reply-target.ts';
-import type { DecideFn, PipelineContext } from './serve-loop.ts';
+import { OfferHold, OFFER_EVENT_HOLD_MS } from './offer-hold.ts';
+import { heldOfferEvent, type DecideFn, type PipelineContext } from './serve-loop.ts';
 
 /** The handler's network options (minus poolFirst, taken from `pool`), and everything else the pipeline needs. */
 export interface PipelineSpec extends Omit<NetworkOptions, 'poolFirst'> {
@@ -28,6 +29,8 @@ export interface PipelineSpec extends Omit<NetworkOptions, 'poolFirst'> {
   counters: Counters;
   events: NetbootEventSink | null;
   ownMac: string | null;
+  /** how long an OFFER's history entry waits for the REQUEST of its exchange (offer-hold.ts); default 5 s */
+  offerEventHoldMs?: number;
 }
 
 export interface AuthoritativePipeline { pool: AddressPool; handler: AuthoritativeHandler; decide: DecideFn; ctx: PipelineContext }
@@ -42,7 +45,9 @@ export function buildAuthoritativePipeline(s: PipelineSpec): AuthoritativePipeli
     domainName: s.domainName, leaseTimeSec: s.leaseTimeSec, renewalTimeSec: s.renewalTimeSec, rebindingTimeSec: s.rebindingTimeSec,
   }, pool, s.leases, s.policy, s.ports, s.iface, s.now);
   const leases = s.leases;
-  const ctx: PipelineContext = { iface: s.iface, log: s.log, counters: s.counters, events: s.events, eventPrefix: '', commit: () => leases.commit(), ownMac: s.ownMac };
+  const ctx: PipelineContext = { iface: s.iface, log: s.log, counters: s.counters, events: s.events, eventPrefix: '', commit: () => leases.commit(), ownMac: s.ownMac, offers: null };
+  const sink = s.events;
+  if (sink) ctx.offers = new OfferHold(s.offerEventHoldMs ?? OFFER_EVENT_HOLD_MS, (o) => sink(heldOfferEvent(ctx, o)), s.now);
   return { pool, handler, decide: handler.decide, ctx };
 }
 

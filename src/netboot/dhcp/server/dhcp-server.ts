@@ -54,6 +54,8 @@ export interface DhcpServerOptions {
   bindAddress?: string;
   /** default 60 s */
   offerHoldSec?: number;
+  /** how long an OFFER's history entry waits to be written with the ACK of its exchange (one entry per DORA); default 5000 */
+  offerEventHoldMs?: number;
   /** default 600 s */
   declineHoldSec?: number;
   /** lease-expiry sweep period, default 10 s */
@@ -89,6 +91,7 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpService {
     offerHoldMs: (opts.offerHoldSec ?? 60) * 1000, declineHoldMs: (opts.declineHoldSec ?? 600) * 1000,
     leases: opts.leases, policy: opts.bootPolicy ?? null, ports, now, log, counters, events,
     ownMac: opts.ownMac === undefined ? interfaceMac(opts.interface) : opts.ownMac,
+    offerEventHoldMs: opts.offerEventHoldMs,
   };
   const { handler, decide, ctx } = buildAuthoritativePipeline(spec);
   // the warm-up: the same construction with a scratch network, store, counters, a quiet logger and a sink that drops
@@ -120,6 +123,7 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpService {
       socket = null;
       if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
       try { opts.leases.commit(); } catch (err) { log.error({ err }, 'final lease commit failed'); }
+      ctx.offers?.releaseAll();
       log.info('authoritative DHCP stopped');
     },
     counters: () => ({ ...counters }),

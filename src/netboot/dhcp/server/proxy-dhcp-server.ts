@@ -44,7 +44,7 @@ export function createProxyDhcpServer(opts: ProxyDhcpServerOptions): DhcpService
       const dhcp = await opts.socketFactory({ port: ports.server, ...base });
       let boot: Socket;
       try { boot = await opts.socketFactory({ port: bootServerPort, ...base }); } catch (err) { dhcp.close(); throw err; }
-      const ctx = { iface: opts.interface, log, counters, events, eventPrefix: 'proxy-', commit: null, ownMac: opts.ownMac === undefined ? interfaceMac(opts.interface) : opts.ownMac };
+      const ctx = { iface: opts.interface, log, counters, events, eventPrefix: 'proxy-', commit: null, ownMac: opts.ownMac === undefined ? interfaceMac(opts.interface) : opts.ownMac, offers: null };
       attachPipeline(dhcp, ctx, handler.decideDhcpPort);
       attachPipeline(boot, ctx, handler.decideBootServerPort);
       sockets = [dhcp, boot];

@@ -4,12 +4,13 @@
 
 import type { RemoteInfo, Socket } from 'node:dgram';
 import type { Logger } from 'pino';
-import type { NetbootEventSink } from '../../boot-policy.ts';
+import type { NetbootEvent, NetbootEventSink } from '../../boot-policy.ts';
 import { DhcpDecodeError } from '../decode-error.ts';
 import { IPV4_ANY } from '../ipv4.ts';
 import { messageTypeName, messageTypeVerb } from '../message-type.ts';
 import { BOOTREQUEST, decodePacket, encodePacket, packetMac, type DhcpPacket } from '../packet.ts';
 import type { Counters, CounterName } from './counters.ts';
+import type { HeldOffer, OfferHold } from './offer-hold.ts';
 import type { ReplyTarget } from './reply-target.ts';
 
 /** What a mode handler decided for one request. */
@@ -40,6 +41,11 @@ export interface PipelineContext {
    * so the periodic survey neither holds a pool address nor fills the event log with a MAC nobody knows.
    */
   ownMac?: string | null;
+  /**
+   * Authoritative mode with an event sink: OFFER entries held for the REQUEST of the same exchange, so a DORA is one
+   * history entry (offer-hold.ts); null: every exchange is its own entry (proxy mode, no sink).
+   */
+  offers?: OfferHold | null;
 }
 
 type SendFn = (bytes: Buffer, to: ReplyTarget, done: (err: Error | null) => void) => void;
@@ -89,21 +95,37 @@ function transmit(ctx: PipelineContext, p: Pending): void {
     if (err) { ctx.counters.errors++; ctx.log.warn({ interface: ctx.iface, mac, xid: req.xid, to: `${to.address}:${to.port}`, err: err.message }, 'sending DHCP reply failed'); }
   });
   const ip = reply.yiaddr !== IPV4_ANY ? reply.yiaddr : reply.ciaddr !== IPV4_ANY ? reply.ciaddr : null;
-  if (ctx.events) {
-    // one history entry per exchange: the request and the reply it got (kind = the reply, detail.request = the request)
-    const boot = reply.options.bootfileName;
+  if (ctx.events) exchangeEvent(ctx, ctx.events, req, reply, replyVerb, mac, ip);
+  if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ interface: ctx.iface, mac, xid: req.xid, ip, to: `${to.address}:${to.port}` }, `sent ${messageTypeName(reply.options.messageType)}`);
+}
+
+/**
+ * Step: the history entry of an answered request: the request and the reply it got (kind = the reply, detail.request =
+ * the request); with ctx.offers one per DORA: the OFFER is held and written with the ACK/NAK of the same xid
+ * (detail.offered, detail.offeredAt). Its own function, so the send path stays small for the JIT.
+ */
+function exchangeEvent(ctx: PipelineContext, events: NetbootEventSink, req: DhcpPacket, reply: DhcpPacket, replyVerb: string, mac: string, ip: string | null): void {
+  const boot = reply.options.bootfileName;
+  const offers = ctx.offers;
+  if (offers && replyVerb === 'offer') {
+    offers.hold({ mac, xid: req.xid, ip, bootFile: boot, ciaddr: req.ciaddr !== IPV4_ANY ? req.ciaddr : null });
+  } else {
+    const offer = offers ? (replyVerb === 'ack' || replyVerb === 'nak' ? offers.take(mac, req.xid) : (offers.release(mac), null)) : null;
     const requested = clientIp(req);
-    ctx.events({
+    const answer = `${messageTypeName(reply.options.messageType)}${ip ? ` ${ip}` : ''}${boot ? ` boot ${boot}` : ''}${replyVerb === 'nak' ? `: ${reply.options.message ?? ''}` : ''}`;
+    events({
       source: 'dhcp', kind: ctx.eventPrefix + replyVerb, mac, ip,
-      message: `${messageTypeName(req.options.messageType)} from ${mac} → ${messageTypeName(reply.options.messageType)}${ip ? ` ${ip}` : ''}${boot ? ` boot ${boot}` : ''}${replyVerb === 'nak' ? `: ${reply.options.message ?? ''}` : ''}`,
+      message: offer
+        ? `DHCPDISCOVER from ${mac} → DHCPOFFER${offer.ip ? ` ${offer.ip}` : ''}, ${messageTypeName(req.options.messageType)} → ${answer}`
+        : `${messageTypeName(req.options.messageType)} from ${mac} → ${answer}`,
       detail: {
         xid: req.xid, interface: ctx.iface, request: messageTypeVerb(req.options.messageType),
+        ...(offer ? { offered: offer.ip, offeredAt: offer.at } : {}),
         ...(req.ciaddr !== IPV4_ANY ? { ciaddr: req.ciaddr } : {}), ...(replyVerb === 'nak' && requested ? { requested } : {}), ...(boot ? { bootFile: boot } : {}),
       },
       level: replyVerb === 'nak' ? 'warn' : 'info',
     });
   }
-  if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ interface: ctx.iface, mac, xid: req.xid, ip, to: `${to.address}:${to.port}` }, `sent ${messageTypeName(reply.options.messageType)}`);
 }
 
 const COUNTED = new Set<string>(['discover', 'offer', 'request', 'ack', 'nak', 'release', 'decline', 'inform']);
@@ -198,6 +220,7 @@ export function handleDatagram(ctx: PipelineContext, decide: DecideFn, msg: Buff
  */
 function requestEvent(ctx: PipelineContext, req: DhcpPacket, mac: string, outcome: string | null, level: 'info' | 'error'): void {
   if (!ctx.events) return;
+  ctx.offers?.release(mac);
   const type = req.options.messageType;
   ctx.events({
     source: 'dhcp', kind: ctx.eventPrefix + messageTypeVerb(type), mac, ip: clientIp(req),
@@ -205,6 +228,16 @@ function requestEvent(ctx: PipelineContext, req: DhcpPacket, mac: string, outcom
     detail: { xid: req.xid, interface: ctx.iface, ...(req.ciaddr !== IPV4_ANY ? { ciaddr: req.ciaddr } : {}), ...(outcome ? { outcome } : {}) },
     level,
   });
+}
+
+/** The history entry of an OFFER that no REQUEST of its exchange followed in time (offer-hold.ts). */
+export function heldOfferEvent(ctx: PipelineContext, o: HeldOffer): NetbootEvent {
+  return {
+    source: 'dhcp', kind: ctx.eventPrefix + 'offer', mac: o.mac, ip: o.ip, at: o.at,
+    message: `DHCPDISCOVER from ${o.mac} → DHCPOFFER${o.ip ? ` ${o.ip}` : ''}${o.bootFile ? ` boot ${o.bootFile}` : ''}`,
+    detail: { xid: o.xid, interface: ctx.iface, request: 'discover', ...(o.ciaddr ? { ciaddr: o.ciaddr } : {}), ...(o.bootFile ? { bootFile: o.bootFile } : {}) },
+    level: 'info',
+  };
 }
 
 /** Attach the pipeline to a socket. Socket errors are logged, never thrown. */
