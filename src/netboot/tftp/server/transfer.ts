@@ -104,7 +104,8 @@ class ReadTransfer {
   private onMessage(msg: Buffer, rinfo: RemoteInfo): void {
     if (this.finished) return;
     if (rinfo.address !== this.p.client.address || rinfo.port !== this.p.client.port) {
-      // RFC 1350 §4: a packet from another TID gets ERROR 5 and does not disturb the transfer.
+      // RFC 1350 §4: a packet from another TID gets ERROR 5 and does not disturb the transfer. (Only before the
+      // connect below completes: after it the kernel answers other sources with ICMP port unreachable.)
       this.sendError(TftpErrorCode.UnknownTransferId, errorCodeMessage(TftpErrorCode.UnknownTransferId), rinfo);
       return;
     }
