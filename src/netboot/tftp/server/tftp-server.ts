@@ -226,6 +226,8 @@ export function createTftpServer(o: TftpServerOptions): TftpServer {
   return {
     async start() {
       if (listener) return;
+      // the transfer workers are loaded before port 69 answers: a PXE storm right after start meets them ready
+      await pool?.warm();
       listener = await o.socketFactory({ port, address, interface: o.interface, reuseAddr: true });
       listener.on('message', (msg, rinfo) => {
         try {
@@ -235,7 +237,6 @@ export function createTftpServer(o: TftpServerOptions): TftpServer {
         }
       });
       listener.on('error', (err) => log.error({ err: err.message }, 'tftp: listening socket error'));
-      pool?.warm();
       const a = listener.address();
       log.info({ address: a.address, port: a.port, interface: o.interface }, 'tftp: listening');
     },

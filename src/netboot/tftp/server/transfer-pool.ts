@@ -18,7 +18,12 @@ export interface PooledTransferParams extends TransferSettings {
 interface Slot {
   worker: Worker;
   pending: Map<number, (o: TransferOutcome) => void>;
+  /** resolves once the worker has loaded its modules (or has failed: then the slot is gone) */
+  ready: Promise<void>;
 }
+
+/** How long start-up waits for the workers to load before it goes on without them being ready. */
+const READY_WAIT_MS = 30_000;
 
 const WORKER_URL = new URL(`./transfer-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
@@ -66,21 +71,37 @@ export class TransferPool {
     this.closed = false; // a restarted server starts workers again
   }
 
-  /** Start every worker now (the first transfer then does not wait for a worker to load). */
-  warm(): void {
+  /**
+   * Start every worker now and resolve once all have loaded (at most READY_WAIT_MS), so the first transfers neither
+   * wait for a worker nor share the CPU with one that is still compiling its modules.
+   */
+  async warm(): Promise<void> {
     while (!this.closed && this.slots.length < this.size) this.pick(true);
+    const slots = [...this.slots];
+    for (const s of slots) s.worker.ref(); // workers are unref'd while idle; the wait must keep the process up
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((r) => { timer = setTimeout(r, READY_WAIT_MS); });
+    try {
+      await Promise.race([Promise.all(slots.map((s) => s.ready)), timeout]);
+    } finally {
+      clearTimeout(timer);
+      for (const s of slots) if (s.pending.size === 0) s.worker.unref();
+    }
   }
 
   private pick(fresh = false): Slot {
     if (fresh || this.slots.length < this.size) {
-      const slot: Slot = { worker: startWorker(), pending: new Map() };
+      let loaded!: () => void;
+      const slot: Slot = { worker: startWorker(), pending: new Map(), ready: new Promise<void>((r) => (loaded = r)) };
       slot.worker.on('message', (m: FromWorker) => {
+        if (m.type === 'ready') { loaded(); return; }
         const resolve = slot.pending.get(m.id);
         slot.pending.delete(m.id);
         if (slot.pending.size === 0) slot.worker.unref();
         resolve?.(m.outcome);
       });
       const failAll = (reason: string) => {
+        loaded();
         for (const resolve of slot.pending.values()) resolve({ ok: false, reason, bytes: 0, retransmits: 0, clientAborted: false });
         slot.pending.clear();
         const i = this.slots.indexOf(slot);

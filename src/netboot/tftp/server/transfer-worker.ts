@@ -22,7 +22,8 @@ export interface TransferStart extends TransferSettings {
 }
 
 export type ToWorker = ({ type: 'start' } & TransferStart) | { type: 'abort'; id: number; reason: string };
-export type FromWorker = { type: 'done'; id: number; outcome: TransferOutcome };
+/** `ready`: the worker's modules are loaded (sent once, first) */
+export type FromWorker = { type: 'done'; id: number; outcome: TransferOutcome } | { type: 'ready' };
 
 const port = parentPort;
 if (port) {
@@ -58,4 +59,5 @@ if (port) {
       void t.done.then(report);
     });
   });
+  port.postMessage({ type: 'ready' } satisfies FromWorker);
 }

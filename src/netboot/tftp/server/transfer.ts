@@ -90,14 +90,17 @@ class ReadTransfer {
     this.p.socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
     this.p.socket.on('error', (err) => this.fail(`socket error: ${err.message}`, false));
     // Connected to the client's TID: the kernel then delivers only the client's packets and skips the route lookup
-    // per send (sends before the connect completes are queued by dgram).
-    this.p.socket.connect(this.p.client.port, this.p.client.address);
-    if (this.oack) {
-      this.phase = 'oack';
-      this.sendOack();
-    } else {
-      this.sendWindow();
-    }
+    // per send. Sending starts once connected (dgram rejects address-less sends before that).
+    this.p.socket.connect(this.p.client.port, this.p.client.address, (err?: Error) => {
+      if (err) { this.fail(`cannot connect the transfer socket to the client: ${err.message}`, false); return; }
+      if (this.finished) return;
+      if (this.oack) {
+        this.phase = 'oack';
+        this.sendOack();
+      } else {
+        this.sendWindow();
+      }
+    });
     return done;
   }
 
@@ -105,7 +108,7 @@ class ReadTransfer {
     if (this.finished) return;
     if (rinfo.address !== this.p.client.address || rinfo.port !== this.p.client.port) {
       // RFC 1350 §4: a packet from another TID gets ERROR 5 and does not disturb the transfer. (Only before the
-      // connect below completes: after it the kernel answers other sources with ICMP port unreachable.)
+      // connect in run() completes: after it the kernel answers other sources with ICMP port unreachable.)
       this.sendError(TftpErrorCode.UnknownTransferId, errorCodeMessage(TftpErrorCode.UnknownTransferId), rinfo);
       return;
     }
