@@ -71,3 +71,12 @@ test('formatDuration', () => {
   assert.equal(formatDuration(4200), '4.2 s');
   assert.equal(formatDuration(125_000), '2 min 05 s');
 });
+
+test("a DORA's one DHCP entry (stamped at its ACK) starts the DHCP stage at its OFFER (detail.offeredAt)", () => {
+  const t0 = 50_000;
+  const dora: NodeEvent = { ...ev(t0 + 3000, 'dhcp', 'ack'), detail: { offered: '10.0.0.5', offeredAt: t0 } };
+  const tl = bootTimeline([dora, ev(t0 + 3400, 'tftp', 'rrq'), ev(t0 + 6000, 'tftp', 'rrq-done'), ev(t0 + 6500, 'http', 'script'), ev(t0 + 9000, 'agent', 'inventory')], t0 + 20_000);
+  assert.equal(tl.stages[0].startedAt, t0);
+  assert.equal(tl.stages[0].durationMs, 3400);
+  assert.equal(tl.totalMs, 9000);
+});

@@ -269,6 +269,24 @@ test('client ending the transfer after the OACK (PXE tsize probe) counts as abor
   } finally { c.close(); }
 });
 
+test('a client that closes its port after the OACK (ICMP port unreachable on the retransmission) counts as aborted, not an error', async () => {
+  const before = server.counters();
+  const from = events.length;
+  const c = await RawClient.open();
+  c.rrq('small.bin', [{ name: 'tsize', value: '0' }]);
+  const { pkt } = await c.next();
+  assert.equal(pkt.op, 'OACK');
+  c.close(); // the OACK's retransmission (after 300 ms) now meets a closed port
+  // (an earlier test's client that left mid-transfer may also be reported as gone, with aborted false)
+  const gone = () => events.slice(from).find((e) => e.kind === 'rrq-error' && /went away/.test(e.message) && e.detail?.aborted === true);
+  const deadline = Date.now() + 3000;
+  while (!gone() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const ev = gone();
+  assert.ok(ev, 'an rrq-error event saying the client went away after the OACK, marked aborted');
+  assert.equal(ev.level, 'info');
+  assert.ok(server.counters().aborted > before.aborted);
+});
+
 test('block numbers roll over past 65535 (blksize 8, 70000 blocks, window 64) from a stream handler', async () => {
   const data = randomBytes(8 * 70_000 + 3);
   const handler: TftpHandler = async (path) => (path === 'stream.bin' ? { kind: 'stream', stream: (async function* () { for (let i = 0; i < data.length; i += 4096) yield data.subarray(i, i + 4096); })(), size: data.length } : null);

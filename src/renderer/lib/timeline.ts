@@ -69,6 +69,12 @@ export function splitAttempts(events: readonly NodeEvent[]): NodeEvent[][] {
   return attempts.filter((a) => a.length > 0);
 }
 
+/** When an event's exchange began: a DORA's one DHCP entry is stamped at its ACK and carries its OFFER's time. */
+function startOf(e: NodeEvent): number {
+  const offeredAt = e.source === 'dhcp' ? e.detail?.offeredAt : undefined;
+  return typeof offeredAt === 'number' && offeredAt <= e.at ? offeredAt : e.at;
+}
+
 /** Timeline of the latest attempt; `now` closes the duration of a stage still running. */
 export function bootTimeline(events: readonly NodeEvent[], now: number): BootTimeline {
   const attempts = splitAttempts(events);
@@ -89,7 +95,7 @@ export function bootTimeline(events: readonly NodeEvent[], now: number): BootTim
     else if (err) status = 'failed';
     else if (i === lastReached && stage !== 'agent' && !anyError) status = 'running';
     else status = 'done';
-    return { stage, status, startedAt: evs.length ? evs[0].at : null, durationMs: null, events: evs, error: err ? err.message : null };
+    return { stage, status, startedAt: evs.length ? startOf(evs[0]) : null, durationMs: null, events: evs, error: err ? err.message : null };
   });
   const started = stages.filter((s) => s.startedAt !== null);
   started.forEach((s, i) => {
@@ -98,7 +104,7 @@ export function bootTimeline(events: readonly NodeEvent[], now: number): BootTim
     // the last stage with a single event (the agent's inventory POST) has no measurable duration
     s.durationMs = !next && s.status !== 'running' && s.events.length === 1 ? null : Math.max(0, end - s.startedAt!);
   });
-  const totalMs = latest.length ? latest[latest.length - 1].at - latest[0].at : null;
+  const totalMs = latest.length ? latest[latest.length - 1].at - startOf(latest[0]) : null;
   return { attempt: attempts.length, attempts: attempts.length, stages, totalMs };
 }
 

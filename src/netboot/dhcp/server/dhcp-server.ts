@@ -100,6 +100,8 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpService {
     log: warmUpLogger(opts.logger, bindings), counters: newCounters(), events: events ? () => {} : null,
   });
 
+  // an expiry entry of a MAC comes after that MAC's held OFFER (offer-hold.ts: order per MAC)
+  const expiryEvents: NetbootEventSink = events ? (e) => { if (e.mac) ctx.offers?.release(e.mac); events(e); } : () => {};
   let socket: Socket | null = null;
   let timer: NodeJS.Timeout | null = null;
   return {
@@ -111,7 +113,7 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpService {
       socket = await opts.socketFactory({ port: ports.server, address: opts.bindAddress, interface: opts.interface, broadcast: true, reuseAddr: true });
       attachPipeline(socket, ctx, decide);
       timer = setInterval(() => {
-        try { handler.expire(counters, events ?? (() => {})); } catch (err) { counters.errors++; log.error({ err }, 'lease expiry sweep failed'); }
+        try { handler.expire(counters, expiryEvents); } catch (err) { counters.errors++; log.error({ err }, 'lease expiry sweep failed'); }
       }, opts.sweepIntervalMs ?? 10_000);
       timer.unref();
       log.info({ serverIp: opts.serverIp, pool: opts.pool }, 'authoritative DHCP listening');

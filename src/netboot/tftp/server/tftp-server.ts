@@ -223,24 +223,39 @@ export function createTftpServer(o: TftpServerOptions): TftpServer {
     }
   }
 
+  /** bumped by stop(): a start() still waiting for its workers or its socket then gives up (and closes the socket) */
+  let generation = 0;
+  let starting: Promise<void> | null = null;
+
+  const start = async (): Promise<void> => {
+    const gen = generation;
+    // the transfer workers are loaded before port 69 answers: a PXE storm right after start meets them ready
+    await pool?.warm();
+    if (gen !== generation) return;
+    const socket = await o.socketFactory({ port, address, interface: o.interface, reuseAddr: true });
+    if (gen !== generation) { socket.close(); return; }
+    listener = socket;
+    listener.on('message', (msg, rinfo) => {
+      try {
+        onPacket(msg, rinfo);
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'tftp: packet handling failed');
+      }
+    });
+    listener.on('error', (err) => log.error({ err: err.message }, 'tftp: listening socket error'));
+    const a = listener.address();
+    log.info({ address: a.address, port: a.port, interface: o.interface }, 'tftp: listening');
+  };
+
   return {
+    /** Resolves once port 69 answers; a second call while starting waits for the first. */
     async start() {
       if (listener) return;
-      // the transfer workers are loaded before port 69 answers: a PXE storm right after start meets them ready
-      await pool?.warm();
-      listener = await o.socketFactory({ port, address, interface: o.interface, reuseAddr: true });
-      listener.on('message', (msg, rinfo) => {
-        try {
-          onPacket(msg, rinfo);
-        } catch (err) {
-          log.error({ err: (err as Error).message }, 'tftp: packet handling failed');
-        }
-      });
-      listener.on('error', (err) => log.error({ err: err.message }, 'tftp: listening socket error'));
-      const a = listener.address();
-      log.info({ address: a.address, port: a.port, interface: o.interface }, 'tftp: listening');
+      starting ??= start().finally(() => { starting = null; });
+      await starting;
     },
     async stop() {
+      generation++;
       const l = listener;
       listener = null;
       for (const t of active.values()) t.abort('server stopping');

@@ -70,6 +70,8 @@ class ReadTransfer {
   private gso: boolean;
   /** a segmented send has completed without error on this socket (see sendBatch) */
   private gsoConfirmed = false;
+  /** the socket is connected to the client (sends then carry no address) */
+  private connected = false;
   /** blocks per segmented send (kernel limits: 64 segments, 65507 bytes) */
   private readonly segmentsPerSend: number;
   /** send buffers of segmentsPerSend packets, back from the kernel and free for reuse (fewer allocations per window) */
@@ -88,11 +90,16 @@ class ReadTransfer {
   run(): Promise<TransferOutcome> {
     const done = new Promise<TransferOutcome>((r) => (this.resolve = r));
     this.p.socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
-    this.p.socket.on('error', (err) => this.fail(`socket error: ${err.message}`, false));
+    this.p.socket.on('error', (err: NodeJS.ErrnoException) => {
+      // on a connected socket, the client's ICMP port unreachable arrives as ECONNREFUSED: the client has gone
+      if (err.code === 'ECONNREFUSED') this.clientGone();
+      else this.fail(`socket error: ${err.message}`, false);
+    });
     // Connected to the client's TID: the kernel then delivers only the client's packets and skips the route lookup
     // per send. Sending starts once connected (dgram rejects address-less sends before that).
     this.p.socket.connect(this.p.client.port, this.p.client.address, (err?: Error) => {
       if (err) { this.fail(`cannot connect the transfer socket to the client: ${err.message}`, false); return; }
+      this.connected = true;
       if (this.finished) return;
       if (this.oack) {
         this.phase = 'oack';
@@ -239,10 +246,11 @@ class ReadTransfer {
     if (last > this.highestSent) this.highestSent = last;
     const whole = (): Buffer => Buffer.from(out.buffer, out.byteOffset, this.segmentsPerSend * (4 + this.p.blksize));
     if (this.gsoConfirmed) {
-      // Segmented sends work on this path: no completion callback from now on, so dgram tries the send at once
-      // (uv_udp_try_send) instead of queueing a request and calling back a loop turn later. Nothing left in the
-      // socket's send queue means the kernel has copied the window, so the buffer is free; otherwise it is left
-      // to the queue (and the GC). A later failure goes unreported; the retransmission timeout ends the transfer.
+      // Segmented sends work on this path: no completion callback from now on (dgram then uses uv_udp_try_send: no
+      // send request object and no callback a loop turn later per window). Nothing left in the socket's send queue
+      // means the kernel has copied the window, so the buffer is free; otherwise it is left to the queue (and the
+      // GC). A later failure goes unreported (no fallback to one datagram per block then); the retransmission
+      // timeout ends such a transfer with an error.
       this.p.socket.send(out);
       if (this.p.socket.getSendQueueCount() === 0 && this.sendBuffers.length < 4) this.sendBuffers.push(whole());
       return;
@@ -250,8 +258,9 @@ class ReadTransfer {
     this.p.socket.send(out, (err) => {
       // the kernel has copied the datagrams (or refused them): the buffer can carry the next window
       if (this.sendBuffers.length < 4) this.sendBuffers.push(whole());
-      if (err) this.gsoFailed(err);
-      else this.gsoConfirmed = true;
+      if (!err) this.gsoConfirmed = true;
+      else if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED') this.clientGone();
+      else this.gsoFailed(err);
     });
   }
 
@@ -302,11 +311,16 @@ class ReadTransfer {
   private sendError(code: number, message: string, to: { address: string; port: number }): void {
     try {
       const pkt = encodeTftpPacket({ op: 'ERROR', code, message });
-      if (to === this.p.client) this.p.socket.send(pkt);
+      if (this.connected && to === this.p.client) this.p.socket.send(pkt);
       else this.p.socket.send(pkt, to.port, to.address);
     } catch {
       /* socket closed */
     }
+  }
+
+  /** The client's port is closed (ICMP port unreachable): after the OACK that is a client ending a size probe. */
+  private clientGone(): void {
+    this.finish({ ok: false, reason: 'the client went away (port unreachable)', bytes: 0, retransmits: this.retransmits, clientAborted: this.phase === 'oack' });
   }
 
   /** End unsuccessfully; `tellClient` sends ERROR 0 with the reason first. */
