@@ -66,3 +66,15 @@ test('past the limit the oldest held offer is emitted', () => {
   assert.equal(hold.size, 2);
   hold.releaseAll();
 });
+
+test('a repeated OFFER of the same exchange (retransmitted DISCOVER, same xid) replaces the held one and is counted', () => {
+  const { hold, emitted, advance, now } = setup(5000);
+  const first = now();
+  hold.hold(offer('m1', 9));
+  advance(1000);
+  hold.hold(offer('m1', 9));
+  assert.equal(emitted.length, 0, 'no lone entry for the first OFFER');
+  const o = hold.take('m1', 9);
+  assert.equal(o?.offers, 2);
+  assert.equal(o?.at, first, 'the exchange began with the first OFFER');
+});

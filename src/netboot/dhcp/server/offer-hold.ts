@@ -23,6 +23,8 @@ export interface HeldOffer {
   ciaddr: string | null;
   /** when the offer was sent (ms since the epoch, the hold's clock): set by hold() */
   at: number;
+  /** OFFERs sent in this exchange (a client retransmits its DISCOVER with the same xid): set by hold() */
+  offers: number;
 }
 
 /** Default hold: iPXE sends its REQUEST ~3 s after its first DISCOVER (it waits for proxyDHCP offers). */
@@ -41,10 +43,19 @@ export class OfferHold {
     private readonly limit = DEFAULT_LIMIT,
   ) {}
 
-  /** Hold `offer`, stamped with the hold's clock (an older offer of the same MAC is emitted first). */
-  hold(fields: Omit<HeldOffer, 'at'>): void {
-    const offer: HeldOffer = { mac: fields.mac, xid: fields.xid, ip: fields.ip, bootFile: fields.bootFile, ciaddr: fields.ciaddr, at: this.now() };
-    this.release(offer.mac);
+  /**
+   * Hold `offer`, stamped with the hold's clock. An OFFER of the same exchange (a retransmitted DISCOVER, same xid)
+   * replaces the held one and is counted (`offers`); an offer of another exchange of that MAC is emitted first.
+   */
+  hold(fields: Omit<HeldOffer, 'at' | 'offers'>): void {
+    const prev = this.byMac.get(fields.mac);
+    const repeat = prev !== undefined && prev.xid === fields.xid;
+    const offer: HeldOffer = {
+      mac: fields.mac, xid: fields.xid, ip: fields.ip, bootFile: fields.bootFile, ciaddr: fields.ciaddr, at: repeat ? prev.at : this.now(),
+      offers: repeat ? prev.offers + 1 : 1,
+    };
+    if (repeat) this.byMac.delete(offer.mac);
+    else this.release(offer.mac);
     this.byMac.set(offer.mac, offer);
     if (this.byMac.size > this.limit) this.release(this.byMac.keys().next().value!);
     if (!this.timer) this.arm(this.holdMs);

@@ -120,7 +120,7 @@ function exchangeEvent(ctx: PipelineContext, events: NetbootEventSink, req: Dhcp
         : `${messageTypeName(req.options.messageType)} from ${mac} → ${answer}`,
       detail: {
         xid: req.xid, interface: ctx.iface, request: messageTypeVerb(req.options.messageType),
-        ...(offer ? { offered: offer.ip, offeredAt: offer.at } : {}),
+        ...(offer ? { offered: offer.ip, offeredAt: offer.at, ...(offer.offers > 1 ? { offers: offer.offers } : {}) } : {}),
         ...(req.ciaddr !== IPV4_ANY ? { ciaddr: req.ciaddr } : {}), ...(replyVerb === 'nak' && requested ? { requested } : {}), ...(boot ? { bootFile: boot } : {}),
       },
       level: replyVerb === 'nak' ? 'warn' : 'info',
@@ -235,7 +235,7 @@ export function heldOfferEvent(ctx: PipelineContext, o: HeldOffer): NetbootEvent
   return {
     source: 'dhcp', kind: ctx.eventPrefix + 'offer', mac: o.mac, ip: o.ip, at: o.at,
     message: `DHCPDISCOVER from ${o.mac} → DHCPOFFER${o.ip ? ` ${o.ip}` : ''}${o.bootFile ? ` boot ${o.bootFile}` : ''}`,
-    detail: { xid: o.xid, interface: ctx.iface, request: 'discover', ...(o.ciaddr ? { ciaddr: o.ciaddr } : {}), ...(o.bootFile ? { bootFile: o.bootFile } : {}) },
+    detail: { xid: o.xid, interface: ctx.iface, request: 'discover', ...(o.ciaddr ? { ciaddr: o.ciaddr } : {}), ...(o.bootFile ? { bootFile: o.bootFile } : {}), ...(o.offers > 1 ? { offers: o.offers } : {}) },
     level: 'info',
   };
 }
