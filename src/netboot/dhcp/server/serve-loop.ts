@@ -102,7 +102,7 @@ function transmit(ctx: PipelineContext, p: Pending): void {
 /**
  * Step: the history entry of an answered request: the request and the reply it got (kind = the reply, detail.request =
  * the request); with ctx.offers one per DORA: the OFFER is held and written with the ACK/NAK of the same xid
- * (detail.offered, detail.offeredAt). Its own function, so the send path stays small for the JIT.
+ * (detail.offered, detail.offeredAt; detail.offers when a retransmitted DISCOVER got several OFFERs).
  */
 function exchangeEvent(ctx: PipelineContext, events: NetbootEventSink, req: DhcpPacket, reply: DhcpPacket, replyVerb: string, mac: string, ip: string | null): void {
   const boot = reply.options.bootfileName;
