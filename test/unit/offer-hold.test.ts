@@ -78,3 +78,16 @@ test('a repeated OFFER of the same exchange (retransmitted DISCOVER, same xid) r
   assert.equal(o?.offers, 2);
   assert.equal(o?.at, first, 'the exchange began with the first OFFER');
 });
+
+test('a repeated OFFER keeps its place in hold order, so the timer still emits it at its first time', async () => {
+  const { hold, emitted, advance } = setup(40);
+  hold.hold(offer('a', 1));
+  advance(30);
+  hold.hold(offer('b', 2));
+  hold.hold(offer('a', 1)); // a's retransmitted DISCOVER: a is still the oldest
+  advance(15); // a: 45 ms since its first OFFER, b: 15 ms
+  await sleep(80);
+  assert.deepEqual(emitted.map((o) => o.mac), ['a']);
+  assert.equal(emitted[0]!.offers, 2);
+  hold.releaseAll();
+});

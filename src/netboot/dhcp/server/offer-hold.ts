@@ -32,7 +32,7 @@ export const OFFER_EVENT_HOLD_MS = 5000;
 const DEFAULT_LIMIT = 16_384;
 
 export class OfferHold {
-  /** insertion order is hold order (hold() deletes before it sets), so the oldest offer is always first */
+  /** insertion order is hold order (a new exchange is released before it is set; a repeat keeps its place), so the oldest offer is always first */
   private readonly byMac = new Map<string, HeldOffer>();
   private timer: NodeJS.Timeout | null = null;
 
@@ -54,8 +54,8 @@ export class OfferHold {
       mac: fields.mac, xid: fields.xid, ip: fields.ip, bootFile: fields.bootFile, ciaddr: fields.ciaddr, at: repeat ? prev.at : this.now(),
       offers: repeat ? prev.offers + 1 : 1,
     };
-    if (repeat) this.byMac.delete(offer.mac);
-    else this.release(offer.mac);
+    // a repeat keeps its place (and its first time), so the map stays in hold-time order for sweep()
+    if (!repeat) this.release(offer.mac);
     this.byMac.set(offer.mac, offer);
     if (this.byMac.size > this.limit) this.release(this.byMac.keys().next().value!);
     if (!this.timer) this.arm(this.holdMs);
