@@ -1,6 +1,7 @@
 // Feeds NetbootEvents (DHCP, TFTP, HTTP servers) into the per-MAC history: resolves a TFTP/HTTP client's IP to its
 // MAC through the DHCP leases, then the addresses seen in DHCP/HTTP events (core.addresses: the only source in
-// proxy mode), then the node store; remembers the address a DHCP ACK gave; persists and broadcasts.
+// proxy mode), then the node store; remembers a node's own address (isOwnAddress) in the node store; persists and
+// broadcasts.
 import type { NetbootEvent, NetbootEventSink } from '../netboot/boot-policy.ts';
 import type { Core } from './core.ts';
 import { normalizeMac } from './ids.ts';
@@ -11,10 +12,26 @@ import { normalizeMac } from './ids.ts';
  */
 const ADDRESS_KINDS = /^(proxy-)?(request|ack|inform|offer)$/;
 
+/** proxyDHCP event kinds whose detail.ciaddr, when present, is the address the client is bound to (isOwnAddress) */
+const PROXY_BOUND_KINDS = /^proxy-(request|ack|inform)$/;
+
 /** The MAC an HTTP boot-script event names (`/boot.ipxe?mac=…`, carried in detail.mac), or null. */
 function scriptMac(e: NetbootEvent): string | null {
   const m = e.source === 'http' ? e.detail?.mac : undefined;
   return typeof m === 'string' ? normalizeMac(m) : null;
+}
+
+/**
+ * Whether `e` shows the address the client itself now uses, so it becomes the node's ip (kept in SQLite: after a
+ * restart, TFTP/HTTP events of that address still find their MAC through the node store, also in proxy mode):
+ * - our DHCPACK (authoritative mode: yiaddr);
+ * - a proxyDHCP REQUEST/INFORM (or its answer) carrying ciaddr (RFC 2131 §4.1: only a client bound to that address
+ *   fills it; a RELEASE carries it too, but gives the address up);
+ * - an iPXE boot-script request naming its MAC (`/boot.ipxe?mac=`), which comes from the address iPXE configured.
+ */
+function isOwnAddress(e: NetbootEvent): boolean {
+  if (e.source === 'dhcp') return e.kind === 'ack' || (PROXY_BOUND_KINDS.test(e.kind) && e.detail?.ciaddr === e.ip);
+  return scriptMac(e) !== null;
 }
 
 /** A sink for the netboot servers. `ipToMac` looks up the DHCP leases (null when unknown). Never throws. */
@@ -25,7 +42,7 @@ export function createNetbootSink(core: Core, ipToMac: (ip: string) => string | 
       if (mac && e.ip && (e.source === 'http' || (e.source === 'dhcp' && ADDRESS_KINDS.test(e.kind)))) core.addresses.note(e.ip, mac);
       if (!mac && e.ip) mac = ipToMac(e.ip) ?? core.addresses.get(e.ip) ?? core.nodes.getByIp(e.ip)?.mac ?? null;
       const nodeId = mac ? core.nodes.idByMac(mac) : null;
-      if (nodeId && e.source === 'dhcp' && e.kind === 'ack' && e.ip && core.nodes.get(nodeId)?.ip !== e.ip) {
+      if (nodeId && e.ip && isOwnAddress(e) && core.nodes.get(nodeId)?.ip !== e.ip) {
         if (core.nodes.update(nodeId, { ip: e.ip })) core.lifecycle.announce(nodeId);
       }
       core.bus.record({

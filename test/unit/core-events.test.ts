@@ -3,6 +3,9 @@
 // WebSocket subscribers through the bus; a throwing subscriber does not stop the others.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { Core } from '../../src/core/core.ts';
 import { createNetbootSink } from '../../src/core/netboot-sink.ts';
@@ -63,4 +66,38 @@ test('netboot sink in proxy mode (no leases): ip → mac from the proxy 4011 req
   core.bootSettings = { serverIp: '10.230.0.1', httpPort: 8080, safeMode: false, ramdisk: null };
   assert.match(core.policy.scriptFor({ mac: null, ip: '10.230.0.52' }), /boot\.ipxe\?mac=52:54:00:00:03:02/);
   core.close();
+});
+
+test('netboot sink in proxy mode: the address a node is bound to is kept in its record, so events after a restart still find it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rs-sink-proxy-'));
+  try {
+    let core = new Core({ dataDir: dir, logger: pino({ level: 'silent' }) });
+    const a = core.nodes.create('52:54:00:00:04:01', 'discovered');
+    const b = core.nodes.create('52:54:00:00:04:02', 'discovered');
+    const c = core.nodes.create('52:54:00:00:04:03', 'discovered');
+    let sink = createNetbootSink(core); // proxy mode: no lease store
+    // a: the 4011 REQUEST of a client bound to 10.230.1.51 (ciaddr) → a's address
+    sink({ source: 'dhcp', kind: 'proxy-ack', mac: a.mac, ip: '10.230.1.51', message: 'REQUEST on 4011 → ACK', detail: { ciaddr: '10.230.1.51' } });
+    // b: iPXE's script request names its MAC → b's address
+    sink({ source: 'http', kind: 'script', mac: null, ip: '10.230.1.52', message: 'boot script', detail: { mac: b.mac, status: 200 } });
+    // c: a DISCOVER's stale option 50 and a RELEASE (ciaddr, but given up) are not c's address
+    sink({ source: 'dhcp', kind: 'proxy-discover', mac: c.mac, ip: '10.230.1.60', message: 'DISCOVER' });
+    sink({ source: 'dhcp', kind: 'proxy-release', mac: c.mac, ip: '10.230.1.61', message: 'RELEASE', detail: { ciaddr: '10.230.1.61' } });
+    assert.equal(core.nodes.get(a.id)!.ip, '10.230.1.51');
+    assert.equal(core.nodes.get(b.id)!.ip, '10.230.1.52');
+    assert.equal(core.nodes.get(c.id)!.ip, null);
+    core.close();
+
+    // restarted: the in-memory address map is empty, the node store is not
+    core = new Core({ dataDir: dir, logger: pino({ level: 'silent' }) });
+    assert.equal(core.addresses.size, 0);
+    sink = createNetbootSink(core);
+    sink({ source: 'tftp', kind: 'rrq-done', mac: null, ip: '10.230.1.51', message: 'ipxe.efi sent' });
+    sink({ source: 'http', kind: 'download', mac: null, ip: '10.230.1.52', message: 'GET /files/vmlinuz' });
+    sink({ source: 'tftp', kind: 'rrq', mac: null, ip: '10.230.1.61', message: 'who?' });
+    assert.deepEqual(core.events.query({ mac: a.mac }).map((e) => `${e.source}:${e.kind}`), ['dhcp:proxy-ack', 'tftp:rrq-done']);
+    assert.deepEqual(core.events.query({ mac: b.mac }).map((e) => `${e.source}:${e.kind}`), ['http:script', 'http:download']);
+    assert.equal(core.events.query({}).at(-1)!.mac, null, 'a released address is not attributed');
+    core.close();
+  } finally { rmSync(dir, { recursive: true, force: true }); }
 });
