@@ -40,6 +40,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# Dependencies whose install scripts must run (better-sqlite3's native addon, koffi's, esbuild's binary for tsx and
+# vite, electron's binary download, skipped here by ELECTRON_SKIP_BINARY_DOWNLOAD) are approved in package.json's
+# allowScripts: npm 11.16+ warns about unapproved ones, and npm 12 skips them (better-sqlite3 would then not load).
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "rackseed setup: installing npm packages"
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
