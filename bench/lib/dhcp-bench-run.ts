@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createDhcpTopology, GIADDR, POOL_FIRST, POOL_LAST, SERVER_ADDR } from './dhcp-topology.ts';
-import { startDnsmasq, startKea, type DhcpServerName, type RunningDhcpServer, type StartOptions } from './dhcp-servers.ts';
+import { startDnsmasq, startKea, startKeaLogged, type DhcpServerName, type RunningDhcpServer, type StartOptions } from './dhcp-servers.ts';
 import { ipToU32 } from './dhcp-relay-wire.ts';
 import type { StormOptions, StormResult } from './dhcp-storm.ts';
 
@@ -40,7 +40,7 @@ function processCpuMs(pid: number | undefined): number | null {
   }
 }
 
-export const STARTERS: Partial<Record<DhcpServerName, ServerStarter>> = { kea: startKea, dnsmasq: startDnsmasq };
+export const STARTERS: Partial<Record<DhcpServerName, ServerStarter>> = { kea: startKea, 'kea-logged': startKeaLogged, dnsmasq: startDnsmasq };
 
 export interface RunOneOptions {
   server: DhcpServerName;

@@ -10,7 +10,7 @@ import { waitExit } from '../../test/helpers/netns.ts';
 import { GIADDR, POOL_FIRST, POOL_LAST, POOL_PREFIX, SERVER_ADDR, SERVER_IF } from './dhcp-topology.ts';
 
 /** rackseed: the DHCP server with its SQLite lease store only; rackseed-daemon: as `rackseed serve` runs it (Core database, per-packet events, boot policy) */
-export type DhcpServerName = 'rackseed' | 'rackseed-daemon' | 'kea' | 'dnsmasq';
+export type DhcpServerName = 'rackseed' | 'rackseed-daemon' | 'kea' | 'kea-logged' | 'dnsmasq';
 
 export interface RunningDhcpServer {
   name: DhcpServerName;
@@ -61,7 +61,22 @@ function version(cmd: string, args: string[], pattern: RegExp): string {
 const macHex = (mac: string): string => mac.toLowerCase().replace(/[^0-9a-f]/g, '');
 
 /** ISC Kea 4 (Debian kea-dhcp4-server): memfile leases, persist=true, UDP sockets on the server address. */
-export function startKea({ sandbox, serverNs }: StartOptions): RunningDhcpServer {
+export function startKea(o: StartOptions): RunningDhcpServer {
+  return startKeaWith(o, false);
+}
+
+/**
+ * Kea with the logging Debian's /etc/kea/kea-dhcp4.conf ships: severity INFO, pattern "%-5p %m\n", which writes two
+ * lines per DORA naming the client's MAC (DHCP4_LEASE_ADVERT for the OFFER, DHCP4_LEASE_ALLOC for the ACK). They go
+ * to a file here (Debian's systemd unit sends stdout to the journal), flushed after every line (Kea's default).
+ * That log is Kea's per-client record of each exchange: the counterpart of the daemon's per-MAC history, so
+ * `rackseed-daemon` is compared with this and `rackseed` (no history) with `kea` (logging at WARN: no per-exchange line).
+ */
+export function startKeaLogged(o: StartOptions): RunningDhcpServer {
+  return startKeaWith(o, true);
+}
+
+function startKeaWith({ sandbox, serverNs }: StartOptions, logged: boolean): RunningDhcpServer {
   const dir = mkdtempSync(join(tmpdir(), 'rs-bench-kea-'));
   const leaseFile = join(dir, 'kea-leases4.csv');
   const config = {
@@ -76,7 +91,9 @@ export function startKea({ sandbox, serverNs }: StartOptions): RunningDhcpServer
         id: 1, subnet: POOL_PREFIX, pools: [{ pool: `${POOL_FIRST} - ${POOL_LAST}` }],
         'option-data': [{ name: 'routers', data: GIADDR }],
       }],
-      loggers: [{ name: 'kea-dhcp4', output_options: [{ output: 'stdout' }], severity: 'WARN' }],
+      loggers: [logged
+        ? { name: 'kea-dhcp4', output_options: [{ output: join(dir, 'kea-dhcp4.log'), pattern: '%-5p %m\n' }], severity: 'INFO', debuglevel: 0 }
+        : { name: 'kea-dhcp4', output_options: [{ output: 'stdout' }], severity: 'WARN' }],
     },
   };
   const cfg = join(dir, 'kea-dhcp4.json');
@@ -85,7 +102,7 @@ export function startKea({ sandbox, serverNs }: StartOptions): RunningDhcpServer
     env: { ...process.env, KEA_LOCKFILE_DIR: dir, KEA_PIDFILE_DIR: dir, KEA_LOGGER_DESTINATION: join(dir, 'kea.log') },
   });
   const describe = `kea-dhcp4 ${version('kea-dhcp4', ['-V'], /^(\S+)/)}, memfile persist=true (CSV append per lease, no fsync; lfc off), multi-threading on (2 threads, as Kea ≥ 2.4 defaults to), UDP sockets`;
-  return running('kea', describe, child, dir, () => {
+  return running(logged ? 'kea-logged' : 'kea', logged ? `${describe}; logging as Debian ships it (INFO, a line per lease granted, to a file, flushed per line)` : describe, child, dir, () => {
     // address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,…; later lines win
     const leases = new Map<string, string>();
     if (!existsSync(leaseFile)) return leases;

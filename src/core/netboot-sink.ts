@@ -45,10 +45,10 @@ export function createNetbootSink(core: Core, ipToMac: (ip: string) => string | 
       if (nodeId && e.ip && isOwnAddress(e) && core.nodes.get(nodeId)?.ip !== e.ip) {
         if (core.nodes.update(nodeId, { ip: e.ip })) core.lifecycle.announce(nodeId);
       }
-      core.bus.record({
-        source: e.source, kind: e.kind, mac, nodeId, message: e.message,
-        detail: { ...(e.detail ?? {}), ...(e.ip ? { ip: e.ip } : {}) }, level: e.level, at: e.at,
-      });
+      // the event is handed over (NetbootEventSink), so its detail is extended in place: no copy per DHCP exchange
+      const detail = e.detail ?? {};
+      if (e.ip) detail.ip = e.ip;
+      core.bus.record({ source: e.source, kind: e.kind, mac, nodeId, message: e.message, detail, level: e.level, at: e.at });
     } catch (err) {
       core.log.error({ err, kind: e.kind, source: e.source }, 'netboot event dropped');
     }

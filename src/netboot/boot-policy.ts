@@ -52,5 +52,8 @@ export interface NetbootEvent {
   at?: number;
 }
 
-/** Sink the servers call for every event; must not throw and must return quickly. */
+/**
+ * Sink the servers call for every event; must not throw and must return quickly. The event (and its `detail`) is
+ * handed over: the server builds a fresh one per call and never touches it again, so the sink may keep or extend it.
+ */
 export type NetbootEventSink = (event: NetbootEvent) => void;

@@ -118,14 +118,28 @@ function exchangeEvent(ctx: PipelineContext, events: NetbootEventSink, req: Dhcp
       message: offer
         ? `DHCPDISCOVER from ${mac} → DHCPOFFER${offer.ip ? ` ${offer.ip}` : ''}, ${messageTypeName(req.options.messageType)} → ${answer}`
         : `${messageTypeName(req.options.messageType)} from ${mac} → ${answer}`,
-      detail: {
-        xid: req.xid, interface: ctx.iface, request: messageTypeVerb(req.options.messageType),
-        ...(offer ? { offered: offer.ip, offeredAt: offer.at, ...(offer.offers > 1 ? { offers: offer.offers } : {}) } : {}),
-        ...(req.ciaddr !== IPV4_ANY ? { ciaddr: req.ciaddr } : {}), ...(replyVerb === 'nak' && requested ? { requested } : {}), ...(boot ? { bootFile: boot } : {}),
-      },
+      detail: exchangeDetail(ctx, req, offer, replyVerb === 'nak' ? requested : null, boot),
       level: replyVerb === 'nak' ? 'warn' : 'info',
     });
   }
+}
+
+/**
+ * detail of an exchange's entry: xid, interface, request (its verb); offered, offeredAt (and offers when > 1) when
+ * the OFFER is merged in; ciaddr, requested (NAKs), bootFile when set. Built by assignment, not spreads: it is on the
+ * serving thread once per DORA.
+ */
+function exchangeDetail(ctx: PipelineContext, req: DhcpPacket, offer: HeldOffer | null, requested: string | null, boot: string | null): Record<string, unknown> {
+  const d: Record<string, unknown> = { xid: req.xid, interface: ctx.iface, request: messageTypeVerb(req.options.messageType) };
+  if (offer) {
+    d.offered = offer.ip;
+    d.offeredAt = offer.at;
+    if (offer.offers > 1) d.offers = offer.offers;
+  }
+  if (req.ciaddr !== IPV4_ANY) d.ciaddr = req.ciaddr;
+  if (requested) d.requested = requested;
+  if (boot) d.bootFile = boot;
+  return d;
 }
 
 const COUNTED = new Set<string>(['discover', 'offer', 'request', 'ack', 'nak', 'release', 'decline', 'inform']);
