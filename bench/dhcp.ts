@@ -138,7 +138,8 @@ function markdown(runs: DhcpRunResult[], all: DhcpRunResult[][], counts: number[
   const out: string[] = [];
   out.push(`Full DORA per client (relayed: giaddr set, unicast to the server's port 67 from a relay socket on port 67), ${inFlight} DORAs in flight, distinct MACs. ` +
     `Each (server, count) ran ${repeats > 1 ? `up to ${repeats} times (median by DORA/s shown; runs over 30 s once)` : 'once'}; ` +
-    `every server was killed with SIGKILL right after its last ACK and its lease store read back. 1-minute load average: ${loadBefore} before, ${loadAfter} after.`);
+    `every server was killed with SIGKILL right after its last ACK and its lease store read back. 1-minute load average: ${loadBefore} before, ${loadAfter} after. ` +
+    '"× Kea" is against `kea` (logging at WARN); the summary pairs `rackseed` with `kea` and `rackseed-daemon` with `kea-logged`, the Kea that also keeps a record of every exchange.');
   for (const clients of counts) {
     const kea = runs.find((r) => r.server === 'kea' && r.clients === clients);
     out.push('', `**${fmt(clients)} clients**`, '',

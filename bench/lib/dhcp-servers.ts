@@ -9,7 +9,7 @@ import type { NetnsSandbox } from '../../test/helpers/netns.ts';
 import { waitExit } from '../../test/helpers/netns.ts';
 import { GIADDR, POOL_FIRST, POOL_LAST, POOL_PREFIX, SERVER_ADDR, SERVER_IF } from './dhcp-topology.ts';
 
-/** rackseed: the DHCP server with its SQLite lease store only; rackseed-daemon: as `rackseed serve` runs it (Core database, per-packet events, boot policy) */
+/** rackseed: the DHCP server with its SQLite lease store only; rackseed-daemon: as `rackseed serve` runs it (Core database, per-DORA history, boot policy); kea: logging at WARN; kea-logged: logging as Debian ships it */
 export type DhcpServerName = 'rackseed' | 'rackseed-daemon' | 'kea' | 'kea-logged' | 'dnsmasq';
 
 export interface RunningDhcpServer {
@@ -102,7 +102,7 @@ function startKeaWith({ sandbox, serverNs }: StartOptions, logged: boolean): Run
     env: { ...process.env, KEA_LOCKFILE_DIR: dir, KEA_PIDFILE_DIR: dir, KEA_LOGGER_DESTINATION: join(dir, 'kea.log') },
   });
   const describe = `kea-dhcp4 ${version('kea-dhcp4', ['-V'], /^(\S+)/)}, memfile persist=true (CSV append per lease, no fsync; lfc off), multi-threading on (2 threads, as Kea ≥ 2.4 defaults to), UDP sockets`;
-  return running(logged ? 'kea-logged' : 'kea', logged ? `${describe}; logging as Debian ships it (INFO, a line per lease granted, to a file, flushed per line)` : describe, child, dir, () => {
+  return running(logged ? 'kea-logged' : 'kea', logged ? `${describe}; logging as Debian's /etc/kea/kea-dhcp4.conf ships it (severity INFO: two lines per DORA naming the MAC, DHCP4_LEASE_ADVERT and DHCP4_LEASE_ALLOC; to a file, flushed per line)` : describe, child, dir, () => {
     // address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,…; later lines win
     const leases = new Map<string, string>();
     if (!existsSync(leaseFile)) return leases;

@@ -29,7 +29,7 @@ export interface RackseedServerConfig {
 const cfg = JSON.parse(process.argv[2] ?? '') as RackseedServerConfig;
 const logger = pino({ level: 'warn' });
 // withDaemonCore: what `rackseed serve` runs — the core's database (leases in rackseed.db beside the nodes,
-// events, jobs), the daemon's event sink (every DHCP packet becomes a per-MAC history event) and its boot policy.
+// events, jobs), the daemon's event sink (each DORA becomes one per-MAC history entry) and its boot policy.
 const core = cfg.withDaemonCore ? new Core({ dataDir: dirname(cfg.dbPath), logger }) : null;
 const leases = core ? { store: openSqliteLeaseStore(core.db), close: () => core.close() } : openBenchLeaseStore(cfg.dbPath);
 if (process.env.RS_BENCH_DHCP_TRACE) traceStalls(process.env.RS_BENCH_DHCP_TRACE, leases.store);
