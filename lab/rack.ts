@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureRendererBuilt } from '../scripts/ensure-ui.ts';
 import { LabApi } from './api-client.ts';
 import { startDaemon, type Daemon, type DaemonOptions } from './appliance.ts';
 import { startBmc } from './bmc/ipmi-sim.ts';
@@ -75,6 +76,8 @@ export class Lab {
 
   private async build(): Promise<void> {
     const n = this.names;
+    // the lab runs from a checkout: its daemon serves the UI at /, so build it when missing or stale (before anything starts)
+    if (ensureRendererBuilt()) this.log('lab: built the UI (dist/renderer)');
     // a previous run of the same instance may have left things behind
     teardownInstance(n, { removeDir: true });
     mkdirSync(join(n.dir, 'appliance'), { recursive: true });

@@ -48,5 +48,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
 fi
 
+# The UI bundle the daemon serves at / (dist/renderer), when missing or older than its sources.
+node --import tsx scripts/ensure-ui.ts
+
 # The discovery ramdisk (kernel + initramfs) is built from Debian packages and cached under .cache/.
 node --import tsx agent/build/cli.ts --if-missing

@@ -2,7 +2,7 @@
 // (typebox schemas in src/daemon/api); the renderer only ever sees these types.
 //
 // Auth: every /api/ route needs the per-launch token — `Authorization: Bearer <token>` or the `rackseed_session`
-// cookie that `GET /login?code=<one-time code>` sets. WebSocket: `GET /api/v1/stream` with the same cookie or
+// cookie that `GET /login?code=<one-time code>` (or `POST /login` with the token) sets. WebSocket: `GET /api/v1/stream` with the same cookie or
 // `?token=`. Unauthenticated → 401 `{ error }`.
 //
 //   GET  /api/v1/health                       → Health
@@ -25,7 +25,9 @@
 //   GET  /api/v1/bmcs                         → BmcInfo[]
 //   GET  /api/v1/jobs                         → Job[]
 //   POST /api/v1/discovery {bmcs?: string[]}  → Job[]   (one inspect job per known BMC without a matched node, or per listed BMC)
-//   GET  /login?code=<one-time code>          → 302 to / with the session cookie (401 if the code is unknown or used)
+//   GET  /login?code=<one-time code>          → 302 to / with the session cookie; a spent code → 302 to / when the browser
+//                                               already has a session, else 401 (text/html Accept: a page with a token form)
+//   POST /login  token=<API token> (form)     → 303 to / with the session cookie (401 when wrong; HTML as above)
 //   WS   /api/v1/stream                       → per frame: a StreamMessage, or a JSON array of them (in order)
 import type { NodeEvent, NodeState, NodeSummary } from './node.ts';
 

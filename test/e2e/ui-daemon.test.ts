@@ -72,8 +72,22 @@ test('without a session the UI shows the login hint; the one-time URL logs in ex
   try {
     const page = await ctx2.newPage();
     await page.goto(daemon.loginUrl);
+    // the spent link explains itself and offers the token form (routes/login.ts) instead of a bare JSON error
+    await expect(page.locator('p.why'), /already used/);
+    await screenshot(page, '01b-login-link-spent');
     await page.goto(daemon.baseUrl + '/');
-    await expect(new AppShell(page).loginRequired(), /one-time login URL/);
+    const shell = new AppShell(page);
+    await expect(shell.loginRequired(), /one-time login URL/);
+    // from the login hint to the token form, and in with the launch's token
+    await page.getByRole('link', { name: 'Log in with the API token' }).click();
+    await page.fill('#token', 'wrong-token');
+    await page.click('button[type=submit]');
+    await expect(page.locator('p.why'), /not the API token/);
+    await page.fill('#token', daemon.token);
+    await page.click('button[type=submit]');
+    await page.waitForURL(daemon.baseUrl + '/');
+    await shell.waitLive();
+    assert.equal(await shell.loginRequired().count(), 0, 'logged in with the token');
   } finally {
     await ctx2.close();
   }

@@ -11,7 +11,7 @@ import type { Page } from 'playwright-core';
 import { NET, planNodes } from '../../lab/config.ts';
 import { Lab } from '../../lab/rack.ts';
 import { pidAlive } from '../../lab/processes.ts';
-import { collectPageErrors, ensureRendererBuilt, launchChromium, screenshot } from '../helpers/ui/browser.ts';
+import { collectPageErrors, launchChromium, screenshot } from '../helpers/ui/browser.ts';
 import { REPO } from '../helpers/ui/daemon.ts';
 import { AppShell, BmcStep, DiscoverStep, FleetView, NetworkStep, NodeDetailPanel } from '../helpers/ui/pages.ts';
 import { expect, waitFor } from '../helpers/ui/expect.ts';
@@ -22,7 +22,7 @@ const shot = (page: Page, name: string) => screenshot(page, `lab-${name}`);
 test('virtual rack through the UI: wizard, live discovery, node detail, power on/off, boot timeline', {
   skip: isRoot ? false : 'needs root (namespaces, QEMU taps)', timeout: 600_000,
 }, async (t) => {
-  ensureRendererBuilt();
+  // no ensureRendererBuilt() here: Lab.up builds the UI itself (as `npm run lab` needs on a fresh clone), which this test shows
   const lab = await Lab.up({ nodes: planNodes(2, 'bios'), daemon: { mode: 'authoritative' }, forwardPort: 0, log: (l) => t.diagnostic(l) });
   const browser = await launchChromium();
   const started: number[] = [];

@@ -126,6 +126,46 @@ test('the one-time login code works once; its cookie authenticates HTTP and the 
   assert.equal(await upgrade('/api/v1/stream', { cookie }), 101);
 });
 
+test('a spent login link: the same browser goes on to the UI; another gets a page with a token form, and the token logs it in', async () => {
+  const code = d.auth.issueLoginCode();
+  const cookie = (await call('GET', `/login?code=${code}`)).headers.get('set-cookie')!.split(';')[0]!;
+  const again = await call('GET', `/login?code=${code}`, undefined, { cookie });
+  assert.equal(again.status, 302, 'the browser that used the link is logged in: on to the UI');
+  assert.equal(again.headers.get('location'), '/');
+  assert.equal(again.headers.get('set-cookie'), null, 'no second session');
+
+  const html = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
+  const page = await call('GET', `/login?code=${code}`, undefined, html);
+  assert.equal(page.status, 401);
+  assert.match(page.headers.get('content-type')!, /^text\/html/);
+  const body = await page.text();
+  assert.match(body, /already used/);
+  assert.match(body, /<form method="post" action="\/login">/);
+  assert.match(body, /name="token"/);
+  assert.ok(!body.includes(d.auth.token), 'the page never shows the token');
+  assert.equal(page.headers.get('cache-control'), 'no-store');
+  assert.match(await (await call('GET', '/login', undefined, html)).text(), /Log in with the API token/);
+
+  const post = (token: string) => fetch(`${d.url}/login`, {
+    method: 'POST', redirect: 'manual', body: new URLSearchParams({ token }), headers: html,
+  });
+  const wrong = await post('not-the-token');
+  assert.equal(wrong.status, 401);
+  assert.match(await wrong.text(), /not the API token/);
+  assert.equal(wrong.headers.get('set-cookie'), null);
+  const right = await post(` ${d.auth.token}\n`);
+  assert.equal(right.status, 303, 'pasted with stray whitespace');
+  assert.equal(right.headers.get('location'), '/');
+  const session = right.headers.get('set-cookie')!;
+  assert.match(session, /^rackseed_session=[A-Za-z0-9_-]+; HttpOnly; SameSite=Strict; Path=\/$/);
+  assert.equal((await call('GET', '/api/v1/nodes', undefined, { cookie: session.split(';')[0]! })).status, 200);
+  const tooBig = await fetch(`${d.url}/login`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ token: 'x'.repeat(10_000) }) });
+  assert.equal(tooBig.status, 413, 'a login form is small');
+  const api = await fetch(`${d.url}/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 'nope' }) });
+  assert.equal(api.status, 401);
+  assert.deepEqual(await api.json(), { error: 'wrong token' }, 'API clients get { error }');
+});
+
 test('BMC credentials: the password is write-only', async () => {
   const auth = { authorization: `Bearer ${d.auth.token}` };
   const put = await call('PUT', '/api/v1/bmc/credentials', { user: 'admin', password: 's3cret-pw' }, auth);

@@ -1,6 +1,7 @@
 // API authentication (src/shared/api.ts header): one per-launch token, sent as `Authorization: Bearer <token>`
 // (or `?token=` on the WebSocket), or a session cookie `rackseed_session` obtained by redeeming a one-time
-// login code at `GET /login?code=…`. Codes are single use; sessions live as long as the daemon process.
+// login code at `GET /login?code=…` (or posting the token to `POST /login`). Codes are single use; sessions live as
+// long as the daemon process.
 import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 
@@ -29,6 +30,11 @@ export class ApiAuth {
   /** Redeem a login code: returns a new session id, or null if the code is unknown or already used. */
   redeem(code: string): string | null {
     if (!this.codes.delete(code)) return null;
+    return this.newSession();
+  }
+
+  /** A new session id (for a redeemed code, or a browser that proved it has the token: POST /login). */
+  newSession(): string {
     const sid = randomBytes(32).toString('base64url');
     this.sessions.add(sid);
     return sid;

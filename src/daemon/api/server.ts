@@ -1,17 +1,18 @@
 // The daemon's API server (fastify 5): every /api/ route as documented in src/shared/api.ts, behind ApiAuth;
-// GET /login for the one-time code; the WebSocket stream; and the built renderer (dist/renderer) at / when present.
+// GET /login for the one-time code (POST /login with the token: routes/login.ts); the WebSocket stream; and the built renderer (dist/renderer) at / when present.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyWebsocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Core } from '../../core/core.ts';
-import { ApiAuth, SESSION_COOKIE } from './auth.ts';
+import type { ApiAuth } from './auth.ts';
 import type { BmcOpsPort, ServicesPort } from './ports.ts';
 import { registerSystemRoutes } from './routes/system.ts';
 import { registerNodeRoutes } from './routes/nodes.ts';
 import { registerBmcRoutes } from './routes/bmc.ts';
 import { registerStreamRoute } from './routes/stream.ts';
+import { registerLoginRoutes } from './routes/login.ts';
 import { sendError } from './errors.ts';
 
 export interface ApiServerOptions {
@@ -40,13 +41,7 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
 
   app.setErrorHandler((err, req, reply) => sendError(req, reply, err));
 
-  app.get('/login', async (req, reply) => {
-    const code = (req.query as Record<string, unknown>).code;
-    const sid = typeof code === 'string' ? opts.auth.redeem(code) : null;
-    if (!sid) return reply.code(401).send({ error: 'login code unknown or already used' });
-    reply.header('set-cookie', `${SESSION_COOKIE}=${sid}; HttpOnly; SameSite=Strict; Path=/`);
-    return reply.redirect('/', 302);
-  });
+  registerLoginRoutes(app, opts.auth);
 
   registerSystemRoutes(app, opts);
   registerNodeRoutes(app, opts);

@@ -88,6 +88,7 @@ function LoginRequired() {
       <h2>Not logged in</h2>
       <p>The daemon refused this browser (HTTP 401). Open the one-time login URL that <code>rackseed serve</code> printed on its console
         (<code>http://…/login?code=…</code>); it works once and sets a session cookie for this browser.</p>
+      <p>Link already used, or another browser? <a href="/login">Log in with the API token</a> the daemon printed at start.</p>
     </section>
   );
 }

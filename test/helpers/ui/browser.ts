@@ -1,10 +1,10 @@
 // Test helper: Debian's Chromium driven by playwright-core (never `playwright install`), and the renderer
-// bundle built when it is missing or older than its sources.
+// bundle built when it is missing or older than its sources (scripts/ensure-ui.ts).
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from './daemon.ts';
+export { ensureRendererBuilt } from '../../../scripts/ensure-ui.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const SCREENSHOT_DIR = join(REPO, 'test-results', 'ui');
@@ -16,24 +16,6 @@ export async function launchChromium(): Promise<Browser> {
       '--no-first-run', '--disable-component-update', '--disable-sync'],
     timeout: 60_000,
   });
-}
-
-function newestMtime(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-/** Build dist/renderer with vite when it is missing or stale (the daemon serves it at /). */
-export function ensureRendererBuilt(): void {
-  const index = join(REPO, 'dist', 'renderer', 'index.html');
-  const srcs = [join(REPO, 'src', 'renderer'), join(REPO, 'src', 'shared')];
-  if (existsSync(index) && statSync(index).mtimeMs >= Math.max(...srcs.map(newestMtime))) return;
-  execFileSync(process.execPath, [join(REPO, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'src/renderer/vite.config.ts', '--logLevel', 'warn'],
-    { cwd: REPO, stdio: 'inherit', timeout: 180_000 });
 }
 
 /** Collects console errors and uncaught page errors (CSP violations show up here). */
