@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything RackSeed needs on a fresh Debian/Ubuntu machine (run as root), idempotently.
-#   scripts/setup.sh lab    — packages for the virtual rack + npm deps + ramdisk
+#   scripts/setup.sh lab    — packages for the virtual rack + npm deps + UI + iPXE bundle + ramdisk (`npm run setup`)
 #   scripts/setup.sh test   — the same plus the reference peers the tests talk to
 #   scripts/setup.sh bench  — the same plus the reference servers the benchmarks compare against
 # Services shipped by Debian packages (tftpd-hpa, kea, nginx) are never started by the install:
@@ -48,8 +48,10 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
 fi
 
-# The UI bundle the daemon serves at / (dist/renderer), when missing or older than its sources.
+# The UI bundle the daemon serves at / (dist/renderer), when missing or older than its sources, and the iPXE
+# binaries from Debian's ipxe package bundled into .cache/resources/ipxe (the TFTP root; scripts/build.sh).
 node --import tsx scripts/ensure-ui.ts
+bash scripts/build.sh
 
 # The discovery ramdisk (kernel + initramfs) is built from Debian packages and cached under .cache/.
 node --import tsx agent/build/cli.ts --if-missing

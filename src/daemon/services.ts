@@ -3,6 +3,7 @@
 // policy, only the kernel/initrd of the discovery ramdisk (ramdisk-files.ts), and the agent routes), all on the interface's IPv4 address,
 // UDP sockets confined to the interface (SO_BINDTODEVICE). configure() stops what runs and starts anew.
 import { availableParallelism, networkInterfaces } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -164,6 +165,8 @@ export class ServiceManager implements ServicesPort {
       ramdisk: files.ramdisk,
     };
     if (!this.core.bootSettings.ramdisk) log.warn({ ramdiskRoot }, 'no discovery ramdisk built (npm run build:ramdisk): nodes will be told to wait');
+    const ipxeBundled = existsSync(join(this.o.ipxeRoot, 'manifest.json'));
+    if (!ipxeBundled) log.warn({ ipxeRoot: this.o.ipxeRoot }, 'no iPXE binaries bundled (npm run setup, or npm run build): firmware PXE clients will get "file not found" over TFTP');
     const failures: string[] = [];
     // HTTP first: DHCP answers point at it
     try {
@@ -184,7 +187,7 @@ export class ServiceManager implements ServicesPort {
         transferWorkers: this.o.tftpWorkers ?? defaultTftpWorkers() });
       await tftp.start();
       r.tftp = tftp;
-      r.detail.tftp = `${addr.address}:69 root ${this.o.ipxeRoot}`;
+      r.detail.tftp = `${addr.address}:69 root ${this.o.ipxeRoot}${ipxeBundled ? '' : ' (empty: no iPXE binaries bundled; npm run setup)'}`;
     } catch (err) { r.detail.tftp = `failed: ${(err as Error).message}`; failures.push(`TFTP: ${(err as Error).message}`); }
     try {
       if (cfg.mode === 'authoritative') {
