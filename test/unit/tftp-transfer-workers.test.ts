@@ -191,3 +191,91 @@ test('transferWorkers: stop() during a worker transfer ends it (ERROR to the cli
     c.sock.close();
   }
 });
+
+test('worker transfers read each window straight into its send buffer: exact-multiple file ends with an empty block; an ACK inside the window and a duplicate ACK resend from the right block', async () => {
+  const s = createTftpServer({ socketFactory: dgramSocketFactory, address: '127.0.0.1', port: 0, handler: createFilesystemHandler(dir), logger, transferWorkers: 1, timeoutMs: 5000 });
+  await s.start();
+  const c = await rawClient();
+  const want = await readFile(join(dir, 'one.bin'));
+  const expectData = async (n: number, len = 1468) => {
+    const pkt = decodeTftpPacket((await c.next()).msg);
+    assert.equal(pkt.op, 'DATA');
+    assert.equal(pkt.op === 'DATA' && pkt.block, n);
+    assert.deepEqual(pkt.op === 'DATA' && pkt.data, want.subarray((n - 1) * 1468, (n - 1) * 1468 + len), `block ${n}`);
+  };
+  try {
+    c.sock.send(encodeTftpPacket({ op: 'RRQ', filename: 'one.bin', mode: 'octet', options: [{ name: 'blksize', value: '1468' }, { name: 'windowsize', value: '8' }] }), s.address().port, '127.0.0.1');
+    const oack = await c.next();
+    assert.equal(decodeTftpPacket(oack.msg).op, 'OACK');
+    const ack = (block: number) => c.sock.send(encodeTftpPacket({ op: 'ACK', block }), oack.port, '127.0.0.1');
+    ack(0);
+    for (let n = 1; n <= 8; n++) await expectData(n);
+    ack(5); // inside the window: the next window starts at 6
+    for (let n = 6; n <= 13; n++) await expectData(n);
+    ack(5); // duplicate of the current base: the window is resent once
+    for (let n = 6; n <= 13; n++) await expectData(n);
+    ack(13);
+    for (let n = 14; n <= 16; n++) await expectData(n);
+    await expectData(17, 0); // 16 × 1468 bytes: an empty block 17 ends the file (RFC 1350 §6)
+    ack(17);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual([s.counters().done, s.counters().bytes], [1, want.length]);
+  } finally {
+    c.sock.close();
+    await s.stop();
+  }
+});
+
+test('a file that shrinks during a worker transfer ends it with an ERROR naming the short read', async () => {
+  const path = join(dir, 'shrinks.bin');
+  await writeFile(path, randomBytes(1468 * 64));
+  const s = createTftpServer({ socketFactory: dgramSocketFactory, address: '127.0.0.1', port: 0, handler: createFilesystemHandler(dir), logger, transferWorkers: 1, timeoutMs: 5000 });
+  await s.start();
+  const c = await rawClient();
+  try {
+    c.sock.send(encodeTftpPacket({ op: 'RRQ', filename: 'shrinks.bin', mode: 'octet', options: [{ name: 'blksize', value: '1468' }, { name: 'windowsize', value: '16' }] }), s.address().port, '127.0.0.1');
+    const oack = await c.next();
+    c.sock.send(encodeTftpPacket({ op: 'ACK', block: 0 }), oack.port, '127.0.0.1');
+    for (let n = 1; n <= 16; n++) assert.equal(decodeTftpPacket((await c.next()).msg).op, 'DATA');
+    await writeFile(path, randomBytes(1000)); // truncated to 1000 bytes while the client holds window 1
+    c.sock.send(encodeTftpPacket({ op: 'ACK', block: 16 }), oack.port, '127.0.0.1');
+    const err = decodeTftpPacket((await c.next()).msg);
+    assert.equal(err.op, 'ERROR');
+    assert.match(err.op === 'ERROR' ? err.message : '', /shorter than announced/);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(s.counters().errors, 1);
+  } finally {
+    c.sock.close();
+    await s.stop();
+  }
+});
+
+test('warm-up: every transfer thread runs one loopback transfer before start() resolves; counters and events stay untouched; real clients are served after', async () => {
+  for (const transferWorkers of [0, 2]) {
+    const events: unknown[] = [];
+    const s = createTftpServer({
+      socketFactory: dgramSocketFactory, address: '127.0.0.1', port: 0, handler: createFilesystemHandler(dir), logger,
+      transferWorkers, warmUpBytes: 3_000_000, onEvent: (e) => events.push(e),
+    });
+    assert.deepEqual(s.warmUps(), [], 'nothing before start');
+    await s.start();
+    try {
+      const w = s.warmUps();
+      assert.equal(w.length, Math.max(1, transferWorkers), `one warm-up per transfer thread (workers: ${transferWorkers})`);
+      for (const r of w) assert.deepEqual([r.ok, r.bytes, r.reason], [true, 3_000_000, undefined]);
+      assert.ok(Object.values(s.counters()).every((v) => v === 0), `counters untouched: ${JSON.stringify(s.counters())}`);
+      assert.equal(events.length, 0, 'the warm-up reported no events');
+      const out = join(dir, `after-warm-${transferWorkers}.bin`);
+      await run('atftp', ['--option', 'windowsize 16', '--option', 'blksize 1468', '-g', '-r', 'big.bin', '-l', out, '127.0.0.1', String(s.address().port)], { timeout: 60_000 });
+      assert.equal(sha(await readFile(out)), sha(big));
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual([s.counters().rrq, s.counters().done], [1, 1]);
+    } finally {
+      await s.stop();
+    }
+  }
+  const off = createTftpServer({ socketFactory: dgramSocketFactory, address: '127.0.0.1', port: 0, handler: createFilesystemHandler(dir), logger, warmUpBytes: 0 });
+  await off.start();
+  assert.deepEqual(off.warmUps(), [{ ok: true, bytes: 0, ms: 0 }], 'warmUpBytes 0: no transfer');
+  await off.stop();
+});

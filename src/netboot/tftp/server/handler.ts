@@ -24,6 +24,12 @@ export interface TftpRangeFile {
    * transfer on a worker thread (`transferWorkers`); without it the transfer stays on the main thread.
    */
   fd?: number;
+  /**
+   * Optional: read synchronously from `position` into `buffers` in order (readv(2)); returns the bytes read. With
+   * it, windowed transfers read each window straight into its send buffer. It blocks the calling thread for the
+   * read, so only the transfer worker threads offer it (their descriptors; page-cache reads of one window).
+   */
+  readvSync?(buffers: Buffer[], position: number): number;
 }
 
 /** A file only readable front to back; the server keeps the unacknowledged window of blocks in memory. */

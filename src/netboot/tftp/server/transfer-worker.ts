@@ -3,12 +3,14 @@
 //   in  { type: 'start', …TransferStart }   { type: 'abort', id, reason }
 //   out { type: 'done', id, outcome }
 import { createSocket } from 'node:dgram';
-import { read } from 'node:fs';
-import { parentPort } from 'node:worker_threads';
+import { closeSync, openSync, read, readvSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
 import type { TftpRangeFile } from './handler.ts';
 import { ipLiteralLookup } from '../../net/ip-literal-lookup.ts';
+import { dupSocketFd } from './socket-fd.ts';
 import { runReadTransfer, type TransferOutcome, type TransferSettings } from './transfer.ts';
+import { boundLoopbackSocket, warmUpTransferPath, WARM_UP_SOURCE, type WarmUpResult } from './warm-up.ts';
 
 /** Everything a worker needs for one transfer; descriptors are process-wide, so numbers suffice. */
 export interface TransferStart extends TransferSettings {
@@ -22,42 +24,86 @@ export interface TransferStart extends TransferSettings {
 }
 
 export type ToWorker = ({ type: 'start' } & TransferStart) | { type: 'abort'; id: number; reason: string };
-/** `ready`: the worker's modules are loaded (sent once, first) */
-export type FromWorker = { type: 'done'; id: number; outcome: TransferOutcome } | { type: 'ready' };
+/** `ready`: the worker's modules are loaded and its warm-up transfer has run (sent once, first) */
+export type FromWorker = { type: 'done'; id: number; outcome: TransferOutcome } | { type: 'ready'; warmUp: WarmUpResult };
 
-const port = parentPort;
-if (port) {
-  const running = new Map<number, (reason: string) => void>();
-  const loggers = new Map<string, pino.Logger>();
-  port.on('message', (m: ToWorker) => {
-    if (m.type === 'abort') {
-      running.get(m.id)?.(m.reason);
-      return;
-    }
-    let logger = loggers.get(m.logLevel);
-    if (!logger) loggers.set(m.logLevel, (logger = pino({ level: m.logLevel }, pino.destination(2))));
-    const rlog = logger.child({ client: m.client.address, port: m.client.port, file: m.filename, worker: true });
-    const file: TftpRangeFile = {
-      kind: 'ranges',
-      size: m.size,
-      read: (buffer, position) => new Promise((ok, fail) => read(m.fileFd, buffer, 0, buffer.length, position, (err, n) => (err ? fail(err) : ok(n)))),
-      close: async () => { /* the main thread closes the file */ },
-    };
-    const socket = createSocket({ type: 'udp4', lookup: ipLiteralLookup });
-    const report = (outcome: TransferOutcome) => {
-      running.delete(m.id);
-      port.postMessage({ type: 'done', id: m.id, outcome } satisfies FromWorker);
-    };
-    socket.once('error', (err) => report({ ok: false, reason: `socket error: ${err.message}`, bytes: 0, retransmits: 0, clientAborted: false }));
+/** What the pool passes as `workerData`. */
+export interface TransferWorkerData {
+  /** bytes of the JIT warm-up transfer over loopback before `ready` (warm-up.ts); 0 = none */
+  warmUpBytes: number;
+}
+
+type Running = { done: Promise<TransferOutcome>; abort(reason: string): void };
+const loggers = new Map<string, pino.Logger>();
+
+/**
+ * Start a transfer from handed-over descriptors: adopt the socket (bind to the fd), read the file by pread, never
+ * beyond `size` (the tsize announced in the OACK, even if the file has grown since).
+ */
+function startTransfer(m: TransferStart): Running {
+  let logger = loggers.get(m.logLevel);
+  if (!logger) loggers.set(m.logLevel, (logger = pino({ level: m.logLevel }, pino.destination(2))));
+  const rlog = logger.child({ client: m.client.address, port: m.client.port, file: m.filename, worker: true });
+  const file: TftpRangeFile = {
+    kind: 'ranges',
+    size: m.size,
+    read: (buffer, position) => new Promise((ok, fail) => {
+      read(m.fileFd, buffer, 0, Math.max(0, Math.min(buffer.length, m.size - position)), position, (err, n) => (err ? fail(err) : ok(n)));
+    }),
+    readvSync: (buffers, position) => readvSync(m.fileFd, buffers, position),
+    close: async () => { /* the main thread closes the file */ },
+  };
+  const socket = createSocket({ type: 'udp4', lookup: ipLiteralLookup });
+  let aborted: string | null = null;
+  let transfer: Running | null = null;
+  const done = new Promise<TransferOutcome>((resolve) => {
+    socket.once('error', (err) => resolve({ ok: false, reason: `socket error: ${err.message}`, bytes: 0, retransmits: 0, clientAborted: false }));
     socket.bind({ fd: m.socketFd }, () => {
       socket.removeAllListeners('error');
-      const t = runReadTransfer({
+      transfer = runReadTransfer({
         socket, client: m.client, file, filename: m.filename, accepted: m.accepted, blksize: m.blksize,
         windowsize: m.windowsize, timeoutMs: m.timeoutMs, retries: m.retries, logger: rlog,
       });
-      running.set(m.id, t.abort);
-      void t.done.then(report);
+      if (aborted !== null) transfer.abort(aborted); // an abort that came while the socket was being adopted
+      void transfer.done.then(resolve);
     });
   });
-  port.postMessage({ type: 'ready' } satisfies FromWorker);
+  return { done, abort: (reason) => { if (transfer) transfer.abort(reason); else aborted = reason; } };
+}
+
+/** The warm-up through startTransfer itself: a loopback socket handed over by descriptor, /dev/zero as the file. */
+async function warmUp(bytes: number): Promise<WarmUpResult> {
+  let zero: number | null = null;
+  try {
+    return await warmUpTransferPath(bytes, async (settings, size) => {
+      zero = openSync(WARM_UP_SOURCE, 'r');
+      const s = await boundLoopbackSocket();
+      const socketFd = dupSocketFd(s);
+      s.close();
+      if (socketFd === null) throw new Error('cannot duplicate a socket descriptor here');
+      return startTransfer({ ...settings, id: 0, socketFd, fileFd: zero, size, logLevel: 'silent' });
+    });
+  } finally {
+    if (zero !== null) closeSync(zero);
+  }
+}
+
+
+const port = parentPort;
+if (port) {
+  const running = new Map<number, Running>();
+  port.on('message', (m: ToWorker) => {
+    if (m.type === 'abort') {
+      running.get(m.id)?.abort(m.reason);
+      return;
+    }
+    const t = startTransfer(m);
+    running.set(m.id, t);
+    void t.done.then((outcome) => {
+      running.delete(m.id);
+      port.postMessage({ type: 'done', id: m.id, outcome } satisfies FromWorker);
+    });
+  });
+  const { warmUpBytes } = (workerData ?? { warmUpBytes: 0 }) as TransferWorkerData;
+  void warmUp(warmUpBytes).then((result) => port.postMessage({ type: 'ready', warmUp: result } satisfies FromWorker));
 }

@@ -8,7 +8,21 @@ import { formatAcceptedOptions, type TftpAcceptedOptions } from '../options.ts';
 import { decodeTftpPacket, encodeDataHeader, encodeTftpPacket, packetToString } from '../packet.ts';
 import { BlockSource } from './block-source.ts';
 import { enableUdpGso, GSO_MAX_BYTES, GSO_MAX_SEGMENTS } from './udp-gso.ts';
-import type { TftpClient, TftpFile } from './handler.ts';
+import type { TftpClient, TftpFile, TftpRangeFile } from './handler.ts';
+
+/** A send buffer of the direct path (`segments` packets of 4 + blksize bytes); `views[i]` is packet i's data area. */
+interface DirectSlot {
+  buf: Buffer;
+  views: Buffer[];
+}
+
+function newDirectSlot(segments: number, blksize: number): DirectSlot {
+  const stride = 4 + blksize;
+  const buf = Buffer.allocUnsafe(segments * stride);
+  const views: Buffer[] = [];
+  for (let i = 0; i < segments; i++) views.push(buf.subarray(i * stride + 4, (i + 1) * stride));
+  return { buf, views };
+}
 
 /** UDP payload of one 1500-byte Ethernet frame: larger DATA packets are not segmented (the path may not carry them) */
 const GSO_MAX_SEGMENT_BYTES = 1472;
@@ -76,6 +90,13 @@ class ReadTransfer {
   private readonly segmentsPerSend: number;
   /** send buffers of segmentsPerSend packets, back from the kernel and free for reuse (fewer allocations per window) */
   private readonly sendBuffers: Buffer[] = [];
+  /**
+   * windows are read straight into their send buffer (one readv per segmented send, no block cache, no copy): for
+   * files with `readvSync` (the worker threads' descriptors) while GSO works. The size is known, so is the last block.
+   */
+  private direct: boolean;
+  /** send buffers of the direct path with their data views (block i's data at 4 + i·(4 + blksize)), free for reuse */
+  private readonly directSlots: DirectSlot[] = [];
 
   constructor(private readonly p: TransferParams) {
     this.retriesLeft = p.retries;
@@ -85,6 +106,13 @@ class ReadTransfer {
     this.gso = p.windowsize > 1 && p.blksize >= GSO_MIN_BLKSIZE && p.blksize + 4 <= GSO_MAX_SEGMENT_BYTES && this.segmentsPerSend > 1 && enableUdpGso(p.socket, p.blksize + 4);
     // GSO sends copy every window into a send buffer, so read buffers can be reused once their blocks are acknowledged
     this.source = new BlockSource(p.file, p.blksize, this.gso);
+    this.direct = false;
+    if (this.gso && p.file.kind === 'ranges' && typeof p.file.readvSync === 'function') {
+      this.direct = true;
+      // RFC 1350 §6: the block shorter than blksize (possibly empty) is the last
+      this.lastBlock = Math.floor(p.file.size / p.blksize) + 1;
+      this.lastLength = p.file.size % p.blksize;
+    }
   }
 
   run(): Promise<TransferOutcome> {
@@ -177,7 +205,63 @@ class ReadTransfer {
   private sendWindow(): void {
     const gen = ++this.generation;
     this.armTimer();
+    if (this.direct) {
+      const end = Math.min(this.base + this.p.windowsize, this.lastBlock!);
+      for (let n = this.base + 1; n <= end && this.direct && !this.finished; n += this.segmentsPerSend) this.sendDirect(n, Math.min(this.segmentsPerSend, end - n + 1));
+      return;
+    }
     this.sendRange(this.base + 1, this.base + this.p.windowsize, gen);
+  }
+
+  /**
+   * Blocks first … first+count−1 read from the file into one send buffer behind their DATA headers (one readv) and
+   * sent as one segmented send. A short read means the file shrank while being served: the transfer fails.
+   */
+  private sendDirect(first: number, count: number): void {
+    const file = this.p.file as TftpRangeFile;
+    const stride = 4 + this.p.blksize;
+    const slot = this.directSlots.pop() ?? newDirectSlot(this.segmentsPerSend, this.p.blksize);
+    const last = first + count - 1;
+    const lastLen = last === this.lastBlock ? this.lastLength : this.p.blksize;
+    let views = slot.views;
+    if (count < this.segmentsPerSend || lastLen < this.p.blksize) {
+      views = views.slice(0, count);
+      if (lastLen < this.p.blksize) views[count - 1] = slot.buf.subarray((count - 1) * stride + 4, (count - 1) * stride + 4 + lastLen);
+    }
+    const buf = slot.buf;
+    for (let i = 0; i < count; i++) {
+      const at = i * stride;
+      buf[at] = 0;
+      buf[at + 1] = 3; // DATA
+      buf[at + 2] = ((first + i) >> 8) & 0xff;
+      buf[at + 3] = (first + i) & 0xff;
+    }
+    const want = (count - 1) * this.p.blksize + lastLen;
+    let got;
+    try {
+      got = file.readvSync!(views, (first - 1) * this.p.blksize);
+    } catch (err) {
+      this.fail(`read error: ${(err as Error).message}`, true);
+      return;
+    }
+    if (got !== want) {
+      this.fail(`read error: the file is shorter than announced (${(first - 1) * this.p.blksize + got} of ${file.size} bytes)`, true);
+      return;
+    }
+    if (last > this.highestSent) this.highestSent = last;
+    const out = count === this.segmentsPerSend && lastLen === this.p.blksize ? buf : buf.subarray(0, (count - 1) * stride + 4 + lastLen);
+    if (this.gsoConfirmed) {
+      // as in sendBatch: no completion callback; the buffer is free again once the socket's queue is empty
+      this.p.socket.send(out);
+      if (this.p.socket.getSendQueueCount() === 0 && this.directSlots.length < 4) this.directSlots.push(slot);
+      return;
+    }
+    this.p.socket.send(out, (err) => {
+      if (this.directSlots.length < 4) this.directSlots.push(slot);
+      if (!err) this.gsoConfirmed = true;
+      else if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED') this.clientGone();
+      else this.gsoFailed(err);
+    });
   }
 
   /**
@@ -268,6 +352,7 @@ class ReadTransfer {
   private gsoFailed(err: Error): void {
     if (this.finished || !this.gso) return;
     this.gso = false;
+    this.direct = false;
     this.source.stopRecycling();
     this.p.logger.debug({ err: err.message }, 'tftp: segmented send failed; sending one datagram per block');
     this.sendWindow();
