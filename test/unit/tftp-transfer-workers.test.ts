@@ -249,33 +249,3 @@ test('a file that shrinks during a worker transfer ends it with an ERROR naming 
     await s.stop();
   }
 });
-
-test('warm-up: every transfer thread runs one loopback transfer before start() resolves; counters and events stay untouched; real clients are served after', async () => {
-  for (const transferWorkers of [0, 2]) {
-    const events: unknown[] = [];
-    const s = createTftpServer({
-      socketFactory: dgramSocketFactory, address: '127.0.0.1', port: 0, handler: createFilesystemHandler(dir), logger,
-      transferWorkers, warmUpBytes: 3_000_000, onEvent: (e) => events.push(e),
-    });
-    assert.deepEqual(s.warmUps(), [], 'nothing before start');
-    await s.start();
-    try {
-      const w = s.warmUps();
-      assert.equal(w.length, Math.max(1, transferWorkers), `one warm-up per transfer thread (workers: ${transferWorkers})`);
-      for (const r of w) assert.deepEqual([r.ok, r.bytes, r.reason], [true, 3_000_000, undefined]);
-      assert.ok(Object.values(s.counters()).every((v) => v === 0), `counters untouched: ${JSON.stringify(s.counters())}`);
-      assert.equal(events.length, 0, 'the warm-up reported no events');
-      const out = join(dir, `after-warm-${transferWorkers}.bin`);
-      await run('atftp', ['--option', 'windowsize 16', '--option', 'blksize 1468', '-g', '-r', 'big.bin', '-l', out, '127.0.0.1', String(s.address().port)], { timeout: 60_000 });
-      assert.equal(sha(await readFile(out)), sha(big));
-      await new Promise((r) => setTimeout(r, 50));
-      assert.deepEqual([s.counters().rrq, s.counters().done], [1, 1]);
-    } finally {
-      await s.stop();
-    }
-  }
-  const off = createTftpServer({ socketFactory: dgramSocketFactory, address: '127.0.0.1', port: 0, handler: createFilesystemHandler(dir), logger, warmUpBytes: 0 });
-  await off.start();
-  assert.deepEqual(off.warmUps(), [{ ok: true, bytes: 0, ms: 0 }], 'warmUpBytes 0: no transfer');
-  await off.stop();
-});

@@ -4,7 +4,6 @@
 // and the counters as JSON on stdout at exit.
 //   --root DIR  --address A (default 0.0.0.0)  --port N (default 69)  --log-level L (default warn)
 //   --timeout-ms N  --retries N  --max-windowsize N  --workers N (transfer worker threads, default 0)
-//   --warm-up-bytes N (JIT warm-up transfer per transfer thread before serving, default 16 MB; 0 = none)
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { createFilesystemHandler } from './fs-handler.ts';
@@ -21,7 +20,6 @@ const { values } = parseArgs({
     retries: { type: 'string', default: '5' },
     'max-windowsize': { type: 'string', default: '64' },
     workers: { type: 'string', default: '0' },
-    'warm-up-bytes': { type: 'string' },
   },
 });
 if (!values.root) {
@@ -39,7 +37,6 @@ const server = createTftpServer({
   retries: Number(values.retries),
   maxWindowsize: Number(values['max-windowsize']),
   transferWorkers: Number(values.workers),
-  ...(values['warm-up-bytes'] !== undefined ? { warmUpBytes: Number(values['warm-up-bytes']) } : {}),
 });
 await server.start();
 const a = server.address();

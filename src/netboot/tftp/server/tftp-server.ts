@@ -2,7 +2,6 @@
 // receive → decode (malformed: log, drop) → filter (RRQ only; WRQ refused) → handler(path, client) →
 // negotiate options → transfer on a fresh ephemeral socket. One bad packet or failing transfer never stops it.
 import type { Socket, RemoteInfo } from 'node:dgram';
-import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { NetbootEventSink } from '../../boot-policy.ts';
@@ -16,11 +15,6 @@ import { TftpHandlerError, type TftpClient, type TftpFile, type TftpHandler } fr
 import { negotiateReadOptions } from './negotiate.ts';
 import { runReadTransfer } from './transfer.ts';
 import { TransferPool } from './transfer-pool.ts';
-import { boundLoopbackSocket, warmUpTransferPath, WARM_UP_SOURCE, type WarmUpResult } from './warm-up.ts';
-import { rangeFileFromHandle } from './fs-handler.ts';
-
-/** 16 MB: ~680 windows of 16 × 1468 bytes, enough for V8 to optimise the per-window code (warm-up.ts) */
-const DEFAULT_WARM_UP_BYTES = 16_000_000;
 
 export interface TftpServerOptions {
   /** where sockets come from: the listening socket and one ephemeral socket per transfer */
@@ -49,12 +43,6 @@ export interface TftpServerOptions {
    * runs every transfer on the calling thread. Other files (streams, netascii) always stay on the calling thread.
    */
   transferWorkers?: number;
-  /**
-   * bytes of the JIT warm-up transfer over loopback that start() runs on every thread that runs transfers (each
-   * worker, or this thread without workers) before port 69 answers (warm-up.ts); default 16 MB (~0.1 s of CPU per
-   * thread); 0 = none
-   */
-  warmUpBytes?: number;
 }
 
 export interface TftpCounters {
@@ -82,8 +70,6 @@ export interface TftpServer {
   counters(): TftpCounters;
   /** Bound address and port (after start). */
   address(): { address: string; port: number };
-  /** How the last start()'s warm-up went on each thread that runs transfers (warm-up.ts); empty before start. */
-  warmUps(): WarmUpResult[];
 }
 
 export function createTftpServer(o: TftpServerOptions): TftpServer {
@@ -93,8 +79,7 @@ export function createTftpServer(o: TftpServerOptions): TftpServer {
   const retries = o.retries ?? 5;
   const limits = { maxBlksize: Math.min(o.maxBlksize ?? BLKSIZE_MAX, BLKSIZE_MAX), maxWindowsize: o.maxWindowsize ?? 64 };
   const maxTransfers = o.maxTransfers ?? 512;
-  const warmUpBytes = o.warmUpBytes ?? DEFAULT_WARM_UP_BYTES;
-  const pool = (o.transferWorkers ?? 0) > 0 ? new TransferPool(o.transferWorkers!, warmUpBytes) : null;
+  const pool = (o.transferWorkers ?? 0) > 0 ? new TransferPool(o.transferWorkers!) : null;
   const log = o.logger;
   const counters: TftpCounters = { rrq: 0, done: 0, errors: 0, aborted: 0, bytes: 0, dropped: 0, active: 0 };
   const active = new Map<string, { abort(reason: string): void }>();
@@ -238,34 +223,15 @@ export function createTftpServer(o: TftpServerOptions): TftpServer {
     }
   }
 
-  let warmUps: WarmUpResult[] = [];
-  /** The warm-up on this thread (no workers): runReadTransfer from a loopback socket, a FileHandle as the file. */
-  const warmUpHere = () => warmUpTransferPath(warmUpBytes, async (settings, size) => {
-    const socket = await boundLoopbackSocket();
-    let fh;
-    try {
-      fh = await open(WARM_UP_SOURCE, 'r');
-    } catch (err) {
-      socket.close();
-      throw err;
-    }
-    return runReadTransfer({ ...settings, socket, file: rangeFileFromHandle(fh, size), logger: log.child({ warmUp: true }, { level: 'silent' }) });
-  });
-
   /** bumped by stop(): a start() still waiting for its workers or its socket then gives up (and closes the socket) */
   let generation = 0;
   let starting: Promise<void> | null = null;
 
   const start = async (): Promise<void> => {
     const gen = generation;
-    // the transfer workers are loaded and warmed up (or this thread is) before port 69 answers: a PXE storm right
-    // after start meets optimised code
-    warmUps = pool ? (await pool.warm(), [...pool.warmUps]) : [await warmUpHere()];
+    // the transfer workers are loaded before port 69 answers: a PXE storm right after start meets them ready
+    await pool?.warm();
     if (gen !== generation) return;
-    for (const w of warmUps) {
-      if (w.ok) log.debug({ bytes: w.bytes, ms: w.ms }, 'tftp: transfer path warmed up');
-      else log.warn({ reason: w.reason, ms: w.ms }, 'tftp: transfer warm-up did not complete (serving anyway, slower at first)');
-    }
     const socket = await o.socketFactory({ port, address, interface: o.interface, reuseAddr: true });
     if (gen !== generation) { socket.close(); return; }
     listener = socket;
@@ -297,7 +263,6 @@ export function createTftpServer(o: TftpServerOptions): TftpServer {
       if (l) await new Promise<void>((r) => l.close(() => r()));
     },
     counters: () => ({ ...counters }),
-    warmUps: () => warmUps.map((w) => ({ ...w })),
     address() {
       if (!listener) throw new Error('tftp server not started');
       const a = listener.address();

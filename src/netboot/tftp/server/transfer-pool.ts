@@ -6,8 +6,7 @@ import type { Socket } from 'node:dgram';
 import { Worker } from 'node:worker_threads';
 import { dupSocketFd } from './socket-fd.ts';
 import type { TransferOutcome, TransferSettings } from './transfer.ts';
-import type { FromWorker, ToWorker, TransferWorkerData } from './transfer-worker.ts';
-import type { WarmUpResult } from './warm-up.ts';
+import type { FromWorker, ToWorker } from './transfer-worker.ts';
 
 export interface PooledTransferParams extends TransferSettings {
   socket: Socket;
@@ -29,11 +28,11 @@ const READY_WAIT_MS = 30_000;
 const WORKER_URL = new URL(`./transfer-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
 /** Start a worker on the transfer module; under tsx (a .ts module) the worker registers tsx first. */
-function startWorker(data: TransferWorkerData): Worker {
-  if (!WORKER_URL.pathname.endsWith('.ts')) return new Worker(WORKER_URL, { workerData: data });
+function startWorker(): Worker {
+  if (!WORKER_URL.pathname.endsWith('.ts')) return new Worker(WORKER_URL);
   const api = import.meta.resolve('tsx/esm/api');
   const src = `const { register } = await import(${JSON.stringify(api)}); register(); await import(${JSON.stringify(WORKER_URL.href)});`;
-  return new Worker(src, { eval: true, type: 'module', workerData: data } as ConstructorParameters<typeof Worker>[1]);
+  return new Worker(src, { eval: true, type: 'module' } as ConstructorParameters<typeof Worker>[1]);
 }
 
 export class TransferPool {
@@ -41,11 +40,8 @@ export class TransferPool {
   private nextId = 1;
   private closed = false;
 
-  /** the warm-up each worker reported, in start order (warm-up.ts) */
-  readonly warmUps: WarmUpResult[] = [];
-
-  /** `size` workers, started on first use; each runs a warm-up transfer of `warmUpBytes` before it is ready. */
-  constructor(private readonly size: number, private readonly warmUpBytes = 0) {}
+  /** `size` workers, started on first use. */
+  constructor(private readonly size: number) {}
 
   /**
    * Run a transfer on the least busy worker. On success the caller's `socket` is closed here (the worker owns a
@@ -72,7 +68,6 @@ export class TransferPool {
     const deadline = Date.now() + graceMs;
     while (this.slots.some((s) => s.pending.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await Promise.all(this.slots.splice(0).map((s) => s.worker.terminate()));
-    this.warmUps.length = 0;
     this.closed = false; // a restarted server starts workers again
   }
 
@@ -97,9 +92,9 @@ export class TransferPool {
   private pick(fresh = false): Slot {
     if (fresh || this.slots.length < this.size) {
       let loaded!: () => void;
-      const slot: Slot = { worker: startWorker({ warmUpBytes: this.warmUpBytes }), pending: new Map(), ready: new Promise<void>((r) => (loaded = r)) };
+      const slot: Slot = { worker: startWorker(), pending: new Map(), ready: new Promise<void>((r) => (loaded = r)) };
       slot.worker.on('message', (m: FromWorker) => {
-        if (m.type === 'ready') { this.warmUps.push(m.warmUp); loaded(); return; }
+        if (m.type === 'ready') { loaded(); return; }
         const resolve = slot.pending.get(m.id);
         slot.pending.delete(m.id);
         if (slot.pending.size === 0) slot.worker.unref();

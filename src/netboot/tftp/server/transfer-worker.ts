@@ -3,14 +3,12 @@
 //   in  { type: 'start', …TransferStart }   { type: 'abort', id, reason }
 //   out { type: 'done', id, outcome }
 import { createSocket } from 'node:dgram';
-import { closeSync, openSync, read, readvSync } from 'node:fs';
-import { parentPort, workerData } from 'node:worker_threads';
+import { read, readvSync } from 'node:fs';
+import { parentPort } from 'node:worker_threads';
 import pino from 'pino';
 import type { TftpRangeFile } from './handler.ts';
 import { ipLiteralLookup } from '../../net/ip-literal-lookup.ts';
-import { dupSocketFd } from './socket-fd.ts';
 import { runReadTransfer, type TransferOutcome, type TransferSettings } from './transfer.ts';
-import { boundLoopbackSocket, warmUpTransferPath, WARM_UP_SOURCE, type WarmUpResult } from './warm-up.ts';
 
 /** Everything a worker needs for one transfer; descriptors are process-wide, so numbers suffice. */
 export interface TransferStart extends TransferSettings {
@@ -24,14 +22,8 @@ export interface TransferStart extends TransferSettings {
 }
 
 export type ToWorker = ({ type: 'start' } & TransferStart) | { type: 'abort'; id: number; reason: string };
-/** `ready`: the worker's modules are loaded and its warm-up transfer has run (sent once, first) */
-export type FromWorker = { type: 'done'; id: number; outcome: TransferOutcome } | { type: 'ready'; warmUp: WarmUpResult };
-
-/** What the pool passes as `workerData`. */
-export interface TransferWorkerData {
-  /** bytes of the JIT warm-up transfer over loopback before `ready` (warm-up.ts); 0 = none */
-  warmUpBytes: number;
-}
+/** `ready`: the worker's modules are loaded (sent once, first) */
+export type FromWorker = { type: 'done'; id: number; outcome: TransferOutcome } | { type: 'ready' };
 
 type Running = { done: Promise<TransferOutcome>; abort(reason: string): void };
 const loggers = new Map<string, pino.Logger>();
@@ -71,24 +63,6 @@ function startTransfer(m: TransferStart): Running {
   return { done, abort: (reason) => { if (transfer) transfer.abort(reason); else aborted = reason; } };
 }
 
-/** The warm-up through startTransfer itself: a loopback socket handed over by descriptor, /dev/zero as the file. */
-async function warmUp(bytes: number): Promise<WarmUpResult> {
-  let zero: number | null = null;
-  try {
-    return await warmUpTransferPath(bytes, async (settings, size) => {
-      zero = openSync(WARM_UP_SOURCE, 'r');
-      const s = await boundLoopbackSocket();
-      const socketFd = dupSocketFd(s);
-      s.close();
-      if (socketFd === null) throw new Error('cannot duplicate a socket descriptor here');
-      return startTransfer({ ...settings, id: 0, socketFd, fileFd: zero, size, logLevel: 'silent' });
-    });
-  } finally {
-    if (zero !== null) closeSync(zero);
-  }
-}
-
-
 const port = parentPort;
 if (port) {
   const running = new Map<number, Running>();
@@ -104,6 +78,5 @@ if (port) {
       port.postMessage({ type: 'done', id: m.id, outcome } satisfies FromWorker);
     });
   });
-  const { warmUpBytes } = (workerData ?? { warmUpBytes: 0 }) as TransferWorkerData;
-  void warmUp(warmUpBytes).then((result) => port.postMessage({ type: 'ready', warmUp: result } satisfies FromWorker));
+  port.postMessage({ type: 'ready' } satisfies FromWorker);
 }
