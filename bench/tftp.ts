@@ -293,8 +293,9 @@ function reading(results: BenchResult[]): string {
     parts.push(`**Reading.** With windowsize 16 RackSeed reaches ${[fig(w2, 'with two transfer workers (the daemon\'s default on ≥ 2 cores)'), fig(one, 'on one thread')].filter(Boolean).join(', ')} ` +
       `of tftpd-hpa's aggregate (server ${ref.cpuPer100MB.toFixed(2)}, clients ${ref.clientCpuPer100MB.toFixed(2)} CPU s per 100 MB): goal (${w2 ? 'two workers' : 'one thread'}) ${ratio >= 2 ? 'met' : '**not met**'} in this run. ` +
       'Each window leaves as one `sendmsg` with UDP_SEGMENT (UDP GSO, `server/udp-gso.ts`): the kernel cuts the buffer into ' +
-      'the 16 DATA datagrams, so one trip through the UDP/IP stack and one wake-up of the client carry a whole window; the server\'s ' +
-      'remaining CPU is mostly that send (`node --cpu-prof`: `doSend`, the kernel delivering into the peer namespace). tftpd-hpa has no ' +
+      'the 16 DATA datagrams, so one trip through the UDP/IP stack and one wake-up of the client carry a whole window; on the transfer ' +
+      'workers each window is also read with one readv straight into its send buffer, behind the DATA headers (no block cache, no copy). ' +
+      'The server\'s remaining CPU is mostly the kernel: that send (which also delivers into the peer namespace) and the read. tftpd-hpa has no ' +
       `windowsize, so the same atftp command runs lock-step there: one ACK per block, which also costs the clients ${(ref.clientCpuPer100MB / goalRow.clientCpuPer100MB).toFixed(1)}× the CPU. ` +
       'Everything shares 2 cores, so the wall-clock ratio is close to the ratio of total CPU (server + clients) per MB, and it moves ' +
       'with the machine\'s load (the load average is in the header). With one thread, every client waits for that thread between ' +
