@@ -1,11 +1,12 @@
 // Live status and counters of the network services (GET /services, then 'services' stream messages).
 import { useApp } from '../store/store.ts';
 import type { ServiceStatus } from '../../shared/api.ts';
+import { counterHint, type ServiceKey } from '../lib/counter-hints.ts';
 import { Dot } from './common.tsx';
 
 const NAMES = [['dhcp', 'DHCP'], ['proxy', 'proxyDHCP'], ['tftp', 'TFTP'], ['http', 'HTTP']] as const;
 
-function ServiceCard({ label, st }: { label: string; st: ServiceStatus }) {
+function ServiceCard({ service, label, st }: { service: ServiceKey; label: string; st: ServiceStatus }) {
   const counters = Object.entries(st.counters);
   return (
     <section className="svc" aria-label={`${label} service`}>
@@ -13,7 +14,7 @@ function ServiceCard({ label, st }: { label: string; st: ServiceStatus }) {
       <div className="svc-detail muted" title={st.detail}>{st.detail || '\u00a0'}</div>
       <dl className="counters">
         {counters.length === 0 ? <div className="muted">no traffic yet</div> : counters.map(([k, v]) => (
-          <div key={k}><dt>{k}</dt><dd>{v.toLocaleString()}</dd></div>
+          <div key={k} title={counterHint(service, k)}><dt>{k}</dt><dd>{v.toLocaleString()}</dd></div>
         ))}
       </dl>
     </section>
@@ -31,7 +32,7 @@ export function ServicesPanel() {
         <span className="muted">{cfg ? `${cfg.mode} on ${cfg.interface}${cfg.pool ? ` · pool ${cfg.pool.first}–${cfg.pool.last}` : ''}` : 'not configured — finish the Network step'}</span>
       </div>
       <div className="svc-grid">
-        {NAMES.map(([k, label]) => <ServiceCard key={k} label={label} st={services[k]} />)}
+        {NAMES.map(([k, label]) => <ServiceCard key={k} service={k} label={label} st={services[k]} />)}
       </div>
     </section>
   );

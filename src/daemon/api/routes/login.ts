@@ -26,8 +26,9 @@ code{background:#eef1f5;padding:0 .25rem;border-radius:3px}</style></head>
 <body><h1>RackSeed</h1>
 <p class="why">${escapeHtml(reason)}</p>
 <p>A login link works once. In the browser that used it you are still logged in: open <a href="/">the UI</a>.
-Elsewhere, log in with the API token the daemon printed when it started
-(<code>RackSeed API token (this launch only): …</code>, or the <code>RACKSEED_TOKEN</code> it was started with).</p>
+Elsewhere, log in with the API token printed when RackSeed started (<code>rackseed serve</code> prints
+<code>RackSeed API token (this launch only): …</code>, <code>npm run lab</code> prints <code>API token: export RACKSEED_TOKEN=…</code>),
+or the <code>RACKSEED_TOKEN</code> it was started with.</p>
 <form method="post" action="/login"><label for="token">API token</label>
 <input id="token" name="token" type="password" autocomplete="off" required autofocus>
 <button type="submit">Log in</button></form></body></html>
