@@ -92,13 +92,18 @@ export class BlockSource {
     this.spare.length = 0;
   }
 
-  /** Read chunkBlocks blocks starting at block n into the cache. */
+  /**
+   * Read chunkBlocks blocks starting at block n into the cache, never beyond the file's `size` (the tsize announced
+   * in the OACK: a file that grows while it is served still ends where the client was told).
+   */
   private async readRangeAt(n: number): Promise<void> {
     if (this.file.kind !== 'ranges') return;
     const count = this.chunkBlocks;
     const buf = (this.recycle ? this.spare.pop() : undefined) ?? Buffer.allocUnsafe(count * this.blksize);
     this.chunks.push({ last: n + count - 1, buf });
-    const got = await this.file.read(buf, (n - 1) * this.blksize);
+    const position = (n - 1) * this.blksize;
+    const room = Math.max(0, Math.min(buf.length, this.file.size - position));
+    const got = await this.file.read(room === buf.length ? buf : buf.subarray(0, room), position);
     for (let i = 0; i < count; i++) {
       const start = i * this.blksize;
       const len = Math.max(0, Math.min(this.blksize, got - start));

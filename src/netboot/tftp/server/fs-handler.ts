@@ -1,6 +1,6 @@
 // A TFTP handler serving regular files from one root directory, read at offsets through a FileHandle.
 import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { TftpHandlerError, type TftpHandler, type TftpRangeFile } from './handler.ts';
 import { resolveUnderRoot } from './safe-path.ts';
 
@@ -27,20 +27,13 @@ export function createFilesystemHandler(root: string): TftpHandler {
       await fh.close();
       return null;
     }
-    return rangeFileFromHandle(fh, st.size);
-  };
-}
-
-/**
- * An open file as a TftpRangeFile of `size` bytes: reads never go beyond `size` (the tsize announced in the OACK,
- * even if the file grows while it is served); close() closes the handle.
- */
-export function rangeFileFromHandle(fh: FileHandle, size: number): TftpRangeFile {
-  return {
-    kind: 'ranges',
-    size,
-    read: async (buffer, position) => (await fh.read(buffer, 0, Math.max(0, Math.min(buffer.length, size - position)), position)).bytesRead,
-    close: () => fh.close(),
-    fd: fh.fd,
+    const file: TftpRangeFile = {
+      kind: 'ranges',
+      size: st.size,
+      read: async (buffer, position) => (await fh.read(buffer, 0, buffer.length, position)).bytesRead,
+      close: () => fh.close(),
+      fd: fh.fd,
+    };
+    return file;
   };
 }

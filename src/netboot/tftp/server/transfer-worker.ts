@@ -28,10 +28,7 @@ export type FromWorker = { type: 'done'; id: number; outcome: TransferOutcome } 
 type Running = { done: Promise<TransferOutcome>; abort(reason: string): void };
 const loggers = new Map<string, pino.Logger>();
 
-/**
- * Start a transfer from handed-over descriptors: adopt the socket (bind to the fd), read the file by pread, never
- * beyond `size` (the tsize announced in the OACK, even if the file has grown since).
- */
+/** Start a transfer from handed-over descriptors: adopt the socket (bind to the fd), read the file by pread/readv. */
 function startTransfer(m: TransferStart): Running {
   let logger = loggers.get(m.logLevel);
   if (!logger) loggers.set(m.logLevel, (logger = pino({ level: m.logLevel }, pino.destination(2))));
@@ -39,9 +36,7 @@ function startTransfer(m: TransferStart): Running {
   const file: TftpRangeFile = {
     kind: 'ranges',
     size: m.size,
-    read: (buffer, position) => new Promise((ok, fail) => {
-      read(m.fileFd, buffer, 0, Math.max(0, Math.min(buffer.length, m.size - position)), position, (err, n) => (err ? fail(err) : ok(n)));
-    }),
+    read: (buffer, position) => new Promise((ok, fail) => read(m.fileFd, buffer, 0, buffer.length, position, (err, n) => (err ? fail(err) : ok(n)))),
     readvSync: (buffers, position) => readvSync(m.fileFd, buffers, position),
     close: async () => { /* the main thread closes the file */ },
   };

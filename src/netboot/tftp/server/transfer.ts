@@ -250,17 +250,8 @@ class ReadTransfer {
     }
     if (last > this.highestSent) this.highestSent = last;
     const out = count === this.segmentsPerSend && lastLen === this.p.blksize ? buf : buf.subarray(0, (count - 1) * stride + 4 + lastLen);
-    if (this.gsoConfirmed) {
-      // as in sendBatch: no completion callback; the buffer is free again once the socket's queue is empty
-      this.p.socket.send(out);
-      if (this.p.socket.getSendQueueCount() === 0 && this.directSlots.length < 4) this.directSlots.push(slot);
-      return;
-    }
-    this.p.socket.send(out, (err) => {
+    this.sendSegmented(out, () => {
       if (this.directSlots.length < 4) this.directSlots.push(slot);
-      if (!err) this.gsoConfirmed = true;
-      else if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED') this.clientGone();
-      else this.gsoFailed(err);
     });
   }
 
@@ -328,20 +319,28 @@ class ReadTransfer {
       this.lastLength = tail.length;
     }
     if (last > this.highestSent) this.highestSent = last;
-    const whole = (): Buffer => Buffer.from(out.buffer, out.byteOffset, this.segmentsPerSend * (4 + this.p.blksize));
+    this.sendSegmented(out, () => {
+      if (this.sendBuffers.length < 4) this.sendBuffers.push(Buffer.from(out.buffer, out.byteOffset, this.segmentsPerSend * (4 + this.p.blksize)));
+    });
+  }
+
+  /**
+   * One segmented send of `out`; `free` is called once the kernel has copied it, so the buffer can carry a later
+   * window (sendBatch, sendDirect). Until one segmented send has succeeded on this socket, sends take a completion
+   * callback, and a failure falls back to one datagram per block (gsoFailed). After that, segmented sends work on
+   * this path: no completion callback from now on (dgram then uses uv_udp_try_send: no send request object and no
+   * callback a loop turn later per window). Nothing left in the socket's send queue means the kernel has copied the
+   * window, so the buffer is free; otherwise it is left to the queue (and the GC). A later failure goes unreported;
+   * the retransmission timeout ends such a transfer with an error.
+   */
+  private sendSegmented(out: Buffer, free: () => void): void {
     if (this.gsoConfirmed) {
-      // Segmented sends work on this path: no completion callback from now on (dgram then uses uv_udp_try_send: no
-      // send request object and no callback a loop turn later per window). Nothing left in the socket's send queue
-      // means the kernel has copied the window, so the buffer is free; otherwise it is left to the queue (and the
-      // GC). A later failure goes unreported (no fallback to one datagram per block then); the retransmission
-      // timeout ends such a transfer with an error.
       this.p.socket.send(out);
-      if (this.p.socket.getSendQueueCount() === 0 && this.sendBuffers.length < 4) this.sendBuffers.push(whole());
+      if (this.p.socket.getSendQueueCount() === 0) free();
       return;
     }
     this.p.socket.send(out, (err) => {
-      // the kernel has copied the datagrams (or refused them): the buffer can carry the next window
-      if (this.sendBuffers.length < 4) this.sendBuffers.push(whole());
+      free();
       if (!err) this.gsoConfirmed = true;
       else if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED') this.clientGone();
       else this.gsoFailed(err);
