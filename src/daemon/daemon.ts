@@ -10,6 +10,13 @@ import { buildApiServer } from './api/server.ts';
 import { ServiceManager, defaultIpxeRoot } from './services.ts';
 import type { BmcOpsPort } from './api/ports.ts';
 import { IpmiClient } from '../bmc/ipmi/session/client.ts';
+import { hostsForListen } from './api/access.ts';
+
+/** Host part of a "HOST:PORT" listen address ("[::1]:8443" → "::1"); "127.0.0.1" when only a port is given. */
+function listenHost(listen: string): string {
+  const i = listen.lastIndexOf(':');
+  return i > 0 ? listen.slice(0, i).replace(/^\[|\]$/g, '') : '127.0.0.1';
+}
 
 export interface DaemonOptions {
   dataDir: string | null;
@@ -32,6 +39,8 @@ export interface DaemonOptions {
   surveyMs?: number;
   /** TFTP transfers on this many worker threads; 0 = on the main thread (default: defaultTftpWorkers()) */
   tftpWorkers?: number;
+  /** host names besides the listen address that the Host header may carry (`--allow-host`, e.g. a jump host's DNS name) */
+  allowHosts?: string[];
   /** where to print the token and login URL (default: stdout) */
   print?: (line: string) => void;
 }
@@ -60,7 +69,8 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     discovery: (bmcs) => core.runner.discover(bmcs),
     sweep: (cidr) => core.sweeps.start(cidr),
   };
-  const api = await buildApiServer({ core, auth, services, bmc, logger: o.logger, version: VERSION, uiDir: o.uiDir });
+  const allowedHosts = o.listen.startsWith('unix:') ? null : hostsForListen(listenHost(o.listen), o.allowHosts ?? []);
+  const api = await buildApiServer({ core, auth, services, bmc, logger: o.logger, version: VERSION, uiDir: o.uiDir, allowedHosts: () => allowedHosts });
 
   core.recover();
   // services first, so that when the API answers, DHCP/TFTP/HTTP boot are already up
@@ -83,7 +93,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     url = `unix:${path}`;
   } else {
     const i = o.listen.lastIndexOf(':');
-    const host = i > 0 ? o.listen.slice(0, i) : '127.0.0.1';
+    const host = listenHost(o.listen);
     const port = Number(i >= 0 ? o.listen.slice(i + 1) : o.listen);
     await api.listen({ host, port });
     const addr = api.server.address();

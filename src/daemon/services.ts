@@ -80,6 +80,9 @@ export class ServiceManager implements ServicesPort {
   private ticker: NodeJS.Timeout | null = null;
   private periodic: { stop(): void } | null = null;
   private readonly factory: UdpSocketFactory;
+  /** configure()/stop() run one at a time, in call order: a second PUT /config/network while the first is still
+   * surveying must not leave the first one's servers running beside the second's */
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly core: Core, private readonly log: Logger, private readonly o: ServiceManagerOptions) {
     this.factory = o.socketFactory ?? createBoundUdpSocketFactory();
@@ -134,12 +137,28 @@ export class ServiceManager implements ServicesPort {
     return result;
   }
 
-  async configure(cfg: NetworkConfig): Promise<ServicesStatus> {
+  /** Stop what runs and start the services for `cfg`. Calls are serialized: each waits for the ones before it. */
+  configure(cfg: NetworkConfig): Promise<ServicesStatus> {
+    return this.exclusive(() => this.configureNow(cfg));
+  }
+
+  /** Stop every service (reconfiguration, daemon shutdown); waits for a configure() in progress. */
+  stop(): Promise<void> {
+    return this.exclusive(() => this.stopNow());
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(fn, fn);
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
+  private async configureNow(cfg: NetworkConfig): Promise<ServicesStatus> {
     const addr = ipv4Of(cfg.interface);
     if (!networkInterfaces()[cfg.interface]) throw new HttpError(400, `no interface ${cfg.interface}`);
     if (!addr) throw new HttpError(400, `interface ${cfg.interface} has no IPv4 address`);
     if (cfg.mode === 'authoritative' && !cfg.pool) throw new HttpError(400, 'authoritative mode needs a pool {first, last}');
-    await this.stop();
+    await this.stopNow();
     const log = this.log.child({ interface: cfg.interface });
     const survey = await this.runSurvey(cfg.interface);
     if (cfg.mode === 'authoritative' && survey.foreign.length > 0 && !cfg.override) {
@@ -243,8 +262,7 @@ export class ServiceManager implements ServicesPort {
     return s;
   }
 
-  /** Stop every service (reconfiguration, daemon shutdown). */
-  async stop(): Promise<void> {
+  private async stopNow(): Promise<void> {
     if (this.ticker) { clearInterval(this.ticker); this.ticker = null; }
     if (this.periodic) { this.periodic.stop(); this.periodic = null; }
     const r = this.running;

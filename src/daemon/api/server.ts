@@ -1,6 +1,8 @@
-// The daemon's API server (fastify 5): every /api/ route as documented in src/shared/api.ts, behind ApiAuth;
-// GET /login for the one-time code (POST /login with the token: routes/login.ts); the WebSocket stream; and the built renderer (dist/renderer) at / when present.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+// The daemon's API server (fastify 5): every /api/ route as documented in src/shared/api.ts; GET /login for the
+// one-time code (POST /login with the token: routes/login.ts); the WebSocket stream; and the built renderer
+// (dist/renderer) at / when present. Who may reach which route is decided per matched route (access.ts): every
+// route needs the token unless it declares `config: { access: 'public' }` (login, the UI's static files).
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyWebsocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
 import { existsSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { registerBmcRoutes } from './routes/bmc.ts';
 import { registerStreamRoute } from './routes/stream.ts';
 import { registerLoginRoutes } from './routes/login.ts';
 import { sendError } from './errors.ts';
+import { installAccessControl, looksLikeApiPath, type RouteRecord } from './access.ts';
 
 export interface ApiServerOptions {
   core: Core;
@@ -24,6 +27,15 @@ export interface ApiServerOptions {
   version: string;
   /** directory of the built renderer; served at / when it exists */
   uiDir: string | null;
+  /** host names (no port) the Host header may carry; null = any (a unix-socket listener). See access.ts hostsForListen. */
+  allowedHosts: () => ReadonlySet<string> | null;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** every route registered, with the access it declared (access.ts) */
+    rackseedRoutes: RouteRecord[];
+  }
 }
 
 export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyInstance> {
@@ -31,17 +43,17 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
   const app: FastifyInstance = Fastify({ loggerInstance: opts.logger.child({ svc: 'api' }, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: 1024 * 1024, trustProxy: false });
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
 
-  app.addHook('onRequest', async (req, reply) => {
-    const path = req.url.split('?')[0]!;
-    if (!path.startsWith('/api/')) return;
-    if (!opts.auth.isAuthorized(req, path === '/api/v1/stream')) {
-      return reply.code(401).header('cache-control', 'no-store').send({ error: 'unauthorized: send Authorization: Bearer <token> or log in with the one-time URL' });
-    }
-  });
+  const routes = installAccessControl(app, { auth: opts.auth, logger: opts.logger.child({ svc: 'api' }), allowedHosts: opts.allowedHosts });
+  app.decorate('rackseedRoutes', routes);
 
   app.setErrorHandler((err, req, reply) => sendError(req, reply, err));
 
-  registerLoginRoutes(app, opts.auth);
+  /** No route matched a path aimed at the API (any spelling): 401 without credentials (the API's shape is not told), else 404. */
+  const apiNotFound = (req: FastifyRequest, reply: FastifyReply): FastifyReply => (opts.auth.isAuthorized(req)
+    ? reply.code(404).send({ error: 'not found' })
+    : reply.code(401).header('cache-control', 'no-store').send({ error: 'unauthorized: send Authorization: Bearer <token> or log in with the one-time URL' }));
+
+  await registerLoginRoutes(app, opts.auth);
 
   registerSystemRoutes(app, opts);
   registerNodeRoutes(app, opts);
@@ -49,13 +61,21 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
   registerStreamRoute(app, opts);
 
   if (opts.uiDir && existsSync(opts.uiDir)) {
-    await app.register(fastifyStatic, { root: opts.uiDir, prefix: '/', wildcard: true });
-    app.setNotFoundHandler((req, reply) => {
-      if (req.method === 'GET' && !req.url.startsWith('/api/') && existsSync(`${opts.uiDir}/index.html`)) return reply.sendFile('index.html');
-      return reply.code(404).send({ error: 'not found' });
+    const uiDir = opts.uiDir;
+    // the UI's files are public: the page itself holds no data, and it must load before the login
+    await app.register(async (ui) => {
+      ui.addHook('onRoute', (r) => { r.config = { ...r.config, access: 'public' }; });
+      await ui.register(fastifyStatic, { root: uiDir, prefix: '/', wildcard: true });
+      // client-side routes of the UI get index.html; anything aimed at the API (in any spelling) a plain 404
+      ui.setNotFoundHandler((req, reply) => {
+        if (looksLikeApiPath(req.url)) return apiNotFound(req, reply);
+        if (req.method === 'GET' && existsSync(`${uiDir}/index.html`)) return reply.sendFile('index.html');
+        return reply.code(404).send({ error: 'not found' });
+      });
     });
   } else {
-    app.get('/', async (_req, reply) => reply.type('text/plain').send('RackSeed daemon: the UI is not built (npm run build:ui); the API is at /api/v1/\n'));
+    app.setNotFoundHandler((req, reply) => (looksLikeApiPath(req.url) ? apiNotFound(req, reply) : reply.code(404).send({ error: 'not found' })));
+    app.get('/', { config: { access: 'public' } }, async (_req, reply) => reply.type('text/plain').send('RackSeed daemon: the UI is not built (npm run build:ui); the API is at /api/v1/\n'));
   }
   return app;
 }

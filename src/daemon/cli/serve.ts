@@ -21,6 +21,7 @@ export interface ServeOptions {
   safeMode: boolean;
   biosIpxe: BiosIpxe;
   tftpWorkers?: number;
+  allowHost: string[];
 }
 
 function makeLogger(): Logger {
@@ -44,6 +45,8 @@ export function serveCommand(): Command {
     .option('--safe-mode', 'ignore unknown PXE clients (only known nodes are answered)', false)
     .addOption(new Option('--bios-ipxe <which>', 'iPXE for BIOS clients: "rom" boots in whichever iPXE asked (the NIC ROM\'s); '
       + '"bundled" chains our TFTP undionly.kpxe first when the client\'s iPXE is not it').choices([...BIOS_IPXE_CHOICES]).default('rom'))
+    .option('--allow-host <name>', 'a host name (besides the listen address) browsers may use to reach the UI/API, e.g. a jump host\'s DNS name; repeatable',
+      (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--tftp-workers <n>', 'TFTP transfers on N worker threads, 0 = on the main thread (default: 2 on a machine with 2 or more cores)', parseWorkers)
     .action(async (o: ServeOptions) => {
       const log = makeLogger();
@@ -55,7 +58,7 @@ export function serveCommand(): Command {
         network: o.interface ? {
           interface: o.interface, mode: o.mode, pool: o.pool ? parsePool(o.pool) : null, override: o.overrideForeignDhcp,
         } : null,
-        httpPort: o.httpPort, safeMode: o.safeMode, biosIpxe: o.biosIpxe, tftpWorkers: o.tftpWorkers,
+        httpPort: o.httpPort, safeMode: o.safeMode, biosIpxe: o.biosIpxe, tftpWorkers: o.tftpWorkers, allowHosts: o.allowHost,
         inspectTimeoutMs: process.env.RACKSEED_INSPECT_TIMEOUT_MS ? Number(process.env.RACKSEED_INSPECT_TIMEOUT_MS) : undefined,
       });
       } catch (err) {

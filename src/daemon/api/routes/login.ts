@@ -45,28 +45,34 @@ function startSession(reply: FastifyReply, sid: string, status: 302 | 303): Fast
   return reply.redirect('/', status);
 }
 
-export function registerLoginRoutes(app: FastifyInstance, auth: ApiAuth): void {
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_LIMIT }, (_req, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(body as string)));
-  });
+/**
+ * The login routes, public, in their own encapsulated plugin: form bodies (application/x-www-form-urlencoded) are
+ * parsed here only; every other route answers 415 to a form post.
+ */
+export async function registerLoginRoutes(app: FastifyInstance, auth: ApiAuth): Promise<void> {
+  await app.register(async (login) => {
+    login.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_LIMIT }, (_req, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    });
 
-  /** One-time code → session cookie, 302 to /. A spent code in a browser that is already logged in also goes to /. */
-  app.get('/login', async (req, reply) => {
-    const code = (req.query as Record<string, unknown>).code;
-    const sid = typeof code === 'string' ? auth.redeem(code) : null;
-    if (sid) return startSession(reply, sid, 302);
-    if (auth.isAuthorized(req)) return reply.redirect('/', 302);
-    return typeof code === 'string'
-      ? refuse(req, reply, 'login code unknown or already used', 'This login link was already used (or belongs to an earlier launch of the daemon).')
-      : refuse(req, reply, 'login code missing', 'Log in with the API token.');
-  });
+    /** One-time code → session cookie, 302 to /. A spent code in a browser that is already logged in also goes to /. */
+    login.get('/login', { config: { access: 'public' } }, async (req, reply) => {
+      const code = (req.query as Record<string, unknown>).code;
+      const sid = typeof code === 'string' ? auth.redeem(code) : null;
+      if (sid) return startSession(reply, sid, 302);
+      if (auth.isAuthorized(req)) return reply.redirect('/', 302);
+      return typeof code === 'string'
+        ? refuse(req, reply, 'login code unknown or already used', 'This login link was already used (or belongs to an earlier launch of the daemon).')
+        : refuse(req, reply, 'login code missing', 'Log in with the API token.');
+    });
 
-  /** The launch's API token (form field `token`) → session cookie, 303 to /. */
-  app.post('/login', async (req, reply) => {
-    const token = (req.body as Record<string, unknown> | undefined)?.token;
-    if (typeof token !== 'string' || !auth.checkToken(token.trim())) {
-      return refuse(req, reply, 'wrong token', 'That is not the API token of this launch of the daemon.');
-    }
-    return startSession(reply, auth.newSession(), 303);
+    /** The launch's API token (form field `token`) → session cookie, 303 to /. */
+    login.post('/login', { config: { access: 'public' } }, async (req, reply) => {
+      const token = (req.body as Record<string, unknown> | undefined)?.token;
+      if (typeof token !== 'string' || !auth.checkToken(token.trim())) {
+        return refuse(req, reply, 'wrong token', 'That is not the API token of this launch of the daemon.');
+      }
+      return startSession(reply, auth.newSession(), 303);
+    });
   });
 }

@@ -1,7 +1,7 @@
 // WS /api/v1/stream: every StreamMessage the core's bus publishes. The messages of one event-loop turn go out as one
 // frame: a single message as a JSON object, several as a JSON array of them, in order (a DHCP storm publishes
 // thousands of events a second; one frame and one write each cost the daemon and the browser). Authentication is
-// done by the onRequest hook before the upgrade (401 otherwise). Slow clients are dropped rather than buffered
+// done by access.ts before the upgrade (401 otherwise; the token may also come as `?token=`; Origin checked). Slow clients are dropped rather than buffered
 // forever.
 import type { FastifyInstance } from 'fastify';
 import type { ApiServerOptions } from '../server.ts';
@@ -9,7 +9,7 @@ import type { ApiServerOptions } from '../server.ts';
 const MAX_BUFFERED = 4 * 1024 * 1024;
 
 export function registerStreamRoute(app: FastifyInstance, o: ApiServerOptions): void {
-  app.get('/api/v1/stream', { websocket: true }, (socket) => {
+  app.get('/api/v1/stream', { websocket: true, config: { tokenInQuery: true } }, (socket) => {
     let queue: string[] = [];
     let scheduled = false;
     const flush = (): void => {
