@@ -115,15 +115,26 @@ export class AuthoritativeHandler {
     return { action: 'done', durable: true };
   }
 
-  /** §4.3.3: the client found the address in use; keep it out of the pool for a while. */
+  /**
+   * §4.3.3: the client found the address in use (ARP after our ACK); keep it out of the pool for declineHoldMs.
+   * Honoured only from the client that holds the address: an active (bound, unexpired) lease of option 50's address
+   * whose MAC is the DECLINE's chaddr. Leases are keyed on chaddr alone (option 61 is not stored), so chaddr is the
+   * whole check. Anything else — no lease, another client's lease, a released or expired one — changes nothing and is
+   * dropped and counted as `declineRefused`: otherwise any host on the segment could take every address out of the
+   * pool, one forged DECLINE each. A DECLINE naming another server (option 54) is not ours and is dropped as such.
+   */
   private decline(req: DhcpPacket): Decision {
     const sid = req.options.serverId;
     if (sid !== null && sid !== this.net.serverIp) return { action: 'drop', reason: `decline for server ${sid}` };
     const ip = req.options.requestedIp;
     if (!ip) return { action: 'drop', reason: 'decline without option 50' };
+    const mac = packetMac(req);
+    const now = this.now();
     const lease = this.store.byIp(ip);
-    if (lease && lease.mac === packetMac(req)) this.store.remove(ip);
-    this.pool.decline(ip, this.now());
+    if (!lease || lease.state !== 'bound' || lease.expiresAt <= now) return { action: 'drop', reason: `decline of ${ip}, which has no active lease`, counter: 'declineRefused' };
+    if (lease.mac !== mac) return { action: 'drop', reason: `decline of ${ip}, which is leased to another client`, counter: 'declineRefused' };
+    this.store.remove(ip);
+    this.pool.decline(ip, now);
     return { action: 'done', durable: true };
   }
 

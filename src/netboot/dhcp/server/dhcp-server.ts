@@ -72,7 +72,7 @@ export interface DhcpServerOptions {
 export interface DhcpService {
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** received, discover, offer, request, ack, nak, release, decline, inform, expired, dropped, errors */
+  /** received, discover, offer, request, ack, nak, release, decline, declineRefused, inform, expired, dropped, errors */
   counters(): Record<string, number>;
 }
 

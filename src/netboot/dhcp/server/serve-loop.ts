@@ -19,8 +19,8 @@ export type Decision =
   | { action: 'reply'; reply: DhcpPacket; to: ReplyTarget; durable?: boolean }
   /** handled; nothing to send (RELEASE, DECLINE); `durable`: the store changed and needs a commit */
   | { action: 'done'; durable?: boolean }
-  /** not ours to answer: a debug line, counted as dropped — not an error */
-  | { action: 'drop'; reason: string };
+  /** not ours to answer: a debug line, counted as dropped — not an error; `counter`: also counted there */
+  | { action: 'drop'; reason: string; counter?: CounterName };
 
 export type DecideFn = (packet: DhcpPacket, from: RemoteInfo) => Decision;
 
@@ -205,6 +205,7 @@ export function handleDatagram(ctx: PipelineContext, decide: DecideFn, msg: Buff
     const decision = decide(req, from);
     if (decision.action === 'drop') {
       ctx.counters.dropped++;
+      if (decision.counter) ctx.counters[decision.counter]++;
       requestEvent(ctx, req, mac, `ignored: ${decision.reason}`, 'info');
       if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ interface: ctx.iface, mac, xid: req.xid, type: messageTypeName(type) }, `ignored: ${decision.reason}`);
       return;

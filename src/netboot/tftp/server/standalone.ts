@@ -4,6 +4,7 @@
 // and the counters as JSON on stdout at exit.
 //   --root DIR  --address A (default 0.0.0.0)  --port N (default 69)  --log-level L (default warn)
 //   --timeout-ms N  --retries N  --max-windowsize N  --workers N (transfer worker threads, default 0)
+//   --max-transfers-per-client N (default 8: more concurrent clients from one address, e.g. the benchmark's, need more)
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { createFilesystemHandler } from './fs-handler.ts';
@@ -20,6 +21,7 @@ const { values } = parseArgs({
     retries: { type: 'string', default: '5' },
     'max-windowsize': { type: 'string', default: '64' },
     workers: { type: 'string', default: '0' },
+    'max-transfers-per-client': { type: 'string', default: '8' },
   },
 });
 if (!values.root) {
@@ -37,6 +39,7 @@ const server = createTftpServer({
   retries: Number(values.retries),
   maxWindowsize: Number(values['max-windowsize']),
   transferWorkers: Number(values.workers),
+  maxTransfersPerClient: Number(values['max-transfers-per-client']),
 });
 await server.start();
 const a = server.address();

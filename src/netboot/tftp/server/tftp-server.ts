@@ -9,7 +9,7 @@ import type { UdpSocketFactory } from '../../net/udp-socket.ts';
 import { TftpDecodeError } from '../decode-error.ts';
 import { errorCodeMessage, TftpErrorCode } from '../error-code.ts';
 import { encodeNetascii } from '../netascii.ts';
-import { BLKSIZE_MAX } from '../options.ts';
+import { BLKSIZE_MAX, BLKSIZE_MIN, TIMEOUT_MAX, TIMEOUT_MIN, WINDOWSIZE_MAX, WINDOWSIZE_MIN } from '../options.ts';
 import { decodeTftpPacket, encodeTftpPacket, packetToString, type TftpRequestPacket } from '../packet.ts';
 import { TftpHandlerError, type TftpClient, type TftpFile, type TftpHandler } from './handler.ts';
 import { negotiateReadOptions } from './negotiate.ts';
@@ -30,14 +30,24 @@ export interface TftpServerOptions {
   onEvent?: NetbootEventSink;
   /** retransmission timeout when the client did not negotiate one (RFC 2349); default 1000 ms */
   timeoutMs?: number;
+  /**
+   * ceiling on a client's timeout option (RFC 2349), in s, 1..255; default 5. A request up to it is acknowledged
+   * as asked; a larger one is left out of the OACK and the server retransmits after the ceiling (negotiate.ts).
+   */
+  maxTimeoutSec?: number;
   /** retransmissions of one window before a transfer is abandoned; default 5 */
   retries?: number;
-  /** cap on negotiated blksize; default 65464 (RFC 2348 maximum) */
+  /** cap on negotiated blksize, 8..65464 (RFC 2348; larger values are taken as 65464); default 65464 */
   maxBlksize?: number;
-  /** cap on negotiated windowsize (RFC 7440); default 64 */
+  /** cap on negotiated windowsize (RFC 7440), 1..65535; default 64 */
   maxWindowsize?: number;
-  /** concurrent transfers; more RRQs get ERROR 0 "server busy"; default 512 */
+  /** concurrent transfers; more RRQs get ERROR 0 "Server busy"; default 512 */
   maxTransfers?: number;
+  /**
+   * concurrent transfers per client address (any port); more RRQs from that address get ERROR 0 "Too many transfers
+   * from this client" and count in `clientLimited`. A PXE client needs 1–2 (a tsize probe, then the download); default 8
+   */
+  maxTransfersPerClient?: number;
   /**
    * worker threads for transfers of files whose handler exposes `fd` (the filesystem handler does); 0 (default)
    * runs every transfer on the calling thread. Other files (streams, netascii) always stay on the calling thread.
@@ -60,6 +70,8 @@ export interface TftpCounters {
   dropped: number;
   /** transfers in progress now */
   active: number;
+  /** read requests refused because their client address already had maxTransfersPerClient transfers (also in errors) */
+  clientLimited: number;
 }
 
 export interface TftpServer {
@@ -77,12 +89,20 @@ export function createTftpServer(o: TftpServerOptions): TftpServer {
   const port = o.port ?? 69;
   const timeoutMs = o.timeoutMs ?? 1000;
   const retries = o.retries ?? 5;
-  const limits = { maxBlksize: Math.min(o.maxBlksize ?? BLKSIZE_MAX, BLKSIZE_MAX), maxWindowsize: o.maxWindowsize ?? 64 };
+  // the OACK never promises more than the server does: every cap is a value the option's RFC allows
+  const limits = {
+    maxBlksize: setting('maxBlksize', Math.min(o.maxBlksize ?? BLKSIZE_MAX, BLKSIZE_MAX), BLKSIZE_MIN, BLKSIZE_MAX),
+    maxWindowsize: setting('maxWindowsize', o.maxWindowsize ?? 64, WINDOWSIZE_MIN, WINDOWSIZE_MAX),
+    maxTimeoutSec: setting('maxTimeoutSec', o.maxTimeoutSec ?? 5, TIMEOUT_MIN, TIMEOUT_MAX),
+  };
   const maxTransfers = o.maxTransfers ?? 512;
+  const maxPerClient = setting('maxTransfersPerClient', o.maxTransfersPerClient ?? 8, 1, Number.MAX_SAFE_INTEGER);
   const pool = (o.transferWorkers ?? 0) > 0 ? new TransferPool(o.transferWorkers!) : null;
   const log = o.logger;
-  const counters: TftpCounters = { rrq: 0, done: 0, errors: 0, aborted: 0, bytes: 0, dropped: 0, active: 0 };
+  const counters: TftpCounters = { rrq: 0, done: 0, errors: 0, aborted: 0, bytes: 0, dropped: 0, active: 0, clientLimited: 0 };
   const active = new Map<string, { abort(reason: string): void }>();
+  /** requests being served (handler, transfer on this thread or a worker) per client address; entries at 0 are deleted */
+  const perClient = new Map<string, number>();
   let listener: Socket | null = null;
 
   const emit = (kind: string, client: TftpClient, message: string, detail: Record<string, unknown>, level?: 'info' | 'warn' | 'error') => {
@@ -135,6 +155,8 @@ export function createTftpServer(o: TftpServerOptions): TftpServer {
     counters.rrq++;
     active.set(key, { abort: () => {} });
     counters.active = active.size;
+    const fromClient = (perClient.get(client.address) ?? 0) + 1;
+    perClient.set(client.address, fromClient);
     const failRequest = (code: number, message: string, level: 'info' | 'warn' = 'info') => {
       counters.errors++;
       rlog[level]({ code, message }, 'tftp: read request refused');
@@ -148,6 +170,11 @@ export function createTftpServer(o: TftpServerOptions): TftpServer {
       const mode = req.mode.toLowerCase();
       if (mode !== 'octet' && mode !== 'netascii') {
         failRequest(TftpErrorCode.IllegalOperation, `Illegal TFTP operation: mode "${req.mode}" not supported`);
+        return;
+      }
+      if (fromClient > maxPerClient) {
+        counters.clientLimited++;
+        failRequest(TftpErrorCode.NotDefined, 'Too many transfers from this client', 'warn');
         return;
       }
       if (active.size > maxTransfers) {
@@ -220,6 +247,9 @@ export function createTftpServer(o: TftpServerOptions): TftpServer {
       if (socket) try { socket.close(); } catch { /* closed */ }
       active.delete(key);
       counters.active = active.size;
+      const left = (perClient.get(client.address) ?? 1) - 1;
+      if (left > 0) perClient.set(client.address, left);
+      else perClient.delete(client.address);
     }
   }
 
@@ -269,6 +299,12 @@ export function createTftpServer(o: TftpServerOptions): TftpServer {
       return { address: a.address, port: a.port };
     },
   };
+}
+
+/** A numeric server option, checked: an integer in min..max, else a RangeError at construction. */
+function setting(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`tftp: ${name} must be an integer from ${min} to ${max}, not ${value}`);
+  return value;
 }
 
 /** netascii (RFC 1350): served as a stream of converted chunks; the size is no longer known up front. */
