@@ -153,7 +153,7 @@ test('transferWorkers 2: concurrent atftp (windowsize 16), curl and tftp-hpa dow
     ]);
     for (const o of [...outs, join(dir, 'w-curl.bin'), join(dir, 'w-hpa.bin')]) assert.equal(sha(await readFile(o)), sha(big), o);
     await new Promise((r) => setTimeout(r, 50));
-    assert.deepEqual({ ...s.counters(), dropped: 0 }, { rrq: 6, done: 6, errors: 0, aborted: 0, bytes: 6 * big.length, dropped: 0, active: 0 });
+    assert.deepEqual({ ...s.counters(), dropped: 0 }, { rrq: 6, done: 6, errors: 0, aborted: 0, bytes: 6 * big.length, dropped: 0, active: 0, clientLimited: 0 });
     // requests refused by the handler are still answered from the main thread: traversal → 2, missing → 1
     const c = await rawClient();
     try {
