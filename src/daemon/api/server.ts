@@ -5,6 +5,8 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyWebsocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Core } from '../../core/core.ts';
@@ -38,10 +40,29 @@ declare module 'fastify' {
   }
 }
 
+/** Content-Security-Policy of every response (directives for @fastify/helmet). */
+export const UI_CSP = {
+  defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], imgSrc: ["'self'", 'data:'], connectSrc: ["'self'"],
+  objectSrc: ["'none'"], baseUri: ["'none'"], formAction: ["'self'"], frameAncestors: ["'none'"],
+};
+
 export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyInstance> {
   // request logs (info) are left out; errors still reach the log
   const app: FastifyInstance = Fastify({ loggerInstance: opts.logger.child({ svc: 'api' }, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: 1024 * 1024, trustProxy: false });
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
+
+  // Security headers on every response (the UI's own meta CSP stays as a second layer): no framing, no sniffing,
+  // no referrer, scripts and styles only from this origin. The login page adds the hash of its one inline style.
+  await app.register(fastifyHelmet, {
+    global: true,
+    contentSecurityPolicy: { useDefaults: false, directives: UI_CSP },
+    strictTransportSecurity: false, // plain HTTP on loopback: HSTS would pin 127.0.0.1 to https in the browser
+    // not "no-referrer": with it, browsers send `Origin: null` on the UI's own form posts (Fetch §3.2.5), which the
+    // Origin check refuses; "same-origin" still sends nothing to other origins
+    referrerPolicy: { policy: 'same-origin' },
+  });
+  // only the routes that say so (POST /login: guessing the token) are rate-limited
+  await app.register(fastifyRateLimit, { global: false });
 
   const routes = installAccessControl(app, { auth: opts.auth, logger: opts.logger.child({ svc: 'api' }), allowedHosts: opts.allowedHosts });
   app.decorate('rackseedRoutes', routes);
