@@ -4,11 +4,13 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { serveCommand } from './serve.ts';
+import { nodesCommand } from './nodes.ts';
 
 const program = new Command('rackseed')
   .description('Bring bare metal up from nothing, offline: DHCP/proxyDHCP, TFTP, HTTP boot, IPMI, discovery.')
   .version('0.1.0');
 program.addCommand(serveCommand());
+program.addCommand(nodesCommand());
 
 // The IPMI engineer's `rackseed bmc …` subcommand, when present.
 const bmcFile = join(dirname(fileURLToPath(import.meta.url)), 'bmc.ts');
