@@ -6,8 +6,8 @@
 //   vmlinuz-<kernelVersion>   the Debian kernel (EFI stub built in: boots from SeaBIOS and OVMF alike)
 //   initrd-<kernelVersion>.img  gzip'd newc cpio: busybox, driver modules, /init and the agent
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { createReadStream, lstatSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface RamdiskFile {
@@ -50,8 +50,18 @@ export function ramdiskDir(): string {
 export const MANIFEST_NAME = 'manifest.json';
 
 /**
- * Read the manifest of the last build in `dir`, with `kernel.path`/`initrd.path` made absolute.
- * Returns null when no build exists (never built, or the manifest is unreadable or of another schema).
+ * A manifest `path` this build can have written: a plain file name in the build folder — not absolute, no
+ * directory part (neither / nor a backslash), not "." or "..", no NUL. The daemon (root) serves what the manifest names,
+ * so a crafted manifest must not name /etc/shadow or ../../anything.
+ */
+export function isPlainFileName(p: unknown): p is string {
+  return typeof p === 'string' && p !== '' && p !== '.' && p !== '..' && !/[/\\\0]/.test(p);
+}
+
+/**
+ * Read the manifest of the last build in `dir`, with `kernel.path`/`initrd.path` made absolute (joined to `dir`).
+ * Returns null when no build exists (never built, or the manifest is unreadable or of another schema) and when
+ * a path in it is not a plain file name (isPlainFileName).
  * Cheap (no hashing); use `verifyRamdisk` to check the files against it.
  */
 export function loadRamdiskManifest(dir: string = ramdiskDir()): RamdiskManifest | null {
@@ -62,19 +72,26 @@ export function loadRamdiskManifest(dir: string = ramdiskDir()): RamdiskManifest
     return null;
   }
   const m = raw as RamdiskManifest;
-  if (!m || m.schemaVersion !== 1 || typeof m.kernel?.path !== 'string' || typeof m.initrd?.path !== 'string') return null;
-  const abs = (p: string): string => (isAbsolute(p) ? p : join(dir, p));
+  if (!m || m.schemaVersion !== 1 || !isPlainFileName(m.kernel?.path) || !isPlainFileName(m.initrd?.path)) return null;
+  const abs = (p: string): string => join(dir, p);
   return { ...m, kernel: { ...m.kernel, path: abs(m.kernel.path) }, initrd: { ...m.initrd, path: abs(m.initrd.path) } };
+}
+
+/** True when `path` is a regular file itself (lstat: a symlink, even to a regular file, is not). */
+function isRegularFile(path: string): boolean {
+  try { return lstatSync(path).isFile(); } catch { return false; }
 }
 
 /**
  * Absolute paths of the built kernel and initrd, for the daemon's HTTP server to stream
- * (`GET /boot/vmlinuz`, `/boot/initrd` or however it names them). Null when nothing is built yet or a
- * file named by the manifest is missing.
+ * (`GET /boot/vmlinuz`, `/boot/initrd` or however it names them). Null when nothing is built yet, a file
+ * named by the manifest is missing, or it is not a regular file directly in `dir`: the names are plain file
+ * names (loadRamdiskManifest) and the files regular files, not symlinks (which could point anywhere) nor
+ * devices or FIFOs — so what is served is always inside the build folder.
  */
 export function ramdiskPaths(dir: string = ramdiskDir()): { kernel: string; initrd: string; kernelVersion: string } | null {
   const m = loadRamdiskManifest(dir);
-  if (!m || !existsSync(m.kernel.path) || !existsSync(m.initrd.path)) return null;
+  if (!m || !isRegularFile(m.kernel.path) || !isRegularFile(m.initrd.path)) return null;
   return { kernel: m.kernel.path, initrd: m.initrd.path, kernelVersion: m.kernelVersion };
 }
 

@@ -1,6 +1,5 @@
 // The core, assembled: one SQLite database and the services built on it. The daemon creates one Core per process;
 // tests create one over ':memory:' or a temp dir. `close()` stops jobs and closes the database.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { openDatabase, type Db } from './db.ts';
@@ -10,6 +9,7 @@ import { JobStore } from './store/jobs.ts';
 import { BmcStore } from './store/bmcs.ts';
 import { ConfigStore } from './store/config.ts';
 import { SecretBox } from './secret-box.ts';
+import { privateSubdir, secureDataDir } from './safe-path.ts';
 import { EventBus } from './event-bus.ts';
 import { NodeLifecycle } from './node-lifecycle.ts';
 import { AgentIntake } from './agent/intake.ts';
@@ -23,7 +23,8 @@ import { IpMacMap } from './ip-mac-map.ts';
 import type { IpmiClient } from '../bmc/ipmi/session/client.ts';
 
 export interface CoreOptions {
-  /** data directory (created 0700 if missing) holding rackseed.db and secret.key; null = in-memory (tests) */
+  /** data directory (created 0700 if missing) holding rackseed.db, events.db, secret.key and run/; null = in-memory
+   *  (tests). Checked before use (safe-path.ts): an unsafe one throws UnsafePathError and nothing is opened. */
   dataDir: string | null;
   logger: Logger;
   /** the IPMI client (sessions and sweeps); null = no BMC control (API answers 503) */
@@ -61,15 +62,20 @@ export class Core {
   ipToMac: (ip: string) => string | null;
   /** addresses the netboot servers saw each MAC use (filled by the netboot sink; proxy mode has no leases of ours) */
   readonly addresses = new IpMacMap();
+  /** `<data dir>/run` (0700, checked like the data dir): private working folders, e.g. the HTTP server's files
+   *  root (ramdisk-files.ts); null without a data dir (then callers use the OS temp folder) */
+  readonly runDir: string | null;
 
   constructor(opts: CoreOptions) {
     this.log = opts.logger;
     let box: SecretBox;
     if (opts.dataDir) {
-      mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
-      this.db = openDatabase(join(opts.dataDir, 'rackseed.db'));
-      box = SecretBox.fromDataDir(opts.dataDir);
+      const dir = secureDataDir(opts.dataDir);
+      box = SecretBox.fromDataDir(dir);
+      this.runDir = privateSubdir(dir, 'run');
+      this.db = openDatabase(join(dir, 'rackseed.db'));
     } else {
+      this.runDir = null;
       this.db = openDatabase(':memory:');
       box = SecretBox.ephemeral();
     }

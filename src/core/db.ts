@@ -2,6 +2,7 @@
 // Each migration runs once, inside a transaction, and is recorded in `migrations` (version, applied_at).
 import Database from 'better-sqlite3';
 import { ensureIdleCheckpointer } from './store/idle-checkpointer.ts';
+import { checkOwnFile } from './safe-path.ts';
 
 export type Db = Database.Database;
 
@@ -78,8 +79,15 @@ const MIGRATIONS: string[] = [
    );`,
 ];
 
-/** Open (creating if needed) the database at `path` (':memory:' for tests) and migrate it to the latest version. */
+/**
+ * Open (creating if needed) the database at `path` (':memory:' for tests) and migrate it to the latest version.
+ * An existing file (or its -wal/-shm/-journal) that is a symlink, not ours, or writable by others is refused
+ * (UnsafePathError, safe-path.ts): the daemon runs as root and must not write through a planted link.
+ */
 export function openDatabase(path: string): Db {
+  if (path !== ':memory:' && path !== '') {
+    for (const suffix of ['', '-wal', '-shm', '-journal']) checkOwnFile(path + suffix, 'database file');
+  }
   const db = new Database(path);
   if (path !== ':memory:') db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
