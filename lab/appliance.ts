@@ -10,6 +10,10 @@ import { pidAlive, sleep, spawnDetached } from './processes.ts';
 
 export const REPO_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 export const DAEMON_CLI = join(REPO_ROOT, 'src', 'daemon', 'cli', 'main.ts');
+/** The root entry point: tsx without its compile cache (which any local user can plant code in), install checked. */
+export const DAEMON_BIN = join(REPO_ROOT, 'bin', 'rackseed.mjs');
+/** For the other root processes the lab starts through `node --import tsx`: no tsx compile cache (bin/rackseed.mjs). */
+const NO_TSX_CACHE = { TSX_DISABLE_CACHE: '1' };
 
 export interface DaemonOptions {
   mode: 'authoritative' | 'proxy';
@@ -27,7 +31,7 @@ export const API_PORT = 8443;
 export const RELAY = join(REPO_ROOT, 'lab', 'relay.ts');
 
 export function daemonArgs(n: LabNames, o: DaemonOptions): string[] {
-  const args = ['--import', 'tsx', DAEMON_CLI, 'serve',
+  const args = [DAEMON_BIN, 'serve',
     '--interface', IFACES.appProv, '--mode', o.mode,
     '--data', join(n.dir, 'appliance', 'data'),
     '--listen', `127.0.0.1:${API_PORT}`];
@@ -40,14 +44,15 @@ export function daemonArgs(n: LabNames, o: DaemonOptions): string[] {
 export async function startDaemon(n: LabNames, o: DaemonOptions, timeoutMs = 60_000): Promise<Daemon> {
   if (!existsSync(DAEMON_CLI)) throw new Error(`the daemon is missing: ${DAEMON_CLI} (src/daemon is another engineer's part)`);
   const dataDir = join(n.dir, 'appliance', 'data');
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dirname(dataDir), { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 }); // the daemon refuses a data dir others can write (src/core/safe-path.ts)
   rmSync(n.apiSocket, { force: true });
   const log = join(n.dir, 'appliance', 'daemon.log');
   const pid = spawnDetached(n.appNs, process.execPath, daemonArgs(n, o), log, {
-    cwd: REPO_ROOT, env: { ...process.env, RACKSEED_TOKEN: o.token, NO_COLOR: '1' },
+    cwd: REPO_ROOT, env: { ...process.env, ...NO_TSX_CACHE, RACKSEED_TOKEN: o.token, NO_COLOR: '1' },
   });
   const relayPid = spawnDetached(n.appNs, process.execPath, ['--import', 'tsx', RELAY, n.apiSocket, `127.0.0.1:${API_PORT}`],
-    join(n.dir, 'appliance', 'relay.log'), { cwd: REPO_ROOT });
+    join(n.dir, 'appliance', 'relay.log'), { cwd: REPO_ROOT, env: { ...process.env, ...NO_TSX_CACHE } });
   const api = new LabApi(n.apiSocket, o.token);
   const until = Date.now() + timeoutMs;
   let last: unknown = null;

@@ -59,7 +59,9 @@ export interface LaunchPlan {
 /** The exact command that starts the daemon. Pure. The token never appears in it. */
 export function daemonLaunchPlan(o: LaunchOptions): LaunchPlan {
   if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) throw new RangeError(`bad port ${o.port}`);
-  const daemon = [o.nodePath, '--import', 'tsx', 'src/daemon/cli/main.ts', 'serve', '--listen', `127.0.0.1:${o.port}`, '--data', o.dataDir];
+  // bin/rackseed.mjs, not `node --import tsx …`: it turns tsx's compile cache off (a root daemon must not run
+  // "compiled" code from /tmp/tsx-0, which any local user can create first) and refuses an install others can write
+  const daemon = [o.nodePath, 'bin/rackseed.mjs', 'serve', '--listen', `127.0.0.1:${o.port}`, '--data', o.dataDir];
   const wrapped = ['/bin/sh', '-c', WRAPPER_SCRIPT, 'rackseed-daemon', o.daemonRoot, ...daemon];
   const elevated = o.platform === 'linux' && !o.noElevate;
   if (o.platform === 'win32') {

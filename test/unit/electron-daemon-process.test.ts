@@ -21,7 +21,7 @@ test('Linux: pkexec runs the sh wrapper; the token is never in argv', () => {
   assert.equal(p.elevated, true);
   assert.equal(p.tokenOnStdin, true);
   assert.deepEqual(p.args.slice(0, 5), ['/bin/sh', '-c', WRAPPER_SCRIPT, 'rackseed-daemon', base.daemonRoot]);
-  assert.deepEqual(p.args.slice(5), ['/usr/bin/node', '--import', 'tsx', 'src/daemon/cli/main.ts', 'serve', '--listen', '127.0.0.1:43117', '--data', '/var/lib/rackseed']);
+  assert.deepEqual(p.args.slice(5), ['/usr/bin/node', 'bin/rackseed.mjs', 'serve', '--listen', '127.0.0.1:43117', '--data', '/var/lib/rackseed']);
   assert.ok(!p.args.some((a) => /token/i.test(a) && a !== WRAPPER_SCRIPT));
   const dev = daemonLaunchPlan({ ...base, platform: 'linux', noElevate: true });
   assert.equal(dev.command, '/bin/sh');
