@@ -185,3 +185,38 @@ test('lab/cli.ts up: SIGINT tears down every namespace, tap and process', {
     execFileSync(process.execPath, ['--import', 'tsx', 'lab/cli.ts', 'down', '--id', id], { cwd: REPO_ROOT, stdio: 'ignore' });
   }
 });
+
+test('npm run lab: Ctrl-C (SIGINT to the whole process group, as a terminal sends it) returns only when nothing is left', {
+  skip: isRoot ? false : 'needs root', timeout: 300_000,
+}, async () => {
+  const id = `c${randomBytes(3).toString('hex')}`;
+  // its own process group, like a shell's foreground job; the npm script's own arguments plus ours
+  const child = spawn('npm', ['run', 'lab', '--', '--id', id, '--nodes', '1', '--firmware', 'bios', '--port', '0'],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' } });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const pids: number[] = [];
+  try {
+    // mid bring-up: the daemon runs, the BMC has powered the node on for discovery, nothing has finished
+    await waitFor(`discovery started by npm run lab (output so far: ${out})`, 240_000,
+      () => (/Discovering/.test(out) ? true : (child.exitCode !== null ? (() => { throw new Error(out); })() : null)));
+    const st = readState(labNames(id));
+    assert.ok(st, 'lab.json written');
+    const qemu = await waitFor('QEMU powered on by discovery', 60_000, () => readPidFile(join(st.nodeDirs[0], 'power.pid')));
+    pids.push(qemu, ...st.pids.bmcs, ...[st.pids.daemon, st.pids.radvd, st.pids.tcpdump].filter((p): p is number => typeof p === 'number'));
+    assert.ok(pids.every(pidAlive), 'everything runs before the signal');
+    process.kill(-child.pid!, 'SIGINT');
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([exited, new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), 60_000); })]);
+    clearTimeout(timer);
+    assert.notEqual(code, 'timeout', `npm run lab did not return:\n${out}`);
+    // the moment the command returns, nothing of the lab may be left
+    assertGone(id, pids);
+    assert.match(out, /everything removed/);
+  } finally {
+    if (child.exitCode === null) { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }
+    execFileSync(process.execPath, ['--import', 'tsx', 'lab/cli.ts', 'down', '--id', id], { cwd: REPO_ROOT, stdio: 'ignore' });
+  }
+});
