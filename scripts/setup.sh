@@ -9,6 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-lab}"
 export ELECTRON_SKIP_BINARY_DOWNLOAD=1
+# runs as root: no tsx compile cache in the shared /tmp (docs/SECURITY.md)
+export TSX_DISABLE_CACHE=1
 
 lab_pkgs=(qemu-system-x86 qemu-utils ipxe-qemu ipxe ovmf openipmi ipmitool iproute2 tcpdump cpio kmod
   busybox-static radvd dnsmasq-base procps curl)

@@ -177,7 +177,7 @@ export class ServiceManager implements ServicesPort {
       sink(e);
     };
     const ramdiskRoot = this.o.ramdiskRoot ?? ramdiskDir();
-    const files = prepareRamdiskFiles(ramdiskRoot);
+    const files = prepareRamdiskFiles(ramdiskRoot, this.core.runDir ?? undefined);
     r.files = files;
     this.core.bootSettings = {
       serverIp: addr.address, httpPort: this.o.httpPort, safeMode: this.o.safeMode, biosIpxe: cfg.biosIpxe ?? this.o.biosIpxe ?? 'rom',

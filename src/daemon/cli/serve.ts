@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { pino, destination, type Logger } from 'pino';
 import { startDaemon } from '../daemon.ts';
 import { ForeignDhcpError } from '../api/ports.ts';
+import { UnsafePathError } from '../../core/safe-path.ts';
 import { BIOS_IPXE_CHOICES, type BiosIpxe } from '../../core/boot/policy.ts';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..');
@@ -62,6 +63,10 @@ export function serveCommand(): Command {
         inspectTimeoutMs: process.env.RACKSEED_INSPECT_TIMEOUT_MS ? Number(process.env.RACKSEED_INSPECT_TIMEOUT_MS) : undefined,
       });
       } catch (err) {
+        if (err instanceof UnsafePathError) {
+          process.stderr.write(`rackseed: refusing to start: ${err.message}\n`);
+          process.exit(2);
+        }
         if (err instanceof ForeignDhcpError) {
           process.stderr.write(`rackseed: refusing to start authoritative DHCP on ${o.interface}: another DHCP server answers there ` +
             `(${err.survey.foreign.map((f) => `${f.serverId}${f.offered ? ` offering ${f.offered}` : ''}`).join(', ')}).\n` +
