@@ -90,7 +90,9 @@ export class Core {
     this.lifecycle = new NodeLifecycle(this.db, this.nodes, this.events, this.bus);
     this.ipToMac = opts.ipToMac ?? (() => null);
     this.intake = new AgentIntake(this.db, this.nodes, this.jobs, this.bmcs, this.lifecycle, this.bus, this.log.child({ svc: 'agent' }));
-    this.policy = new CoreBootPolicy(this.nodes, this.lifecycle, this.bus, () => this.bootSettings, this.log.child({ svc: 'policy' }), (ip) => this.ipToMac(ip) ?? this.addresses.get(ip));
+    this.policy = new CoreBootPolicy(
+      { nodes: this.nodes, jobs: this.jobs, bmcs: this.bmcs, lifecycle: this.lifecycle, bus: this.bus, network: () => this.config.network() },
+      () => this.bootSettings, this.log.child({ svc: 'policy' }), (ip) => this.ipToMac(ip) ?? this.addresses.get(ip));
     const connector = opts.bmcConnector ?? (opts.ipmi ? ipmiConnector(opts.ipmi) : null);
     this.runner = new JobRunner(this, this.intake, connector, opts.jobs);
     this.bmcOps = new BmcOperations(this, connector);

@@ -77,6 +77,8 @@ const MIGRATIONS: string[] = [
      key TEXT PRIMARY KEY,
      value TEXT NOT NULL
    );`,
+  // nodes a RackSeed job powered on through their BMC (only those may be powered off by RackSeed)
+  `ALTER TABLE nodes ADD COLUMN powered_on_by_rackseed INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /**

@@ -1,6 +1,7 @@
 // Node lifecycle (DESIGN.md "Node lifecycle"): the explicit transition table and the one function that moves a
 // node between states. Every transition is persisted together with a `lifecycle/state` event in one transaction.
 //
+//   seen ──allowed / bmc-power-on / open-admission──▶ discovered      (seen: a PXE client not booted, allowlist admission)
 //   discovered ──inspect-start──▶ inspecting ──inventory──▶ available ──deploy-start──▶ deploying ──deploy-done──▶ active
 //        └───────────inventory──────────────────────────────▲   │  ▲                          │
 //   any working state ──job-failed / crash-recovery / boot-failed──▶ error ──inspect-start / inventory / manual──▶ …
@@ -9,6 +10,9 @@ import type { NodeState } from '../shared/node.ts';
 /** Why a node changed state; recorded on the event. */
 export type TransitionCause =
   | 'pxe-unknown'      // first seen by DHCP/HTTP boot
+  | 'allowed'          // the engineer allowed a seen machine to boot (API)
+  | 'bmc-power-on'     // a seen machine PXE-booted after a RackSeed job powered its BMC on (PXE UUID = System GUID)
+  | 'open-admission'   // a seen machine asked again while every PXE client is admitted (RackSeed the only DHCP server)
   | 'inspect-start'    // an inspect job began
   | 'inventory'        // the agent posted a valid inventory
   | 'job-failed'       // a job step failed (reason kept in lastError)
@@ -23,6 +27,7 @@ export interface Transition { from: NodeState; to: NodeState; causes: readonly T
 
 /** Every allowed transition. Anything not listed is refused with an IllegalTransitionError. */
 export const TRANSITIONS: readonly Transition[] = [
+  { from: 'seen', to: 'discovered', causes: ['allowed', 'bmc-power-on', 'open-admission'] },
   { from: 'discovered', to: 'inspecting', causes: ['inspect-start'] },
   { from: 'discovered', to: 'available', causes: ['inventory'] },
   { from: 'discovered', to: 'error', causes: ['job-failed', 'manual'] },

@@ -1,8 +1,9 @@
 // Applies the transition table (lifecycle.ts) to stored nodes: each transition is checked, written, its
 // `lifecycle/state` event recorded (in the same transaction for in-memory cores; with a data directory the event log
-// is its own file, written within ~10 ms — see store/events.ts), then broadcast. Also creates nodes the first time a MAC is seen.
+// is its own file, written within ~10 ms — see store/events.ts), then broadcast. Also creates nodes the first time a MAC is
+// seen: `discovered` when it may boot, `seen` when it may not (allowlist admission), and admits seen ones.
 import type { Db } from './db.ts';
-import type { NodeState, NodeSummary, EventSource } from '../shared/node.ts';
+import type { NodeEvent, NodeState, NodeSummary, EventSource } from '../shared/node.ts';
 import type { NodeStore } from './store/nodes.ts';
 import type { EventStore } from './store/events.ts';
 import type { EventBus } from './event-bus.ts';
@@ -41,19 +42,57 @@ export class NodeLifecycle {
     return updated;
   }
 
-  /** The node for `mac` (normalised), creating it `discovered` (with an event from `source`) if unknown. */
-  ensureNode(mac: string, source: EventSource): { node: NodeSummary; created: boolean } {
+  /**
+   * The node for `mac` (normalised), creating it `discovered` (with an event from `source`) if unknown. `cause` says
+   * why it may boot: first seen while every client is admitted ('pxe-unknown'), allowed by the engineer ('allowed'),
+   * or PXE-booted by a RackSeed job through its BMC ('bmc-power-on').
+   */
+  ensureNode(mac: string, source: EventSource, cause: 'pxe-unknown' | 'allowed' | 'bmc-power-on' = 'pxe-unknown'): { node: NodeSummary; created: boolean } {
     const existing = this.nodes.getByMac(mac);
     if (existing) return { node: existing, created: false };
-    const { node, ev } = this.db.transaction(() => {
-      const n = this.nodes.create(mac, 'discovered');
-      const e = this.events.append({
-        source: 'lifecycle', kind: 'discovered', mac, nodeId: n.id,
-        message: `new node ${mac} discovered (first seen by ${source})`, detail: { cause: 'pxe-unknown', via: source },
-      });
-      return { node: n, ev: e };
+    const why = cause === 'allowed' ? 'allowed to boot' : cause === 'bmc-power-on' ? 'PXE-booted after RackSeed powered its BMC on' : `first seen by ${source}`;
+    return this.create(mac, 'discovered', {
+      source: 'lifecycle', kind: 'discovered', message: `new node ${mac} discovered (${why})`, detail: { cause, via: source },
+    });
+  }
+
+  /**
+   * Record a PXE client that is not booted (allowlist admission) as a `seen` node, once per MAC: the node and its
+   * `lifecycle/seen` event are written only the first time; later requests change nothing. `why` names the rule in
+   * force ("proxy mode"); `uuid` is the client's PXE machine identifier (option 97), kept to help recognise it.
+   */
+  recordSeen(mac: string, source: EventSource, why: string, uuid: string | null): { node: NodeSummary; created: boolean } {
+    const existing = this.nodes.getByMac(mac);
+    if (existing) return { node: existing, created: false };
+    return this.create(mac, 'seen', {
+      source: 'lifecycle', kind: 'seen', message: `PXE client seen, not booted (${why}: only allowed machines boot)`,
+      detail: { cause: 'pxe-unknown', via: source, admission: 'allowlist', ...(uuid ? { uuid } : {}) },
+    }, uuid);
+  }
+
+  /**
+   * Let a `seen` node boot (→ `discovered`, with `cause`); a node in any other state is already admitted and is
+   * returned unchanged. Null when there is no such node.
+   */
+  admit(id: string, cause: 'allowed' | 'bmc-power-on' | 'open-admission'): NodeSummary | null {
+    const node = this.nodes.get(id);
+    if (!node) return null;
+    return node.state === 'seen' ? this.transition(id, 'discovered', cause) : node;
+  }
+
+  /** Allow `mac` (normalised) to boot: its `seen` node → `discovered`; a MAC not seen yet becomes a `discovered` node. */
+  allowMac(mac: string): NodeSummary {
+    const n = this.nodes.getByMac(mac);
+    return n ? this.admit(n.id, 'allowed')! : this.ensureNode(mac, 'api', 'allowed').node;
+  }
+
+  private create(mac: string, state: NodeState, ev: Omit<NodeEvent, 'id' | 'at' | 'mac' | 'nodeId'>, uuid: string | null = null): { node: NodeSummary; created: boolean } {
+    const { node, e } = this.db.transaction(() => {
+      let n = this.nodes.create(mac, state);
+      if (uuid) n = this.nodes.update(n.id, { uuid }) ?? n;
+      return { node: n, e: this.events.append({ ...ev, mac, nodeId: n.id }) };
     })();
-    this.bus.publish({ type: 'event', payload: ev });
+    this.bus.publish({ type: 'event', payload: e });
     this.bus.publish({ type: 'node', payload: node });
     return { node, created: true };
   }

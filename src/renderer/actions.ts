@@ -123,6 +123,26 @@ export async function setMaintenance(id: string, on: boolean, reason?: string): 
   }
 }
 
+/** Let a `seen` node PXE-boot (allowlist admission): it becomes `discovered` and boots the next time it asks. */
+export async function allowNode(id: string): Promise<void> {
+  const r = await guarded('Allow', () => api().allow(id));
+  if (r) {
+    store.getState().upsertNode(r);
+    store.getState().notify('info', `${r.mac} may boot now: it is discovered the next time it PXE-boots`);
+  }
+}
+
+/** Let MACs boot before (or after) they are seen; `text` holds MACs separated by commas, spaces or new lines. */
+export async function allowMacs(text: string): Promise<boolean> {
+  const macs = text.split(/[\s,;]+/).map((m) => m.trim()).filter(Boolean);
+  if (!macs.length) return false;
+  const r = await guarded('Allow', () => api().allowMacs(macs));
+  if (!r) return false;
+  for (const n of r) store.getState().upsertNode(n);
+  store.getState().notify('info', `${r.length} machine${r.length === 1 ? '' : 's'} may boot now`);
+  return true;
+}
+
 export async function inspect(id: string): Promise<void> {
   const r = await guarded('Inspect', () => api().inspect(id));
   if (r) store.getState().notify('info', 'Inspection started');

@@ -18,6 +18,9 @@
 //   POST /api/v1/nodes/:id/power  {action}    → { power }    (action: PowerAction)
 //   POST /api/v1/nodes/:id/bootdev BootDevRequest → { ok: true }
 //   PUT  /api/v1/nodes/:id/maintenance {maintenance, reason?} → NodeSummary  (in maintenance: local-disk script, no inspection)
+//   POST /api/v1/nodes/:id/allow              → NodeSummary  (a `seen` node may boot: → `discovered`; others unchanged)
+//   POST /api/v1/nodes/allow {macs: string[]} → NodeSummary[] (the same by MAC; a MAC not seen yet becomes a
+//                                               `discovered` node, so it boots when it first asks). 400 for a bad MAC.
 //   GET  /api/v1/events?mac=&since=&limit=    → NodeEvent[]  (oldest first)
 //   PUT  /api/v1/bmc/credentials {user,password} → { user, passwordSet: true }  (password never returned)
 //   GET  /api/v1/bmc/credentials              → { user: string | null, passwordSet: boolean }
@@ -44,6 +47,17 @@ export interface NetInterface {
 }
 
 export type DhcpMode = 'authoritative' | 'proxy';
+
+/**
+ * Which PXE clients RackSeed boots (the boot policy's admission rule):
+ * - `open`: every PXE client becomes a node and boots the discovery ramdisk — where RackSeed is the only DHCP server
+ *   (authoritative mode, the survey found no other server);
+ * - `allowlist`: only machines the engineer allowed (POST /api/v1/nodes/…/allow) or whose BMC a RackSeed job
+ *   powered on (the client's PXE UUID, option 97, matches that BMC's System GUID); any other PXE client is listed as
+ *   a `seen` node and answered nothing. The default in proxy mode (beside the site's DHCP server, whose own machines
+ *   PXE-boot too), in authoritative mode with `override` (another server answered) and with `--safe-mode`.
+ */
+export type BootAdmission = 'open' | 'allowlist';
 
 export interface NetworkConfig {
   interface: string;
@@ -75,6 +89,8 @@ export interface ServiceCounters { [name: string]: number }
 export interface ServiceStatus { running: boolean; detail: string; counters: ServiceCounters }
 export interface ServicesStatus {
   config: NetworkConfig | null;
+  /** the admission rule in force (absent from daemons that do not report it: the UI then assumes defaultAdmission(config) of src/shared/admission.ts) */
+  admission?: BootAdmission;
   dhcp: ServiceStatus;
   proxy: ServiceStatus;
   tftp: ServiceStatus;

@@ -1,8 +1,13 @@
 // Node model shared by the daemon (store, API) and the renderer (types only; no I/O here).
-// DESIGN.md "Node lifecycle": discovered → inspecting → available → deploying → active, plus cleaning/error.
+// DESIGN.md "Node lifecycle": discovered → inspecting → available → deploying → active, plus cleaning/error; before
+// them `seen`: a PXE client RackSeed noticed but did not boot (allowlist admission, see BootAdmission in api.ts).
 
-/** Lifecycle states. `error` always carries a reason on the node (`lastError`). */
-export const NODE_STATES = ['discovered', 'inspecting', 'available', 'deploying', 'active', 'cleaning', 'error'] as const;
+/**
+ * Lifecycle states. `seen`: a PXE client that asked to boot while only allowed machines boot (proxy mode beside the
+ * site's DHCP, or safe mode); RackSeed answers it nothing and never touches it until it is allowed (→ `discovered`).
+ * `error` always carries a reason on the node (`lastError`).
+ */
+export const NODE_STATES = ['seen', 'discovered', 'inspecting', 'available', 'deploying', 'active', 'cleaning', 'error'] as const;
 export type NodeState = (typeof NODE_STATES)[number];
 
 /** Where a node event came from. */
@@ -48,6 +53,12 @@ export interface NodeSummary {
   uuid: string | null;
   bmc: BmcRef | null;
   power: 'on' | 'off' | null;
+  /**
+   * A RackSeed job powered this machine on (or power-cycled it into PXE) through its BMC and has not powered it off
+   * since. Only then may RackSeed power it off again (the agent's `poweroff`); a machine someone else started is
+   * left running.
+   */
+  poweredOnByRackSeed: boolean;
   cpu: string | null;
   memoryMiB: number | null;
   diskGiB: number | null;

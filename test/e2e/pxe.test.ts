@@ -7,7 +7,9 @@
 //   3. `--bios-ipxe bundled`: SeaBIOS ROM iPXE → /boot.ipxe, whose first lines chain tftp://…/undionly.kpxe (the
 //      ROM's iPXE is not ours) → undionly iPXE (${netX/chip} = undionly) → /boot.ipxe again → the discovery kernel
 //   4. proxy mode beside dnsmasq (the site's DHCP server assigns the address): SeaBIOS ROM and OVMF firmware PXE,
-//      each with its whole DHCP → (TFTP →) HTTP history under its MAC (no lease of ours maps ip → mac there)
+//      each with its whole DHCP → (TFTP →) HTTP history under its MAC (no lease of ours maps ip → mac there). Proxy
+//      mode boots only allowed machines (the test powers them on with ipmitool, not through RackSeed), so their MACs
+//      are allowed first, as the engineer would; an unknown one is left alone (test/e2e/proxy-admission.test.ts).
 // The daemon of the first lab starts with `--bios-ipxe bundled`; path 2 switches it back to "rom" through
 // PUT /api/v1/config/network (the same setting as a config field).
 import { test } from 'node:test';
@@ -17,7 +19,7 @@ import { join } from 'node:path';
 import { NET, type NodeSpec } from '../../lab/config.ts';
 import { Lab, type RackNode } from '../../lab/rack.ts';
 import { sleep } from '../../lab/processes.ts';
-import type { NodeEvent } from '../../src/shared/node.ts';
+import type { NodeEvent, NodeSummary } from '../../src/shared/node.ts';
 import type { NetworkConfig, ServicesStatus } from '../../src/shared/api.ts';
 
 const isRoot = process.getuid?.() === 0;
@@ -140,6 +142,9 @@ test('PXE in proxy mode beside dnsmasq (the site DHCP assigns addresses, RackSee
   try {
     const [rom, uefi] = lab.nodes as [RackNode, RackNode];
     const diag = (s: string) => t.diagnostic(s);
+    // only allowed machines boot beside the site's DHCP: allow these two, as the engineer would
+    const allowed = await lab.api.post<NodeSummary[]>('/api/v1/nodes/allow', { macs: [rom.identity.mac, uefi.identity.mac] });
+    assert.deepEqual(allowed.map((n) => n.state), ['discovered', 'discovered']);
     const leasedByDnsmasq = (mac: string) => {
       try { return readFileSync(join(lab.names.dir, 'dnsmasq.leases'), 'utf8').includes(mac); } catch { return false; }
     };

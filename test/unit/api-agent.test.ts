@@ -15,7 +15,7 @@ let base: string;
 
 before(async () => {
   core = new Core({ dataDir: null, logger: pino({ level: 'silent' }) });
-  core.bootSettings = { serverIp: '127.0.0.1', httpPort: 80, safeMode: false, ramdisk: { kernelPath: '/k', initrdPath: '/i' } };
+  core.bootSettings = { serverIp: '127.0.0.1', httpPort: 80, safeMode: false, admission: 'open', ramdisk: { kernelPath: '/k', initrdPath: '/i' } };
   app = Fastify();
   await registerAgentRoutes(app, core);
   base = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -59,7 +59,7 @@ test('forged inventory POSTs are refused and change nothing', async () => {
   assert.equal(core.nodes.get(b.id)!.state, 'discovered');
 });
 
-test('a genuine inventory is stored; the agent is then told to power off', async () => {
+test('a genuine inventory is stored; the agent is then left running, or told to power off when RackSeed powered the machine on', async () => {
   const t = tokenOf(core.policy.scriptFor({ mac: '52:54:00:00:01:03', ip: null }));
   const n = core.nodes.getByMac('52:54:00:00:01:03')!;
   const r = await post(JSON.stringify(inventoryFor(n.mac, n.id, '0e3b8a52-5e0c-4d9f-9a0b-000000000003', 'SER-103')), { authorization: `Bearer ${t}` });
@@ -68,6 +68,12 @@ test('a genuine inventory is stored; the agent is then told to power off', async
   const got = core.nodes.get(n.id)!;
   assert.equal(got.serial, 'SER-103');
   assert.equal(got.uuid, '0e3b8a52-5e0c-4d9f-9a0b-000000000003');
+  // nobody's job powered this machine on: RackSeed never powers it off, the agent idles
+  const idle = await fetch(`${base}/agent/v1/next`, { headers: { authorization: `Bearer ${t}` } });
+  assert.deepEqual(await idle.json(), { action: 'wait', seconds: 60 });
+  assert.ok(!core.events.query({ nodeId: n.id }).some((e) => e.kind === 'command'));
+  // as if a job's power-on step had started it (and its power-off step had failed): then the agent powers it off
+  core.nodes.update(n.id, { poweredOnByRackSeed: true });
   const next = await fetch(`${base}/agent/v1/next`, { headers: { authorization: `Bearer ${t}` } });
   assert.deepEqual(await next.json(), { action: 'poweroff' });
   assert.ok(core.events.query({ nodeId: n.id }).some((e) => e.kind === 'command'));

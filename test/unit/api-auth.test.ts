@@ -30,6 +30,7 @@ const ROUTES: [string, string, unknown?][] = [
   ['PUT', '/api/v1/config/network', { interface: 'lo', mode: 'proxy' }], ['GET', '/api/v1/survey'], ['POST', '/api/v1/survey', {}],
   ['GET', '/api/v1/services'], ['GET', '/api/v1/nodes'], ['GET', '/api/v1/nodes/x'], ['POST', '/api/v1/nodes/x/inspect'],
   ['POST', '/api/v1/nodes/x/power', { action: 'on' }], ['POST', '/api/v1/nodes/x/bootdev', { device: 'pxe' }], ['PUT', '/api/v1/nodes/x/maintenance', { maintenance: true }],
+  ['POST', '/api/v1/nodes/x/allow', {}], ['POST', '/api/v1/nodes/allow', { macs: ['52:54:00:00:00:01'] }],
   ['GET', '/api/v1/events'], ['PUT', '/api/v1/bmc/credentials', { user: 'a', password: 'b' }], ['GET', '/api/v1/bmc/credentials'],
   ['POST', '/api/v1/bmc/sweep', { cidr: '10.0.0.0/30' }], ['GET', '/api/v1/bmcs'], ['GET', '/api/v1/jobs'], ['POST', '/api/v1/discovery', {}],
   ['GET', '/api/v1/stream'], ['GET', '/api/v1/no-such-route'],

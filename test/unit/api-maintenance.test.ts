@@ -35,7 +35,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<{ 
 }
 
 test('maintenance: validated, recorded, honoured by the boot script and by inspection', async () => {
-  d.core.bootSettings = { serverIp: '127.0.0.1', httpPort: 80, safeMode: false, ramdisk: { kernelPath: '/k', initrdPath: '/i' } };
+  d.core.bootSettings = { serverIp: '127.0.0.1', httpPort: 80, safeMode: false, admission: 'open', ramdisk: { kernelPath: '/k', initrdPath: '/i' } };
   const mac = '52:54:00:0a:0b:0c';
   assert.match(d.core.policy.scriptFor({ mac, ip: null }), /^kernel /m, 'an unknown PXE client gets the discovery ramdisk');
   const node = d.core.nodes.getByMac(mac)!;

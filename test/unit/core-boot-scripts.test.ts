@@ -18,7 +18,7 @@ const UEFI_MAC = '52:54:00:00:00:02';
 /** A core whose first two nodes PXE-booted as BIOS (arch 0) and UEFI (arch 7) clients. */
 function coreWith(settings: Partial<BootPolicySettings>): Core {
   const core = new Core({ dataDir: null, logger: log });
-  core.bootSettings = { serverIp: '10.230.0.1', httpPort: 8080, safeMode: false, ramdisk: RAMDISK, ...settings };
+  core.bootSettings = { serverIp: '10.230.0.1', httpPort: 8080, safeMode: false, admission: 'open', ramdisk: RAMDISK, ...settings };
   const pxe = (mac: string, arch: number): BootRequest => ({ mac, arch, vendorClass: `PXEClient:Arch:0000${arch}:UNDI:002001`, userClass: null, uuid: null, interface: 'br0' });
   assert.equal(core.policy.dhcpBoot(pxe(BIOS_MAC, 0))?.bootFile, 'undionly.kpxe');
   assert.equal(core.policy.dhcpBoot(pxe(UEFI_MAC, 7))?.bootFile, 'ipxe.efi');
@@ -99,8 +99,8 @@ test('local boot script: available, maintenance, unknown address, safe mode', ()
       lines('#!ipxe', 'echo RackSeed: node <NODE> is available; booting from local disk', 'exit 0'));
     core.bootSettings = { ...core.bootSettings, safeMode: true };
     assert.equal(core.policy.scriptFor({ mac: '52:54:00:00:00:77', ip: null }),
-      lines('#!ipxe', 'echo RackSeed: safe mode: unknown machines are not booted; booting from local disk', 'exit 0'));
-    assert.equal(core.nodes.getByMac('52:54:00:00:00:77'), null);
+      lines('#!ipxe', 'echo RackSeed: safe mode: only allowed machines are booted; booting from local disk', 'exit 0'));
+    assert.equal(core.nodes.getByMac('52:54:00:00:00:77')?.state, 'seen', 'listed as seen, not booted');
     core.close();
   }
 });

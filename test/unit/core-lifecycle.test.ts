@@ -51,9 +51,9 @@ test('GUID matching: case-insensitive, both byte orders, zero GUIDs never match'
 
 const pxe = (mac: string, over: Partial<BootRequest> = {}): BootRequest => ({ mac, arch: 0, vendorClass: 'PXEClient:Arch:00000:UNDI:002001', userClass: null, uuid: null, interface: 'br0', ...over });
 
-test('boot policy: unknown client discovered and booted; iPXE gets the script; safe mode ignores; available boots disk', () => {
+test('boot policy: unknown client discovered and booted; iPXE gets the script; safe mode only lists it as seen; available boots disk', () => {
   const core = new Core({ dataDir: null, logger: log });
-  core.bootSettings = { serverIp: '10.230.0.1', httpPort: 8080, safeMode: false, ramdisk: { kernelPath: '/files/vmlinuz', initrdPath: '/files/initrd.img' } };
+  core.bootSettings = { serverIp: '10.230.0.1', httpPort: 8080, safeMode: false, admission: 'open', ramdisk: { kernelPath: '/files/vmlinuz', initrdPath: '/files/initrd.img' } };
   const bios = core.policy.dhcpBoot(pxe('52:54:00:00:00:20'));
   assert.deepEqual(bios, { nextServer: '10.230.0.1', bootFile: 'undionly.kpxe', vendorClass: null });
   const n = core.nodes.getByMac('52:54:00:00:00:20')!;
@@ -66,7 +66,7 @@ test('boot policy: unknown client discovered and booted; iPXE gets the script; s
 
   core.bootSettings = { ...core.bootSettings, safeMode: true };
   assert.equal(core.policy.dhcpBoot(pxe('52:54:00:00:00:99')), null);
-  assert.equal(core.nodes.getByMac('52:54:00:00:00:99'), null, 'safe mode creates nothing');
+  assert.equal(core.nodes.getByMac('52:54:00:00:00:99')?.state, 'seen', 'safe mode lists it as seen and boots nothing');
   assert.ok(core.policy.dhcpBoot(pxe('52:54:00:00:00:20')), 'known nodes still boot in safe mode');
   assert.match(core.policy.scriptFor({ mac: '52:54:00:00:00:98', ip: null }), /exit 0/);
 
@@ -78,7 +78,7 @@ test('boot policy: unknown client discovered and booted; iPXE gets the script; s
 
 test('boot policy: discovery script carries kernel, initrd and a fresh per-node token that only hashes are stored of', () => {
   const core = new Core({ dataDir: null, logger: log });
-  core.bootSettings = { serverIp: '10.230.0.1', httpPort: 80, safeMode: false, ramdisk: { kernelPath: '/files/vmlinuz', initrdPath: '/files/initrd.img' } };
+  core.bootSettings = { serverIp: '10.230.0.1', httpPort: 80, safeMode: false, admission: 'open', ramdisk: { kernelPath: '/files/vmlinuz', initrdPath: '/files/initrd.img' } };
   const s1 = core.policy.scriptFor({ mac: '52-54-00-00-00-30', ip: '10.230.0.51' });
   const n = core.nodes.getByMac('52:54:00:00:00:30')!;
   assert.equal(n.ip, '10.230.0.51');
@@ -112,7 +112,7 @@ test('boot policy: discovery script carries kernel, initrd and a fresh per-node 
 
 test('boot policy, biosIpxe "bundled": the discovery script first chains our TFTP undionly.kpxe on BIOS iPXEs that are not it', () => {
   const core = new Core({ dataDir: null, logger: log });
-  core.bootSettings = { serverIp: '10.230.0.1', httpPort: 8080, safeMode: false, ramdisk: { kernelPath: '/files/vmlinuz', initrdPath: '/files/initrd.img' }, biosIpxe: 'bundled' };
+  core.bootSettings = { serverIp: '10.230.0.1', httpPort: 8080, safeMode: false, admission: 'open', ramdisk: { kernelPath: '/files/vmlinuz', initrdPath: '/files/initrd.img' }, biosIpxe: 'bundled' };
   const s = core.policy.scriptFor({ mac: '52:54:00:00:00:31', ip: '10.230.0.52' });
   const n = core.nodes.getByMac('52:54:00:00:00:31')!;
   const token = /rackseed\.token=(\S+)/.exec(s)![1]!;
@@ -145,7 +145,7 @@ test('boot policy, biosIpxe "bundled": the discovery script first chains our TFT
 
 test('agent intake: valid inventory stores summary, moves the node to available, matches its BMC by GUID (swapped order)', () => {
   const core = new Core({ dataDir: null, logger: log });
-  core.bootSettings = { serverIp: '10.230.0.1', httpPort: 80, safeMode: false, ramdisk: { kernelPath: '/k', initrdPath: '/i' } };
+  core.bootSettings = { serverIp: '10.230.0.1', httpPort: 80, safeMode: false, admission: 'open', ramdisk: { kernelPath: '/k', initrdPath: '/i' } };
   core.bmcs.upsert('10.231.0.11', { guid: '44454c4c-3300-1044-8051-b4c04f4e3132' });
   const script = core.policy.scriptFor({ mac: '52:54:00:00:00:40', ip: null });
   const token = /rackseed\.token=(\S+)/.exec(script)![1]!;
@@ -163,13 +163,17 @@ test('agent intake: valid inventory stores summary, moves the node to available,
   assert.equal(n.ip, '10.230.0.50');
   assert.deepEqual(n.bmc, { address: '10.231.0.11', guid: '44454c4c-3300-1044-8051-b4c04f4e3132', vendor: null, matchedBy: 'guid' });
   assert.equal(core.bmcs.get('10.231.0.11')!.nodeId, node.id);
-  assert.deepEqual(core.intake.next(n), { action: 'poweroff' });
+  // RackSeed did not power this machine on (no job): it is left running, never told to power off
+  assert.deepEqual(core.intake.next(n), { action: 'wait', seconds: 60 });
+  assert.ok(core.events.query({ nodeId: n.id }).some((e) => e.kind === 'left-running'));
+  core.nodes.update(n.id, { poweredOnByRackSeed: true });
+  assert.deepEqual(core.intake.next(core.nodes.get(n.id)!), { action: 'poweroff' }, 'a machine a RackSeed job powered on is');
   core.close();
 });
 
 test('agent intake: wrong tokens and bodies are refused before anything changes', () => {
   const core = new Core({ dataDir: null, logger: log });
-  core.bootSettings = { serverIp: '10.230.0.1', httpPort: 80, safeMode: false, ramdisk: { kernelPath: '/k', initrdPath: '/i' } };
+  core.bootSettings = { serverIp: '10.230.0.1', httpPort: 80, safeMode: false, admission: 'open', ramdisk: { kernelPath: '/k', initrdPath: '/i' } };
   const tokA = /rackseed\.token=(\S+)/.exec(core.policy.scriptFor({ mac: '52:54:00:00:00:41', ip: null }))![1]!;
   core.policy.scriptFor({ mac: '52:54:00:00:00:42', ip: null });
   const a = core.nodes.getByMac('52:54:00:00:00:41')!;

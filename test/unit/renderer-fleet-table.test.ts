@@ -7,7 +7,7 @@ import { formatRoute, parseRoute } from '../../src/renderer/lib/route.ts';
 
 const node = (i: number, over: Partial<NodeSummary> = {}): NodeSummary => ({
   id: `n${i}`, mac: `52:54:00:00:00:${String(i).padStart(2, '0')}`, ip: `10.0.0.${i}`, state: 'available', maintenance: false, lastError: null,
-  firmware: 'bios', serial: `SER${i}`, uuid: null, bmc: null, power: 'off', cpu: 'QEMU Virtual CPU', memoryMiB: 512, diskGiB: 8,
+  firmware: 'bios', serial: `SER${i}`, uuid: null, bmc: null, power: 'off', poweredOnByRackSeed: false, cpu: 'QEMU Virtual CPU', memoryMiB: 512, diskGiB: 8,
   createdAt: 0, updatedAt: 0, ...over,
 });
 

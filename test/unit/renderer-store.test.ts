@@ -21,7 +21,7 @@ after(async () => { await daemon?.stop(); });
 
 const node = (over: Partial<NodeSummary> = {}): NodeSummary => ({
   id: 'n1', mac: '52:54:00:00:00:01', ip: null, state: 'discovered', maintenance: false, lastError: null, firmware: null, serial: null,
-  uuid: null, bmc: null, power: null, cpu: null, memoryMiB: null, diskGiB: null, createdAt: 1, updatedAt: 1, ...over,
+  uuid: null, bmc: null, power: null, poweredOnByRackSeed: false, cpu: null, memoryMiB: null, diskGiB: null, createdAt: 1, updatedAt: 1, ...over,
 });
 
 test('the typed client talks to the real daemon; refusals are ApiError with the status', async () => {

@@ -19,6 +19,9 @@ export interface AgentReply { status: number; body: Record<string, unknown> }
 /** Called after an inventory was stored (the job runner listens). Must not throw. */
 export type InventoryListener = (node: NodeSummary, inv: Inventory) => void;
 
+/** How often the agent of a node RackSeed leaves running (it did not power it on) asks for a command. */
+export const LEFT_RUNNING_POLL_S = 60;
+
 const ACCEPTS_INVENTORY = new Set<NodeSummary['state']>(['discovered', 'inspecting', 'available', 'error']);
 
 export class AgentIntake {
@@ -89,19 +92,31 @@ export class AgentIntake {
       this.lifecycle.transition(node.id, 'available', 'inventory');
       this.matchBmcByGuid(node.id, inv.dmi.system.uuid);
     })();
-    const updated = this.nodes.get(node.id)!;
     this.lifecycle.announce(node.id);
     for (const fn of this.listeners) {
-      try { fn(updated, inv); } catch (err) { this.log.error({ err, node: node.id }, 'inventory listener threw'); }
+      try { fn(this.nodes.get(node.id)!, inv); } catch (err) { this.log.error({ err, node: node.id }, 'inventory listener threw'); }
+    }
+    // after the listeners: a discovery job recognises its node (and marks it powered on by RackSeed) there
+    const updated = this.nodes.get(node.id)!;
+    if (!updated.poweredOnByRackSeed && !this.jobs.activeForNode(node.id)) {
+      this.bus.record({
+        source: 'agent', kind: 'left-running', mac: node.mac, nodeId: node.id,
+        message: 'inventory done; RackSeed did not power this machine on, so it leaves it running (the agent idles in the discovery ramdisk)',
+      });
     }
     return { status: 200, body: { ok: true, nodeId: node.id, state: updated.state } };
   }
 
-  /** The agent's next command: wait while a job still drives the node (it powers it off through the BMC), else power off. */
+  /**
+   * The agent's next command: wait while a job still drives the node (it powers it off through the BMC); once the
+   * inventory is in, power off — but only a machine a RackSeed job powered on (`poweredOnByRackSeed`). RackSeed never
+   * powers off a machine it did not start: such a node stays on in the ramdisk, its agent asking again every
+   * LEFT_RUNNING_POLL_S seconds (a job started later, e.g. an inspection through its BMC, still reaches it).
+   */
   next(node: NodeSummary): AgentCommand {
     if (this.jobs.activeForNode(node.id)) return { action: 'wait', seconds: 5 };
-    if (node.state === 'available' || node.state === 'error') return { action: 'poweroff' };
-    return { action: 'wait', seconds: 5 };
+    if (node.state !== 'available' && node.state !== 'error') return { action: 'wait', seconds: 5 };
+    return node.poweredOnByRackSeed ? { action: 'poweroff' } : { action: 'wait', seconds: LEFT_RUNNING_POLL_S };
   }
 
   /** Link the node to the BMC whose System GUID equals its SMBIOS UUID (either byte order). Returns the BMC address or null. */

@@ -1,7 +1,9 @@
 // Runs BMC jobs: inspect (a known node with a BMC) and discovery (a BMC whose node is still unknown).
 // Steps run in order, one BMC session per step, each with a timeout; a failed step fails the job with its reason
 // and, for a node being inspected, moves the node to `error` with that reason; a node the job had powered on is
-// powered off again first (powerOffAfterFailure). Every change is persisted
+// powered off again first (powerOffAfterFailure). A node whose machine a job powered on is marked
+// `poweredOnByRackSeed` (from the power-on step, or, for discovery, from when its inventory names it) until RackSeed
+// powers it off: only such a node may be told to power off by the agent (AgentIntake.next). Every change is persisted
 // (JobStore) before it is broadcast, so `resumeAfterCrash()` can pick up where a killed daemon stopped.
 import type { Logger } from 'pino';
 import type { Job } from '../../shared/api.ts';
@@ -198,6 +200,7 @@ export class JobRunner {
     try {
       await this.withBmc(address, 'power-off', (s) => s.power('off'));
       this.setPower(address, job.nodeId, 'off');
+      if (job.nodeId) this.markPoweredOn(job.nodeId, false);
       this.core.bus.record({ source: 'bmc', kind: 'power-off', mac, nodeId: job.nodeId, message: `BMC ${address}: power off (the job failed; leaving the node in a safe state)`, detail: { job: jobId, bmc: address } });
     } catch (err) {
       this.core.bus.record({ source: 'bmc', kind: 'power-off-failed', mac, nodeId: job.nodeId, level: 'error', message: `BMC ${address}: could not power the node off after the failed job: ${(err as Error).message}`, detail: { job: jobId, bmc: address } });
@@ -238,6 +241,7 @@ export class JobRunner {
           await s.power(p === 'on' ? 'cycle' : 'on');
         });
         this.setPower(address, job.nodeId, 'on');
+        if (job.nodeId) this.markPoweredOn(job.nodeId, true);
         this.core.bus.record({ source: 'bmc', kind: 'power-on', mac: this.macOf(job.nodeId), nodeId: job.nodeId, message: `BMC ${address}: power on` });
         return;
       }
@@ -249,14 +253,25 @@ export class JobRunner {
         }
         return;
       }
-      case 'power-off':
+      case 'power-off': {
         await this.withBmc(address, name, (s) => s.power('off'));
-        this.setPower(address, this.core.jobs.get(jobId)!.nodeId, 'off');
-        this.core.bus.record({ source: 'bmc', kind: 'power-off', mac: this.macOf(this.core.jobs.get(jobId)!.nodeId), nodeId: this.core.jobs.get(jobId)!.nodeId, message: `BMC ${address}: power off` });
+        const nodeId = this.core.jobs.get(jobId)!.nodeId;
+        this.setPower(address, nodeId, 'off');
+        if (nodeId) this.markPoweredOn(nodeId, false);
+        this.core.bus.record({ source: 'bmc', kind: 'power-off', mac: this.macOf(nodeId), nodeId, message: `BMC ${address}: power off` });
         return;
+      }
       default:
         throw new StepError(name, `unknown step ${name}`);
     }
+  }
+
+  /** Record whether RackSeed started the node's machine (see the header); only changes are written and announced. */
+  private markPoweredOn(nodeId: string, on: boolean): void {
+    const n = this.core.nodes.get(nodeId);
+    if (!n || n.poweredOnByRackSeed === on) return;
+    this.core.nodes.update(nodeId, { poweredOnByRackSeed: on });
+    this.core.lifecycle.announce(nodeId);
   }
 
   private setPower(address: string, nodeId: string | null, power: 'on' | 'off'): void {
@@ -274,17 +289,29 @@ export class JobRunner {
       const got = this.core.events.query({ nodeId: n.id, limit: 50 }).some((e) => e.kind === 'inventory' && e.at >= since);
       if (got && this.belongsToJob(job.nodeId, guid, job.bmcAddress, n)) {
         if (!job.nodeId) this.linkByGuid(job.bmcAddress, n);
-        return Promise.resolve(n);
+        this.markPoweredOn(n.id, true);
+        return Promise.resolve(this.core.nodes.get(n.id) ?? n);
       }
     }
     return new Promise<NodeSummary>((resolve, reject) => {
       const w: Waiter = { jobId: job.id, nodeId: job.nodeId, guid, bmcAddress: job.bmcAddress, resolve: (n) => { clearTimeout(t); this.waiters.delete(w); resolve(n); } };
       const t = setTimeout(() => {
         this.waiters.delete(w);
-        reject(new StepError('wait-inventory', `no inventory from the node within ${Math.round(this.inventoryTimeoutMs / 1000)} s (did it PXE-boot?)`));
+        reject(new StepError('wait-inventory', `no inventory from the node within ${Math.round(this.inventoryTimeoutMs / 1000)} s (did it PXE-boot?${this.allowlistHint(guid)})`));
       }, this.inventoryTimeoutMs);
       this.waiters.add(w);
     });
+  }
+
+  /**
+   * Under allowlist admission an unknown PXE client boots only when its PXE UUID is this BMC's System GUID (boot/policy.ts):
+   * say so when a node did not report, and what to do about it.
+   */
+  private allowlistHint(guid: string | null): string {
+    if (this.core.policy.admission() !== 'allowlist') return '';
+    return guid
+      ? `; only allowed machines boot here: an unknown one only when its PXE UUID is the BMC's System GUID ${guid} — allow its MAC if it is listed as seen`
+      : '; only allowed machines boot here and this BMC reported no System GUID to recognise its node by: allow the node\'s MAC (it is listed as seen)';
   }
 
   private belongsToJob(nodeId: string | null, guid: string | null, bmcAddress: string | null, n: NodeSummary): boolean {
@@ -311,6 +338,8 @@ export class JobRunner {
         this.core.jobs.setNode(w.jobId, node.id);
         this.linkByGuid(w.bmcAddress, node);
       }
+      // the job's power-on step is done (wait-inventory follows it): this machine runs because RackSeed started it
+      this.markPoweredOn(node.id, true);
       w.resolve(this.core.nodes.get(node.id)!);
       return;
     }

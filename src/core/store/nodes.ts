@@ -9,6 +9,7 @@ interface NodeRow {
   firmware: string | null; serial: string | null; uuid: string | null; inventory: string | null;
   agent_token_hash: string | null; bmc_address: string | null; bmc_matched_by: string | null; power: string | null;
   cpu: string | null; memory_mib: number | null; disk_gib: number | null; created_at: number; updated_at: number;
+  powered_on_by_rackseed: number;
 }
 
 /** Fields of a node that the core may set directly (state changes go through Lifecycle). */
@@ -26,12 +27,14 @@ export interface NodePatch {
   lastError?: string | null;
   bmcAddress?: string | null;
   bmcMatchedBy?: BmcRef['matchedBy'];
+  /** set by the job runner when its power-on step started the machine, cleared when RackSeed powers it off */
+  poweredOnByRackSeed?: boolean;
 }
 
 const COLUMNS: Record<keyof NodePatch, string> = {
   ip: 'ip', firmware: 'firmware', serial: 'serial', uuid: 'uuid', inventory: 'inventory', power: 'power', cpu: 'cpu',
   memoryMiB: 'memory_mib', diskGiB: 'disk_gib', maintenance: 'maintenance', lastError: 'last_error',
-  bmcAddress: 'bmc_address', bmcMatchedBy: 'bmc_matched_by',
+  bmcAddress: 'bmc_address', bmcMatchedBy: 'bmc_matched_by', poweredOnByRackSeed: 'powered_on_by_rackseed',
 };
 
 export class NodeStore {
@@ -103,7 +106,7 @@ export class NodeStore {
       if (value === undefined) continue;
       sets.push(`${COLUMNS[key]} = ?`);
       if (key === 'inventory') values.push(value === null ? null : JSON.stringify(value));
-      else if (key === 'maintenance') values.push(value ? 1 : 0);
+      else if (key === 'maintenance' || key === 'poweredOnByRackSeed') values.push(value ? 1 : 0);
       else values.push(value);
     }
     sets.push('updated_at = ?');
@@ -149,7 +152,7 @@ export class NodeStore {
     return {
       id: r.id, mac: r.mac, ip: r.ip, state: r.state as NodeState, maintenance: r.maintenance === 1, lastError: r.last_error,
       firmware: (r.firmware as NodeSummary['firmware']) ?? null, serial: r.serial, uuid: r.uuid, bmc,
-      power: (r.power as NodeSummary['power']) ?? null, cpu: r.cpu, memoryMiB: r.memory_mib, diskGiB: r.disk_gib,
+      power: (r.power as NodeSummary['power']) ?? null, poweredOnByRackSeed: r.powered_on_by_rackseed === 1, cpu: r.cpu, memoryMiB: r.memory_mib, diskGiB: r.disk_gib,
       createdAt: r.created_at, updatedAt: r.updated_at,
     };
   }

@@ -39,6 +39,11 @@ export const MaintenanceBody = Type.Object({
   reason: Type.Optional(Type.String({ maxLength: 200 })),
 }, { additionalProperties: false });
 
+export const AllowBody = Type.Object({
+  /** MACs in any common notation (aa:bb:…, AA-BB-…, aabb.ccdd.eeff) */
+  macs: Type.Array(Type.String({ minLength: 1, maxLength: 32 }), { minItems: 1, maxItems: 4096 }),
+}, { additionalProperties: false });
+
 export const CredentialsBody = Type.Object({
   user: Type.String({ minLength: 1, maxLength: 16 }),
   password: Type.String({ minLength: 1, maxLength: 20 }),

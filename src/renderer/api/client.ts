@@ -60,6 +60,10 @@ export class ApiClient {
   setMaintenance(id: string, maintenance: boolean, reason?: string): Promise<NodeSummary> {
     return this.request('PUT', `/api/v1/nodes/${encodeURIComponent(id)}/maintenance`, reason ? { maintenance, reason } : { maintenance });
   }
+  /** Let a `seen` node boot (→ discovered). */
+  allow(id: string): Promise<NodeSummary> { return this.request('POST', `/api/v1/nodes/${encodeURIComponent(id)}/allow`, {}); }
+  /** Let these MACs boot (seen nodes → discovered; MACs not seen yet become discovered nodes). */
+  allowMacs(macs: string[]): Promise<NodeSummary[]> { return this.request('POST', '/api/v1/nodes/allow', { macs }); }
   events(q: { mac?: string; since?: number; limit?: number } = {}): Promise<NodeEvent[]> {
     const p = new URLSearchParams();
     if (q.mac) p.set('mac', q.mac);

@@ -5,6 +5,8 @@ import { useEffect, useState } from 'react';
 import { useApp } from '../store/store.ts';
 import { applyNetwork, refreshInterfaces, runSurvey, type ApplyResult } from '../actions.ts';
 import type { DhcpMode } from '../../shared/api.ts';
+import { defaultAdmission } from '../../shared/admission.ts';
+import { admissionInForce, admissionText } from '../lib/admission.ts';
 import { Dot, Empty, formatTime } from './common.tsx';
 
 function InterfaceTable() {
@@ -98,6 +100,11 @@ export function NetworkStep({ onDone }: { onDone: () => void }) {
   }, [config]);
   useEffect(() => { if (survey && survey.interface === selected && !config) setMode(survey.proposal); }, [survey, selected, config]);
   const foreign = survey && survey.interface === selected ? survey.foreign.length : 0;
+  const services = useApp((s) => s.services);
+  const inForce = admissionInForce(services);
+  const chosenOverride = mode === 'authoritative' && override;
+  // allowlist although authoritative without override: the daemon runs in safe mode, which applies to any mode
+  const daemonSafe = inForce === 'allowlist' && services?.config?.mode === 'authoritative' && !services.config.override;
 
   const apply = async (e: FormEvent) => {
     e.preventDefault();
@@ -130,6 +137,13 @@ export function NetworkStep({ onDone }: { onDone: () => void }) {
           <span><strong>Proxy</strong> — the site's DHCP server keeps assigning addresses; RackSeed only adds the boot information for PXE clients.</span>
         </label>
       </fieldset>
+
+      <div className="small admission-note" aria-label="Which machines boot">
+        {inForce && services?.config ? <p><strong>In force:</strong> {admissionText(inForce, services.config)}</p> : null}
+        {!inForce || !services?.config || services.config.mode !== mode || !!services.config.override !== chosenOverride
+          ? <p><strong>{inForce ? 'After applying:' : 'With these settings:'}</strong> {admissionText(defaultAdmission({ interface: selected ?? '', mode, override: chosenOverride }, daemonSafe), { mode, override: chosenOverride })}</p>
+          : null}
+      </div>
 
       {mode === 'authoritative' ? (
         <fieldset className="pool">

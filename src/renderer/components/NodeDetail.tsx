@@ -1,7 +1,7 @@
 // Detail of one node: identity, power and boot-device controls, boot timeline, inventory, jobs, its events.
 import { useEffect, useState } from 'react';
 import { useApp } from '../store/store.ts';
-import { inspect, loadNodeDetail, power, setBootDevice, setMaintenance } from '../actions.ts';
+import { allowNode, inspect, loadNodeDetail, power, setBootDevice, setMaintenance } from '../actions.ts';
 import type { BootDevRequest } from '../../shared/api.ts';
 import { formatDisk, formatMemory } from '../lib/fleet-table.ts';
 import { BootTimeline } from './BootTimeline.tsx';
@@ -62,6 +62,16 @@ export function NodeDetail({ id }: { id: string }) {
         <a className="close" href="#/fleet" aria-label="Close node detail">✕</a>
       </div>
       {n.lastError ? <div className="alert bad" role="alert">Last error: {n.lastError}</div> : null}
+      {n.state === 'seen' ? (
+        <div className="alert warn" role="status" aria-label="Seen, not booted">
+          <strong>Seen, not booted.</strong> This machine asked to PXE-boot, but only machines you allow are booted here (or
+          ones RackSeed powers on through their BMC). RackSeed answered it nothing and leaves it alone.
+          <div className="btn-row">
+            <button type="button" className="primary" onClick={() => void allowNode(n.id)}>Allow to boot</button>
+            <span className="muted small">It is then discovered the next time it PXE-boots (power it on or reboot it yourself).</span>
+          </div>
+        </div>
+      ) : null}
       <dl className="facts">
         <div><dt>IP</dt><dd className="mono">{n.ip ?? '—'}</dd></div>
         <div><dt>Power</dt><dd><PowerCell power={n.power} /></dd></div>

@@ -2,6 +2,7 @@
 import { useApp } from '../store/store.ts';
 import type { ServiceStatus } from '../../shared/api.ts';
 import { counterHint, type ServiceKey } from '../lib/counter-hints.ts';
+import { admissionInForce, admissionLabel, admissionText } from '../lib/admission.ts';
 import { Dot } from './common.tsx';
 
 const NAMES = [['dhcp', 'DHCP'], ['proxy', 'proxyDHCP'], ['tftp', 'TFTP'], ['http', 'HTTP']] as const;
@@ -25,11 +26,13 @@ export function ServicesPanel() {
   const services = useApp((s) => s.services);
   if (!services) return <section className="panel" aria-label="Services"><h2>Services</h2><p className="muted">Loading…</p></section>;
   const cfg = services.config;
+  const admission = admissionInForce(services);
   return (
     <section className="panel" aria-label="Services">
       <div className="panel-head">
         <h2>Services</h2>
         <span className="muted">{cfg ? `${cfg.mode} on ${cfg.interface}${cfg.pool ? ` · pool ${cfg.pool.first}–${cfg.pool.last}` : ''}` : 'not configured — finish the Network step'}</span>
+        {cfg && admission ? <span className="muted" title={admissionText(admission, cfg)}> · boots {admissionLabel(admission)}</span> : null}
       </div>
       <div className="svc-grid">
         {NAMES.map(([k, label]) => <ServiceCard key={k} service={k} label={label} st={services[k]} />)}

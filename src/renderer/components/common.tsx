@@ -3,7 +3,7 @@ import type { ReactNode } from 'react';
 import type { NodeState } from '../../shared/node.ts';
 
 const STATE_TONE: Record<NodeState, string> = {
-  discovered: 'info', inspecting: 'busy', available: 'ok', deploying: 'busy', active: 'ok', cleaning: 'busy', error: 'bad',
+  seen: 'off', discovered: 'info', inspecting: 'busy', available: 'ok', deploying: 'busy', active: 'ok', cleaning: 'busy', error: 'bad',
 };
 
 export function StateBadge({ state, maintenance }: { state: NodeState; maintenance?: boolean }) {

@@ -4,7 +4,7 @@ import type { BootDevRequest, NodeDetail, PowerAction } from '../../../shared/ap
 import { normalizeMac } from '../../../core/ids.ts';
 import type { ApiServerOptions } from '../server.ts';
 import { HttpError } from '../ports.ts';
-import { BootDevBody, EventsQuery, IdParams, MaintenanceBody, PowerBody } from '../schemas.ts';
+import { AllowBody, BootDevBody, EventsQuery, IdParams, MaintenanceBody, PowerBody } from '../schemas.ts';
 
 export function registerNodeRoutes(app: FastifyInstance, o: ApiServerOptions): void {
   const { core } = o;
@@ -47,6 +47,22 @@ export function registerNodeRoutes(app: FastifyInstance, o: ApiServerOptions): v
     const node = nodeOr404((req.params as { id: string }).id);
     const body = req.body as { maintenance: boolean; reason?: string };
     return core.lifecycle.setMaintenance(node.id, body.maintenance, body.reason?.trim() || null);
+  });
+
+  // Allowlist admission (proxy mode, safe mode): let a `seen` node boot (→ discovered). Already admitted: unchanged.
+  app.post('/api/v1/nodes/:id/allow', { schema: { params: IdParams } }, async (req) => {
+    const node = nodeOr404((req.params as { id: string }).id);
+    return core.lifecycle.admit(node.id, 'allowed');
+  });
+
+  // The same by MAC; a MAC not seen yet becomes a `discovered` node, so it boots the first time it asks. All MACs are
+  // checked before any is allowed.
+  app.post('/api/v1/nodes/allow', { schema: { body: AllowBody } }, async (req) => {
+    const raw = (req.body as { macs: string[] }).macs;
+    const macs = raw.map((m) => normalizeMac(m.trim()));
+    const bad = raw.filter((_, i) => macs[i] === null);
+    if (bad.length) throw new HttpError(400, `not a MAC address: ${bad.slice(0, 5).join(', ')}`);
+    return [...new Set(macs as string[])].map((m) => core.lifecycle.allowMac(m));
   });
 
   app.get('/api/v1/events', { schema: { querystring: EventsQuery } }, async (req) => {
