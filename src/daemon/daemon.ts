@@ -2,7 +2,7 @@
 // Used by `rackseed serve` and by tests that want a daemon without a child process.
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import type { NetworkConfig } from '../shared/api.ts';
+import type { BootAdmission, NetworkConfig } from '../shared/api.ts';
 import { Core } from '../core/core.ts';
 import type { BiosIpxe } from '../core/boot/policy.ts';
 import { ApiAuth } from './api/auth.ts';
@@ -31,6 +31,8 @@ export interface DaemonOptions {
   network: NetworkConfig | null;
   httpPort: number;
   safeMode: boolean;
+  /** which PXE clients are booted (`--admit-all`: 'open'); absent: the default for the mode (src/shared/admission.ts) */
+  admission?: BootAdmission;
   /** BIOS clients: boot in the ROM's iPXE (default) or chain the bundled undionly.kpxe first */
   biosIpxe?: BiosIpxe;
   /** wait-inventory timeout of inspect jobs (default 10 min; env RACKSEED_INSPECT_TIMEOUT_MS) */
@@ -61,7 +63,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   const ipmi = new IpmiClient({ logger: o.logger.child({ svc: 'ipmi' }) });
   const core = new Core({ dataDir: o.dataDir, logger: o.logger, ipmi, jobs: { inventoryTimeoutMs: o.inspectTimeoutMs } });
   const auth = new ApiAuth(o.token);
-  const services = new ServiceManager(core, o.logger, { httpPort: o.httpPort, safeMode: o.safeMode, biosIpxe: o.biosIpxe, ipxeRoot: defaultIpxeRoot(o.repoRoot), surveyMs: o.surveyMs, tftpWorkers: o.tftpWorkers });
+  const services = new ServiceManager(core, o.logger, { httpPort: o.httpPort, safeMode: o.safeMode, admission: o.admission, biosIpxe: o.biosIpxe, ipxeRoot: defaultIpxeRoot(o.repoRoot), surveyMs: o.surveyMs, tftpWorkers: o.tftpWorkers });
   const bmc: BmcOpsPort = {
     power: (id, action) => core.bmcOps.power(id, action),
     bootdev: (id, req) => core.bmcOps.bootdev(id, req),

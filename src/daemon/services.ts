@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { NetworkConfig, ServicesStatus, ServiceStatus, SurveyResult } from '../shared/api.ts';
+import type { BootAdmission, NetworkConfig, ServicesStatus, ServiceStatus, SurveyResult } from '../shared/api.ts';
 import type { Core } from '../core/core.ts';
 import type { BiosIpxe } from '../core/boot/policy.ts';
 import { createNetbootSink } from '../core/netboot-sink.ts';
@@ -40,6 +40,8 @@ export interface ServiceManagerOptions {
   /** discovery ramdisk folder (default agent/build ramdiskDir()) */
   ramdiskRoot?: string;
   safeMode: boolean;
+  /** BootPolicySettings.admission (`--admit-all`: 'open'); absent: the default for the mode (src/shared/admission.ts) */
+  admission?: BootAdmission;
   /** BootPolicySettings.biosIpxe when the network config does not set it (default "rom") */
   biosIpxe?: BiosIpxe;
   /** survey listen window (default 3000 ms) */
@@ -96,6 +98,7 @@ export class ServiceManager implements ServicesPort {
     }
     return {
       config: r.cfg,
+      admission: this.core.policy.admission(),
       dhcp: r.dhcp ? { running: true, detail: r.detail.dhcp, counters: r.dhcp.counters() } : idle(r.cfg.mode === 'proxy' ? 'proxy mode: the site DHCP assigns addresses' : r.detail.dhcp),
       proxy: r.proxy ? { running: true, detail: r.detail.proxy, counters: r.proxy.counters() } : idle(r.cfg.mode === 'authoritative' ? 'authoritative mode' : r.detail.proxy),
       tftp: r.tftp ? { running: true, detail: r.detail.tftp, counters: { ...r.tftp.counters() } } : idle(r.detail.tftp),
@@ -180,7 +183,7 @@ export class ServiceManager implements ServicesPort {
     const files = prepareRamdiskFiles(ramdiskRoot, this.core.runDir ?? undefined);
     r.files = files;
     this.core.bootSettings = {
-      serverIp: addr.address, httpPort: this.o.httpPort, safeMode: this.o.safeMode, biosIpxe: cfg.biosIpxe ?? this.o.biosIpxe ?? 'rom',
+      serverIp: addr.address, httpPort: this.o.httpPort, safeMode: this.o.safeMode, admission: this.o.admission, biosIpxe: cfg.biosIpxe ?? this.o.biosIpxe ?? 'rom',
       ramdisk: files.ramdisk,
     };
     if (!this.core.bootSettings.ramdisk) log.warn({ ramdiskRoot }, 'no discovery ramdisk built (npm run build:ramdisk): nodes will be told to wait');

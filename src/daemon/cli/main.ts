@@ -5,12 +5,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { serveCommand } from './serve.ts';
 import { nodesCommand } from './nodes.ts';
+import { allowCommand } from './allow.ts';
 
 const program = new Command('rackseed')
   .description('Bring bare metal up from nothing, offline: DHCP/proxyDHCP, TFTP, HTTP boot, IPMI, discovery.')
   .version('0.1.0');
 program.addCommand(serveCommand());
 program.addCommand(nodesCommand());
+program.addCommand(allowCommand());
 
 // The IPMI engineer's `rackseed bmc …` subcommand, when present.
 const bmcFile = join(dirname(fileURLToPath(import.meta.url)), 'bmc.ts');

@@ -23,6 +23,7 @@ export interface ServeOptions {
   biosIpxe: BiosIpxe;
   tftpWorkers?: number;
   allowHost: string[];
+  admitAll: boolean;
 }
 
 function makeLogger(): Logger {
@@ -43,7 +44,8 @@ export function serveCommand(): Command {
     .option('--listen <host:port|unix:/path>', 'API listen address', '127.0.0.1:8443')
     .option('--http-port <port>', 'HTTP boot server port', (v) => Number.parseInt(v, 10), 80)
     .option('--override-foreign-dhcp', 'serve authoritative DHCP even when another DHCP server answers', false)
-    .option('--safe-mode', 'ignore unknown PXE clients (only known nodes are answered)', false)
+    .option('--safe-mode', 'boot only allowed machines in any mode (the default in proxy mode): other PXE clients are listed as seen and answered nothing', false)
+    .option('--admit-all', 'boot every PXE client even beside another DHCP server (proxy mode), the site\'s own machines too', false)
     .addOption(new Option('--bios-ipxe <which>', 'iPXE for BIOS clients: "rom" boots in whichever iPXE asked (the NIC ROM\'s); '
       + '"bundled" chains our TFTP undionly.kpxe first when the client\'s iPXE is not it').choices([...BIOS_IPXE_CHOICES]).default('rom'))
     .option('--allow-host <name>', 'a host name (besides the listen address) browsers may use to reach the UI/API, e.g. a jump host\'s DNS name; repeatable',
@@ -59,7 +61,7 @@ export function serveCommand(): Command {
         network: o.interface ? {
           interface: o.interface, mode: o.mode, pool: o.pool ? parsePool(o.pool) : null, override: o.overrideForeignDhcp,
         } : null,
-        httpPort: o.httpPort, safeMode: o.safeMode, biosIpxe: o.biosIpxe, tftpWorkers: o.tftpWorkers, allowHosts: o.allowHost,
+        httpPort: o.httpPort, safeMode: o.safeMode, biosIpxe: o.biosIpxe, tftpWorkers: o.tftpWorkers, allowHosts: o.allowHost, admission: o.admitAll ? 'open' : undefined,
         inspectTimeoutMs: process.env.RACKSEED_INSPECT_TIMEOUT_MS ? Number(process.env.RACKSEED_INSPECT_TIMEOUT_MS) : undefined,
       });
       } catch (err) {
