@@ -3,7 +3,7 @@
 #   scripts/setup.sh lab    — packages for the virtual rack + npm deps + UI + iPXE bundle + ramdisk (`npm run setup`)
 #   scripts/setup.sh test   — the same plus the reference peers the tests talk to
 #   scripts/setup.sh bench  — the same plus the reference servers the benchmarks compare against
-# Services shipped by Debian packages (tftpd-hpa, kea, nginx) are never started by the install:
+# Services shipped by Debian packages (tftpd-hpa, kea, nginx, ironic) are never started by the install:
 # a policy-rc.d refuses them, so nothing answers on the root namespace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +14,10 @@ export TSX_DISABLE_CACHE=1
 
 lab_pkgs=(qemu-system-x86 qemu-utils ipxe-qemu ipxe ovmf openipmi ipmitool iproute2 tcpdump cpio kmod
   busybox-static radvd dnsmasq-base procps curl)
-test_pkgs=(udhcpc isc-dhcp-client dhcpcd-base tftp-hpa atftp chromium freeipmi-tools python3-pyghmi)
+# ironic-*/python3-ironic*/python3-openstackclient: a real OpenStack Ironic (21.4) for the hand-off tests, run by the tests
+# themselves (test/helpers/ironic.ts; the policy-rc.d below keeps Debian from starting it); ansible-core: ansible-inventory
+test_pkgs=(udhcpc isc-dhcp-client dhcpcd-base tftp-hpa atftp chromium freeipmi-tools python3-pyghmi
+  ironic-api ironic-conductor python3-ironic python3-ironicclient python3-openstackclient ansible-core)
 bench_pkgs=(kea-dhcp4-server tftpd-hpa nginx-light)
 pkgs=("${lab_pkgs[@]}")
 case "$what" in

@@ -12,6 +12,8 @@ export interface BmcSession {
   setBootDevice(device: BmcBootDevice, options?: { uefi?: boolean; persistent?: boolean }): Promise<void>;
   /** System GUID as a dashed lower-case string as the BMC sent it (byte order as on the wire), or null. */
   systemGuid(): Promise<string | null>;
+  /** The IPMI cipher suite the session negotiated (17 or 3), when the client tells; a hand-off gives it to the engine. */
+  readonly cipherSuite?: number | null;
   /** Close the session; never throws. */
   close(): Promise<void>;
 }

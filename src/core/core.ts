@@ -20,6 +20,7 @@ import type { BmcConnector } from './bmc-port.ts';
 import { ipmiConnector } from './bmc/ipmi-connector.ts';
 import { SweepService } from './bmc/sweep-service.ts';
 import { IpMacMap } from './ip-mac-map.ts';
+import { HandoffService, type HandoffOptions } from './handoff/service.ts';
 import type { IpmiClient } from '../bmc/ipmi/session/client.ts';
 
 export interface CoreOptions {
@@ -34,6 +35,8 @@ export interface CoreOptions {
   /** sweep probe tuning (tests) */
   sweep?: { probeTimeoutMs?: number; ratePerSec?: number };
   jobs?: JobRunnerOptions;
+  /** hand-off polling and timeouts (tests) */
+  handoff?: HandoffOptions;
   /** ip → mac from the DHCP leases (for TFTP/HTTP clients); default: node store only */
   ipToMac?: (ip: string) => string | null;
 }
@@ -56,6 +59,8 @@ export class Core {
   readonly runner: JobRunner;
   readonly bmcOps: BmcOperations;
   readonly sweeps: SweepService;
+  /** hand-off to cloud engines and node ownership (src/core/handoff/) */
+  readonly handoff: HandoffService;
   /** current boot settings; the daemon's service manager replaces them when it (re)starts the services */
   bootSettings: BootPolicySettings = UNCONFIGURED;
   /** ip → mac lookup the service manager points at the DHCP leases */
@@ -91,21 +96,25 @@ export class Core {
     this.ipToMac = opts.ipToMac ?? (() => null);
     this.intake = new AgentIntake(this.db, this.nodes, this.jobs, this.bmcs, this.lifecycle, this.bus, this.log.child({ svc: 'agent' }));
     this.policy = new CoreBootPolicy(
-      { nodes: this.nodes, jobs: this.jobs, bmcs: this.bmcs, lifecycle: this.lifecycle, bus: this.bus, network: () => this.config.network() },
+      { nodes: this.nodes, jobs: this.jobs, bmcs: this.bmcs, lifecycle: this.lifecycle, bus: this.bus, network: () => this.config.network(),
+        owners: { claimedByEngine: (mac) => this.handoff.store.claimedByEngine(mac) } },
       () => this.bootSettings, this.log.child({ svc: 'policy' }), (ip) => this.ipToMac(ip) ?? this.addresses.get(ip));
     const connector = opts.bmcConnector ?? (opts.ipmi ? ipmiConnector(opts.ipmi) : null);
     this.runner = new JobRunner(this, this.intake, connector, opts.jobs);
     this.bmcOps = new BmcOperations(this, connector);
+    this.handoff = new HandoffService(this, connector, opts.handoff);
     this.sweeps = new SweepService(this, opts.ipmi ?? null, opts.sweep);
   }
 
   /** After opening: settle what a crash interrupted (resume jobs or move their nodes to error). */
   recover(): void {
     this.runner.resumeAfterCrash();
+    this.handoff.resume();
   }
 
   close(): void {
     this.runner.stop();
+    this.handoff.stop();
     this.events.close();
     this.db.close();
   }

@@ -79,6 +79,39 @@ const MIGRATIONS: string[] = [
    );`,
   // nodes a RackSeed job powered on through their BMC (only those may be powered off by RackSeed)
   `ALTER TABLE nodes ADD COLUMN powered_on_by_rackseed INTEGER NOT NULL DEFAULT 0;`,
+  // hand-off (issue 16, src/core/handoff/store.ts): engines, node owners, per-node hand-off attempts. IF NOT EXISTS, so it
+  // is right whichever position it lands at among migrations appended at the same time
+  `CREATE TABLE IF NOT EXISTS engines (
+     id TEXT PRIMARY KEY,
+     kind TEXT NOT NULL,
+     url TEXT NOT NULL,
+     auth TEXT NOT NULL,
+     username TEXT,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE IF NOT EXISTS node_owners (
+     node_id TEXT PRIMARY KEY,
+     engine_id TEXT NOT NULL,
+     engine_node TEXT,
+     macs TEXT NOT NULL,
+     since INTEGER NOT NULL
+   );
+   CREATE TABLE IF NOT EXISTS handoffs (
+     node_id TEXT PRIMARY KEY,
+     job_id TEXT,
+     engine_id TEXT NOT NULL,
+     status TEXT NOT NULL,
+     engine_node TEXT,
+     create_sent INTEGER NOT NULL DEFAULT 0,
+     created_node INTEGER NOT NULL DEFAULT 0,
+     created_ports TEXT NOT NULL DEFAULT '[]',
+     existing TEXT,
+     result TEXT,
+     error TEXT,
+     left_behind TEXT,
+     started_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );`,
 ];
 
 /**

@@ -117,7 +117,7 @@ export interface SweepStatus { id: string; cidr: string; total: number; done: nu
 export type JobStatus = 'pending' | 'running' | 'done' | 'failed';
 export interface JobStep { name: string; status: JobStatus; startedAt: number | null; endedAt: number | null; error: string | null }
 /** A BMC job. `nodeId` is null while a discovery job waits for its (still unknown) node to report; `bmcAddress` is the BMC it drives. */
-export interface Job { id: string; nodeId: string | null; bmcAddress: string | null; kind: 'inspect' | 'power'; status: JobStatus; steps: JobStep[]; error: string | null; createdAt: number; updatedAt: number }
+export interface Job { id: string; nodeId: string | null; bmcAddress: string | null; kind: 'inspect' | 'power' | 'handoff'; status: JobStatus; steps: JobStep[]; error: string | null; createdAt: number; updatedAt: number }
 
 export interface NodeDetail { node: NodeSummary; inventory: unknown | null; events: NodeEvent[]; jobs: Job[] }
 

@@ -20,6 +20,7 @@ export function ipmiConnector(client: IpmiClient): BmcConnector {
       power: (action) => s.power(action),
       setBootDevice: (device, o) => s.setBootDevice({ device, uefi: o?.uefi, persistent: o?.persistent }),
       systemGuid: () => s.systemGuid(),
+      cipherSuite: s.suite?.id ?? null,
       close: () => s.close().catch(() => undefined),
     };
   };

@@ -12,6 +12,7 @@ export class BmcOperations {
     const node = this.core.nodes.get(nodeId);
     if (!node) throw new CoreError(404, `no node ${nodeId}`);
     if (!node.bmc) throw new CoreError(409, `node ${nodeId} has no BMC`);
+    this.core.handoff.assertRackSeedOwns(nodeId);
     if (!this.connector) throw new CoreError(503, 'BMC control is not available in this daemon');
     const creds = this.core.config.bmcCredentials();
     if (!creds) throw new CoreError(409, 'set the BMC credentials first (PUT /api/v1/bmc/credentials)');

@@ -8,6 +8,7 @@
 //   discovered/inspecting  → the discovery ramdisk, with a fresh per-node agent token
 //   maintenance            → ignored at DHCP; the script boots the local disk
 //   available/active/error → no boot file (the firmware falls through to the disk); the script boots the local disk
+//   owned by an engine     → (handed over, src/core/handoff/) no DHCP boot answer at all, before anything else
 import type { Logger } from 'pino';
 import type { BootPolicy, BootRequest, DhcpBootAnswer } from '../../netboot/boot-policy.ts';
 import type { EventSource, NodeSummary } from '../../shared/node.ts';
@@ -65,6 +66,8 @@ export interface BootPolicyStores {
   bus: EventBus;
   /** the saved network config (mode, override), null when not configured */
   network: () => NetworkConfig | null;
+  /** hand-off (src/core/handoff/store.ts): the engine's label when an engine owns `mac` (logged once per MAC), else null */
+  owners?: { claimedByEngine(mac: string): string | null };
 }
 
 export class CoreBootPolicy implements BootPolicy {
@@ -98,6 +101,8 @@ export class CoreBootPolicy implements BootPolicy {
     const s = this.settings();
     const mac = normalizeMac(req.mac);
     if (!mac) return null;
+    // handed over: the engine that owns this MAC answers it, RackSeed stays silent
+    if (this.stores.owners?.claimedByEngine(mac)) return null;
     let node = this.nodes.getByMac(mac);
     if (!node || node.state === 'seen') {
       node = this.admit(mac, node, 'dhcp', req.uuid);

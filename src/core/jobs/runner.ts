@@ -56,6 +56,7 @@ export class JobRunner {
     const node = this.core.nodes.get(nodeId);
     if (!node) throw new CoreError(404, `no node ${nodeId}`);
     if (node.maintenance) throw new CoreError(409, `node ${nodeId} is in maintenance: clear it first (PUT /api/v1/nodes/${nodeId}/maintenance)`);
+    this.core.handoff.assertRackSeedOwns(nodeId);
     if (!node.bmc) throw new CoreError(409, `node ${nodeId} has no BMC yet: run discovery through its BMC, or match one`);
     if (this.core.jobs.activeForNode(nodeId)) throw new CoreError(409, `node ${nodeId} already has a job running`);
     this.requireBmcAccess();
@@ -76,6 +77,7 @@ export class JobRunner {
     for (const bmc of targets) {
       const existing = this.core.jobs.activeForBmc(bmc.address);
       if (existing) { jobs.push(existing); continue; }
+      if (bmc.nodeId && this.core.handoff.store.owner(bmc.nodeId) !== 'rackseed') continue; // handed over: the engine drives it
       if (bmc.nodeId) {
         const node = this.core.nodes.get(bmc.nodeId);
         if (node?.maintenance) continue; // left alone until the engineer clears the flag
@@ -97,6 +99,7 @@ export class JobRunner {
   resumeAfterCrash(): void {
     const canResume = this.connector !== null && this.core.config.bmcCredentials() !== null;
     for (const job of this.core.jobs.listUnfinished()) {
+      if (job.kind === 'handoff') continue; // HandoffService resumes its own (src/core/handoff/service.ts)
       if (canResume && job.bmcAddress) {
         this.core.bus.record({ source: 'job', kind: 'job-resumed', mac: this.macOf(job.nodeId), nodeId: job.nodeId, message: `job ${job.id} resumed after a daemon restart` });
         if (job.nodeId) {

@@ -49,6 +49,21 @@ export class ConfigStore {
     return { user, password: this.box.open(sealed) };
   }
 
+  /** Store another secret (e.g. a hand-off engine's password, key `engine.<id>`) sealed like the BMC password; null deletes it. */
+  setSecret(key: string, plain: string | null): void {
+    this.setRaw(`secret.${key}`, plain === null ? null : this.box.seal(plain));
+  }
+
+  /** A secret stored with setSecret, decrypted; null when none. Never send this to a client. */
+  secret(key: string): string | null {
+    const sealed = this.getRaw(`secret.${key}`);
+    return sealed === null ? null : this.box.open(sealed);
+  }
+
+  hasSecret(key: string): boolean {
+    return this.getRaw(`secret.${key}`) !== null;
+  }
+
   /** Raw stored value (tests check that the password is not stored in clear). */
   rawForTest(key: string): string | null {
     return this.getRaw(key);

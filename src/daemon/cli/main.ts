@@ -6,6 +6,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { serveCommand } from './serve.ts';
 import { nodesCommand } from './nodes.ts';
 import { allowCommand } from './allow.ts';
+import { handoffCommands } from './handoff.ts';
+import { exportCommands } from './export.ts';
 
 const program = new Command('rackseed')
   .description('Bring bare metal up from nothing, offline: DHCP/proxyDHCP, TFTP, HTTP boot, IPMI, discovery.')
@@ -13,6 +15,8 @@ const program = new Command('rackseed')
 program.addCommand(serveCommand());
 program.addCommand(nodesCommand());
 program.addCommand(allowCommand());
+for (const c of handoffCommands()) program.addCommand(c);
+for (const c of exportCommands()) program.addCommand(c);
 
 // The IPMI engineer's `rackseed bmc …` subcommand, when present.
 const bmcFile = join(dirname(fileURLToPath(import.meta.url)), 'bmc.ts');
