@@ -13,7 +13,8 @@ export ELECTRON_SKIP_BINARY_DOWNLOAD=1
 export TSX_DISABLE_CACHE=1
 
 lab_pkgs=(qemu-system-x86 qemu-utils ipxe-qemu ipxe ovmf openipmi ipmitool iproute2 tcpdump cpio kmod
-  busybox-static radvd dnsmasq-base procps curl)
+  busybox-static radvd dnsmasq-base procps curl
+  xz-utils fdisk dosfstools mtools)  # image library: xz -dc on import; sfdisk, mkfs.vfat, mmd/mcopy build its test images
 # ironic-*/python3-ironic*/python3-openstackclient: a real OpenStack Ironic (21.4) for the hand-off tests, run by the tests
 # themselves (test/helpers/ironic.ts; the policy-rc.d below keeps Debian from starting it); ansible-core: ansible-inventory
 test_pkgs=(udhcpc isc-dhcp-client dhcpcd-base tftp-hpa atftp chromium freeipmi-tools python3-pyghmi

@@ -21,6 +21,7 @@ import { ipmiConnector } from './bmc/ipmi-connector.ts';
 import { SweepService } from './bmc/sweep-service.ts';
 import { IpMacMap } from './ip-mac-map.ts';
 import { HandoffService, type HandoffOptions } from './handoff/service.ts';
+import { ImageLibrary } from './images/library.ts';
 import type { IpmiClient } from '../bmc/ipmi/session/client.ts';
 
 export interface CoreOptions {
@@ -70,14 +71,18 @@ export class Core {
   /** `<data dir>/run` (0700, checked like the data dir): private working folders, e.g. the HTTP server's files
    *  root (ramdisk-files.ts); null without a data dir (then callers use the OS temp folder) */
   readonly runDir: string | null;
+  /** the image library: records, raw files in `<data dir>/images`, imports (src/core/images/README.md) */
+  readonly images: ImageLibrary;
 
   constructor(opts: CoreOptions) {
     this.log = opts.logger;
     let box: SecretBox;
+    let imagesDir: string | null = null;
     if (opts.dataDir) {
       const dir = secureDataDir(opts.dataDir);
       box = SecretBox.fromDataDir(dir);
       this.runDir = privateSubdir(dir, 'run');
+      imagesDir = privateSubdir(dir, 'images');
       this.db = openDatabase(join(dir, 'rackseed.db'));
     } else {
       this.runDir = null;
@@ -104,17 +109,20 @@ export class Core {
     this.bmcOps = new BmcOperations(this, connector);
     this.handoff = new HandoffService(this, connector, opts.handoff);
     this.sweeps = new SweepService(this, opts.ipmi ?? null, opts.sweep);
+    this.images = new ImageLibrary({ db: this.db, bus: this.bus, dir: imagesDir, log: this.log.child({ svc: 'images' }) });
   }
 
   /** After opening: settle what a crash interrupted (resume jobs or move their nodes to error). */
   recover(): void {
     this.runner.resumeAfterCrash();
     this.handoff.resume();
+    this.images.recover();
   }
 
   close(): void {
     this.runner.stop();
     this.handoff.stop();
+    this.images.close();
     this.events.close();
     this.db.close();
   }
