@@ -27,6 +27,7 @@ import { EXIT } from '../../src/daemon/cli/client.ts';
 import type { HandoffRecord } from '../../src/shared/handoff.ts';
 import type { Job } from '../../src/shared/api.ts';
 import { inventoryFor } from '../unit/core-inventory-fixture.ts';
+import { HANDOFF_JOB_KIND, HANDOFF_STEPS } from '../../src/core/handoff/service.ts';
 
 const BMC_PASSWORD = 'bmc-Pw-4-sim';
 const IRONIC_USER = 'metal3';
@@ -109,7 +110,7 @@ before(async () => {
   assert.ok(ironicInstalled(), 'Debian\'s ironic-api, ironic-conductor and python3-ironicclient are needed (scripts/setup.sh test)');
   ns = sandbox.addNamespace('ho');
   leave = await enterNetns(ns); // Ironic, the daemons and the CLI are spawned from here: they live in the namespace
-  for (let n = 11; n <= 16; n++) await machine(n, n === 13 ? 'the-right-one' : BMC_PASSWORD);
+  for (let n = 11; n <= 17; n++) await machine(n, n === 13 ? 'the-right-one' : BMC_PASSWORD);
   [noauth, basic] = await Promise.all([
     startIronic({ host: '127.0.0.1', port: NOAUTH_PORT, auth: { kind: 'noauth' }, ipmiRetrySec: 5, syncPowerSec: 5 }),
     startIronic({ host: '127.0.0.1', port: BASIC_PORT, auth: { kind: 'http_basic', user: IRONIC_USER, password: IRONIC_PASSWORD }, ipmiRetrySec: 5, syncPowerSec: 5 }),
@@ -380,4 +381,42 @@ test('kill -9 of the daemon in the middle of a hand-off: the job resumes after t
   daemon.kill('SIGTERM');
   await new Promise((r) => daemon.once('exit', r));
   process.stdout.write(`# kill -9 and resume: ${Date.now() - t0} ms\n`);
+});
+
+test('a crash after the node POST went out but before its answer was stored: the resumed job adopts that node by name, no second one', async () => {
+  const ipmi = new IpmiClient({ logger: pino({ level: 'silent' }) });
+  const core = new Core({ dataDir: null, logger: pino({ level: 'silent' }), ipmi, handoff: { pollMs: 100 } });
+  try {
+    core.config.setBmcCredentials({ user: 'admin', password: BMC_PASSWORD });
+    const m = machines[6]!;
+    const id = seed(core, m);
+    // the state a kill -9 leaves right after `POST /v1/nodes` was sent: steps up to `engine` done, create_sent set,
+    // no Ironic UUID stored — and the node does exist in Ironic, with RackSeed's name and id
+    const ref = { kind: 'ironic' as const, url: noauth.url };
+    const job = core.jobs.create(HANDOFF_JOB_KIND, id, m.bmc, [...HANDOFF_STEPS]);
+    core.jobs.setStatus(job.id, 'running');
+    core.jobs.setStep(job.id, 0, 'done');
+    core.jobs.setStep(job.id, 1, 'done');
+    core.jobs.setStep(job.id, 2, 'running');
+    core.handoff.store.upsertEngine(ref, 'none', null);
+    core.handoff.store.begin(id, job.id, ref);
+    core.handoff.store.update(id, { createSent: true });
+    const post = await fetch(`${noauth.url}/v1/nodes`, { method: 'POST', headers: { 'x-openstack-ironic-api-version': '1.82', 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'rs-sn-ho-17', driver: 'ipmi', extra: { rackseed_id: id } }) });
+    assert.equal(post.status, 201);
+    const lost = (await post.json() as { uuid: string }).uuid;
+    core.recover();
+    await until('resumed hand-off', 60_000, () => core.handoff.records([id])[0]!.status !== 'running');
+    const r = core.handoff.records([id])[0]!;
+    assert.equal(r.status, 'done', r.error ?? '');
+    assert.equal(r.engineNode, lost, 'the node the lost POST created');
+    assert.equal(r.existing, null, 'it is this attempt\'s own node, not a pre-existing one');
+    assert.equal(core.handoff.store.progress(id)!.createdNode, true);
+    const named = await ironicGet<{ nodes: { name: string }[] }>(noauth.url, '/v1/nodes?fields=name');
+    assert.equal(named.nodes.filter((n) => n.name === 'rs-sn-ho-17').length, 1);
+  } finally {
+    await core.handoff.idle();
+    core.close();
+    await ipmi.close();
+  }
 });
