@@ -22,6 +22,7 @@ import { ramdiskDir } from '../../agent/build/manifest.ts';
 import { prepareRamdiskFiles, type RamdiskFiles } from './ramdisk-files.ts';
 import { ForeignDhcpError, HttpError, type ServicesPort } from './api/ports.ts';
 import { registerAgentRoutes } from './agent-routes.ts';
+import { registerImageServing } from './image-serving.ts';
 
 /**
  * TFTP worker threads by default: 2 when the machine has at least 2 cores (a window of 16 blocks is one GSO send
@@ -198,7 +199,7 @@ export class ServiceManager implements ServicesPort {
         filesRoot: files.root, ipxeRoot: this.o.ipxeRoot,
         baseUrl: this.o.httpPort === 80 ? `http://${addr.address}` : `http://${addr.address}:${this.o.httpPort}`,
         onEvent: countingSink,
-        registerExtra: (a) => registerAgentRoutes(a, this.core),
+        registerExtra: async (a) => { await registerAgentRoutes(a, this.core); await registerImageServing(a, this.core); },
       });
       await app.listen({ host: addr.address, port: this.o.httpPort });
       r.http = app;

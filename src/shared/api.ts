@@ -31,8 +31,9 @@
 //   GET  /login?code=<one-time code>          → 302 to / with the session cookie; a spent code → 302 to / when the browser
 //                                               already has a session, else 401 (text/html Accept: a page with a token form)
 //   POST /login  token=<API token> (form)     → 303 to / with the session cookie (401 when wrong; HTML as above)
-//   POST /api/v1/images?name=NAME  <image bytes, application/octet-stream> → 202 ImageRecord (importing; once the upload
-//                                               is read) | 400 {error, image} refused (format, corrupt, cannot boot) | 409 name taken
+//   POST /api/v1/images?name=NAME  <image bytes, application/octet-stream> → 201 ImageRecord (ready: raw, gzip, xz end
+//                                               with the upload) | 202 ImageRecord (importing: a qcow2 still being checked and
+//                                               converted) | 400 {error, image} refused (format, corrupt, cannot boot) | 409 name taken
 //   GET  /api/v1/images                       → ImageRecord[]      GET /api/v1/images/:id (id or name) → ImageRecord
 //   DELETE /api/v1/images/:id                 → ImageRecord (as it was; an import in progress is stopped)
 //   WS   /api/v1/stream                       → per frame: a StreamMessage, or a JSON array of them (in order)

@@ -37,7 +37,10 @@ export interface ImportHooks {
   signal: AbortSignal;
   progress(p: ImageProgress): void;
   format(f: ImageSourceFormat): void;
-  /** the whole body has been read (called once, before processing that follows the upload) */
+  /**
+   * The whole body has been read and a long step follows (qcow2: check and convert). Not called for raw, gzip and
+   * xz uploads, whose import ends with the upload (only fsync and the boot check follow).
+   */
   uploaded(bytes: number): void;
 }
 
@@ -108,7 +111,6 @@ export async function importImage(body: Readable, h: ImportHooks): Promise<Impor
     },
     flush(cb) {
       uploadDone = true;
-      h.uploaded(sourceBytes);
       cb();
     },
   });
@@ -179,6 +181,7 @@ export async function importImage(body: Readable, h: ImportHooks): Promise<Impor
       raw = await writer.result;
       virtualSize = raw.size;
     } else {
+      h.uploaded(sourceBytes);
       h.progress({ phase: 'convert', done: 0, total: null });
       const info = await qcow2Info(files.src, h.signal);
       if (info.virtualSize > h.maxRawBytes) throw new ImageRefusedError(`the qcow2 image's virtual size (${size(info.virtualSize)}) is larger than the limit of ${size(h.maxRawBytes)}`);

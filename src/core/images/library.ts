@@ -43,7 +43,7 @@ interface Running {
 export interface StartedImport {
   /** the record as created (state importing) */
   image: ImageRecord;
-  /** settles when the upload has been read completely, or the import ended before that (refused, interrupted) */
+  /** settles when the import has ended (ready, failed), or — qcow2 — when the upload is read and the conversion starts */
   received: Promise<ImageRecord>;
   /** settles when the import is ready or failed (never rejects) */
   done: Promise<ImageRecord>;

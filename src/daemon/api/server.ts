@@ -17,6 +17,7 @@ import { registerNodeRoutes } from './routes/nodes.ts';
 import { registerBmcRoutes } from './routes/bmc.ts';
 import { registerStreamRoute } from './routes/stream.ts';
 import { registerLoginRoutes } from './routes/login.ts';
+import { registerImageRoutes } from './routes/images.ts';
 import { registerHandoffRoutes } from './routes/handoff.ts';
 import { sendError } from './errors.ts';
 import { installAccessControl, looksLikeApiPath, type RouteRecord } from './access.ts';
@@ -80,6 +81,7 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
   registerSystemRoutes(app, opts);
   registerNodeRoutes(app, opts);
   registerBmcRoutes(app, opts);
+  await registerImageRoutes(app, opts);
   registerStreamRoute(app, opts);
   registerHandoffRoutes(app, opts);
 

@@ -92,7 +92,12 @@ export class DaemonClient {
       ? { socketPath: this.o.url.slice(5), path, headers: { ...headers, host: 'localhost' } }
       : (() => { const u = new URL(this.o.url + path); return { host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port || 80, path: u.pathname + u.search, headers }; })();
     return new Promise((resolve, reject) => {
-      const req = httpRequest({ ...target, method }, resolve);
+      const req = httpRequest({ ...target, method }, (res) => {
+        // an error answer while a streamed body is still being sent (a refused upload): once the answer is read, stop
+        // sending — the daemon would otherwise read and drop the rest of the file, and a sender that gave up would hang
+        if (stream && (res.statusCode ?? 0) >= 300) res.once('end', () => { stream.unpipe(req); stream.destroy(); req.destroy(); });
+        resolve(res);
+      });
       req.on('error', (err) => reject(new CliError(`cannot reach the daemon at ${this.o.url}: ${(err as Error).message} (is \`rackseed serve\` running? set RACKSEED_URL)`, EXIT.UNREACHABLE)));
       if (stream) stream.pipe(req);
       else req.end(data);

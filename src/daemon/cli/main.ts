@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { serveCommand } from './serve.ts';
 import { nodesCommand } from './nodes.ts';
+import { imagesCommand } from './images.ts';
 import { allowCommand } from './allow.ts';
 import { handoffCommands } from './handoff.ts';
 import { exportCommands } from './export.ts';
@@ -14,6 +15,7 @@ const program = new Command('rackseed')
   .version('0.1.0');
 program.addCommand(serveCommand());
 program.addCommand(nodesCommand());
+program.addCommand(imagesCommand());
 program.addCommand(allowCommand());
 for (const c of handoffCommands()) program.addCommand(c);
 for (const c of exportCommands()) program.addCommand(c);
