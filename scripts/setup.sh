@@ -14,7 +14,9 @@ export TSX_DISABLE_CACHE=1
 
 lab_pkgs=(qemu-system-x86 qemu-utils ipxe-qemu ipxe ovmf openipmi ipmitool iproute2 tcpdump cpio kmod
   busybox-static radvd dnsmasq-base procps curl
-  xz-utils fdisk dosfstools mtools)  # image library: xz -dc on import; sfdisk, mkfs.vfat, mmd/mcopy build its test images
+  xz-utils fdisk dosfstools mtools  # image library: xz -dc on import; sfdisk, mkfs.vfat, mmd/mcopy build its test images
+  # lab images (lab/images): syslinux + GRUB boot code, mke2fs -d, debootstrap (lab-debian), genisoimage (config drives)
+  debootstrap syslinux syslinux-common grub-pc-bin grub-efi-amd64-bin grub-common e2fsprogs genisoimage)
 # ironic-*/python3-ironic*/python3-openstackclient: a real OpenStack Ironic (21.4) for the hand-off tests, run by the tests
 # themselves (test/helpers/ironic.ts; the policy-rc.d below keeps Debian from starting it); ansible-core: ansible-inventory
 test_pkgs=(udhcpc isc-dhcp-client dhcpcd-base tftp-hpa atftp chromium freeipmi-tools python3-pyghmi
@@ -61,3 +63,7 @@ bash scripts/build.sh
 
 # The discovery ramdisk (kernel + initramfs) is built from Debian packages and cached under .cache/.
 node --import tsx agent/build/cli.ts --if-missing
+
+# The lab-tiny image (busybox + the same kernel, ~15 s; rebuilt only when an input changed) under .cache/images/.
+# lab-debian (debootstrap, minutes) is built only when asked: node --import tsx lab/images/cli.ts build --debian
+node --import tsx lab/images/cli.ts build --tiny
