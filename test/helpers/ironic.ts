@@ -88,7 +88,7 @@ lock_path = ${join(dir, 'lock')}
 `;
 }
 
-/** Write the config, create the schema, start `/usr/bin/ironic`, wait until `GET /` answers (≈ 3 s here). */
+/** Write the config, create the schema, start `/usr/bin/ironic`, wait until `GET /` answers (≈ 3 s on an idle machine). */
 export async function startIronic(o: IronicOptions): Promise<IronicProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'rs-ironic-'));
   for (const d of ['state', 'tmp', 'tftp', 'tftp-master', 'images', 'master-images', 'http', 'lock']) mkdirSync(join(dir, d));
@@ -116,7 +116,8 @@ export async function startIronic(o: IronicOptions): Promise<IronicProcess> {
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + 30_000;
+  // ~3 s on an idle machine; Python's imports take far longer on a loaded one (30 s was not enough at load 14 on 2 cores)
+  const deadline = Date.now() + 120_000;
   for (;;) {
     if (child.exitCode !== null) { const l = log; await stop(); throw new Error(`ironic exited (${child.exitCode}): ${l.slice(-3000)}`); }
     try {

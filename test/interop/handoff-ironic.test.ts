@@ -137,7 +137,7 @@ test('noauth: two nodes handed over reach available, Ironic\'s power reading is 
     const ids = [seed(core, a), seed(core, b)];
     const started = await core.handoff.start(ids, { kind: 'ironic', url: noauth.url });
     assert.deepEqual(started.map((r) => r.status), ['running', 'running']);
-    await until('hand-offs', 60_000, () => core.handoff.records(ids).every((r) => r.status !== 'running'));
+    await until('hand-offs', 120_000, () => core.handoff.records(ids).every((r) => r.status !== 'running'));
     const recs = core.handoff.records(ids);
     for (const r of recs) {
       assert.equal(r.status, 'done', r.error ?? '');
@@ -189,7 +189,7 @@ test('noauth: two nodes handed over reach available, Ironic\'s power reading is 
     assert.equal(back[0]!.status, 'taken-back');
     assert.ok(core.policy.dhcpBoot({ mac: a.mac, arch: 7, vendorClass: 'PXEClient', userClass: null, uuid: null, interface: 'br0' }) === null, 'an available node gets no boot file anyway');
     await core.handoff.start([ids[0]!], { kind: 'ironic', url: noauth.url });
-    await until('second hand-off', 60_000, () => core.handoff.records([ids[0]!])[0]!.status !== 'running');
+    await until('second hand-off', 120_000, () => core.handoff.records([ids[0]!])[0]!.status !== 'running');
     const again = core.handoff.records([ids[0]!])[0]!;
     assert.equal(again.status, 'done', again.error ?? '');
     assert.equal(again.engineNode, na.UUID);
@@ -353,7 +353,7 @@ test('kill -9 of the daemon in the middle of a hand-off: the job resumes after t
     try { const r = await fetch(url + path, { headers: { authorization: `Bearer ${TOKEN}` } }); return r.ok ? await r.json() as T : null; } catch { return null; }
   };
   let daemon = serve();
-  await until('daemon up', 30_000, () => get('/api/v1/health'));
+  await until('daemon up', 90_000, () => get('/api/v1/health'));
   const start = await cli(['handoff', m.serial, '--ironic', noauth.url, '--json'], env);
   assert.equal(start.code, EXIT.OK, start.stderr);
   const nodeId = (JSON.parse(start.stdout) as HandoffRecord[])[0]!.nodeId;
@@ -363,7 +363,7 @@ test('kill -9 of the daemon in the middle of a hand-off: the job resumes after t
   await new Promise((r) => daemon.once('exit', r));
   assert.deepEqual(job.steps.filter((s) => s.status === 'done').map((s) => s.name), ['read-bmc', 'engine', 'node', 'ports']);
   daemon = serve();
-  const done = await until('resumed hand-off', 60_000, async () => {
+  const done = await until('resumed hand-off', 120_000, async () => {
     const r = (await get<HandoffRecord[]>(`/api/v1/handoff?nodes=${nodeId}`))?.[0];
     return r && r.status !== 'running' ? r : null;
   });
@@ -406,7 +406,7 @@ test('a crash after the node POST went out but before its answer was stored: the
     assert.equal(post.status, 201);
     const lost = (await post.json() as { uuid: string }).uuid;
     core.recover();
-    await until('resumed hand-off', 60_000, () => core.handoff.records([id])[0]!.status !== 'running');
+    await until('resumed hand-off', 120_000, () => core.handoff.records([id])[0]!.status !== 'running');
     const r = core.handoff.records([id])[0]!;
     assert.equal(r.status, 'done', r.error ?? '');
     assert.equal(r.engineNode, lost, 'the node the lost POST created');
