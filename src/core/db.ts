@@ -112,6 +112,24 @@ const MIGRATIONS: string[] = [
      started_at INTEGER NOT NULL,
      updated_at INTEGER NOT NULL
    );`,
+  // the image library (src/core/images/store.ts): one row per imported image; boot_modes is a JSON array
+  `CREATE TABLE images (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     state TEXT NOT NULL,
+     source_format TEXT,
+     source_bytes INTEGER NOT NULL DEFAULT 0,
+     virtual_size INTEGER,
+     raw_size INTEGER,
+     disk_bytes INTEGER,
+     sha256 TEXT,
+     boot_modes TEXT NOT NULL DEFAULT '[]',
+     error TEXT,
+     failure TEXT,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE INDEX images_sha256 ON images(sha256);`,
 ];
 
 /**
