@@ -1,5 +1,5 @@
 // Lint: typescript-eslint's recommended rules plus the layer rule of DESIGN.md — imports flow downward only.
-//   codecs (netboot/dhcp, netboot/tftp, bmc/ipmi — not their server/session folders): nothing of ours but src/shared/wire
+//   codecs (netboot/dhcp, netboot/tftp, bmc/ipmi, bmc/redfish — not their server/session folders): nothing of ours but src/shared/wire
 //   servers/clients (netboot/*/server, netboot/net, netboot/http, bmc/ipmi/session): codecs + shared
 //   core: servers/clients + shared       daemon: core and below       shells (electron, renderer): shared only
 import tseslint from 'typescript-eslint';
@@ -21,7 +21,7 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
     },
   },
-  { files: ['src/netboot/dhcp/*.ts', 'src/netboot/tftp/*.ts', 'src/bmc/ipmi/*.ts'], rules: noImport(SERVERS, ABOVE_SERVERS) },
+  { files: ['src/netboot/dhcp/*.ts', 'src/netboot/tftp/*.ts', 'src/bmc/ipmi/*.ts', 'src/bmc/redfish/*.ts'], rules: noImport(SERVERS, ABOVE_SERVERS) },
   { files: ['src/netboot/**/server/**', 'src/netboot/net/**', 'src/netboot/http/**', 'src/bmc/**/session/**'], rules: noImport(ABOVE_SERVERS) },
   { files: ['src/core/**'], rules: noImport(ABOVE_CORE) },
   { files: ['src/renderer/**', 'src/electron/preload*.ts'], rules: noImport(BACKEND) },
