@@ -98,7 +98,8 @@ export async function buildTiny(ctx: TinyContext, inputs: TinyInputs): Promise<O
       { type: 'file', path: 'usr/libexec/rackseed/udhcpc.script', mode: 0o755, data: readFileSync(UDHCPC_SCRIPT) },
       ...moduleEntries(work, modDir, kver, closure.files),
     ];
-    const initrd = gzipSync(encodeCpio(withParents(entries), epoch), { level: 9 });
+    // level 6: level 9 takes ~8x as long on kernel modules for 1 % less
+    const initrd = gzipSync(encodeCpio(withParents(entries), epoch), { level: 6 });
 
     // the ESP's files
     const esp = join(work, 'esp');
