@@ -28,6 +28,7 @@ const BENCHES: BenchEntry[] = [
   { name: 'tftp', file: 'tftp.ts', fn: 'runTftpBench', heading: '## TFTP', owned: false },
   { name: 'ipmi', file: 'ipmi.ts', fn: 'runIpmiBench', heading: '## IPMI', owned: false },
   { name: 'boot-chain', file: 'boot-chain.ts', fn: 'runBootChainBench', heading: '## Boot chain', owned: true },
+  { name: 'images', file: 'images.ts', fn: 'runImagesBench', heading: '## Image serving', owned: true },
 ];
 
 const DOC = fileURLToPath(new URL('../docs/BENCHMARKS.md', import.meta.url));

@@ -8,6 +8,8 @@ import type { Core } from '../core/core.ts';
 import { prepareFileResponse, sendFileResponse } from '../netboot/http/file-response.ts';
 
 const FILE = /^([0-9a-f]{64})\.raw$/;
+/** 1 MiB reads: in bench/images.ts (8 clients, busy machine) 0.93× nginx against 0.77× with the default 64 KiB */
+const READ_CHUNK = 1024 * 1024;
 
 /** Register the image route on `app` (the HTTP boot server; ServiceManager's registerExtra). */
 export async function registerImageServing(app: FastifyInstance, core: Core): Promise<void> {
@@ -18,7 +20,7 @@ export async function registerImageServing(app: FastifyInstance, core: Core): Pr
       const img = m ? core.images.readyBySha256(m[1]!) : null;
       const dir = core.images.dir;
       if (!img || !dir) return reply.code(404).type('text/plain; charset=utf-8').send('no such image\n');
-      const r = await prepareFileResponse(req, dir, `${img.id}.raw`);
+      const r = await prepareFileResponse(req, dir, `${img.id}.raw`, { readChunk: READ_CHUNK });
       if (r.status >= 400 && r.status !== 416) req.log.warn({ image: img.name, status: r.status }, 'image file could not be served');
       return sendFileResponse(reply, r);
     },

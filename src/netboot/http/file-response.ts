@@ -33,8 +33,11 @@ const TYPES: Record<string, string> = {
 const text = (status: number, body: string, headers: Record<string, string> = {}): FileResponse =>
   ({ status, headers: { 'content-type': 'text/plain; charset=utf-8', ...headers }, body, bytes: 0, range: null });
 
-/** Decide the answer for `relPath` under `root`; opens the file only when a body will be streamed. */
-export async function prepareFileResponse(req: FastifyRequest, root: string, relPath: string): Promise<FileResponse> {
+/**
+ * Decide the answer for `relPath` under `root`; opens the file only when a body will be streamed. `readChunk`: bytes
+ * per read of the body stream (default 64 KiB; the image route uses 1 MiB: fewer reads and writes per GB served).
+ */
+export async function prepareFileResponse(req: FastifyRequest, root: string, relPath: string, o: { readChunk?: number } = {}): Promise<FileResponse> {
   const r = await resolveUnderRoot(root, relPath);
   if (r.kind === 'refused') return text(403, `forbidden: ${r.reason}\n`);
   if (r.kind === 'missing') return text(404, 'not found\n');
@@ -70,7 +73,7 @@ export async function prepareFileResponse(req: FastifyRequest, root: string, rel
     const range = status === 206 ? rangeHeader! : null;
     if (req.method === 'HEAD' || length === 0) return { status, headers, body: null, bytes: 0, range };
     handedOver = true;
-    return { status, headers, body: fh.createReadStream({ start, end, autoClose: true }), bytes: length, range };
+    return { status, headers, body: fh.createReadStream({ start, end, autoClose: true, highWaterMark: o.readChunk ?? 64 * 1024 }), bytes: length, range };
   } finally {
     if (!handedOver) await fh.close();
   }
