@@ -13,13 +13,14 @@ export ELECTRON_SKIP_BINARY_DOWNLOAD=1
 export TSX_DISABLE_CACHE=1
 
 lab_pkgs=(qemu-system-x86 qemu-utils ipxe-qemu ipxe ovmf openipmi ipmitool iproute2 tcpdump cpio kmod
-  busybox-static radvd dnsmasq-base procps curl
+  busybox-static radvd dnsmasq-base procps curl openssl  # openssl: the lab Redfish BMCs' self-signed certificates
   xz-utils fdisk dosfstools mtools  # image library: xz -dc on import; sfdisk, mkfs.vfat, mmd/mcopy build its test images
   # lab images (lab/images): syslinux + GRUB boot code, mke2fs -d, debootstrap (lab-debian), genisoimage (config drives)
   debootstrap syslinux syslinux-common grub-pc-bin grub-efi-amd64-bin grub-common e2fsprogs genisoimage)
 # ironic-*/python3-ironic*/python3-openstackclient: a real OpenStack Ironic (21.4) for the hand-off tests, run by the tests
 # themselves (test/helpers/ironic.ts; the policy-rc.d below keeps Debian from starting it); ansible-core: ansible-inventory
-test_pkgs=(udhcpc isc-dhcp-client dhcpcd-base tftp-hpa atftp chromium freeipmi-tools python3-pyghmi
+# python3-sushy (the Redfish library Ironic uses) and redfishtool: conformance clients of the lab's Redfish BMC
+test_pkgs=(udhcpc isc-dhcp-client dhcpcd-base tftp-hpa atftp chromium freeipmi-tools python3-pyghmi python3-sushy redfishtool
   ironic-api ironic-conductor python3-ironic python3-ironicclient python3-openstackclient ansible-core)
 bench_pkgs=(kea-dhcp4-server tftpd-hpa nginx-light)
 pkgs=("${lab_pkgs[@]}")

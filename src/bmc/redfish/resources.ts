@@ -107,8 +107,13 @@ function kind(v: unknown): string {
 
 function checkLink(f: Fields, key: string, v: string): string {
   if (!v.startsWith('/') || v.startsWith('//')) f.fail(key, `link "${v.slice(0, 80)}" is not a path on this service`);
-  if (/[\s\\]|\.\.(\/|$)|[\u0000-\u001f]/.test(v)) f.fail(key, `link "${v.slice(0, 80)}" has characters a link may not have`);
+  if (!isLinkPath(v)) f.fail(key, `link "${v.slice(0, 80)}" has characters a link may not have`);
   return v;
+}
+
+/** A path on the service a request may be sent to: printable ASCII (RFC 3986), no backslash, no `..` segment. */
+export function isLinkPath(v: string): boolean {
+  return v.startsWith('/') && !v.startsWith('//') && /^[\x21-\x7e]+$/.test(v) && !v.includes('\\') && !/(^|\/)\.\.(\/|$)/.test(v);
 }
 
 /** Lower-case, dashed UUID; null for absent/empty; RedfishDecodeError when it is not a UUID. */

@@ -7,7 +7,7 @@ import { parseJsonBounded } from '../json.ts';
 import { RedfishDecodeError } from '../errors.ts';
 import {
   allowedResetTypes, bootOverrideBody, decodeActionInfo, decodeCollection, decodeComputerSystem, decodeErrorBody, decodeEthernetInterface,
-  decodeManager, decodeServiceRoot, decodeTask, RESET_TYPES, TASK_FINISHED, type BootMode, type BootOverride, type BootSettings,
+  decodeManager, decodeServiceRoot, decodeTask, isLinkPath, RESET_TYPES, TASK_FINISHED, type BootMode, type BootOverride, type BootSettings,
   type ComputerSystem, type ServiceRoot,
 } from '../resources.ts';
 import { BmcHttp, MemoryPinStore, type HttpReply, type RequestSpec, type TlsPinStore } from './http.ts';
@@ -201,14 +201,19 @@ export class RedfishSession {
   /** A Location/link the BMC gave, as a path on this service; null if absent; refused if it points elsewhere. */
   private sameServicePath(loc: string | null): string | null {
     if (!loc) return null;
-    if (loc.startsWith('/') && !loc.startsWith('//')) return loc;
+    if (loc.startsWith('/') && !loc.startsWith('//')) {
+      if (!isLinkPath(loc)) throw new RedfishMalformedError(this.key, 'a Location header', `"${loc.slice(0, 80)}" is not a path a request may go to`);
+      return loc;
+    }
     let u: URL;
     try { u = new URL(loc); } catch { throw new RedfishMalformedError(this.key, 'a Location header', `"${loc.slice(0, 80)}" is not a URL`); }
     const port = Number(u.port || 443);
     if (u.protocol !== 'https:' || u.hostname.replace(/^\[|\]$/g, '') !== this.http.host || port !== this.http.port) {
       throw new RedfishMalformedError(this.key, 'a Location header', `"${loc.slice(0, 80)}" points away from this BMC; not followed`);
     }
-    return u.pathname + u.search;
+    const path = u.pathname + u.search;
+    if (!isLinkPath(path)) throw new RedfishMalformedError(this.key, 'a Location header', `"${loc.slice(0, 80)}" is not a path a request may go to`);
+    return path;
   }
 
   /** An authenticated request; 401/403 and other errors become typed errors unless `accept` lists the status. */
@@ -419,7 +424,7 @@ function sessionIdFromBody(r: HttpReply): string | null {
   try {
     const v = parseJsonBounded(r.body, 'Session', { maxBytes: 64 * 1024 }) as Record<string, unknown>;
     const id = v['@odata.id'];
-    return typeof id === 'string' && id.startsWith('/') && !id.startsWith('//') && id.length < 2048 ? id : null;
+    return typeof id === 'string' && isLinkPath(id) && id.length < 2048 ? id : null;
   } catch {
     return null;
   }
