@@ -130,6 +130,21 @@ const MIGRATIONS: string[] = [
      updated_at INTEGER NOT NULL
    );
    CREATE INDEX images_sha256 ON images(sha256);`,
+  // BMCs over IPMI and Redfish (issue 18, src/core/store/bmcs.ts, store/tls-pins.ts): the protocol each BMC is driven
+  // with (and whether the engineer chose it), every protocol that answered, the host MACs and firmware it reports, the
+  // Redfish version; the TLS certificate fingerprints pinned on first use, per host:port
+  `ALTER TABLE bmcs ADD COLUMN protocol TEXT;
+   ALTER TABLE bmcs ADD COLUMN protocols TEXT NOT NULL DEFAULT '[]';
+   ALTER TABLE bmcs ADD COLUMN protocol_chosen INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE bmcs ADD COLUMN macs TEXT NOT NULL DEFAULT '[]';
+   ALTER TABLE bmcs ADD COLUMN redfish_version TEXT;
+   ALTER TABLE bmcs ADD COLUMN tls_sha256 TEXT;
+   ALTER TABLE bmcs ADD COLUMN firmware TEXT;
+   CREATE TABLE IF NOT EXISTS bmc_tls_pins (
+     endpoint TEXT PRIMARY KEY,
+     sha256 TEXT NOT NULL,
+     pinned_at INTEGER NOT NULL
+   );`,
 ];
 
 /**
