@@ -95,6 +95,22 @@ class RawClient {
   close(): void { this.sock.close(); }
 }
 
+/**
+ * Counters once no transfer of an earlier test is still open: an abandoned transfer times out (and counts an error)
+ * later on a loaded machine, which would land in the next test's before/after difference.
+ */
+async function settledCounters(): Promise<ReturnType<typeof server.counters>> {
+  const end = Date.now() + 15_000;
+  while (server.counters().active > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  return server.counters();
+}
+
+/** Poll until `probe` is true (at most 5 s), so a loaded machine's slower event loop does not fail a fixed sleep. */
+async function eventually(probe: () => boolean): Promise<void> {
+  const end = Date.now() + 5000;
+  while (!probe() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+}
+
 async function expectError(c: RawClient, code: number): Promise<string> {
   const { pkt } = await c.next();
   assert.equal(pkt.op, 'ERROR', `expected ERROR ${code}, got ${pkt.op}`);
@@ -256,21 +272,21 @@ test('rrq / rrq-done events carry file, bytes, ms, blksize, windowsize; counters
 });
 
 test('client ending the transfer after the OACK (PXE tsize probe) counts as aborted, not an error', async () => {
-  const before = server.counters();
+  const before = await settledCounters();
   const c = await RawClient.open();
   try {
     c.rrq('small.bin', [{ name: 'tsize', value: '0' }]);
     const { pkt, port: tid } = await c.next();
     assert.deepEqual(pkt, { op: 'OACK', options: [{ name: 'tsize', value: '1000' }] });
     c.send({ op: 'ERROR', code: 8, message: 'tsize probe' }, tid);
-    await new Promise((r) => setTimeout(r, 100));
+    await eventually(() => server.counters().aborted > before.aborted);
     assert.equal(server.counters().aborted, before.aborted + 1);
     assert.equal(server.counters().errors, before.errors);
   } finally { c.close(); }
 });
 
 test('a client that closes its port after the OACK (ICMP port unreachable on the retransmission) counts as aborted, not an error', async () => {
-  const before = server.counters();
+  const before = await settledCounters();
   const from = events.length;
   const c = await RawClient.open();
   c.rrq('small.bin', [{ name: 'tsize', value: '0' }]);
