@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { openDatabase, type Db } from '../../src/core/db.ts';
 import { EventStore } from '../../src/core/store/events.ts';
 import { EventBus } from '../../src/core/event-bus.ts';
 import { ImageLibrary } from '../../src/core/images/library.ts';
+import { RawFileWriter } from '../../src/core/images/raw-writer.ts';
 import { Core } from '../../src/core/core.ts';
 import type { StreamMessage } from '../../src/shared/api.ts';
 import type { ImageRecord } from '../../src/shared/image.ts';
@@ -62,6 +64,21 @@ async function importFile(name: string, file: string): Promise<ImageRecord> {
 function leftovers(): string[] {
   return readdirSync(lib.dir!).filter((f) => f.startsWith('.import-'));
 }
+
+test('RawFileWriter: chunks of any size (tiny, 1 MiB ± 1, 3 MiB) → the same bytes, their sha256, holes for zero blocks', async () => {
+  const parts = [randomBytes(1), Buffer.alloc(2 * MiB), randomBytes(MiB - 1), randomBytes(MiB + 1), Buffer.alloc(4096 * 3 + 17), randomBytes(3 * MiB), Buffer.alloc(MiB)];
+  const path = join(dir, 'writer.raw');
+  const w = new RawFileWriter(path);
+  for (const p of parts) if (!w.write(p)) await new Promise((r) => w.once('drain', r));
+  w.end();
+  const r = await w.result;
+  const all = Buffer.concat(parts);
+  assert.equal(r.size, all.length);
+  assert.equal(r.sha256, createHash('sha256').update(all).digest('hex'));
+  assert.deepEqual(readFileSync(path), all);
+  assert.ok(r.diskBytes < all.length - 2 * MiB, `zero blocks are holes (${r.diskBytes} of ${all.length} bytes allocated)`);
+  rmSync(path);
+});
 
 test('raw BIOS image named .qcow2: stored raw, sha256 and size of the bytes, sparse, 0600', async () => {
   const named = join(dir, 'disk.qcow2');

@@ -1,7 +1,7 @@
 // Worker thread of raw-writer.ts: the CPU-heavy part of an import (SHA-256, zero detection, positional writes) off
 // the serving thread. Two modes (workerData.mode):
-//   write — receive chunks, hash them, write only the non-zero 4 KiB blocks (holes stay holes: a sparse file),
-//           set the final length, fsync; acknowledge every chunk so the sender can apply backpressure.
+//   write — receive buffers, hash them, write only the non-zero 4 KiB blocks (holes stay holes: a sparse file),
+//           set the final length, fsync; every buffer goes back to the sender (its backpressure and its reuse).
 //   hash  — read an existing file (qemu-img's output) and hash it, reporting progress.
 import { parentPort, workerData } from 'node:worker_threads';
 import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
@@ -51,7 +51,7 @@ if (data.mode === 'write') {
   port.on('message', (m: RawWorkerIn) => {
     try {
       if (m.type === 'data') {
-        const chunk = Buffer.from(m.chunk.buffer, m.chunk.byteOffset, m.chunk.byteLength);
+        const chunk = Buffer.from(m.buf, 0, m.length);
         hash.update(chunk);
         let off = 0;
         while (off < chunk.length) {
@@ -60,7 +60,8 @@ if (data.mode === 'write') {
           fill += n; off += n;
           if (fill === STAGE) flush(STAGE);
         }
-        post({ type: 'ack', bytes: chunk.length });
+        // the buffer goes back to the serving thread for its next chunk
+        port.postMessage({ type: 'ack', bytes: chunk.length, buf: m.buf } satisfies RawWorkerOut, [m.buf]);
       } else if (m.type === 'end') {
         flush(fill);
         ftruncateSync(fd, pos);
