@@ -4,7 +4,12 @@
 //   seen ──allowed / bmc-power-on / open-admission──▶ discovered      (seen: a PXE client not booted, allowlist admission)
 //   discovered ──inspect-start──▶ inspecting ──inventory──▶ available ──deploy-start──▶ deploying ──deploy-done──▶ active
 //        └───────────inventory──────────────────────────────▲   │  ▲                          │
-//   any working state ──job-failed / crash-recovery / boot-failed──▶ error ──inspect-start / inventory / manual──▶ …
+//   discovered / inspecting ──job-failed / crash-recovery──▶ error ──inspect-start / inventory / manual──▶ …
+//   deploying ──job-failed / crash-recovery──▶ deploy-failed ──deploy-start──▶ deploying   (redeploy)
+//                                                              └──clean-start──▶ cleaning   (release)
+//   available / active / deploy-failed / clean-failed ──clean-start──▶ cleaning ──clean-done──▶ available
+//   cleaning ──job-failed / crash-recovery──▶ clean-failed   (never `available` without a clean that succeeds)
+//   active ──deploy-start──▶ deploying   (redeploy over the running OS)
 import type { NodeState } from '../shared/node.ts';
 
 /** Why a node changed state; recorded on the event. */
@@ -38,10 +43,15 @@ export const TRANSITIONS: readonly Transition[] = [
   { from: 'available', to: 'deploying', causes: ['deploy-start'] },
   { from: 'available', to: 'cleaning', causes: ['clean-start'] },
   { from: 'deploying', to: 'active', causes: ['deploy-done'] },
-  { from: 'deploying', to: 'error', causes: ['job-failed', 'crash-recovery'] },
+  { from: 'deploying', to: 'deploy-failed', causes: ['job-failed', 'crash-recovery'] },
+  { from: 'deploy-failed', to: 'deploying', causes: ['deploy-start'] },
+  { from: 'deploy-failed', to: 'cleaning', causes: ['clean-start'] },
+  { from: 'deploy-failed', to: 'inspecting', causes: ['inspect-start'] },
+  { from: 'active', to: 'deploying', causes: ['deploy-start'] },
   { from: 'active', to: 'cleaning', causes: ['clean-start'] },
   { from: 'cleaning', to: 'available', causes: ['clean-done'] },
-  { from: 'cleaning', to: 'error', causes: ['job-failed', 'crash-recovery'] },
+  { from: 'cleaning', to: 'clean-failed', causes: ['job-failed', 'crash-recovery'] },
+  { from: 'clean-failed', to: 'cleaning', causes: ['clean-start'] },
   { from: 'error', to: 'inspecting', causes: ['inspect-start'] },
   { from: 'error', to: 'available', causes: ['inventory', 'manual'] },
   { from: 'error', to: 'discovered', causes: ['manual'] },

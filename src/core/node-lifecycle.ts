@@ -3,7 +3,7 @@
 // is its own file, written within ~10 ms — see store/events.ts), then broadcast. Also creates nodes the first time a MAC is
 // seen: `discovered` when it may boot, `seen` when it may not (allowlist admission), and admits seen ones.
 import type { Db } from './db.ts';
-import type { NodeEvent, NodeState, NodeSummary, EventSource } from '../shared/node.ts';
+import { FAILED_STATES, type NodeEvent, type NodeState, type NodeSummary, type EventSource } from '../shared/node.ts';
 import type { NodeStore } from './store/nodes.ts';
 import type { EventStore } from './store/events.ts';
 import type { EventBus } from './event-bus.ts';
@@ -18,21 +18,23 @@ export class NodeLifecycle {
   ) {}
 
   /**
-   * Move node `id` to `to` for `cause`. `reason` is kept as lastError when `to` is `error` (required then) and
-   * cleared otherwise. Throws IllegalTransitionError (nothing written) when the table does not allow it.
+   * Move node `id` to `to` for `cause`. `reason` is kept as lastError when `to` is a failed state (`error`,
+   * `deploy-failed`, `clean-failed`: required then) and cleared otherwise. Throws IllegalTransitionError (nothing
+   * written) when the table does not allow it.
    */
   transition(id: string, to: NodeState, cause: TransitionCause, reason: string | null = null): NodeSummary {
     const node = this.nodes.get(id);
     if (!node) throw new Error(`no node ${id}`);
     if (!canTransition(node.state, to, cause)) throw new IllegalTransitionError(node.state, to, cause);
-    if (to === 'error' && !reason) throw new Error('a transition to error needs a reason');
+    const failed = FAILED_STATES.includes(to);
+    if (failed && !reason) throw new Error(`a transition to ${to} needs a reason`);
     const ev = this.db.transaction(() => {
-      this.nodes.writeState(id, to, to === 'error' ? reason : null);
+      this.nodes.writeState(id, to, failed ? reason : null);
       return this.events.append({
         source: 'lifecycle', kind: 'state', mac: node.mac, nodeId: id,
         message: `${node.state} → ${to} (${cause})${reason ? `: ${reason}` : ''}`,
         detail: { from: node.state, to, cause, ...(reason ? { reason } : {}) },
-        level: to === 'error' ? 'error' : 'info',
+        level: failed ? 'error' : 'info',
       });
     })();
     const updated = this.nodes.get(id)!;

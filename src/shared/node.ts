@@ -1,14 +1,25 @@
 // Node model shared by the daemon (store, API) and the renderer (types only; no I/O here).
 // DESIGN.md "Node lifecycle": discovered → inspecting → available → deploying → active, plus cleaning/error; before
-// them `seen`: a PXE client RackSeed noticed but did not boot (allowlist admission, see BootAdmission in api.ts).
+// them `seen`: a PXE client RackSeed noticed but did not boot (allowlist admission, see BootAdmission in api.ts);
+// `deploy-failed` and `clean-failed` (Ironic's "deploy failed"/"clean failed"): a deploy or clean that did not finish.
 
 /**
  * Lifecycle states. `seen`: a PXE client that asked to boot while only allowed machines boot (proxy mode beside the
  * site's DHCP, or safe mode); RackSeed answers it nothing and never touches it until it is allowed (→ `discovered`).
- * `error` always carries a reason on the node (`lastError`).
+ * `error`, `deploy-failed` and `clean-failed` always carry a reason on the node (`lastError`). `active`: the deployed
+ * OS has booted from a disk whose image was written and verified. A `clean-failed` node never becomes `available`
+ * without a clean that succeeds.
  */
-export const NODE_STATES = ['seen', 'discovered', 'inspecting', 'available', 'deploying', 'active', 'cleaning', 'error'] as const;
+export const NODE_STATES = ['seen', 'discovered', 'inspecting', 'available', 'deploying', 'active', 'cleaning', 'error', 'deploy-failed', 'clean-failed'] as const;
 export type NodeState = (typeof NODE_STATES)[number];
+
+/** States whose node keeps the reason it got there in `lastError`. */
+export const FAILED_STATES: readonly NodeState[] = ['error', 'deploy-failed', 'clean-failed'];
+
+/** How a state reads in text (the CLI, the UI): "deploy failed" for `deploy-failed`. */
+export function stateLabel(s: NodeState): string {
+  return s.replace('-', ' ');
+}
 
 /** Where a node event came from. */
 export type EventSource = 'dhcp' | 'tftp' | 'http' | 'agent' | 'bmc' | 'lifecycle' | 'job' | 'survey' | 'api';
@@ -36,8 +47,10 @@ export interface BmcRef {
   /** System GUID reported by the BMC (lower-case, dashed), null when unknown */
   guid: string | null;
   vendor: string | null;
-  /** how the BMC was matched to this node */
-  matchedBy: 'guid' | 'power-correlation' | 'manual' | null;
+  /** how the BMC was matched to this node (mac: one of the host MACs a Redfish BMC lists is this node's) */
+  matchedBy: 'guid' | 'mac' | 'power-correlation' | 'manual' | null;
+  /** the protocol RackSeed drives this BMC with (null: not known; IPMI is used) — a hand-off maps it to the engine's driver */
+  protocol?: 'ipmi' | 'redfish' | null;
 }
 
 export interface NodeSummary {

@@ -84,7 +84,7 @@ test('discovery script, biosIpxe "bundled": the chain-to-undionly preamble, the 
   core80.close();
 });
 
-test('local boot script: available, maintenance, unknown address, safe mode', () => {
+test('local boot script: available, maintenance (sanboot of the first disk on BIOS, exit on UEFI), unknown address, safe mode', () => {
   for (const biosIpxe of ['rom', 'bundled'] as const) {
     const core = coreWith({ biosIpxe });
     const n = core.nodes.getByMac(BIOS_MAC)!;
@@ -92,9 +92,13 @@ test('local boot script: available, maintenance, unknown address, safe mode', ()
       lines('#!ipxe', 'echo RackSeed: this machine is not known by MAC (no ?mac= and no DHCP lease for its address); booting from local disk', 'exit 0'));
     core.nodes.update(n.id, { maintenance: true });
     assert.equal(placeholders(core, n.mac, core.policy.scriptFor({ mac: n.mac, ip: null })),
-      lines('#!ipxe', 'echo RackSeed: node <NODE> is in maintenance; booting from local disk', 'exit 0'));
+      lines('#!ipxe', 'echo RackSeed: node <NODE> is in maintenance; booting from local disk', 'sanboot --no-describe --drive 0x80 || exit 0'));
     core.nodes.update(n.id, { maintenance: false });
     core.lifecycle.transition(n.id, 'available', 'inventory');
+    assert.equal(placeholders(core, n.mac, core.policy.scriptFor({ mac: n.mac, ip: null })),
+      lines('#!ipxe', 'echo RackSeed: node <NODE> is available; booting from local disk', 'sanboot --no-describe --drive 0x80 || exit 0'));
+    // a UEFI node exits to the firmware's next boot entry (UEFI has no BIOS drive numbers)
+    core.nodes.update(n.id, { firmware: 'uefi' });
     assert.equal(placeholders(core, n.mac, core.policy.scriptFor({ mac: n.mac, ip: null })),
       lines('#!ipxe', 'echo RackSeed: node <NODE> is available; booting from local disk', 'exit 0'));
     core.bootSettings = { ...core.bootSettings, safeMode: true };

@@ -12,9 +12,9 @@ import type { BootRequest } from '../../src/netboot/boot-policy.ts';
 
 const log = pino({ level: 'silent' });
 
-test('transition table: every state appears, error always reachable from working states, illegal moves refused', () => {
+test('transition table: every state appears, a failed state always reachable from working states, illegal moves refused', () => {
   for (const s of NODE_STATES) assert.ok(TRANSITIONS.some((t) => t.from === s || t.to === s), s);
-  for (const s of ['inspecting', 'deploying', 'cleaning'] as const) assert.ok(canTransition(s, 'error', 'crash-recovery'));
+  for (const [s, failed] of [['inspecting', 'error'], ['deploying', 'deploy-failed'], ['cleaning', 'clean-failed']] as const) assert.ok(canTransition(s, failed, 'crash-recovery'));
   assert.ok(!canTransition('discovered', 'active', 'manual'));
   const core = new Core({ dataDir: null, logger: log });
   const n = core.nodes.create('52:54:00:00:00:10', 'discovered');
@@ -72,7 +72,7 @@ test('boot policy: unknown client discovered and booted; iPXE gets the script; s
 
   core.lifecycle.transition(n.id, 'available', 'inventory');
   assert.equal(core.policy.dhcpBoot(pxe(n.mac)), null);
-  assert.match(core.policy.scriptFor({ mac: n.mac, ip: '10.230.0.50' }), /^#!ipxe\necho RackSeed: node .* is available; booting from local disk\nexit 0\n$/);
+  assert.match(core.policy.scriptFor({ mac: n.mac, ip: '10.230.0.50' }), /^#!ipxe\necho RackSeed: node .* is available; booting from local disk\nsanboot --no-describe --drive 0x80 \|\| exit 0\n$/);
   core.close();
 });
 

@@ -22,7 +22,9 @@ export type InventoryListener = (node: NodeSummary, inv: Inventory) => void;
 /** How often the agent of a node RackSeed leaves running (it did not power it on) asks for a command. */
 export const LEFT_RUNNING_POLL_S = 60;
 
-const ACCEPTS_INVENTORY = new Set<NodeSummary['state']>(['discovered', 'inspecting', 'available', 'error']);
+const ACCEPTS_INVENTORY = new Set<NodeSummary['state']>(['discovered', 'inspecting', 'available', 'error', 'deploying', 'cleaning']);
+/** States whose node posts an inventory from the deploy/clean agent: it is kept (fresh disk facts), the state stays. */
+const KEEPS_STATE = new Set<NodeSummary['state']>(['deploying', 'cleaning']);
 
 export class AgentIntake {
   private readonly listeners = new Set<InventoryListener>();
@@ -89,7 +91,7 @@ export class AgentIntake {
         message: `inventory received: serial ${inv.dmi.system.serial ?? '?'}, ${inv.disks.length} disk(s), ${inv.nics.length} NIC(s), ${inv.bootMode}`,
         detail: { serial: inv.dmi.system.serial, uuid: inv.dmi.system.uuid, bootMode: inv.bootMode, disks: inv.disks.length, from },
       });
-      this.lifecycle.transition(node.id, 'available', 'inventory');
+      if (!KEEPS_STATE.has(node.state)) this.lifecycle.transition(node.id, 'available', 'inventory');
       this.matchBmcByGuid(node.id, inv.dmi.system.uuid);
     })();
     this.lifecycle.announce(node.id);

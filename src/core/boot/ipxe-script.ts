@@ -50,9 +50,14 @@ export function discoveryScript(p: DiscoveryScriptParams): string {
   });
 }
 
-/** Leave network boot: print why, then iPXE exits and the firmware tries the next boot device (the local disk). */
-export function localBootScript(reason: string): string {
-  return renderLocalDiskScript({ method: 'exit', reason });
+/**
+ * Leave network boot for the local disk, printing why. A BIOS node (`firmware` 'bios', from its inventory or DHCP
+ * architecture) boots its first hard disk at once (`sanboot --no-describe --drive 0x80`, falling back to `exit`): a
+ * deployed node whose firmware still tries the network first must not wait for the next boot entry. UEFI, or unknown:
+ * iPXE exits and the firmware tries its next boot entry (UEFI has no drive numbers to sanboot).
+ */
+export function localBootScript(reason: string, firmware: 'bios' | 'uefi' | null = null): string {
+  return renderLocalDiskScript(firmware === 'bios' ? { method: 'sanboot', drive: 0x80, reason } : { method: 'exit', reason });
 }
 
 /** Nothing to serve yet (no ramdisk built): print why, wait and ask again; exit to the disk if asking fails. */

@@ -6,8 +6,11 @@
 //                             nothing served: no DHCP boot answer, and a script that exits to the local disk
 //                             (the engineer admits it with POST /api/v1/nodes/:id/allow)
 //   discovered/inspecting  → the discovery ramdisk, with a fresh per-node agent token
+//   deploying/cleaning     → the same ramdisk (the agent then deploys/wipes) while the job is at a step that needs the
+//                            agent (src/core/deploy/service.ts bootsAgent); afterwards like active
 //   maintenance            → ignored at DHCP; the script boots the local disk
-//   available/active/error → no boot file (the firmware falls through to the disk); the script boots the local disk
+//   available/active/error → no boot file (the firmware falls through to the disk); the script boots the local disk:
+//                            `sanboot --no-describe --drive 0x80` on BIOS, `exit` (the firmware's next boot entry) on UEFI
 //   owned by an engine     → (handed over, src/core/handoff/) no DHCP boot answer at all, before anything else
 import type { Logger } from 'pino';
 import type { BootPolicy, BootRequest, DhcpBootAnswer } from '../../netboot/boot-policy.ts';
@@ -68,6 +71,8 @@ export interface BootPolicyStores {
   network: () => NetworkConfig | null;
   /** hand-off (src/core/handoff/store.ts): the engine's label when an engine owns `mac` (logged once per MAC), else null */
   owners?: { claimedByEngine(mac: string): string | null };
+  /** deploy/clean (src/core/deploy/service.ts): whether a deploying/cleaning node is to boot the agent ramdisk now */
+  deploys?: { bootsAgent(nodeId: string): boolean };
 }
 
 export class CoreBootPolicy implements BootPolicy {
@@ -111,7 +116,7 @@ export class CoreBootPolicy implements BootPolicy {
         return null;
       }
     }
-    if (node.maintenance || !BOOTS_RAMDISK.has(node.state)) {
+    if (node.maintenance || !this.bootsRamdisk(node)) {
       this.log.debug({ mac, node: node.id, state: node.state }, 'no network boot for this node');
       return null;
     }
@@ -136,8 +141,8 @@ export class CoreBootPolicy implements BootPolicy {
       if (!node) return localBootScript(`${this.notAdmittedWhy()}: only allowed machines are booted`);
     }
     if (req.ip && node.ip !== req.ip) node = this.nodes.update(node.id, { ip: req.ip }) ?? node;
-    if (node.maintenance) return localBootScript(`node ${node.id} is in maintenance`);
-    if (!BOOTS_RAMDISK.has(node.state)) return localBootScript(`node ${node.id} is ${node.state}`);
+    if (node.maintenance) return localBootScript(`node ${node.id} is in maintenance`, node.firmware);
+    if (!this.bootsRamdisk(node)) return localBootScript(`node ${node.id} is ${node.state}`, node.firmware);
     if (!s.ramdisk) {
       this.bus.record({ source: 'http', kind: 'no-ramdisk', mac, nodeId: node.id, level: 'warn', message: 'discovery ramdisk is not built (npm run build:ramdisk); node told to wait' });
       return waitScript(base, mac, 'the discovery ramdisk is not built yet');
@@ -148,6 +153,12 @@ export class CoreBootPolicy implements BootPolicy {
       base, kernelPath: s.ramdisk.kernelPath, initrdPath: s.ramdisk.initrdPath, nodeId: node.id, mac, token,
       bundledBiosIpxe: s.biosIpxe === 'bundled' ? `tftp://${s.serverIp}/undionly.kpxe` : null,
     });
+  }
+
+  /** Whether `node` network-boots the agent ramdisk: discovery/inspection, or a deploy/clean step that needs the agent. */
+  private bootsRamdisk(node: NodeSummary): boolean {
+    if (BOOTS_RAMDISK.has(node.state)) return true;
+    return (node.state === 'deploying' || node.state === 'cleaning') && (this.stores.deploys?.bootsAgent(node.id) ?? false);
   }
 
   /**

@@ -1,15 +1,16 @@
 // Small shared presentational pieces: state badges, link/power dots, relative times.
 import type { ReactNode } from 'react';
-import type { NodeState } from '../../shared/node.ts';
+import { stateLabel, type NodeState } from '../../shared/node.ts';
 
 const STATE_TONE: Record<NodeState, string> = {
   seen: 'off', discovered: 'info', inspecting: 'busy', available: 'ok', deploying: 'busy', active: 'ok', cleaning: 'busy', error: 'bad',
+  'deploy-failed': 'bad', 'clean-failed': 'bad',
 };
 
 export function StateBadge({ state, maintenance }: { state: NodeState; maintenance?: boolean }) {
   return (
     <span className={`badge tone-${STATE_TONE[state]}`}>
-      {state}{maintenance ? ' · maint' : ''}
+      {stateLabel(state)}{maintenance ? ' · maint' : ''}
     </span>
   );
 }

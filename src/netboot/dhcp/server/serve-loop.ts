@@ -8,6 +8,7 @@ import type { NetbootEvent, NetbootEventSink } from '../../boot-policy.ts';
 import { DhcpDecodeError } from '../decode-error.ts';
 import { IPV4_ANY } from '../ipv4.ts';
 import { messageTypeName, messageTypeVerb } from '../message-type.ts';
+import { isNetbootClient } from '../netboot-client.ts';
 import { BOOTREQUEST, decodePacket, encodePacket, packetMac, type DhcpPacket } from '../packet.ts';
 import type { Counters, CounterName } from './counters.ts';
 import type { HeldOffer, OfferHold } from './offer-hold.ts';
@@ -126,8 +127,10 @@ function exchangeEvent(ctx: PipelineContext, events: NetbootEventSink, req: Dhcp
 
 /**
  * detail of an exchange's entry: xid, interface, request (its verb); offered, offeredAt (and offers when > 1) when
- * the OFFER is merged in; ciaddr, requested (NAKs), bootFile when set. Built by assignment, not spreads: it is on the
- * serving thread once per DORA.
+ * the OFFER is merged in; ciaddr, requested (NAKs), bootFile when set; pxe: true when the request came from a
+ * network-boot client (PXE/HTTP/iPXE: isNetbootClient), so a deployed OS's own DHCP request (no pxe) can be told apart
+ * from its firmware's (src/core/deploy/service.ts). Built by assignment, not spreads: it is on the serving thread once
+ * per DORA.
  */
 function exchangeDetail(ctx: PipelineContext, req: DhcpPacket, offer: HeldOffer | null, requested: string | null, boot: string | null): Record<string, unknown> {
   const d: Record<string, unknown> = { xid: req.xid, interface: ctx.iface, request: messageTypeVerb(req.options.messageType) };
@@ -139,6 +142,7 @@ function exchangeDetail(ctx: PipelineContext, req: DhcpPacket, offer: HeldOffer 
   if (req.ciaddr !== IPV4_ANY) d.ciaddr = req.ciaddr;
   if (requested) d.requested = requested;
   if (boot) d.bootFile = boot;
+  if (isNetbootClient(req)) d.pxe = true;
   return d;
 }
 
