@@ -112,6 +112,20 @@ test('API refusals: each with its status and reason, nothing stored', async () =
   const asJson = await api('POST', '/api/v1/images?name=j', { body: '{"a":1}' });
   assert.equal(asJson.status, 415);
   assert.match(json<{ error: string }>(asJson).error, /application\/octet-stream/);
+  const tooBig = await new Promise<Res>((resolve, reject) => {
+    const u = new URL(d.url);
+    const req = request({ host: u.hostname, port: u.port, path: '/api/v1/images?name=huge', method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/octet-stream', 'content-length': String(65 * 1024 ** 4) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => { req.destroy(); resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }); });
+    });
+    req.on('error', reject);
+    req.write(Buffer.alloc(1024));
+  });
+  assert.equal(tooBig.status, 413);
+  assert.match(json<{ error: string }>(tooBig).error, /is larger than the limit of 68719476736 bytes/);
+  assert.equal(d.core.images.get('huge'), null);
   const noToken = await api('POST', '/api/v1/images?name=nt', { file: files.bios, token: null });
   assert.equal(noToken.status, 401);
   assert.equal(d.core.images.get('nt'), null);
