@@ -139,7 +139,7 @@ test('tiny /init JSON reader (awk, run by busybox): the leaves of meta_data.json
     launch_index: 0, availability_zone: '', meta: { phone_home_url: 'http://10.0.2.100/p/$INSTANCE_ID', nested: { list: [1, true, null, 'x\ny'] } },
   };
   for (const text of [JSON.stringify(meta), JSON.stringify(meta, null, 2)]) {
-    const out = execFileSync('busybox', ['sh', '-c', `${fn}\njson_leaves`], { input: text, encoding: 'utf8' });
+    const out: string = execFileSync('busybox', ['sh', '-c', `${fn}\njson_leaves`], { input: text, encoding: 'utf8' });
     assert.equal(out, [
       'uuid=u-1', 'hostname=n1', 'public_keys.a_b_c=ssh-ed25519 AAAA x@y', 'public_keys.second=ssh-rsa BBBB "quoted" \\ back',
       'launch_index=0', 'availability_zone=', 'meta.phone_home_url=http://10.0.2.100/p/$INSTANCE_ID',
