@@ -18,7 +18,11 @@ import { JobRunner, type JobRunnerOptions } from './jobs/runner.ts';
 import { BmcOperations } from './bmc/operations.ts';
 import type { BmcConnector } from './bmc-port.ts';
 import { ipmiConnector } from './bmc/ipmi-connector.ts';
-import { SweepService } from './bmc/sweep-service.ts';
+import { redfishConnector, redfishEndpoint } from './bmc/redfish-connector.ts';
+import { protocolConnector } from './bmc/connectors.ts';
+import { TlsPinTable } from './store/tls-pins.ts';
+import { RedfishClient, type RedfishClientOptions } from '../bmc/redfish/session/client.ts';
+import { SweepService, type SweepServiceOptions } from './bmc/sweep-service.ts';
 import { IpMacMap } from './ip-mac-map.ts';
 import { HandoffService, type HandoffOptions } from './handoff/service.ts';
 import { ImageLibrary } from './images/library.ts';
@@ -31,10 +35,13 @@ export interface CoreOptions {
   logger: Logger;
   /** the IPMI client (sessions and sweeps); null = no BMC control (API answers 503) */
   ipmi?: IpmiClient | null;
-  /** how jobs and operations open BMC sessions; default: sessions of `ipmi` */
+  /** how jobs and operations open BMC sessions; default: sessions of `ipmi` or `redfish`, per BMC (bmc/connectors.ts) */
   bmcConnector?: BmcConnector | null;
+  /** Redfish client options (timeouts, `insecure` only when the user asked); the core pins certificates in its
+   *  database. null/absent = no Redfish (sweeps are IPMI only) */
+  redfish?: Omit<RedfishClientOptions, 'pins' | 'onPinned' | 'logger'> | null;
   /** sweep probe tuning (tests) */
-  sweep?: { probeTimeoutMs?: number; ratePerSec?: number };
+  sweep?: SweepServiceOptions;
   jobs?: JobRunnerOptions;
   /** hand-off polling and timeouts (tests) */
   handoff?: HandoffOptions;
@@ -60,6 +67,9 @@ export class Core {
   readonly runner: JobRunner;
   readonly bmcOps: BmcOperations;
   readonly sweeps: SweepService;
+  /** the Redfish client (sessions and sweeps), or null; its certificate pins live in `tlsPins` */
+  readonly redfish: RedfishClient | null;
+  readonly tlsPins: TlsPinTable;
   /** hand-off to cloud engines and node ownership (src/core/handoff/) */
   readonly handoff: HandoffService;
   /** current boot settings; the daemon's service manager replaces them when it (re)starts the services */
@@ -104,11 +114,22 @@ export class Core {
       { nodes: this.nodes, jobs: this.jobs, bmcs: this.bmcs, lifecycle: this.lifecycle, bus: this.bus, network: () => this.config.network(),
         owners: { claimedByEngine: (mac) => this.handoff.store.claimedByEngine(mac) } },
       () => this.bootSettings, this.log.child({ svc: 'policy' }), (ip) => this.ipToMac(ip) ?? this.addresses.get(ip));
-    const connector = opts.bmcConnector ?? (opts.ipmi ? ipmiConnector(opts.ipmi) : null);
+    this.tlsPins = new TlsPinTable(this.db);
+    this.redfish = opts.redfish ? new RedfishClient({
+      ...opts.redfish, logger: this.log.child({ svc: 'redfish' }), pins: this.tlsPins,
+      onPinned: (host, port, sha256) => {
+        const at = (a: string) => { try { return redfishEndpoint(a); } catch { return null; } };
+        for (const b of this.bmcs.list().filter((x) => x.protocols.includes('redfish') && at(x.address) === `${host}:${port}`)) this.bmcs.upsert(b.address, { tlsFingerprint: sha256, seenAt: b.seenAt });
+      },
+    }) : null;
+    const connector = opts.bmcConnector ?? protocolConnector({
+      ipmi: opts.ipmi ? ipmiConnector(opts.ipmi) : null, redfish: this.redfish ? redfishConnector(this.redfish) : null,
+      protocolOf: (address) => this.bmcs.get(address)?.protocol ?? null,
+    });
     this.runner = new JobRunner(this, this.intake, connector, opts.jobs);
     this.bmcOps = new BmcOperations(this, connector);
     this.handoff = new HandoffService(this, connector, opts.handoff);
-    this.sweeps = new SweepService(this, opts.ipmi ?? null, opts.sweep);
+    this.sweeps = new SweepService(this, opts.ipmi ?? null, opts.sweep, this.redfish);
     this.images = new ImageLibrary({ db: this.db, bus: this.bus, dir: imagesDir, log: this.log.child({ svc: 'images' }) });
   }
 
@@ -121,6 +142,7 @@ export class Core {
 
   close(): void {
     this.runner.stop();
+    void this.redfish?.close();
     this.handoff.stop();
     this.images.close();
     this.events.close();

@@ -35,6 +35,8 @@ export interface DaemonOptions {
   admission?: BootAdmission;
   /** BIOS clients: boot in the ROM's iPXE (default) or chain the bundled undionly.kpxe first */
   biosIpxe?: BiosIpxe;
+  /** Redfish BMCs: accept any TLS certificate, pin nothing (serve --redfish-insecure; lab networks only). Default: trust on first use */
+  redfishInsecure?: boolean;
   /** wait-inventory timeout of inspect jobs (default 10 min; env RACKSEED_INSPECT_TIMEOUT_MS) */
   inspectTimeoutMs?: number;
   /** survey listen window in ms (default 3000) */
@@ -61,7 +63,7 @@ export const VERSION = '0.1.0';
 export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   const print = o.print ?? ((l: string) => process.stdout.write(l + '\n'));
   const ipmi = new IpmiClient({ logger: o.logger.child({ svc: 'ipmi' }) });
-  const core = new Core({ dataDir: o.dataDir, logger: o.logger, ipmi, jobs: { inventoryTimeoutMs: o.inspectTimeoutMs } });
+  const core = new Core({ dataDir: o.dataDir, logger: o.logger, ipmi, redfish: { insecure: o.redfishInsecure ?? false }, jobs: { inventoryTimeoutMs: o.inspectTimeoutMs } });
   const auth = new ApiAuth(o.token);
   const services = new ServiceManager(core, o.logger, { httpPort: o.httpPort, safeMode: o.safeMode, admission: o.admission, biosIpxe: o.biosIpxe, ipxeRoot: defaultIpxeRoot(o.repoRoot), surveyMs: o.surveyMs, tftpWorkers: o.tftpWorkers });
   const bmc: BmcOpsPort = {
@@ -69,7 +71,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     bootdev: (id, req) => core.bmcOps.bootdev(id, req),
     inspect: (id) => core.runner.inspectNode(id),
     discovery: (bmcs) => core.runner.discover(bmcs),
-    sweep: (cidr) => core.sweeps.start(cidr),
+    sweep: (cidr, prefer) => core.sweeps.start(cidr, { prefer }),
   };
   const allowedHosts = o.listen.startsWith('unix:') ? null : hostsForListen(listenHost(o.listen), o.allowHosts ?? []);
   const api = await buildApiServer({ core, auth, services, bmc, logger: o.logger, version: VERSION, uiDir: o.uiDir, allowedHosts: () => allowedHosts });

@@ -24,8 +24,11 @@
 //   GET  /api/v1/events?mac=&since=&limit=    → NodeEvent[]  (oldest first)
 //   PUT  /api/v1/bmc/credentials {user,password} → { user, passwordSet: true }  (password never returned)
 //   GET  /api/v1/bmc/credentials              → { user: string | null, passwordSet: boolean }
-//   POST /api/v1/bmc/sweep {cidr}             → SweepStatus   (progress and results stream as 'sweep' messages)
-//   GET  /api/v1/bmcs                         → BmcInfo[]
+//   POST /api/v1/bmc/sweep {cidr, prefer?}    → SweepStatus   (progress and results stream as 'sweep' messages; IPMI and
+//                                               Redfish probed together; prefer: 'redfish' (default) | 'ipmi' where both answer)
+//   GET  /api/v1/bmcs                         → BmcInfo[]     (protocol, protocols, pinned certificate fingerprint per BMC)
+//   PUT  /api/v1/bmcs/:address/protocol {protocol: 'ipmi'|'redfish'} → BmcInfo  (the engineer's choice; sweeps keep it)
+//   DELETE /api/v1/bmcs/:address/tls-pin      → BmcInfo  (forget the pinned certificate: the next connection pins anew)
 //   GET  /api/v1/jobs                         → Job[]
 //   POST /api/v1/discovery {bmcs?: string[]}  → Job[]   (one inspect job per known BMC without a matched node, or per listed BMC)
 //   GET  /login?code=<one-time code>          → 302 to / with the session cookie; a spent code → 302 to / when the browser
@@ -106,19 +109,38 @@ export interface ServicesStatus {
 export type PowerAction = 'on' | 'off' | 'cycle' | 'reset' | 'soft' | 'status';
 export interface BootDevRequest { device: 'pxe' | 'disk' | 'bios'; uefi?: boolean; persistent?: boolean }
 
+/** The management protocol a BMC is driven with. */
+export type BmcProtocol = 'ipmi' | 'redfish';
+
 export interface BmcInfo {
   address: string;
   ipmiVersion: string | null;
   authTypes: string[];
   vendor: string | null;
+  /** System GUID (IPMI) or the system's UUID (Redfish), lower-case dashed */
   guid: string | null;
   nodeId: string | null;
   power: 'on' | 'off' | null;
   error: string | null;
   seenAt: number;
+  /** the protocol RackSeed drives this BMC with; null: not known yet (IPMI is used where this daemon has it) */
+  protocol: BmcProtocol | null;
+  /** every protocol that answered the sweep (RMCP presence ping on 623/udp, GET /redfish/v1 on 443/tcp) */
+  protocols: BmcProtocol[];
+  /** the engineer chose `protocol` (PUT /api/v1/bmcs/:address/protocol): sweeps keep it */
+  protocolChosen: boolean;
+  /** the host's NIC MACs as the BMC reports them (Redfish EthernetInterfaces; used to match nodes) */
+  macs: string[];
+  /** RedfishVersion of the service root ("1.11.0"), when it speaks Redfish */
+  redfishVersion: string | null;
+  /** SHA-256 of the BMC's TLS certificate pinned on first use ("AB:CD:…", as openssl prints it), Redfish only */
+  tlsFingerprint: string | null;
+  /** the BMC's firmware version (IPMI Device ID revision, Redfish Manager FirmwareVersion) */
+  firmware: string | null;
 }
 
-export interface SweepStatus { id: string; cidr: string; total: number; done: number; found: number; finished: boolean; error: string | null }
+/** `prefer`: the protocol a BMC that answers both is driven with (default redfish). */
+export interface SweepStatus { id: string; cidr: string; total: number; done: number; found: number; finished: boolean; error: string | null; prefer?: BmcProtocol }
 
 export type JobStatus = 'pending' | 'running' | 'done' | 'failed';
 export interface JobStep { name: string; status: JobStatus; startedAt: number | null; endedAt: number | null; error: string | null }

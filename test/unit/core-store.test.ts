@@ -115,7 +115,8 @@ test('bmcs: upsert keeps fields not given; node summary shows its BMC', () => {
   const core = new Core({ dataDir: null, logger: log });
   core.bmcs.upsert('10.0.0.20', { guid: 'g', vendor: 'OpenIPMI', authTypes: ['md5'] });
   core.bmcs.upsert('10.0.0.20', { power: 'on' });
-  assert.deepEqual({ ...core.bmcs.get('10.0.0.20')!, seenAt: 0 }, { address: '10.0.0.20', ipmiVersion: null, authTypes: ['md5'], vendor: 'OpenIPMI', guid: 'g', nodeId: null, power: 'on', error: null, seenAt: 0 });
+  assert.deepEqual({ ...core.bmcs.get('10.0.0.20')!, seenAt: 0 }, { address: '10.0.0.20', ipmiVersion: null, authTypes: ['md5'], vendor: 'OpenIPMI', guid: 'g', nodeId: null, power: 'on', error: null, seenAt: 0,
+    protocol: null, protocols: [], protocolChosen: false, macs: [], redfishVersion: null, tlsFingerprint: null, firmware: null });
   const n = core.nodes.create('52:54:00:00:00:03', 'available');
   core.nodes.update(n.id, { bmcAddress: '10.0.0.20', bmcMatchedBy: 'guid' });
   assert.deepEqual(core.nodes.get(n.id)!.bmc, { address: '10.0.0.20', guid: 'g', vendor: 'OpenIPMI', matchedBy: 'guid' });

@@ -83,7 +83,8 @@ test('stream messages update the slices; malformed frames are dropped', () => {
   assert.equal(store.getState().nodes.n1.state, 'inspecting');
   assert.equal(Object.keys(store.getState().nodes).length, 1);
   const status = { id: 's1', cidr: '10.1.0.0/30', total: 4, done: 2, found: 1, finished: false, error: null };
-  const bmc = { address: '10.1.0.2', ipmiVersion: '2.0', authTypes: [], vendor: null, guid: null, nodeId: null, power: 'off' as const, error: null, seenAt: 1 };
+  const bmc = { address: '10.1.0.2', ipmiVersion: '2.0', authTypes: [], vendor: null, guid: null, nodeId: null, power: 'off' as const, error: null, seenAt: 1,
+    protocol: 'ipmi' as const, protocols: ['ipmi' as const], protocolChosen: false, macs: [], redfishVersion: null, tlsFingerprint: null, firmware: null };
   applyStreamMessage(store, { type: 'sweep', payload: { status, found: bmc } });
   applyStreamMessage(store, { type: 'sweep', payload: { status: { ...status, done: 4, finished: true }, found: { ...bmc, power: 'on' } } });
   assert.equal(store.getState().bmcs.length, 1, 'upsert by address');

@@ -21,6 +21,7 @@ export function ipmiConnector(client: IpmiClient): BmcConnector {
       setBootDevice: (device, o) => s.setBootDevice({ device, uefi: o?.uefi, persistent: o?.persistent }),
       systemGuid: () => s.systemGuid(),
       cipherSuite: s.suite?.id ?? null,
+      protocol: 'ipmi',
       close: () => s.close().catch(() => undefined),
     };
   };

@@ -22,7 +22,7 @@ export interface JobRunnerOptions {
   bmcStepTimeoutMs?: number;
 }
 
-interface Waiter { jobId: string; nodeId: string | null; guid: string | null; bmcAddress: string | null; resolve: (node: NodeSummary) => void }
+interface Waiter { jobId: string; nodeId: string | null; guid: string | null; macs: string[]; bmcAddress: string | null; resolve: (node: NodeSummary) => void }
 
 export class CoreError extends Error {
   constructor(readonly statusCode: number, message: string) {
@@ -227,10 +227,12 @@ export class JobRunner {
     const address = job.bmcAddress!;
     switch (name) {
       case 'read-guid': {
-        const raw = await this.withBmc(address, name, (s) => s.systemGuid());
+        // IPMI: Get System GUID; Redfish: the system's UUID and the MACs of its EthernetInterfaces (both match nodes)
+        const { raw, macs } = await this.withBmc(address, name, async (s) => ({ raw: await s.systemGuid(), macs: s.macs ? await s.macs() : null }));
         const guid = normalizeGuid(raw);
-        this.core.bmcs.upsert(address, { guid, error: null });
-        this.core.bus.record({ source: 'bmc', kind: 'bmc-guid', mac: null, nodeId: null, message: `BMC ${address} System GUID ${guid ?? 'unknown'}`, detail: { bmc: address, guid } });
+        this.core.bmcs.upsert(address, { guid, error: null, ...(macs ? { macs } : {}) });
+        const what = this.core.bmcs.get(address)?.protocol === 'redfish' ? 'system UUID' : 'System GUID';
+        this.core.bus.record({ source: 'bmc', kind: 'bmc-guid', mac: null, nodeId: null, message: `BMC ${address} ${what} ${guid ?? 'unknown'}${macs?.length ? `, host MACs ${macs.join(', ')}` : ''}`, detail: { bmc: address, guid, ...(macs ? { macs } : {}) } });
         return;
       }
       case 'set-boot-pxe':
@@ -285,19 +287,20 @@ export class JobRunner {
   /** Resolves with the node once an inventory for this job arrived (already, since the job started, or later). */
   private waitInventory(job: Job): Promise<NodeSummary> {
     const guid = job.bmcAddress ? this.core.bmcs.get(job.bmcAddress)?.guid ?? null : null;
+    const macs = job.bmcAddress ? this.core.bmcs.get(job.bmcAddress)?.macs ?? [] : [];
     // already arrived (fast boot, or before a restart)?
     const since = job.createdAt;
     const candidates = job.nodeId ? [this.core.nodes.get(job.nodeId)].filter((n): n is NodeSummary => !!n) : this.core.nodes.list();
     for (const n of candidates) {
       const got = this.core.events.query({ nodeId: n.id, limit: 50 }).some((e) => e.kind === 'inventory' && e.at >= since);
-      if (got && this.belongsToJob(job.nodeId, guid, job.bmcAddress, n)) {
-        if (!job.nodeId) this.linkByGuid(job.bmcAddress, n);
+      if (got && this.belongsToJob(job.nodeId, guid, job.bmcAddress, n, macs)) {
+        if (!job.nodeId) this.linkByGuid(job.bmcAddress, n, macs);
         this.markPoweredOn(n.id, true);
         return Promise.resolve(this.core.nodes.get(n.id) ?? n);
       }
     }
     return new Promise<NodeSummary>((resolve, reject) => {
-      const w: Waiter = { jobId: job.id, nodeId: job.nodeId, guid, bmcAddress: job.bmcAddress, resolve: (n) => { clearTimeout(t); this.waiters.delete(w); resolve(n); } };
+      const w: Waiter = { jobId: job.id, nodeId: job.nodeId, guid, macs, bmcAddress: job.bmcAddress, resolve: (n) => { clearTimeout(t); this.waiters.delete(w); resolve(n); } };
       const t = setTimeout(() => {
         this.waiters.delete(w);
         reject(new StepError('wait-inventory', `no inventory from the node within ${Math.round(this.inventoryTimeoutMs / 1000)} s (did it PXE-boot?${this.allowlistHint(guid)})`));
@@ -317,29 +320,35 @@ export class JobRunner {
       : '; only allowed machines boot here and this BMC reported no System GUID to recognise its node by: allow the node\'s MAC (it is listed as seen)';
   }
 
-  private belongsToJob(nodeId: string | null, guid: string | null, bmcAddress: string | null, n: NodeSummary): boolean {
+  private belongsToJob(nodeId: string | null, guid: string | null, bmcAddress: string | null, n: NodeSummary, macs: string[] = []): boolean {
     if (nodeId) return n.id === nodeId;
-    if (guid) return guidsMatch(guid, n.uuid);
+    if (guid && guidsMatch(guid, n.uuid)) return true;
+    // a Redfish BMC lists its host's NICs: the node whose MAC is among them
+    if (macs.includes(n.mac.toLowerCase())) return true;
+    if (guid || macs.length > 0) return false;
     // no GUID from the BMC: power correlation — the first node without a BMC that reports after power-on
     return !n.bmc && !!bmcAddress;
   }
 
-  private linkByGuid(bmcAddress: string | null, n: NodeSummary): void {
+  private linkByGuid(bmcAddress: string | null, n: NodeSummary, macs: string[] = []): void {
     if (!bmcAddress) return;
     const cur = this.core.nodes.get(n.id);
     if (cur?.bmc?.address === bmcAddress) return;
+    const byMac = macs.includes(n.mac.toLowerCase());
     this.core.bmcs.upsert(bmcAddress, { nodeId: n.id });
-    this.core.nodes.update(n.id, { bmcAddress, bmcMatchedBy: 'power-correlation' });
-    this.core.bus.record({ source: 'bmc', kind: 'bmc-matched', mac: n.mac, nodeId: n.id, message: `matched to BMC ${bmcAddress} by power correlation (the BMC gave no usable GUID)` });
+    this.core.nodes.update(n.id, { bmcAddress, bmcMatchedBy: byMac ? 'mac' : 'power-correlation' });
+    this.core.bus.record({ source: 'bmc', kind: 'bmc-matched', mac: n.mac, nodeId: n.id, message: byMac
+      ? `matched to BMC ${bmcAddress} by MAC ${n.mac} (the BMC lists it among its host's interfaces)`
+      : `matched to BMC ${bmcAddress} by power correlation (the BMC gave no usable GUID)` });
     this.core.lifecycle.announce(n.id);
   }
 
   private onInventory(node: NodeSummary, _inv: Inventory): void {
     for (const w of [...this.waiters]) {
-      if (!this.belongsToJob(w.nodeId, w.guid, w.bmcAddress, node)) continue;
+      if (!this.belongsToJob(w.nodeId, w.guid, w.bmcAddress, node, w.macs)) continue;
       if (!w.nodeId) {
         this.core.jobs.setNode(w.jobId, node.id);
-        this.linkByGuid(w.bmcAddress, node);
+        this.linkByGuid(w.bmcAddress, node, w.macs);
       }
       // the job's power-on step is done (wait-inventory follows it): this machine runs because RackSeed started it
       this.markPoweredOn(node.id, true);

@@ -146,8 +146,9 @@ export class NodeStore {
   private toSummary(r: NodeRow): NodeSummary {
     let bmc: BmcRef | null = null;
     if (r.bmc_address) {
-      const b = prepared(this.db, 'SELECT guid, vendor FROM bmcs WHERE address = ?').get(r.bmc_address) as { guid: string | null; vendor: string | null } | undefined;
-      bmc = { address: r.bmc_address, guid: b?.guid ?? null, vendor: b?.vendor ?? null, matchedBy: (r.bmc_matched_by as BmcRef['matchedBy']) ?? null };
+      const b = prepared(this.db, 'SELECT guid, vendor, protocol FROM bmcs WHERE address = ?').get(r.bmc_address) as { guid: string | null; vendor: string | null; protocol: string | null } | undefined;
+      bmc = { address: r.bmc_address, guid: b?.guid ?? null, vendor: b?.vendor ?? null, matchedBy: (r.bmc_matched_by as BmcRef['matchedBy']) ?? null,
+        ...(b?.protocol ? { protocol: b.protocol as BmcRef['protocol'] } : {}) };
     }
     return {
       id: r.id, mac: r.mac, ip: r.ip, state: r.state as NodeState, maintenance: r.maintenance === 1, lastError: r.last_error,

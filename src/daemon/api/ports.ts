@@ -18,7 +18,8 @@ export interface BmcOpsPort {
   bootdev(nodeId: string, req: BootDevRequest): Promise<void>;
   inspect(nodeId: string): Job;
   discovery(bmcs?: string[]): Job[];
-  sweep(cidr: string): SweepStatus;
+  /** `prefer`: the protocol a BMC answering both IPMI and Redfish is driven with (default redfish) */
+  sweep(cidr: string, prefer?: 'ipmi' | 'redfish'): SweepStatus;
 }
 
 /** Thrown by ServicesPort.configure when a foreign DHCP server answers and authoritative mode has no override. */

@@ -51,6 +51,12 @@ export const CredentialsBody = Type.Object({
 
 export const SweepBody = Type.Object({
   cidr: Type.String({ pattern: '^(\\d{1,3}\\.){3}\\d{1,3}/\\d{1,2}$', maxLength: 18 }),
+  /** the protocol a BMC that answers both is driven with (default redfish) */
+  prefer: Type.Optional(Type.Union([Type.Literal('ipmi'), Type.Literal('redfish')])),
+}, { additionalProperties: false });
+
+export const BmcProtocolBody = Type.Object({
+  protocol: Type.Union([Type.Literal('ipmi'), Type.Literal('redfish')]),
 }, { additionalProperties: false });
 
 export const DiscoveryBody = Type.Object({

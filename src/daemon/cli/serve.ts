@@ -24,6 +24,7 @@ export interface ServeOptions {
   tftpWorkers?: number;
   allowHost: string[];
   admitAll: boolean;
+  redfishInsecure: boolean;
 }
 
 function makeLogger(): Logger {
@@ -45,6 +46,7 @@ export function serveCommand(): Command {
     .option('--http-port <port>', 'HTTP boot server port', (v) => Number.parseInt(v, 10), 80)
     .option('--override-foreign-dhcp', 'serve authoritative DHCP even when another DHCP server answers', false)
     .option('--safe-mode', 'boot only allowed machines in any mode (the default in proxy mode): other PXE clients are listed as seen and answered nothing', false)
+    .option('--redfish-insecure', 'Redfish BMCs: accept any TLS certificate and pin none (default: pin each BMC\'s certificate on first use and refuse a changed one); isolated lab networks only', false)
     .option('--admit-all', 'boot every PXE client even beside another DHCP server (proxy mode), the site\'s own machines too', false)
     .addOption(new Option('--bios-ipxe <which>', 'iPXE for BIOS clients: "rom" boots in whichever iPXE asked (the NIC ROM\'s); '
       + '"bundled" chains our TFTP undionly.kpxe first when the client\'s iPXE is not it').choices([...BIOS_IPXE_CHOICES]).default('rom'))
@@ -61,7 +63,7 @@ export function serveCommand(): Command {
         network: o.interface ? {
           interface: o.interface, mode: o.mode, pool: o.pool ? parsePool(o.pool) : null, override: o.overrideForeignDhcp,
         } : null,
-        httpPort: o.httpPort, safeMode: o.safeMode, biosIpxe: o.biosIpxe, tftpWorkers: o.tftpWorkers, allowHosts: o.allowHost, admission: o.admitAll ? 'open' : undefined,
+        httpPort: o.httpPort, safeMode: o.safeMode, biosIpxe: o.biosIpxe, tftpWorkers: o.tftpWorkers, allowHosts: o.allowHost, admission: o.admitAll ? 'open' : undefined, redfishInsecure: o.redfishInsecure,
         inspectTimeoutMs: process.env.RACKSEED_INSPECT_TIMEOUT_MS ? Number(process.env.RACKSEED_INSPECT_TIMEOUT_MS) : undefined,
       });
       } catch (err) {

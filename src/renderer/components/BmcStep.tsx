@@ -4,6 +4,22 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { useApp } from '../store/store.ts';
 import { saveBmcCredentials, startSweep } from '../actions.ts';
 import { Dot, Empty } from './common.tsx';
+import type { BmcInfo } from '../../shared/api.ts';
+
+/** The protocol RackSeed drives a BMC with, as a badge; the title says what else answered and the pinned certificate. */
+export function ProtocolBadge({ b }: { b: BmcInfo }) {
+  if (!b.protocol) return <>—</>;
+  const title = [
+    `answered: ${b.protocols.length ? b.protocols.map(protocolName).join(', ') : '—'}${b.protocolChosen ? ' (protocol chosen by you)' : ''}`,
+    b.redfishVersion ? `Redfish ${b.redfishVersion}` : null,
+    b.tlsFingerprint ? `certificate SHA-256 ${b.tlsFingerprint} (pinned on first use)` : null,
+  ].filter(Boolean).join('\n');
+  return <span className={`badge${b.protocol === 'redfish' ? ' tone-ok' : ''}`} title={title} aria-label={`protocol ${protocolName(b.protocol)}`}>{protocolName(b.protocol)}{b.protocols.length > 1 ? ' +' : ''}</span>;
+}
+
+function protocolName(p: BmcInfo['protocol']): string {
+  return p === 'redfish' ? 'Redfish' : p === 'ipmi' ? 'IPMI' : '—';
+}
 
 function SweepResults() {
   const bmcs = useApp((s) => s.bmcs);
@@ -11,10 +27,10 @@ function SweepResults() {
   return (
     <div className="table-wrap">
       <table className="grid" aria-label="BMCs found">
-        <thead><tr><th>Address</th><th>Vendor</th><th>IPMI</th><th>Auth</th><th>Power</th><th>GUID</th><th>Node</th><th>Error</th></tr></thead>
+        <thead><tr><th>Address</th><th>Protocol</th><th>Vendor</th><th>IPMI</th><th>Auth</th><th>Power</th><th>GUID</th><th>Node</th><th>Error</th></tr></thead>
         <tbody>{bmcs.map((b) => (
           <tr key={b.address} className={b.error ? 'lvl-error' : undefined}>
-            <td className="mono">{b.address}</td><td>{b.vendor ?? '—'}</td><td>{b.ipmiVersion ?? '—'}</td>
+            <td className="mono">{b.address}</td><td><ProtocolBadge b={b} /></td><td>{b.vendor ?? '—'}</td><td>{b.ipmiVersion ?? '—'}</td>
             <td className="small">{b.authTypes.join(', ') || '—'}</td>
             <td>{b.power ? <Dot tone={b.power === 'on' ? 'ok' : 'off'} label={b.power} /> : '—'}</td>
             <td className="mono small">{b.guid ?? '—'}</td>

@@ -68,7 +68,7 @@ export interface RequestSpec {
 
 /** Thrown inside an attempt: `sent` says whether the request may have reached the BMC. */
 class AttemptError extends Error {
-  constructor(message: string, readonly sent: boolean, readonly final: Error | null = null) { super(message); }
+  constructor(message: string, readonly sent: boolean, readonly final: Error | null = null, readonly stale = false) { super(message); }
 }
 
 const RETRY_STATUS = new Set([502, 503, 504]);
@@ -132,6 +132,7 @@ export class BmcHttp {
       const idempotent = spec.method === 'GET' || spec.method === 'DELETE';
       let lastErr = '';
       const retries = spec.retries ?? this.o.retries;
+      let staleRetried = false;
       for (let attempt = 0; attempt <= retries; attempt++) {
         if (attempt > 0) await sleep(this.o.backoffMs * 2 ** (attempt - 1));
         try {
@@ -146,6 +147,9 @@ export class BmcHttp {
         } catch (err) {
           if (!(err instanceof AttemptError)) throw err;
           if (err.final) throw err.final;
+          // a kept-alive connection the BMC had closed (it restarted, or timed the socket out): the request never
+          // reached it, so once more on a fresh connection, whatever the retry budget
+          if (err.stale && !staleRetried) { staleRetried = true; attempt--; continue; }
           lastErr = err.message;
           this.o.log.debug({ bmc: this.key, what: spec.what, attempt, err: err.message }, 'Redfish request failed');
           if (err.sent && !idempotent) throw new RedfishUnreachableError(this.key, spec.what, attempt + 1, `${err.message}; not retried: the BMC may have acted on it`);
@@ -169,7 +173,9 @@ export class BmcHttp {
       req.on('socket', () => { sent = true; });
       req.on('error', (err) => {
         if (err instanceof CertificateChangedError) { fail(new AttemptError(err.message, false, err)); return; }
-        fail(new AttemptError((err as NodeJS.ErrnoException).code ? `${(err as NodeJS.ErrnoException).code}: ${err.message}` : err.message, sent));
+        const code = (err as NodeJS.ErrnoException).code;
+        const stale = req.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE');
+        fail(new AttemptError(code ? `${code}: ${err.message}` : err.message, sent && !stale, null, stale));
       });
       req.on('response', (res) => {
         const declared = Number(res.headers['content-length']);
