@@ -220,6 +220,8 @@ function configure(root: string, inputs: DebianInputs): void {
     '# one host key type: generating RSA/ECDSA keys costs seconds under emulation',
     'ssh_genkeytypes: [ed25519]',
     'manage_etc_hosts: true',
+    '# minbase has no locales package: cloud-init\'s locale module would fail (and cloud-init report an error)',
+    'locale: false',
     '',
   ].join('\n'));
   put(root, 'etc/fstab', `# <file system> <mount point> <type> <options> <dump> <pass>\nLABEL=${DEBIAN_ROOT_LABEL} / ext4 errors=remount-ro 0 1\n`);

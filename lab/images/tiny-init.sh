@@ -181,13 +181,13 @@ if [ -n "$phone_home" ]; then
     _try=1
     while [ $_try -le 10 ]; do
       if wget -q -O /dev/null --post-data "instance_id=$instance_id&hostname=$hostname&fqdn=$hostname" "$url" 2>/dev/null; then
-        echo "@MARKER@ phone-home ok url=$url"
+        printf '\n%s\n' "@MARKER@ phone-home ok url=$url" # on its own line: the console shell's prompt is there by now
         exit 0
       fi
       _try=$((_try + 1))
       sleep 3
     done
-    echo "@MARKER@ phone-home failed url=$url"
+    printf '\n%s\n' "@MARKER@ phone-home failed url=$url"
   ) &
 fi
 

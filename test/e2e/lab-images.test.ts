@@ -57,7 +57,8 @@ for (const mode of [
     const r = await bootImage(sandbox, ns, {
       name: `tiny-${mode.firmware}`, work, disk: tiny.path, diskFormat: 'raw', configDrive: iso, firmware: mode.firmware,
       machine: 'pc', memMiB: 256, smp: 1, mac: mode.mac, timeoutMs: mode.timeoutMs,
-      expect: [/^TINY-USERDATA ran /, /^RACKSEED-TINY booted /], phoneHomes: mode.phoneHome ? 1 : 0,
+      expect: [/^TINY-USERDATA ran /, /^RACKSEED-TINY booted /, ...(mode.phoneHome ? [/RACKSEED-TINY phone-home ok url=/] : [])],
+      phoneHomes: mode.phoneHome ? 1 : 0,
     });
     const [userData, marker] = r.lines;
     assert.equal(userData.line, `TINY-USERDATA ran host=${mode.hostname} authorized_keys=2`);
@@ -70,7 +71,7 @@ for (const mode of [
       assert.equal(r.phoneHomes[0].method, 'POST');
       assert.equal(r.phoneHomes[0].url, `/phone-home/${uuid}`);
       assert.equal(r.phoneHomes[0].body, `instance_id=${uuid}&hostname=${mode.hostname}&fqdn=${mode.hostname}`);
-      assert.match(r.console, /RACKSEED-TINY phone-home ok url=http:\/\/10\.0\.2\.100\/phone-home\//);
+      assert.match(r.lines[2].line, new RegExp(`^RACKSEED-TINY phone-home ok url=http://${PHONE_HOME_HOST}/phone-home/${uuid}$`));
     }
     console.error(`lab-tiny ${mode.firmware}: user data at ${(userData.atMs / 1000).toFixed(1)} s, marker at ${(marker.atMs / 1000).toFixed(1)} s` +
       `${r.phoneHomes[0] ? `, phone-home at ${(r.phoneHomes[0].atMs / 1000).toFixed(1)} s` : ''} after QEMU start`);
