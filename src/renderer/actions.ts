@@ -1,15 +1,24 @@
 // Side effects of the UI: each action calls the daemon through the typed client and writes the answer into
 // the store. Components call these; they never fetch themselves. `initActions` is called once at start-up.
-import { ApiClient, ApiError } from './api/client.ts';
+import { ApiClient, ApiError, type DownloadedFile } from './api/client.ts';
 import type { NetworkConfig, PowerAction, BootDevRequest } from '../shared/api.ts';
+import type { ExportFormat, HandoffRecord, HandoffRequest, ImportResult } from '../shared/handoff.ts';
 import { appStore, type AppStore } from './store/store.ts';
 
 let client: ApiClient | null = null;
 let store: AppStore = appStore;
+let unsubscribe: (() => void) | null = null;
 
 export function initActions(c: ApiClient, s: AppStore = appStore): void {
   client = c;
   store = s;
+  unsubscribe?.();
+  // a hand-off job moved (this UI's, the CLI's, a resumed one): read that node's record again, and follow it while it runs
+  unsubscribe = s.subscribe((now, prev) => {
+    if (now.handoffJobs === prev.handoffJobs) return;
+    const changed = Object.keys(now.handoffJobs).filter((id) => now.handoffJobs[id] !== prev.handoffJobs[id]);
+    if (changed.length) void followHandoffs(changed);
+  });
 }
 
 function api(): ApiClient {
@@ -52,6 +61,7 @@ export async function loadSnapshot(): Promise<void> {
       s.setBmcCredentials(c.user, c.passwordSet);
     }),
     guarded('BMCs', async () => s.setBmcs(await api().bmcs())),
+    loadHandoffs(),
   ]);
 }
 
@@ -146,4 +156,115 @@ export async function allowMacs(text: string): Promise<boolean> {
 export async function inspect(id: string): Promise<void> {
   const r = await guarded('Inspect', () => api().inspect(id));
   if (r) store.getState().notify('info', 'Inspection started');
+}
+
+// ── hand-off (issue 16) ──
+
+/** How often the records of running hand-offs are read again (the job's steps arrive live on the stream meanwhile). */
+export const HANDOFF_POLL_MS = 1000;
+let following = false;
+const followQueue = new Set<string>();
+
+/** Every hand-off record, the engines, and the latest hand-off job per node (for a page opened mid-hand-off). */
+export async function loadHandoffs(): Promise<void> {
+  const s = store.getState();
+  await Promise.all([
+    guarded('Hand-offs', async () => s.setHandoffs(await api().handoffs())),
+    guarded('Engines', async () => s.setEngines(await api().engines())),
+    guarded('Jobs', async () => { for (const j of await api().jobs()) if (j.kind === 'handoff') s.setHandoffJob(j); }),
+  ]);
+  void followHandoffs();
+}
+
+/**
+ * Read the records of `nodes` now, then poll the records of every running hand-off every HANDOFF_POLL_MS until
+ * none runs. One loop at a time; nodes asked for meanwhile join it.
+ */
+export async function followHandoffs(nodes: string[] = [], pollMs = HANDOFF_POLL_MS): Promise<void> {
+  for (const id of nodes) followQueue.add(id);
+  if (following) return;
+  following = true;
+  try {
+    for (let first = true; ; first = false) {
+      const ids = new Set(followQueue);
+      followQueue.clear();
+      for (const r of Object.values(store.getState().handoffs)) if (r.status === 'running') ids.add(r.nodeId);
+      if (ids.size === 0) break;
+      if (!first || nodes.length === 0) await new Promise((r) => setTimeout(r, pollMs));
+      store.getState().upsertHandoffs(await api().handoffs([...ids]));
+    }
+  } catch (err) {
+    store.getState().notify('error', `Hand-off status: ${errorText(err)}`);
+  } finally {
+    following = false;
+  }
+}
+
+export type HandoffStart = { ok: true; records: HandoffRecord[] } | { ok: false; status: number | null; message: string };
+
+/**
+ * POST /handoff. Refusals come back as a result for the dialog to show (502: the engine's own message — unreachable,
+ * wrong credentials, too old; 409: a node that cannot be handed over), not as a notice. The password crosses once.
+ */
+export async function startHandoff(req: HandoffRequest): Promise<HandoffStart> {
+  try {
+    const records = await api().startHandoff(req);
+    store.getState().upsertHandoffs(records);
+    void guarded('Engines', async () => store.getState().setEngines(await api().engines()));
+    void followHandoffs();
+    return { ok: true, records };
+  } catch (err) {
+    return { ok: false, status: err instanceof ApiError ? err.status : null, message: errorText(err) };
+  }
+}
+
+/** Owner back to RackSeed; the engine keeps its node. */
+export async function takeBack(ids: string[]): Promise<boolean> {
+  const r = await guarded('Take back', () => api().takeBack(ids));
+  if (!r) return false;
+  store.getState().upsertHandoffs(r);
+  store.getState().notify('info', `${r.length} node${r.length === 1 ? '' : 's'} taken back: RackSeed answers and drives ${r.length === 1 ? 'it' : 'them'} again`);
+  return true;
+}
+
+export type StopResult = { ok: true; owned: number } | { ok: false; message: string };
+
+/** Hand over and stop: every netboot service of the appliance stops; nothing answers on the provisioning NIC. */
+export async function handoverAndStop(): Promise<StopResult> {
+  try {
+    const r = await api().handoverAndStop();
+    if (r.services) store.getState().setServices(r.services);
+    store.getState().notify('info', `Netboot services stopped: nothing of RackSeed answers on the provisioning NIC (${r.owned} node${r.owned === 1 ? '' : 's'} owned by engines)`);
+    return { ok: true, owned: r.owned };
+  } catch (err) {
+    return { ok: false, message: errorText(err) };
+  }
+}
+
+export type ExportOutcome = { ok: true; file: DownloadedFile } | { ok: false; message: string };
+
+/** The export of `ids` (none: every exportable node) in `format`; BMC passwords only when `secrets`. */
+export async function exportNodes(format: ExportFormat, ids: string[], secrets: boolean): Promise<ExportOutcome> {
+  try {
+    return { ok: true, file: await api().exportNodes(format, ids, secrets) };
+  } catch (err) {
+    return { ok: false, message: errorText(err) };
+  }
+}
+
+export type ImportOutcome = { ok: true; result: ImportResult } | { ok: false; message: string };
+
+/** Import a nodes CSV or a rack plan from a file the engineer picked; the daemon names a bad row's line and field. */
+export async function importCsvFile(file: Blob): Promise<ImportOutcome> {
+  try {
+    if (file.size > 900 * 1024) return { ok: false, message: `the file is ${Math.round(file.size / 1024)} KiB; RackSeed imports at most 900 KiB at once (split it)` };
+    const csv = await file.text();
+    if (!csv.trim()) return { ok: false, message: 'the file is empty' };
+    const result = await api().importCsv(csv);
+    await guarded('Nodes', async () => store.getState().setNodes(await api().nodes()));
+    await guarded('BMCs', async () => store.getState().setBmcs(await api().bmcs()));
+    return { ok: true, result };
+  } catch (err) {
+    return { ok: false, message: errorText(err) };
+  }
 }

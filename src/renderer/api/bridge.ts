@@ -44,6 +44,7 @@ export function applyStreamMessage(store: AppStore, msg: StreamMessage): void {
     case 'services': s.setServices(msg.payload); break;
     case 'job': {
       const job = msg.payload;
+      if (job.kind === 'handoff') s.setHandoffJob(job);
       const d = job.nodeId ? s.details[job.nodeId] : undefined;
       if (d) {
         const jobs = d.jobs.filter((j) => j.id !== job.id);

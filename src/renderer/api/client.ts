@@ -6,7 +6,9 @@ import type {
   SurveyResult, SweepStatus,
 } from '../../shared/api.ts';
 import type { NodeEvent, NodeSummary } from '../../shared/node.ts';
+import type { EngineInfo, ExportFormat, HandoffRecord, HandoffRequest, ImportResult } from '../../shared/handoff.ts';
 import type { ApiConnection } from './connection.ts';
+import { attachmentName } from '../lib/handoff.ts';
 
 export class ApiError extends Error {
   constructor(readonly status: number, message: string, readonly body: unknown) {
@@ -17,27 +19,42 @@ export class ApiError extends Error {
 
 export interface BmcCredentialsState { user: string | null; passwordSet: boolean }
 
+/** A file the daemon handed out (an export): its text, the name it suggested and what its headers said. */
+export interface DownloadedFile { text: string; fileName: string; contentType: string; secrets: 'included' | 'omitted' | null }
+
+/** The daemon's `{ error }` text of a failed answer (or the body, or the status text). */
+function errorMessage(res: Response, text: string): { message: string; parsed: unknown } {
+  let parsed: unknown = null;
+  if (text) {
+    try { parsed = JSON.parse(text); } catch { parsed = text; }
+  }
+  const msg = typeof parsed === 'object' && parsed && 'error' in parsed ? String((parsed as { error: unknown }).error)
+    : typeof parsed === 'string' && parsed ? parsed : res.statusText;
+  return { message: `${res.status} ${msg}`, parsed };
+}
+
 export class ApiClient {
   constructor(readonly conn: ApiConnection, private readonly fetchImpl: typeof fetch = fetch.bind(globalThis)) {}
 
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+  private async send(method: string, path: string, body: unknown, accept: string): Promise<{ res: Response; text: string }> {
+    const headers: Record<string, string> = { accept };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.conn.token) headers.authorization = `Bearer ${this.conn.token}`;
     const res = await this.fetchImpl(this.conn.baseUrl + path, {
       method, headers, credentials: 'include', body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    let parsed: unknown = null;
-    if (text) {
-      try { parsed = JSON.parse(text); } catch { parsed = text; }
-    }
     if (!res.ok) {
-      const msg = typeof parsed === 'object' && parsed && 'error' in parsed ? String((parsed as { error: unknown }).error)
-        : typeof parsed === 'string' && parsed ? parsed : res.statusText;
-      throw new ApiError(res.status, `${res.status} ${msg}`, parsed);
+      const e = errorMessage(res, text);
+      throw new ApiError(res.status, e.message, e.parsed);
     }
-    return parsed as T;
+    return { res, text };
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const { text } = await this.send(method, path, body, 'application/json');
+    if (!text) return null as T;
+    try { return JSON.parse(text) as T; } catch { return text as T; }
   }
 
   health(): Promise<Health> { return this.request('GET', '/api/v1/health'); }
@@ -80,4 +97,28 @@ export class ApiClient {
   bmcs(): Promise<BmcInfo[]> { return this.request('GET', '/api/v1/bmcs'); }
   jobs(): Promise<Job[]> { return this.request('GET', '/api/v1/jobs'); }
   startDiscovery(): Promise<unknown> { return this.request('POST', '/api/v1/discovery', {}); }
+
+  // ── hand-off (src/shared/handoff.ts) ──
+  /** Records of every node with a hand-off or an engine owner, or of these nodes. */
+  handoffs(nodes?: string[]): Promise<HandoffRecord[]> {
+    return this.request('GET', '/api/v1/handoff' + (nodes?.length ? `?nodes=${encodeURIComponent(nodes.join(','))}` : ''));
+  }
+  /** 202 with one running record per node; 502 when the engine is unreachable/refuses the credentials/is too old. */
+  startHandoff(req: HandoffRequest): Promise<HandoffRecord[]> { return this.request('POST', '/api/v1/handoff', req); }
+  takeBack(nodes: string[]): Promise<HandoffRecord[]> { return this.request('POST', '/api/v1/takeback', { nodes }); }
+  /** Hand over and stop: every netboot service stops. */
+  handoverAndStop(): Promise<{ services: ServicesStatus | null; owned: number }> { return this.request('POST', '/api/v1/handoff/stop', {}); }
+  engines(): Promise<EngineInfo[]> { return this.request('GET', '/api/v1/engines'); }
+  /** The export file of these nodes (all exportable ones when `nodes` is empty); BMC passwords only with `secrets`. */
+  async exportNodes(format: ExportFormat, nodes: string[], secrets: boolean): Promise<DownloadedFile> {
+    const p = new URLSearchParams({ format });
+    if (nodes.length) p.set('nodes', nodes.join(','));
+    if (secrets) p.set('secrets', '1');
+    const { res, text } = await this.send('GET', `/api/v1/export?${p.toString()}`, undefined, '*/*');
+    const s = res.headers.get('x-rackseed-secrets');
+    const fileName = attachmentName(res.headers.get('content-disposition'), `rackseed-${format}.${format === 'csv' ? 'csv' : 'yaml'}`);
+    return { text, fileName, contentType: res.headers.get('content-type') ?? 'text/plain', secrets: s === 'included' || s === 'omitted' ? s : null };
+  }
+  /** A node CSV (the CSV export) or a rack plan; 400 names the line and field, and nothing is imported. */
+  importCsv(csv: string): Promise<ImportResult> { return this.request('POST', '/api/v1/import', { csv }); }
 }

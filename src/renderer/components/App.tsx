@@ -8,6 +8,7 @@ import { BmcStep } from './BmcStep.tsx';
 import { DiscoverStep } from './DiscoverStep.tsx';
 import { NodeFilter, NodeTable } from './NodeTable.tsx';
 import { NodeDetail } from './NodeDetail.tsx';
+import { FleetActions } from './FleetActions.tsx';
 import { ServicesPanel } from './ServicesPanel.tsx';
 import { EventLog } from './EventLog.tsx';
 
@@ -46,7 +47,8 @@ function Fleet({ nodeId }: { nodeId: string | null }) {
         <ServicesPanel />
         <section className="panel" aria-label="Nodes">
           <div className="panel-head"><h2>Nodes</h2><NodeFilter /></div>
-          <NodeTable caption="Nodes" selectedId={nodeId} />
+          <FleetActions />
+          <NodeTable caption="Nodes" selectedId={nodeId} fleet />
         </section>
         <EventLog limit={100} />
       </div>

@@ -8,6 +8,47 @@ import { BootTimeline } from './BootTimeline.tsx';
 import { Inventory } from './Inventory.tsx';
 import { EventRows } from './EventLog.tsx';
 import { PowerCell, StateBadge } from './common.tsx';
+import { HandoffOutcome } from './HandoffDialog.tsx';
+import { TakeBackDialog } from './FleetActions.tsx';
+import { engineHost, handoffSummary, isEngineOwned, ownerLabel, ownerTitle } from '../lib/handoff.ts';
+
+/** Who owns the node and its latest hand-off: status, the engine's node, what RackSeed read back, Ironic's error. */
+function HandoffSection({ id }: { id: string }) {
+  const record = useApp((s) => s.handoffs[id]);
+  const job = useApp((s) => s.handoffJobs[id]);
+  const [takingBack, setTakingBack] = useState(false);
+  if (!record || (record.status === null && record.owner === 'rackseed')) return null;
+  const sum = handoffSummary(record, job);
+  const v = record.result;
+  return (
+    <section aria-label="Hand-off">
+      <h3>Hand-off</h3>
+      <dl className="facts one">
+        <div><dt>Owner</dt><dd title={ownerTitle(record.owner)}>{ownerLabel(record.owner)}</dd></div>
+        <div><dt>Status</dt><dd>{sum ? <span className={`badge tone-${sum.tone}`}>{sum.label}</span> : '—'}</dd></div>
+        {record.engine ? <div><dt>Engine</dt><dd className="mono small">{record.engine.url}</dd></div> : null}
+        {record.engineNode ? <div><dt>Engine node</dt><dd className="mono small">{record.engineNode}</dd></div> : null}
+        {v ? (
+          <>
+            <div><dt>Provision</dt><dd>{v.provisionState}</dd></div>
+            <div><dt>Power</dt><dd className={v.powerMatches ? '' : 'err-hint'}>Ironic {v.enginePower ?? '?'} / BMC {v.bmcPower ?? '?'} {v.powerMatches ? '✓' : '✗ differ'}</dd></div>
+            <div><dt>Ports</dt><dd className={v.portsMatch ? '' : 'err-hint'}>{v.ports.map((p) => `${p.address}${p.pxeEnabled ? ' (PXE)' : ''}`).join(', ') || 'none'} {v.portsMatch ? '✓' : '✗ differ'}</dd></div>
+            <div><dt>API</dt><dd className="small">microversion {v.microversion}</dd></div>
+          </>
+        ) : null}
+      </dl>
+      {record.status === 'failed' || record.status === 'running' ? <div className={record.status === 'failed' ? 'alert bad' : 'alert'} role={record.status === 'failed' ? 'alert' : 'status'}><HandoffOutcome record={record} job={job} /></div> : null}
+      {record.existing ? <p className="muted small">{record.existing}</p> : null}
+      {isEngineOwned(record) ? (
+        <div className="btn-row">
+          <button type="button" onClick={() => setTakingBack(true)}>Take back…</button>
+          <span className="muted small">RackSeed leaves this node to {record.engine ? engineHost(record.engine.url) : 'its engine'}: no PXE answers, no BMC control.</span>
+        </div>
+      ) : null}
+      {takingBack ? <TakeBackDialog nodeIds={[id]} onClose={() => setTakingBack(false)} /> : null}
+    </section>
+  );
+}
 
 function PowerControls({ id, disabled }: { id: string; disabled: boolean }) {
   const [busy, setBusy] = useState(false);
@@ -47,6 +88,7 @@ function BootDeviceControl({ id, disabled }: { id: string; disabled: boolean }) 
 
 export function NodeDetail({ id }: { id: string }) {
   const detail = useApp((s) => s.details[id]);
+  const handoff = useApp((s) => s.handoffs[id]);
   const summary = useApp((s) => s.nodes[id]);
   // reload on every state change: inventory and jobs arrive with inspection
   const state = summary?.state;
@@ -54,6 +96,7 @@ export function NodeDetail({ id }: { id: string }) {
   const n = detail?.node ?? summary;
   if (!n) return <aside className="detail panel" aria-label="Node detail"><p className="muted">Loading node…</p></aside>;
   const noBmc = !n.bmc;
+  const owned = isEngineOwned(handoff);
   return (
     <aside className="detail panel" aria-label={`Node ${n.mac}`}>
       <div className="panel-head">
@@ -79,16 +122,18 @@ export function NodeDetail({ id }: { id: string }) {
         <div><dt>Serial</dt><dd className="mono">{n.serial ?? '—'}</dd></div>
         <div><dt>UUID</dt><dd className="mono small">{n.uuid ?? '—'}</dd></div>
         <div><dt>BMC</dt><dd className="mono">{n.bmc ? `${n.bmc.address}${n.bmc.matchedBy ? ` (by ${n.bmc.matchedBy})` : ''}` : 'not matched'}</dd></div>
+        <div><dt>Owner</dt><dd title={ownerTitle(handoff?.owner)}>{ownerLabel(handoff?.owner)}</dd></div>
         <div><dt>CPU</dt><dd>{n.cpu ?? '—'}</dd></div>
         <div><dt>RAM / disk</dt><dd>{formatMemory(n.memoryMiB)} / {formatDisk(n.diskGiB)}</dd></div>
       </dl>
 
       <h3>Control</h3>
       {noBmc ? <p className="muted small">No BMC matched to this node yet: power and boot-device control need one (BMC step).</p> : null}
-      <PowerControls id={n.id} disabled={noBmc} />
-      <BootDeviceControl id={n.id} disabled={noBmc} />
+      {owned ? <p className="muted small">Owned by {ownerLabel(handoff?.owner)}: RackSeed does not drive its BMC. Take it back to control it here.</p> : null}
+      <PowerControls id={n.id} disabled={noBmc || owned} />
+      <BootDeviceControl id={n.id} disabled={noBmc || owned} />
       <div className="btn-row">
-        <button type="button" onClick={() => void inspect(n.id)} disabled={noBmc || n.maintenance}>Re-inspect</button>
+        <button type="button" onClick={() => void inspect(n.id)} disabled={noBmc || n.maintenance || owned}>Re-inspect</button>
         <button type="button" aria-pressed={n.maintenance} title="In maintenance RackSeed leaves the node alone: its iPXE script boots the local disk and no inspection starts"
           onClick={() => {
             if (n.maintenance) { void setMaintenance(n.id, false); return; }
@@ -98,6 +143,8 @@ export function NodeDetail({ id }: { id: string }) {
           {n.maintenance ? 'End maintenance' : 'Maintenance'}
         </button>
       </div>
+
+      <HandoffSection id={n.id} />
 
       <h3>Boot timeline</h3>
       <BootTimeline events={detail?.events ?? []} />

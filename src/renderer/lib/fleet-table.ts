@@ -8,11 +8,14 @@ export function searchText(n: NodeSummary): string {
     n.maintenance ? 'maintenance' : null, n.lastError].filter(Boolean).join(' ').toLowerCase();
 }
 
-/** Whitespace-separated terms; a node matches when every term is a substring of its search text. */
-export function matchesFilter(n: NodeSummary, filter: string): boolean {
+/**
+ * Whitespace-separated terms; a node matches when every term is a substring of its search text (plus `extra(n)`:
+ * what the fleet view knows beside the node, e.g. its owner).
+ */
+export function matchesFilter(n: NodeSummary, filter: string, extra?: (n: NodeSummary) => string): boolean {
   const terms = filter.toLowerCase().split(/\s+/).filter(Boolean);
   if (!terms.length) return true;
-  const text = searchText(n);
+  const text = extra ? `${searchText(n)} ${extra(n).toLowerCase()}` : searchText(n);
   return terms.every((t) => text.includes(t));
 }
 
@@ -35,9 +38,9 @@ function sortValue(n: NodeSummary, key: SortKey): string | number | null {
 }
 
 /** Filter then sort; nulls always last; ties broken by MAC so the order is stable. */
-export function visibleNodes(nodes: readonly NodeSummary[], filter: string, sort: { key: SortKey; dir: 'asc' | 'desc' }): NodeSummary[] {
+export function visibleNodes(nodes: readonly NodeSummary[], filter: string, sort: { key: SortKey; dir: 'asc' | 'desc' }, extra?: (n: NodeSummary) => string): NodeSummary[] {
   const dir = sort.dir === 'asc' ? 1 : -1;
-  return nodes.filter((n) => matchesFilter(n, filter)).sort((a, b) => {
+  return nodes.filter((n) => matchesFilter(n, filter, extra)).sort((a, b) => {
     const va = sortValue(a, sort.key);
     const vb = sortValue(b, sort.key);
     if (va === null && vb !== null) return 1;

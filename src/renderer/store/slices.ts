@@ -2,11 +2,12 @@
 // change it. Side effects (API calls) live in ../actions.ts; backend events come in through ../api/bridge.ts.
 import type { StateCreator } from 'zustand/vanilla';
 import type {
-  BmcInfo, NetInterface, NetworkConfig, NodeDetail, ServicesStatus, SurveyResult, SweepStatus,
+  BmcInfo, Job, NetInterface, NetworkConfig, NodeDetail, ServicesStatus, SurveyResult, SweepStatus,
 } from '../../shared/api.ts';
 import type { NodeEvent, NodeState, NodeSummary } from '../../shared/node.ts';
+import type { EngineInfo, HandoffRecord } from '../../shared/handoff.ts';
 
-export type RootState = NetworkSlice & BmcSlice & NodesSlice & EventsSlice & ServicesSlice & UiSlice;
+export type RootState = NetworkSlice & BmcSlice & NodesSlice & EventsSlice & ServicesSlice & HandoffSlice & SelectionSlice & UiSlice;
 type Slice<T> = StateCreator<RootState, [], [], T>;
 
 export interface NetworkSlice {
@@ -138,6 +139,61 @@ export interface ServicesSlice {
 export const createServicesSlice: Slice<ServicesSlice> = (set) => ({
   services: null,
   setServices: (services) => set({ services }),
+});
+
+export interface HandoffSlice {
+  /** latest hand-off record of every node that has one or is owned by an engine, by node id (GET /handoff) */
+  handoffs: Record<string, HandoffRecord>;
+  /** latest hand-off job per node id, live from 'job' stream messages (its steps are the progress) */
+  handoffJobs: Record<string, Job>;
+  /** engines the daemon knows (GET /engines: never a password, only whether one is stored) */
+  engines: EngineInfo[];
+  /** replace all records (a full GET /handoff) */
+  setHandoffs(list: HandoffRecord[]): void;
+  /** merge records (a POST answer, a GET for some nodes) */
+  upsertHandoffs(list: HandoffRecord[]): void;
+  /** a hand-off job changed; older updates of the same job (by updatedAt) are ignored */
+  setHandoffJob(job: Job): void;
+  setEngines(list: EngineInfo[]): void;
+}
+
+export const createHandoffSlice: Slice<HandoffSlice> = (set) => ({
+  handoffs: {},
+  handoffJobs: {},
+  engines: [],
+  setHandoffs: (list) => set({ handoffs: Object.fromEntries(list.map((r) => [r.nodeId, r])) }),
+  upsertHandoffs: (list) => set((s) => (list.length ? { handoffs: { ...s.handoffs, ...Object.fromEntries(list.map((r) => [r.nodeId, r])) } } : {})),
+  setHandoffJob: (job) => set((s) => {
+    if (!job.nodeId) return {};
+    const cur = s.handoffJobs[job.nodeId];
+    // a newer job of the node replaces the old one; the same job only moves forward in time
+    if (cur && cur.id === job.id && cur.updatedAt > job.updatedAt) return {};
+    if (cur && cur.id !== job.id && cur.createdAt > job.createdAt) return {};
+    return { handoffJobs: { ...s.handoffJobs, [job.nodeId]: job } };
+  }),
+  setEngines: (engines) => set({ engines }),
+});
+
+/** Nodes the engineer ticked in the fleet table: what Hand over, Take back and Export act on. */
+export interface SelectionSlice {
+  /** node ids, in the order they were ticked */
+  selection: string[];
+  toggleSelected(id: string, on?: boolean): void;
+  /** tick exactly these (the header checkbox: every visible row) */
+  setSelection(ids: string[]): void;
+  clearSelection(): void;
+}
+
+export const createSelectionSlice: Slice<SelectionSlice> = (set) => ({
+  selection: [],
+  toggleSelected: (id, on) => set((s) => {
+    const has = s.selection.includes(id);
+    const want = on ?? !has;
+    if (want === has) return {};
+    return { selection: want ? [...s.selection, id] : s.selection.filter((x) => x !== id) };
+  }),
+  setSelection: (ids) => set({ selection: [...new Set(ids)] }),
+  clearSelection: () => set((s) => (s.selection.length ? { selection: [] } : {})),
 });
 
 export type StreamStatus = 'connecting' | 'open' | 'closed' | 'unauthorized';

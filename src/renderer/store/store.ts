@@ -3,7 +3,8 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { useStore } from 'zustand';
 import {
-  createBmcSlice, createEventsSlice, createNetworkSlice, createNodesSlice, createServicesSlice, createUiSlice,
+  createBmcSlice, createEventsSlice, createHandoffSlice, createNetworkSlice, createNodesSlice, createSelectionSlice, createServicesSlice,
+  createUiSlice,
   type RootState,
 } from './slices.ts';
 
@@ -17,6 +18,8 @@ export function createAppStore(): AppStore {
     ...createNodesSlice(...a),
     ...createEventsSlice(...a),
     ...createServicesSlice(...a),
+    ...createHandoffSlice(...a),
+    ...createSelectionSlice(...a),
     ...createUiSlice(...a),
   }));
 }

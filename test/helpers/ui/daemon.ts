@@ -42,6 +42,8 @@ export interface StartOptions {
   host?: string;
   env?: Record<string, string>;
   timeoutMs?: number;
+  /** runs on the fresh data dir before the daemon starts (tests seed nodes through the daemon's own store: seed.ts) */
+  prepare?: (dataDir: string) => void | Promise<void>;
 }
 
 export async function startDaemon(opts: StartOptions = {}): Promise<RunningDaemon> {
@@ -49,6 +51,9 @@ export async function startDaemon(opts: StartOptions = {}): Promise<RunningDaemo
   const host = opts.host ?? '127.0.0.1';
   const token = randomBytes(24).toString('base64url');
   const dataDir = mkdtempSync(join(tmpdir(), 'rs-ui-daemon-'));
+  if (opts.prepare) {
+    try { await opts.prepare(dataDir); } catch (err) { rmSync(dataDir, { recursive: true, force: true }); throw err; }
+  }
   const cli = ['--import', 'tsx', join(REPO, 'src/daemon/cli/main.ts'), 'serve', '--listen', `${host}:${port}`, '--data', dataDir, ...(opts.args ?? [])];
   const [cmd, argv] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, process.execPath, ...cli]] : [process.execPath, cli];
   const child = spawn(cmd, argv as string[], {

@@ -87,3 +87,37 @@ export class NodeDetailPanel {
   inventory(): Locator { return this.root().getByLabel('Inventory'); }
   close(): Locator { return this.root().getByRole('link', { name: 'Close node detail' }); }
 }
+
+/** The fleet view's actions on ticked nodes (hand over, take back, export, import, hand over and stop). */
+export class FleetActionsBar {
+  constructor(readonly page: Page) {}
+  root(): Locator { return this.page.getByRole('group', { name: 'Fleet actions' }); }
+  tick(mac: string): Locator { return this.page.getByRole('checkbox', { name: `Select ${mac}` }); }
+  selectAll(): Locator { return this.page.getByRole('checkbox', { name: 'Select all shown nodes' }); }
+  button(name: 'Hand over…' | 'Take back…' | 'Export…' | 'Import CSV…' | 'Hand over and stop…' | 'Clear selection'): Locator {
+    return this.root().getByRole('button', { name, exact: true });
+  }
+  /** the fleet table's row of a node (found by its MAC link) */
+  row(mac: string): Locator {
+    return this.page.getByRole('table', { name: 'Nodes' }).getByRole('row').filter({ has: this.page.getByRole('link', { name: `Open node ${mac}` }) });
+  }
+  async select(...macs: string[]): Promise<void> {
+    if (await this.button('Clear selection').count()) await this.button('Clear selection').click();
+    for (const m of macs) await this.tick(m).check();
+  }
+}
+
+export class HandoffDialogPage {
+  constructor(readonly page: Page) {}
+  root(): Locator { return this.page.getByRole('dialog', { name: 'Hand over to Ironic' }); }
+  url(): Locator { return this.root().getByLabel('Ironic API URL'); }
+  auth(kind: 'None' | 'HTTP basic'): Locator { return this.root().getByRole('radio', { name: new RegExp(`^${kind}`) }); }
+  user(): Locator { return this.root().getByLabel('Ironic user'); }
+  password(): Locator { return this.root().getByLabel('Ironic password'); }
+  submit(): Locator { return this.root().getByRole('button', { name: /^(Hand over \d+ nodes?|Checking Ironic…)$/ }); }
+  refusal(): Locator { return this.root().getByRole('alert', { name: 'Hand-off refused' }); }
+  leftOut(): Locator { return this.root().getByRole('status', { name: 'Nodes left out' }); }
+  progress(mac: string): Locator { return this.root().getByRole('progressbar', { name: `Hand-off progress of ${mac}` }); }
+  row(mac: string): Locator { return this.root().getByRole('row', { name: `Hand-off of ${mac}` }); }
+  close(): Locator { return this.root().getByRole('button', { name: 'Close', exact: true }); }
+}
