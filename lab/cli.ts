@@ -22,7 +22,7 @@ const stamp = () => new Date().toISOString().slice(11, 19);
 
 interface UpOptions {
   id: string; nodes: string; firmware: string; mode: 'authoritative' | 'proxy'; port: string;
-  waitAvailable?: boolean; build: boolean; bmcUser: string; bmcPassword: string; timeout: string;
+  waitAvailable?: boolean; build: boolean; bmcUser: string; bmcPassword: string; timeout: string; redfish: string;
 }
 
 function build(): void {
@@ -63,6 +63,12 @@ async function up(o: UpOptions): Promise<void> {
   }
   if (o.build) build();
   const nodes = planNodes(Number(o.nodes), o.firmware);
+  const redfish = Number(o.redfish);
+  if (!Number.isInteger(redfish) || redfish < 0 || redfish > nodes.length) {
+    say(`lab: --redfish must be 0–${nodes.length} (the number of nodes whose BMC speaks Redfish), got "${o.redfish}"`);
+    process.exitCode = 2;
+    return;
+  }
 
   let lab: Lab | null = null;
   let finishing = false;
@@ -75,7 +81,7 @@ async function up(o: UpOptions): Promise<void> {
     void (lab?.forwarder?.close() ?? Promise.resolve()).finally(() => {
       teardownInstance(names);
       if (lab) reportUplink(lab);
-      say('lab: everything removed (namespaces, taps, bridges, QEMU, ipmi_sim, daemon, forwarder)');
+      say('lab: everything removed (namespaces, taps, bridges, QEMU, BMCs, daemon, forwarder)');
       process.exit(code);
     });
   };
@@ -87,7 +93,7 @@ async function up(o: UpOptions): Promise<void> {
 
   say(`lab: bringing up ${nodes.length} node(s): ${nodes.map((n) => n.firmware + (n.pxe === 'firmware' ? '-pxe' : '')).join(', ')}`);
   lab = await Lab.up({
-    id: o.id, nodes, bmcUser: o.bmcUser, bmcPassword: o.bmcPassword, siteDhcp: o.mode === 'proxy',
+    id: o.id, nodes, bmcUser: o.bmcUser, bmcPassword: o.bmcPassword, siteDhcp: o.mode === 'proxy', redfish,
     daemon: { mode: o.mode }, forwardPort: Number(o.port), log: say,
   });
   say('');
@@ -168,6 +174,7 @@ program.command('up')
   .option('--no-build', 'skip scripts/build.sh and the ramdisk build')
   .option('--bmc-user <user>', 'BMC user', DEFAULT_BMC_USER)
   .option('--bmc-password <password>', 'BMC password', DEFAULT_BMC_PASSWORD)
+  .option('--redfish <n>', 'give the last N nodes a Redfish BMC (HTTPS, self-signed certificate) instead of ipmi_sim', process.env.RACKSEED_LAB_REDFISH ?? '0')
   .option('--timeout <seconds>', 'discovery timeout', '900')
   .action((o: UpOptions) => up(o).catch((err: unknown) => {
     say(`lab: ${(err as Error).message}`);

@@ -43,7 +43,7 @@ export async function sweepBmcs(api: LabApi, o: BringUpOptions): Promise<BmcInfo
   return until('BMC sweep', o.sweepTimeoutMs ?? 60_000, o.signal, async () => {
     const bmcs = await api.get<BmcInfo[]>('/api/v1/bmcs');
     for (const b of bmcs) {
-      if (!seen.has(b.address)) { seen.add(b.address); say(`BMC found: ${b.address} guid ${b.guid ?? '?'} power ${b.power ?? '?'}${b.error ? ` (${b.error})` : ''}`); }
+      if (!seen.has(b.address)) { seen.add(b.address); say(`BMC found: ${b.address} ${b.protocol === 'redfish' ? 'Redfish' : 'IPMI'} guid ${b.guid ?? '?'} power ${b.power ?? '?'}${b.tlsFingerprint ? ` certificate ${b.tlsFingerprint}` : ''}${b.error ? ` (${b.error})` : ''}`); }
     }
     return o.expectBmcs.every((a) => bmcs.some((b) => b.address === a)) ? bmcs : null;
   });

@@ -1,6 +1,7 @@
 // The virtual rack as one object: `Lab.up()` builds namespaces, bridges, taps, radvd, the uplink capture,
-// one QEMU node + ipmi_sim BMC pair per node spec, and (optionally) RackSeed's daemon and the host
-// forwarder; `down()` undoes all of it. Used by lab/cli.ts and the end-to-end tests.
+// one QEMU node + BMC pair per node spec (ipmi_sim, or for the last `redfish` nodes the lab's Redfish BMC), and
+// (optionally) RackSeed's daemon and the host forwarder; `down()` undoes all of it. Used by lab/cli.ts and the
+// end-to-end tests.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { ensureRendererBuilt } from '../scripts/ensure-ui.ts';
 import { LabApi } from './api-client.ts';
 import { startDaemon, type Daemon, type DaemonOptions } from './appliance.ts';
 import { startBmc } from './bmc/ipmi-sim.ts';
+import { startRedfishBmc } from './bmc/redfish-bmc.ts';
 import { analyzeUplinkCapture, startUplinkCapture, type UplinkReport } from './capture.ts';
 import { DEFAULT_BMC_PASSWORD, DEFAULT_BMC_USER, IFACES, labNames, NET, nodeIdentity, type LabNames, type NodeSpec } from './config.ts';
 import { startForwarder, type Forwarder } from './forwarder.ts';
@@ -23,6 +25,8 @@ export interface LabOptions {
   nodes: NodeSpec[];
   bmcUser?: string;
   bmcPassword?: string;
+  /** how many nodes (the last ones) get a Redfish BMC (lab/bmc/redfish, HTTPS on 443) instead of ipmi_sim; default 0 */
+  redfish?: number;
   node?: NodeOptions;
   /** start RackSeed's daemon in the appliance namespace (null: do not) */
   daemon?: Omit<DaemonOptions, 'token'> & { token?: string } | null;
@@ -33,7 +37,13 @@ export interface LabOptions {
   log?: (line: string) => void;
 }
 
-export interface RackNode extends LabNode { bmcAddress: string }
+export interface RackNode extends LabNode {
+  bmcAddress: string;
+  /** what plays its BMC: ipmi_sim (IPMI 2.0 on 623/udp) or the lab Redfish service (HTTPS on 443/tcp) */
+  bmcProtocol: 'ipmi' | 'redfish';
+  /** Redfish: SHA-256 of the certificate made for it at start (what RackSeed should pin) */
+  bmcCertSha256?: string;
+}
 
 export class Lab {
   readonly names: LabNames;
@@ -90,21 +100,33 @@ export class Lab {
     this.state.pids.tcpdump = cap.pid;
     this.captureFile = cap.file;
     this.save();
+    const redfishFrom = this.opts.nodes.length - Math.max(0, Math.min(this.opts.redfish ?? 0, this.opts.nodes.length));
     this.opts.nodes.forEach((spec, i) => {
       const identity = nodeIdentity(n.id, i + 1);
       const dir = join(n.dir, 'nodes', identity.name);
-      const node: RackNode = { identity, spec, dir, consoleLog: join(dir, 'console.log'), bmcAddress: identity.bmcAddress };
+      const protocol = i >= redfishFrom ? 'redfish' as const : 'ipmi' as const;
+      const node: RackNode = { identity, spec, dir, consoleLog: join(dir, 'console.log'), bmcAddress: identity.bmcAddress, bmcProtocol: protocol };
       addNodeTap(n, identity.tap);
       addBmcAddress(n, identity.bmcAddress);
       prepareNode(node, this.opts.node);
       this.state.nodeDirs.push(dir);
-      this.state.pids.bmcs.push(startBmc(n.rackNs, join(n.dir, 'bmcs', identity.name), {
-        name: identity.name, address: identity.bmcAddress, uuid: identity.uuid,
-        user: this.bmcUser, password: this.bmcPassword, nodeDir: dir,
-      }));
+      const bmcDir = join(n.dir, 'bmcs', identity.name);
+      if (protocol === 'redfish') {
+        const rf = startRedfishBmc(n.rackNs, bmcDir, {
+          address: identity.bmcAddress, user: this.bmcUser, password: this.bmcPassword, nodeDir: dir, firmware: spec.firmware,
+          identity: { uuid: identity.uuid, serial: identity.serial, macs: [identity.mac], model: 'Virtual Node', manufacturer: 'RackSeed Lab' },
+        });
+        this.state.pids.bmcs.push(rf.pid);
+        node.bmcCertSha256 = rf.sha256;
+      } else {
+        this.state.pids.bmcs.push(startBmc(n.rackNs, bmcDir, {
+          name: identity.name, address: identity.bmcAddress, uuid: identity.uuid,
+          user: this.bmcUser, password: this.bmcPassword, nodeDir: dir,
+        }));
+      }
       this.nodes.push(node);
       this.save();
-      this.log(`lab ${n.id}: ${identity.name} ${spec.firmware}/${spec.nic}${spec.pxe === 'firmware' ? '/firmware-pxe' : ''} mac ${identity.mac} serial ${identity.serial} uuid ${identity.uuid} bmc ${identity.bmcAddress}`);
+      this.log(`lab ${n.id}: ${identity.name} ${spec.firmware}/${spec.nic}${spec.pxe === 'firmware' ? '/firmware-pxe' : ''} mac ${identity.mac} serial ${identity.serial} uuid ${identity.uuid} bmc ${identity.bmcAddress} (${protocol === 'redfish' ? `Redfish, certificate SHA-256 ${node.bmcCertSha256}` : 'IPMI'})`);
     });
     await this.waitBmcs();
     if (this.opts.siteDhcp) this.startSiteDhcp();
@@ -120,12 +142,19 @@ export class Lab {
     }
   }
 
-  /** Every BMC answers an authenticated IPMI request from the appliance namespace (ipmitool, lanplus, suite 3). */
-  private async waitBmcs(timeoutMs = 15_000): Promise<void> {
+  /**
+   * Every BMC answers an authenticated request from the appliance namespace: IPMI through ipmitool (lanplus, suite 3),
+   * Redfish through curl (GET of the system with basic auth).
+   */
+  private async waitBmcs(timeoutMs = 30_000): Promise<void> {
     const until = Date.now() + timeoutMs;
     for (const node of this.nodes) {
       for (;;) {
-        try { this.ipmitool(node, 'chassis', 'power', 'status'); break; } catch (err) {
+        try {
+          if (node.bmcProtocol === 'redfish') this.redfish(node, 'GET', '/redfish/v1/Systems/1');
+          else this.ipmitool(node, 'chassis', 'power', 'status');
+          break;
+        } catch (err) {
           if (Date.now() > until) throw new Error(`BMC ${node.bmcAddress} (${node.identity.name}) does not answer: ${(err as Error).message}`);
           await sleep(200);
         }
@@ -162,8 +191,24 @@ export class Lab {
       '-U', this.bmcUser, '-P', this.bmcPassword, ...args], 15_000);
   }
 
-  /** Set the one-time boot device to PXE and power the node on, through its BMC. */
+  /**
+   * A Redfish request to `node`'s lab Redfish BMC from inside the appliance namespace (curl, basic auth, the BMC's
+   * self-signed certificate accepted: this is the lab's own check, not RackSeed's). Returns the body.
+   */
+  redfish(node: RackNode, method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): string {
+    const args = ['-sS', '-f', '-k', '--max-time', '10', '-u', `${this.bmcUser}:${this.bmcPassword}`, '-X', method,
+      '-H', 'content-type: application/json', `https://${node.bmcAddress}${path}`];
+    if (body !== undefined) args.push('--data', JSON.stringify(body));
+    return run(this.names.appNs, 'curl', args, 15_000);
+  }
+
+  /** Set the one-time boot device to PXE and power the node on, through its BMC (IPMI or Redfish). */
   pxeBoot(node: RackNode): void {
+    if (node.bmcProtocol === 'redfish') {
+      this.redfish(node, 'PATCH', '/redfish/v1/Systems/1', { Boot: { BootSourceOverrideTarget: 'Pxe', BootSourceOverrideEnabled: 'Once' } });
+      this.redfish(node, 'POST', '/redfish/v1/Systems/1/Actions/ComputerSystem.Reset', { ResetType: 'On' });
+      return;
+    }
     this.ipmitool(node, 'chassis', 'bootdev', 'pxe');
     this.ipmitool(node, 'chassis', 'power', 'on');
   }
