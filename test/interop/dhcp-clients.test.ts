@@ -1,7 +1,9 @@
 // Issue 2 acceptance, real clients: busybox udhcpc, ISC dhclient and dhcpcd each get a lease from the
 // authoritative server's pool and RENEW it (short lease: T1 = 3 s); a reserved MAC gets its address; a
-// REQUEST naming another server gets no ACK. Server: in-process, socket created in the server namespace
-// with SO_BINDTODEVICE on the bridge. Everything lives in namespaces created here (10.231.0.0/24).
+// REQUEST naming another server gets no ACK; replies reach clients without an address as RFC 2131 §4.1 says
+// (unicast to yiaddr at chaddr, or broadcast for the broadcast flag: frames seen by tcpdump). Server: in-process,
+// socket created in the server namespace with SO_BINDTODEVICE on the bridge, link-layer replies through a packet
+// socket there. Everything lives in namespaces created here (10.231.0.0/24).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, existsSync } from 'node:fs';
@@ -15,7 +17,10 @@ import { EventLog, runInNs, script, tempDir } from '../fixtures/dhcp/interop.ts'
 import { ReplyCollector, clientPacket, silentLogger } from '../fixtures/dhcp/test-client.ts';
 
 const SERVER_IP = '10.231.0.1';
-const MACS = { udhcpc: '52:54:00:31:00:01', dhclient: '52:54:00:31:00:02', dhcpcd: '52:54:00:31:00:03', reserved: '52:54:00:31:00:04', crafted: '52:54:00:31:00:05' };
+const MACS = {
+  udhcpc: '52:54:00:31:00:01', dhclient: '52:54:00:31:00:02', dhcpcd: '52:54:00:31:00:03', reserved: '52:54:00:31:00:04', crafted: '52:54:00:31:00:05',
+  unicast: '52:54:00:31:00:06', flagged: '52:54:00:31:00:07',
+};
 const RESERVED_IP = '10.231.0.50';
 
 const sandbox = new NetnsSandbox();
@@ -141,6 +146,45 @@ test('a REQUEST naming another server id gets no ACK (crafted with the codec, bo
     ours.options.requestedIp = offer.yiaddr;
     assert.equal((await replies.exchange(ours, bcast, T.ACK, 3000))?.yiaddr, offer.yiaddr);
   } finally { socket.close(); }
+});
+
+/** One frame as `tcpdump -nlevv` prints it: link and IP destinations, message type, checksum verdicts. */
+interface SeenReply { ethDst: string; ipDst: string; type: string; sumOk: boolean; bad: boolean }
+
+function parseTcpdump(out: string): SeenReply[] {
+  return out.split(/^(?=\d\d:\d\d:\d\d\.)/m).filter((b) => b.trim()).map((b) => ({
+    ethDst: b.match(/^\S+ \S+ > ([0-9a-f:]{17}),/)?.[1] ?? '?',
+    ipDst: b.match(/\d+\.\d+\.\d+\.\d+\.67 > (\d+\.\d+\.\d+\.\d+)\.68:/)?.[1] ?? '?',
+    type: b.match(/DHCP-Message \(53\), length 1: (\w+)/)?.[1] ?? '?',
+    sumOk: /udp sum ok/.test(b),
+    bad: /bad (udp )?cksum/i.test(b),
+  }));
+}
+
+test('replies reach a client without an address as RFC 2131 §4.1 says: unicast to yiaddr at its MAC, or broadcast when it sets the flag (busybox udhcpc; tcpdump on its link)', async () => {
+  for (const [name, flag] of [['unicast', []], ['flagged', ['-B']]] as const) {
+    const ns = clientNs[name];
+    const cap = sandbox.spawn(ns, 'tcpdump', ['-nlevv', '-i', 'eth0', '-c', '2', 'udp src port 67']);
+    let out = '', err = '';
+    cap.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+    cap.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+    const exited = new Promise<void>((resolve) => cap.once('exit', () => resolve()));
+    for (let waited = 0; !/listening on/.test(err) && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    const lease = join(dir, `${name}.log`);
+    const s = script(join(dir, `${name}.sh`), `echo "$1 ip=$ip" >> ${lease}`);
+    const run = await runInNs(sandbox, ns, 'busybox', ['udhcpc', '-i', 'eth0', '-n', '-q', '-f', '-t', '5', '-T', '1', ...flag, '-s', s], 20_000);
+    assert.equal(run.code, 0, run.output);
+    const ip = readFileSync(lease, 'utf8').match(/^bound ip=(\S+)$/m)?.[1];
+    assert.ok(inPool(ip ?? null), `${name}: bound ${ip}`);
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+    const seen = parseTcpdump(out);
+    assert.deepEqual(seen.map((f) => f.type), ['Offer', 'ACK'], `${name}: ${out}${err}`);
+    const expected = name === 'unicast' ? { ethDst: MACS.unicast, ipDst: ip } : { ethDst: 'ff:ff:ff:ff:ff:ff', ipDst: '255.255.255.255' };
+    for (const f of seen) {
+      assert.deepEqual({ ethDst: f.ethDst, ipDst: f.ipDst }, expected, `${name}: ${f.type} sent to ${f.ethDst} / ${f.ipDst}`);
+      assert.ok(f.sumOk && !f.bad, `${name}: ${f.type} has valid IP and UDP checksums`);
+    }
+  }
 });
 
 test("our own survey probe (sent from the serving interface's MAC) gets no OFFER and leaves no history", async () => {

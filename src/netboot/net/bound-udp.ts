@@ -7,12 +7,16 @@
 // namespace it was created in. Tests use this to run servers in-process inside the namespaces they create.
 
 import dgram from 'node:dgram';
-import { closeSync, openSync } from 'node:fs';
 import koffi from 'koffi';
 import type { UdpSocketFactory, UdpSocketOptions } from './udp-socket.ts';
 import { ipLiteralLookup } from './ip-literal-lookup.ts';
+import { BoundSocketError, errnoName, inNamespace, loadLibc, type Libc } from './libc.ts';
 
-// Linux constants (asm-generic/socket.h, linux/in.h, sched.h)
+import { openLinkLayerSender } from './link-layer.ts';
+
+export { BoundSocketError };
+
+// Linux constants (asm-generic/socket.h, linux/in.h)
 const AF_INET = 2;
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0o2000000;
@@ -20,44 +24,10 @@ const SOL_SOCKET = 1;
 const SO_REUSEADDR = 2;
 const SO_BROADCAST = 6;
 const SO_BINDTODEVICE = 25;
-const CLONE_NEWNET = 0x40000000;
-
-const ERRNO_NAMES: Record<number, string> = { 1: 'EPERM', 2: 'ENOENT', 13: 'EACCES', 19: 'ENODEV', 22: 'EINVAL', 98: 'EADDRINUSE', 99: 'EADDRNOTAVAIL' };
-
-interface Libc {
-  socket(domain: number, type: number, protocol: number): number;
-  setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
-  bind(fd: number, addr: Buffer, len: number): number;
-  close(fd: number): number;
-  setns(fd: number, nstype: number): number;
-  strerror(errnum: number): string;
-}
-
-let libc: Libc | null = null;
-function loadLibc(): Libc {
-  if (libc) return libc;
-  if (process.platform !== 'linux') throw new Error(`interface-bound sockets are implemented for Linux only, not ${process.platform}`);
-  const lib = koffi.load('libc.so.6');
-  libc = {
-    socket: lib.func('int socket(int, int, int)'),
-    setsockopt: lib.func('int setsockopt(int, int, int, const void *, uint32_t)'),
-    bind: lib.func('int bind(int, const void *, uint32_t)'),
-    close: lib.func('int close(int)'),
-    setns: lib.func('int setns(int, int)'),
-    strerror: lib.func('const char *strerror(int)'),
-  };
-  return libc;
-}
-
-/** An Error with `code` (EACCES, ENODEV …), `errno` and a message that says what to do about it. */
-export class BoundSocketError extends Error {
-  override readonly name = 'BoundSocketError';
-  constructor(message: string, readonly code: string, readonly errno: number) { super(message); }
-}
 
 function fail(c: Libc, what: string, opts: UdpSocketOptions, netns: string | undefined): never {
   const errno = koffi.errno();
-  const code = ERRNO_NAMES[errno] ?? `errno ${errno}`;
+  const code = errnoName(errno);
   let hint = '';
   if (code === 'ENODEV') hint = `: interface ${JSON.stringify(opts.interface)} does not exist${netns ? ` in namespace ${netns}` : ''}`;
   else if (code === 'EPERM' || code === 'EACCES') hint = what === 'bind' ? `: port ${opts.port} needs root or CAP_NET_BIND_SERVICE` : ': SO_BINDTODEVICE needs root or CAP_NET_RAW';
@@ -77,25 +47,6 @@ function sockaddrIn(address: string, port: number): Buffer {
 }
 
 function intOpt(v: number): Buffer { const b = Buffer.alloc(4); b.writeInt32LE(v, 0); return b; }
-
-/** Run `fn` with the calling thread inside network namespace `netns` (a name under /var/run/netns). */
-function inNamespace<T>(c: Libc, netns: string | undefined, fn: () => T): T {
-  if (!netns) return fn();
-  if (!/^[A-Za-z0-9_.-]+$/.test(netns)) throw new RangeError(`bad namespace name ${JSON.stringify(netns)}`);
-  const home = openSync('/proc/thread-self/ns/net', 'r');
-  let target: number;
-  try { target = openSync(`/var/run/netns/${netns}`, 'r'); } catch (err) { closeSync(home); throw err; }
-  try {
-    if (c.setns(target, CLONE_NEWNET) !== 0) throw new BoundSocketError(`cannot enter network namespace ${netns} (needs root)`, ERRNO_NAMES[koffi.errno()] ?? 'ESETNS', koffi.errno());
-    try { return fn(); } finally {
-      if (c.setns(home, CLONE_NEWNET) !== 0) {
-        // Staying in the wrong namespace would silently misplace every later socket: stop the process.
-        process.stderr.write('fatal: could not return to the original network namespace\n');
-        process.abort();
-      }
-    }
-  } finally { closeSync(target); closeSync(home); }
-}
 
 /** Create, configure and bind the raw fd (synchronously). */
 function openBoundFd(c: Libc, opts: UdpSocketOptions, netns: string | undefined): number {
@@ -120,11 +71,12 @@ function openBoundFd(c: Libc, opts: UdpSocketOptions, netns: string | undefined)
 
 /**
  * A factory of sockets confined to `options.interface` with SO_BINDTODEVICE (required: a bound factory
- * refuses to create an unconfined socket). `netns` creates the sockets inside that named namespace.
+ * refuses to create an unconfined socket). `netns` creates the sockets inside that named namespace. Its `linkLayer`
+ * opens packet-socket senders on the same terms (link-layer.ts).
  * Rejects with BoundSocketError (code EACCES/EPERM, ENODEV naming the interface, EADDRINUSE …).
  */
 export function createBoundUdpSocketFactory(factoryOptions: { netns?: string } = {}): UdpSocketFactory {
-  return async (opts) => {
+  const factory: UdpSocketFactory = async (opts) => {
     if (!opts.interface) throw new BoundSocketError('an interface-bound socket needs options.interface', 'EINVAL', 22);
     const c = loadLibc();
     const fd = openBoundFd(c, opts, factoryOptions.netns);
@@ -140,4 +92,7 @@ export function createBoundUdpSocketFactory(factoryOptions: { netns?: string } =
     }
     return socket;
   };
+  // frames at the link layer on the same interfaces, in the same namespace (link-layer.ts)
+  factory.linkLayer = async (o) => openLinkLayerSender({ ...o, netns: factoryOptions.netns });
+  return factory;
 }

@@ -1,6 +1,7 @@
 // Contract for UDP sockets used by the DHCP/proxyDHCP/TFTP servers. Servers never create sockets themselves:
 // they get a factory, so tests inject loopback sockets on high ports and production injects interface-bound ones.
 import type { Socket } from 'node:dgram';
+import type { LinkLayerSenderFactory } from './link-layer.ts';
 
 export interface UdpSocketOptions {
   /** local port; 0 = ephemeral */
@@ -15,5 +16,10 @@ export interface UdpSocketOptions {
   reuseAddr?: boolean;
 }
 
-/** Creates a bound, ready-to-use IPv4 UDP socket. Rejects with a clear error (EACCES, ENODEV, EADDRINUSE). */
-export type UdpSocketFactory = (options: UdpSocketOptions) => Promise<Socket>;
+/**
+ * Creates a bound, ready-to-use IPv4 UDP socket. Rejects with a clear error (EACCES, ENODEV, EADDRINUSE).
+ * `linkLayer`: present when the factory can also send frames at the link layer on the same interfaces (Linux
+ * packet sockets, bound-udp.ts), which the DHCP server uses to answer clients without an address (link-layer.ts);
+ * absent (loopback tests, other platforms): those replies are broadcast through the UDP socket.
+ */
+export type UdpSocketFactory = ((options: UdpSocketOptions) => Promise<Socket>) & { linkLayer?: LinkLayerSenderFactory };

@@ -71,7 +71,7 @@ export class AuthoritativeHandler {
     const ip = this.pool.offer(mac, req.options.requestedIp, this.now());
     if (!ip) return { action: 'drop', reason: 'address pool exhausted' };
     const reply = this.addressReply(req, DhcpMessageType.OFFER, ip);
-    return { action: 'reply', reply, to: replyTarget(req, false, this.ports) };
+    return { action: 'reply', reply, to: replyTarget(req, false, this.ports, ip) };
   }
 
   /** §4.3.2: SELECTING (option 54 set), INIT-REBOOT (50 set, ciaddr 0), RENEWING/REBINDING (ciaddr set). */
@@ -101,7 +101,7 @@ export class AuthoritativeHandler {
     this.store.put({ ip, mac, state: 'bound', expiresAt: now + this.net.leaseTimeSec * 1000, hostname: req.options.hostname });
     const reply = this.addressReply(req, DhcpMessageType.ACK, ip);
     reply.ciaddr = req.ciaddr;
-    return { action: 'reply', reply, to: replyTarget(req, false, this.ports), durable: true };
+    return { action: 'reply', reply, to: replyTarget(req, false, this.ports, ip), durable: true };
   }
 
   /** §4.3.4: the client gives its address back. */

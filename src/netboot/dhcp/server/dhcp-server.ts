@@ -4,6 +4,7 @@ import type { Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { BootPolicy, NetbootEventSink } from '../../boot-policy.ts';
+import type { LinkLayerSender } from '../../net/link-layer.ts';
 import type { UdpSocketFactory } from '../../net/udp-socket.ts';
 import type { Reservation } from './address-pool.ts';
 import { buildAuthoritativePipeline, warmUpLogger, type PipelineSpec } from './authoritative-pipeline.ts';
@@ -67,6 +68,13 @@ export interface DhcpServerOptions {
   warmUpDoras?: number;
   /** a fresh, throwaway store of the same class as `leases`, for the warm-up; default an in-memory Map store */
   warmUpLeases?: () => ScratchStore;
+  /**
+   * Answer clients without an address on our own segment at the link layer (RFC 2131 §4.1: unicast to yiaddr at
+   * chaddr when the broadcast flag is clear, an Ethernet broadcast otherwise) through the socket factory's
+   * `linkLayer` (net/link-layer.ts). Default true; false, or a factory without it: every such reply is a UDP
+   * broadcast from the socket, which those clients accept too.
+   */
+  linkLayerReplies?: boolean;
 }
 
 export interface DhcpService {
@@ -103,6 +111,7 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpService {
   // an expiry entry of a MAC comes after that MAC's held OFFER (offer-hold.ts: order per MAC)
   const expiryEvents: NetbootEventSink = events ? (e) => { if (e.mac) ctx.offers?.release(e.mac); events(e); } : () => {};
   let socket: Socket | null = null;
+  let link: LinkLayerSender | null = null;
   let timer: NodeJS.Timeout | null = null;
   return {
     async start() {
@@ -111,12 +120,20 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpService {
       const warmed = await warmUpServePath(opts.warmUpDoras ?? DEFAULT_WARM_UP_DORAS, warmUp, opts.warmUpLeases);
       if (warmed > 0) log.debug({ doras: warmed, ms: Math.round(performance.now() - t0) }, 'serve path warmed up');
       socket = await opts.socketFactory({ port: ports.server, address: opts.bindAddress, interface: opts.interface, broadcast: true, reuseAddr: true });
-      attachPipeline(socket, ctx, decide);
+      const openLink = opts.linkLayerReplies === false ? undefined : opts.socketFactory.linkLayer;
+      if (openLink) {
+        try {
+          link = await openLink({ interface: opts.interface, sourceIp: opts.serverIp, sourcePort: ports.server });
+        } catch (err) {
+          log.warn({ err: (err as Error).message }, 'no link-layer replies (clients without an address get broadcasts)');
+        }
+      }
+      attachPipeline(socket, ctx, decide, link);
       timer = setInterval(() => {
         try { handler.expire(counters, expiryEvents); } catch (err) { counters.errors++; log.error({ err }, 'lease expiry sweep failed'); }
       }, opts.sweepIntervalMs ?? 10_000);
       timer.unref();
-      log.info({ serverIp: opts.serverIp, pool: opts.pool }, 'authoritative DHCP listening');
+      log.info({ serverIp: opts.serverIp, pool: opts.pool, linkLayerReplies: link !== null }, 'authoritative DHCP listening');
     },
     async stop() {
       if (timer) clearInterval(timer);
@@ -124,6 +141,8 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpService {
       const s = socket;
       socket = null;
       if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+      link?.close();
+      link = null;
       try { opts.leases.commit(); } catch (err) { log.error({ err }, 'final lease commit failed'); }
       ctx.offers?.releaseAll();
       log.info('authoritative DHCP stopped');

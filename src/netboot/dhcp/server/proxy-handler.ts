@@ -42,7 +42,7 @@ export class ProxyHandler {
     const reply = this.bootReply(req, DhcpMessageType.ACK);
     if (!reply) return { action: 'drop', reason: isPxeClient(req) ? 'boot policy ignores this client' : 'not a PXE client' };
     reply.ciaddr = req.ciaddr;
-    return { action: 'reply', reply, to: { address: from.address, port: from.port } };
+    return { action: 'reply', reply, to: { address: from.address, port: from.port, link: null } };
   };
 
   private bootReply(req: DhcpPacket, type: number): DhcpPacket | null {

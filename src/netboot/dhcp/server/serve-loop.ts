@@ -5,6 +5,7 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import type { Logger } from 'pino';
 import type { NetbootEvent, NetbootEventSink } from '../../boot-policy.ts';
+import type { LinkLayerSender } from '../../net/link-layer.ts';
 import { DhcpDecodeError } from '../decode-error.ts';
 import { IPV4_ANY } from '../ipv4.ts';
 import { messageTypeName, messageTypeVerb } from '../message-type.ts';
@@ -12,7 +13,7 @@ import { isNetbootClient } from '../netboot-client.ts';
 import { BOOTREQUEST, decodePacket, encodePacket, packetMac, type DhcpPacket } from '../packet.ts';
 import type { Counters, CounterName } from './counters.ts';
 import type { HeldOffer, OfferHold } from './offer-hold.ts';
-import type { ReplyTarget } from './reply-target.ts';
+import { describeTarget, type ReplyTarget } from './reply-target.ts';
 
 /** What a mode handler decided for one request. */
 export type Decision =
@@ -93,11 +94,11 @@ function transmit(ctx: PipelineContext, p: Pending): void {
   const replyVerb = messageTypeVerb(reply.options.messageType);
   count(ctx, replyVerb);
   p.send(bytes, to, (err) => {
-    if (err) { ctx.counters.errors++; ctx.log.warn({ interface: ctx.iface, mac, xid: req.xid, to: `${to.address}:${to.port}`, err: err.message }, 'sending DHCP reply failed'); }
+    if (err) { ctx.counters.errors++; ctx.log.warn({ interface: ctx.iface, mac, xid: req.xid, to: describeTarget(to), err: err.message }, 'sending DHCP reply failed'); }
   });
   const ip = reply.yiaddr !== IPV4_ANY ? reply.yiaddr : reply.ciaddr !== IPV4_ANY ? reply.ciaddr : null;
   if (ctx.events) exchangeEvent(ctx, ctx.events, req, reply, replyVerb, mac, ip);
-  if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ interface: ctx.iface, mac, xid: req.xid, ip, to: `${to.address}:${to.port}` }, `sent ${messageTypeName(reply.options.messageType)}`);
+  if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ interface: ctx.iface, mac, xid: req.xid, ip, to: describeTarget(to) }, `sent ${messageTypeName(reply.options.messageType)}`);
 }
 
 /**
@@ -259,9 +260,21 @@ export function heldOfferEvent(ctx: PipelineContext, o: HeldOffer): NetbootEvent
   };
 }
 
-/** Attach the pipeline to a socket. Socket errors are logged, never thrown. */
-export function attachPipeline(socket: Socket, ctx: PipelineContext, decide: DecideFn): void {
+/**
+ * Attach the pipeline to a socket. Socket errors are logged, never thrown. `link`: replies with a link-layer target
+ * (clients without an address on our segment, reply-target.ts) go through it; when it cannot take one (buffer full,
+ * too big for a frame) or is null, they go by the socket to the target's UDP address (broadcast).
+ */
+export function attachPipeline(socket: Socket, ctx: PipelineContext, decide: DecideFn, link: LinkLayerSender | null = null): void {
   const send = (bytes: Buffer, to: ReplyTarget, done: (err: Error | null) => void): void => {
+    if (link !== null && to.link !== null) {
+      try {
+        if (link.send(bytes, to.link.ip, to.port, to.link.mac)) { done(null); return; }
+      } catch (err) {
+        done(err as Error);
+        return;
+      }
+    }
     socket.send(bytes, to.port, to.address, (err) => done(err ?? null));
   };
   socket.on('message', (msg, from) => handleDatagram(ctx, decide, msg, from, send));

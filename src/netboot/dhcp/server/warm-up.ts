@@ -6,10 +6,11 @@
 // first 200 DORAs averaged 29–37 ms against 8.6 ms for the rest, and that start-up made most of the p99.
 // A site's first PXE storm (a rack powered on at once) is exactly that moment.
 //
-// What: `doras` synthetic relayed DORAs go through the very functions real traffic uses (handleDatagram →
-// decodePacket → AuthoritativeHandler → AddressPool → encodePacket, and the group-commit flush), with a
-// scratch pool on a documentation subnet, an in-memory lease store and a send function that only decodes the
-// reply. Nothing touches the network, the real lease store, the event sink or the counters of the server.
+// What: `doras` synthetic DORAs — half relayed, half from clients without an address on the server's own segment
+// (giaddr 0; every other one with the broadcast flag, as PXE ROMs send it) — go through the very functions real
+// traffic uses (handleDatagram → decodePacket → AuthoritativeHandler → AddressPool → encodePacket, and the
+// group-commit flush), with a scratch pool on a documentation subnet, an in-memory lease store and a send function
+// that only decodes the reply. Nothing touches the network, the real lease store, the event sink or the counters of the server.
 // The server builds the warm-up's pipeline with its own construction code and scratch values (WarmUpBuilder,
 // authoritative-pipeline.ts), and may pass a factory for a fresh scratch store of the same class as its real one
 // (the daemon: an in-memory SQLite store): the code V8 optimises then fits the objects real traffic meets.
@@ -19,7 +20,7 @@ import type { RemoteInfo } from 'node:dgram';
 import type { Logger } from 'pino';
 import { ipv4ToInt, intToIpv4 } from '../ipv4.ts';
 import { DhcpMessageType } from '../message-type.ts';
-import { decodePacket, encodePacket, newPacket } from '../packet.ts';
+import { decodePacket, encodePacket, FLAG_BROADCAST, newPacket } from '../packet.ts';
 import { buildAuthoritativePipeline, warmUpLogger } from './authoritative-pipeline.ts';
 import { newCounters } from './counters.ts';
 import type { Lease, LeaseStore } from './lease-store.ts';
@@ -29,6 +30,8 @@ import { handleDatagram, type DecideFn, type PipelineContext } from './serve-loo
 const SERVER_IP = '198.51.100.1';
 const RELAY_IP = '198.18.0.1';
 const FROM: RemoteInfo = { address: RELAY_IP, family: 'IPv4', port: 67, size: 0 };
+/** a client without an address on the server's segment */
+const FROM_LOCAL: RemoteInfo = { address: '0.0.0.0', family: 'IPv4', port: 68, size: 0 };
 /** DORAs per event-loop turn: one group commit each, like a busy server sees */
 const BATCH = 64;
 
@@ -99,8 +102,11 @@ async function runDoras(doras: number, build: WarmUpBuilder, leases: LeaseStore)
   /** locally administered MAC 02:52:02:… numbered by xid */
   const chaddr = Buffer.from([0x02, 0x52, 0, 0, 0, 0]);
   const macOf = (xid: number): Buffer => { chaddr.writeUInt32BE(0x02000000 | xid, 2); return chaddr; };
+  // odd xids: a client on the server's own segment (giaddr 0), with the broadcast flag when xid % 4 === 1
+  const giaddrOf = (xid: number): string => (xid & 1 ? '0.0.0.0' : RELAY_IP);
+  const flagsOf = (xid: number): number => ((xid & 3) === 1 ? FLAG_BROADCAST : 0);
   const request = (xid: number, offered: string): Buffer => {
-    const p = newPacket({ xid, giaddr: RELAY_IP, chaddr: macOf(xid) });
+    const p = newPacket({ xid, giaddr: giaddrOf(xid), flags: flagsOf(xid), chaddr: macOf(xid) });
     p.options.messageType = DhcpMessageType.REQUEST;
     p.options.requestedIp = offered;
     p.options.serverId = SERVER_IP;
@@ -109,16 +115,16 @@ async function runDoras(doras: number, build: WarmUpBuilder, leases: LeaseStore)
   };
   const send = (bytes: Buffer, _to: unknown, done: (err: Error | null) => void): void => {
     const reply = decodePacket(bytes);
-    if (reply.options.messageType === DhcpMessageType.OFFER) handleDatagram(ctx, decide, request(reply.xid, reply.yiaddr), FROM, send);
+    if (reply.options.messageType === DhcpMessageType.OFFER) handleDatagram(ctx, decide, request(reply.xid, reply.yiaddr), reply.xid & 1 ? FROM_LOCAL : FROM, send);
     else if (reply.options.messageType === DhcpMessageType.ACK) acks++;
     done(null);
   };
   for (let start = 0; start < doras; start += BATCH) {
     for (let i = start; i < Math.min(doras, start + BATCH); i++) {
-      const d = newPacket({ xid: i, giaddr: RELAY_IP, chaddr: macOf(i) });
+      const d = newPacket({ xid: i, giaddr: giaddrOf(i), flags: flagsOf(i), chaddr: macOf(i) });
       d.options.messageType = DhcpMessageType.DISCOVER;
       d.options.parameterRequestList = [1, 3, 6, 15, 51, 54];
-      handleDatagram(ctx, decide, encodePacket(d), FROM, send);
+      handleDatagram(ctx, decide, encodePacket(d), i & 1 ? FROM_LOCAL : FROM, send);
     }
     await new Promise<void>((resolve) => setImmediate(resolve)); // lets the group commit flush the ACKs
     await new Promise<void>((resolve) => setImmediate(resolve));

@@ -1,0 +1,72 @@
+// The few libc calls the netboot sockets make through koffi (Linux only): socket options node's dgram does not
+// offer (SO_BINDTODEVICE), packet sockets for link-layer DHCP replies, and entering a network namespace for one call.
+import { closeSync, openSync } from 'node:fs';
+import koffi from 'koffi';
+
+const CLONE_NEWNET = 0x40000000;
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: 'EPERM', 2: 'ENOENT', 6: 'ENXIO', 11: 'EAGAIN', 13: 'EACCES', 19: 'ENODEV', 22: 'EINVAL', 90: 'EMSGSIZE', 98: 'EADDRINUSE', 99: 'EADDRNOTAVAIL',
+  100: 'ENETDOWN', 105: 'ENOBUFS',
+};
+
+/** `EACCES`, `ENODEV` … or `errno N` for the rest. */
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES[errno] ?? `errno ${errno}`;
+}
+
+export interface Libc {
+  socket(domain: number, type: number, protocol: number): number;
+  setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
+  bind(fd: number, addr: Buffer, len: number): number;
+  sendto(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrLen: number): number;
+  close(fd: number): number;
+  setns(fd: number, nstype: number): number;
+  if_nametoindex(name: string): number;
+  strerror(errnum: number): string;
+}
+
+let libc: Libc | null = null;
+
+/** Load libc's functions once; throws on anything but Linux. */
+export function loadLibc(): Libc {
+  if (libc) return libc;
+  if (process.platform !== 'linux') throw new Error(`interface-bound sockets are implemented for Linux only, not ${process.platform}`);
+  const lib = koffi.load('libc.so.6');
+  libc = {
+    socket: lib.func('int socket(int, int, int)'),
+    setsockopt: lib.func('int setsockopt(int, int, int, const void *, uint32_t)'),
+    bind: lib.func('int bind(int, const void *, uint32_t)'),
+    sendto: lib.func('long sendto(int, const void *, unsigned long, int, const void *, uint32_t)'),
+    close: lib.func('int close(int)'),
+    setns: lib.func('int setns(int, int)'),
+    if_nametoindex: lib.func('unsigned int if_nametoindex(const char *)'),
+    strerror: lib.func('const char *strerror(int)'),
+  };
+  return libc;
+}
+
+/** An Error with `code` (EACCES, ENODEV …), `errno` and a message that says what to do about it. */
+export class BoundSocketError extends Error {
+  override readonly name = 'BoundSocketError';
+  constructor(message: string, readonly code: string, readonly errno: number) { super(message); }
+}
+
+/** Run `fn` with the calling thread inside network namespace `netns` (a name under /var/run/netns); undefined: here. */
+export function inNamespace<T>(c: Libc, netns: string | undefined, fn: () => T): T {
+  if (!netns) return fn();
+  if (!/^[A-Za-z0-9_.-]+$/.test(netns)) throw new RangeError(`bad namespace name ${JSON.stringify(netns)}`);
+  const home = openSync('/proc/thread-self/ns/net', 'r');
+  let target: number;
+  try { target = openSync(`/var/run/netns/${netns}`, 'r'); } catch (err) { closeSync(home); throw err; }
+  try {
+    if (c.setns(target, CLONE_NEWNET) !== 0) throw new BoundSocketError(`cannot enter network namespace ${netns} (needs root)`, errnoName(koffi.errno()), koffi.errno());
+    try { return fn(); } finally {
+      if (c.setns(home, CLONE_NEWNET) !== 0) {
+        // Staying in the wrong namespace would silently misplace every later socket: stop the process.
+        process.stderr.write('fatal: could not return to the original network namespace\n');
+        process.abort();
+      }
+    }
+  } finally { closeSync(target); closeSync(home); }
+}
