@@ -39,6 +39,7 @@ const AGENT_FILES: readonly [string, string, number][] = [
   ['init', 'init', 0o755],
   ['rackseed-agent.sh', 'usr/libexec/rackseed/rackseed-agent.sh', 0o755],
   ['inventory.sh', 'usr/libexec/rackseed/inventory.sh', 0o755],
+  ['deploy.sh', 'usr/libexec/rackseed/deploy.sh', 0o644],
   ['udhcpc.script', 'usr/libexec/rackseed/udhcpc.script', 0o755],
 ];
 /** depmod outputs busybox modprobe reads (the .bin indexes are for kmod only). */

@@ -13,7 +13,9 @@
 #                                    body = inventory.sh output; retried with backoff until a 2xx
 #                                    (after 3 answers 400/403/404/409/413… it gives up and goes on).
 #   GET  ${url}/agent/v1/next        Authorization: Bearer TOKEN → {"action":"poweroff"|"reboot"|"wait",
-#                                    "seconds":N}; polled until it says poweroff or reboot.
+#                                    "seconds":N}; polled until it says poweroff or reboot. During a deploy or a
+#                                    release also deploy / verify / configdrive / clean (deploy.sh beside this file;
+#                                    src/shared/deploy.ts), after which it asks again.
 # Progress goes to the console (console=ttyS0) prefixed "rackseed-agent:".
 AGENT_VERSION=1
 LIB=/usr/libexec/rackseed
@@ -188,6 +190,10 @@ while :; do
     wait)
       [ -n "$_secs" ] && [ "$_secs" -ge 1 ] && [ "$_secs" -le 3600 ] || _secs=5
       sleep "$_secs"
+      ;;
+    deploy | verify | configdrive | clean)
+      . "$LIB/deploy.sh"
+      "cmd_$_action" "$_body"
       ;;
     *)
       log "unknown command '$_action'; asking again in 5s"

@@ -26,6 +26,7 @@ import { SweepService, type SweepServiceOptions } from './bmc/sweep-service.ts';
 import { IpMacMap } from './ip-mac-map.ts';
 import { HandoffService, type HandoffOptions } from './handoff/service.ts';
 import { ImageLibrary } from './images/library.ts';
+import { DeployService, deployOptionsFromEnv, type DeployOptions } from './deploy/service.ts';
 import type { IpmiClient } from '../bmc/ipmi/session/client.ts';
 
 export interface CoreOptions {
@@ -45,6 +46,8 @@ export interface CoreOptions {
   jobs?: JobRunnerOptions;
   /** hand-off polling and timeouts (tests) */
   handoff?: HandoffOptions;
+  /** deploy/release limits and timeouts (default: from the environment, deployOptionsFromEnv) */
+  deploy?: DeployOptions;
   /** ip → mac from the DHCP leases (for TFTP/HTTP clients); default: node store only */
   ipToMac?: (ip: string) => string | null;
 }
@@ -83,6 +86,8 @@ export class Core {
   readonly runDir: string | null;
   /** the image library: records, raw files in `<data dir>/images`, imports (src/core/images/README.md) */
   readonly images: ImageLibrary;
+  /** deploy and release jobs, their agent commands and progress (src/core/deploy/service.ts) */
+  readonly deploys: DeployService;
 
   constructor(opts: CoreOptions) {
     this.log = opts.logger;
@@ -112,7 +117,8 @@ export class Core {
     this.intake = new AgentIntake(this.db, this.nodes, this.jobs, this.bmcs, this.lifecycle, this.bus, this.log.child({ svc: 'agent' }));
     this.policy = new CoreBootPolicy(
       { nodes: this.nodes, jobs: this.jobs, bmcs: this.bmcs, lifecycle: this.lifecycle, bus: this.bus, network: () => this.config.network(),
-        owners: { claimedByEngine: (mac) => this.handoff.store.claimedByEngine(mac) } },
+        owners: { claimedByEngine: (mac) => this.handoff.store.claimedByEngine(mac) },
+        deploys: { bootsAgent: (id) => this.deploys.bootsAgent(id) } },
       () => this.bootSettings, this.log.child({ svc: 'policy' }), (ip) => this.ipToMac(ip) ?? this.addresses.get(ip));
     this.tlsPins = new TlsPinTable(this.db);
     this.redfish = opts.redfish ? new RedfishClient({
@@ -131,6 +137,7 @@ export class Core {
     this.handoff = new HandoffService(this, connector, opts.handoff);
     this.sweeps = new SweepService(this, opts.ipmi ?? null, opts.sweep, this.redfish);
     this.images = new ImageLibrary({ db: this.db, bus: this.bus, dir: imagesDir, log: this.log.child({ svc: 'images' }) });
+    this.deploys = new DeployService(this, connector, opts.deploy ?? deployOptionsFromEnv());
   }
 
   /** After opening: settle what a crash interrupted (resume jobs or move their nodes to error). */
@@ -138,12 +145,14 @@ export class Core {
     this.runner.resumeAfterCrash();
     this.handoff.resume();
     this.images.recover();
+    this.deploys.resume();
   }
 
   close(): void {
     this.runner.stop();
     void this.redfish?.close();
     this.handoff.stop();
+    this.deploys.stop();
     this.images.close();
     this.events.close();
     this.db.close();

@@ -39,9 +39,12 @@
 //                                               converted) | 400 {error, image} refused (format, corrupt, cannot boot) | 409 name taken
 //   GET  /api/v1/images                       → ImageRecord[]      GET /api/v1/images/:id (id or name) → ImageRecord
 //   DELETE /api/v1/images/:id                 → ImageRecord (as it was; an import in progress is stopped)
+//   POST /api/v1/nodes/:id/deploy, POST /api/v1/deploy, POST /api/v1/nodes/:id/release, POST /api/v1/release,
+//   GET  /api/v1/deployments, GET /api/v1/nodes/:id/deployment, GET|PUT /api/v1/deploy/settings → src/shared/deploy.ts
 //   WS   /api/v1/stream                       → per frame: a StreamMessage, or a JSON array of them (in order)
 import type { NodeEvent, NodeState, NodeSummary } from './node.ts';
 import type { ImageRecord } from './image.ts';
+import type { Deployment } from './deploy.ts';
 
 export interface Health { version: string; uptimeSec: number; configured: boolean }
 
@@ -145,7 +148,7 @@ export interface SweepStatus { id: string; cidr: string; total: number; done: nu
 export type JobStatus = 'pending' | 'running' | 'done' | 'failed';
 export interface JobStep { name: string; status: JobStatus; startedAt: number | null; endedAt: number | null; error: string | null }
 /** A BMC job. `nodeId` is null while a discovery job waits for its (still unknown) node to report; `bmcAddress` is the BMC it drives. */
-export interface Job { id: string; nodeId: string | null; bmcAddress: string | null; kind: 'inspect' | 'power' | 'handoff'; status: JobStatus; steps: JobStep[]; error: string | null; createdAt: number; updatedAt: number }
+export interface Job { id: string; nodeId: string | null; bmcAddress: string | null; kind: 'inspect' | 'power' | 'handoff' | 'deploy' | 'clean'; status: JobStatus; steps: JobStep[]; error: string | null; createdAt: number; updatedAt: number }
 
 export interface NodeDetail { node: NodeSummary; inventory: unknown | null; events: NodeEvent[]; jobs: Job[] }
 
@@ -158,4 +161,6 @@ export type StreamMessage =
   | { type: 'job'; payload: Job }
   /** an image was created, changed state, or progressed (at most every 250 ms per import) */
   | { type: 'image'; payload: ImageRecord }
-  | { type: 'image-removed'; payload: { id: string; name: string } };
+  | { type: 'image-removed'; payload: { id: string; name: string } }
+  /** a deploy or clean started, changed stage, or progressed (src/shared/deploy.ts) */
+  | { type: 'deploy'; payload: Deployment };

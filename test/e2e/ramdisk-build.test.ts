@@ -117,7 +117,7 @@ test('two builds are byte-identical, carry the agent and drivers, and are cached
   const names = new Set(execFileSync('cpio', ['-it', '--quiet'], { input: cpio, encoding: 'utf8', maxBuffer: 1 << 24 }).trim().split('\n'));
   const kdir = `lib/modules/${m.kernelVersion}`;
   for (const p of ['init', 'bin/busybox', 'bin/sh', 'sbin/modprobe', 'sbin/udhcpc', 'usr/bin/wget', 'dev/console',
-    'usr/libexec/rackseed/rackseed-agent.sh', 'usr/libexec/rackseed/inventory.sh', 'usr/libexec/rackseed/udhcpc.script',
+    'usr/libexec/rackseed/rackseed-agent.sh', 'usr/libexec/rackseed/inventory.sh', 'usr/libexec/rackseed/udhcpc.script', 'usr/libexec/rackseed/deploy.sh',
     `${kdir}/modules.dep`, `${kdir}/modules.alias`, `${kdir}/kernel/drivers/net/ethernet/intel/e1000/e1000.ko`,
     `${kdir}/kernel/drivers/net/virtio_net.ko`]) {
     assert.ok(names.has(p), `${p} in the initrd`);

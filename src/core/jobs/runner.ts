@@ -100,6 +100,7 @@ export class JobRunner {
     const canResume = this.connector !== null && this.core.config.bmcCredentials() !== null;
     for (const job of this.core.jobs.listUnfinished()) {
       if (job.kind === 'handoff') continue; // HandoffService resumes its own (src/core/handoff/service.ts)
+      if (job.kind === 'deploy' || job.kind === 'clean') continue; // DeployService resumes its own (src/core/deploy/service.ts)
       if (canResume && job.bmcAddress) {
         this.core.bus.record({ source: 'job', kind: 'job-resumed', mac: this.macOf(job.nodeId), nodeId: job.nodeId, message: `job ${job.id} resumed after a daemon restart` });
         if (job.nodeId) {

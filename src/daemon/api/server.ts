@@ -19,6 +19,7 @@ import { registerStreamRoute } from './routes/stream.ts';
 import { registerLoginRoutes } from './routes/login.ts';
 import { registerImageRoutes } from './routes/images.ts';
 import { registerHandoffRoutes } from './routes/handoff.ts';
+import { registerDeployRoutes } from './routes/deploy.ts';
 import { sendError } from './errors.ts';
 import { installAccessControl, looksLikeApiPath, type RouteRecord } from './access.ts';
 
@@ -84,6 +85,7 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
   await registerImageRoutes(app, opts);
   registerStreamRoute(app, opts);
   registerHandoffRoutes(app, opts);
+  registerDeployRoutes(app, opts);
 
   if (opts.uiDir && existsSync(opts.uiDir)) {
     const uiDir = opts.uiDir;
