@@ -44,8 +44,9 @@ export function HandoffOutcome({ record, job }: { record: HandoffRecord | undefi
   return (
     <span>
       {verificationText(record)}
-      {record.engineNode ? <span className="muted small mono"> · Ironic node {record.engineNode}</span> : null}
-      {record.existing ? <span className="muted small"> · {record.existing}</span> : null}
+      {/* the daemon's "existing" text names Ironic's node already: "Ironic node <uuid> (name) found by port … updated" */}
+      {record.existing ? <span className="muted small block">{record.existing}</span>
+        : record.engineNode ? <span className="muted small block">Ironic node <span className="mono">{record.engineNode}</span></span> : null}
     </span>
   );
 }
@@ -134,7 +135,7 @@ export function HandoffDialog({ nodeIds, onClose }: { nodeIds: string[]; onClose
   if (sent) {
     return (
       <Dialog title="Hand over to Ironic" onClose={onClose} className="wide">
-        <p className="lead">Ironic at <span className="mono">{form.url}</span> is enrolling {sent.length} node{sent.length === 1 ? '' : 's'}: create, ports, manage (Ironic reads the BMC itself), provide, then RackSeed reads the result back and hands the node over.</p>
+        <p className="lead">Hand-off of {sent.length} node{sent.length === 1 ? '' : 's'} to Ironic at <span className="mono">{form.url}</span>: create, ports, manage (Ironic reads the BMC itself), provide, then RackSeed reads the result back and hands the node over.</p>
         <HandoffProgressTable ids={sent} />
         <div className="actions">
           <span className="hint muted small">Closing this dialog does not stop anything: the daemon runs the hand-off; the fleet table shows its status.</span>
