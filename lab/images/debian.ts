@@ -111,7 +111,7 @@ export function debianInputs(_ctx: DebianContext): DebianInputs {
   return { key: inputsKey(description, builderSources(['debian.ts', 'grub.ts', 'layout.ts', 'tools.ts'])), mirror, securityMirror: security, description };
 }
 
-export async function buildDebian(ctx: DebianContext, inputs: DebianInputs): Promise<Omit<ImageManifest, 'buildSeconds' | 'builtAt'>> {
+export async function buildDebian(ctx: DebianContext, inputs: DebianInputs, force = false): Promise<Omit<ImageManifest, 'buildSeconds' | 'builtAt'>> {
   requireTools(DEBIAN_TOOLS);
   if (process.getuid?.() !== 0) throw new Error('lab-debian is built with debootstrap, which needs root');
   const { log } = ctx;
@@ -122,10 +122,10 @@ export async function buildDebian(ctx: DebianContext, inputs: DebianInputs): Pro
   mkdirSync(debCache, { recursive: true });
   try {
     const root = join(work, 'root');
+    const base = await debootstrapTree(ctx, inputs, debCache, force);
     const t0 = Date.now();
-    await runStreaming('debootstrap', ['--variant=minbase', `--include=${DEBIAN_PACKAGES.join(',')}`, '--components=main',
-      `--cache-dir=${debCache}`, DEBIAN_SUITE, root, inputs.mirror], (m) => { if (/^debootstrap: I: (Retriev|Extract|Configur|Base system)/.test(m) && !/Retrieving [a-z0-9]/.test(m)) log(m); });
-    log(`debootstrap done in ${Math.round((Date.now() - t0) / 1000)} s`);
+    run('cp', ['-a', '--reflink=auto', base, root], { timeoutMs: 600_000 });
+    log(`copied the debootstrap tree in ${Math.round((Date.now() - t0) / 1000)} s`);
     const epoch = sourceDateEpoch(releaseEpoch(root) ?? BOOKWORM_EPOCH);
     configure(root, inputs);
     const packages = run('dpkg-query', [`--admindir=${join(root, 'var', 'lib', 'dpkg')}`, '-W', '-f', '${Package} ${Version}\n']).trim().split('\n').sort();
@@ -191,6 +191,31 @@ export async function buildDebian(ctx: DebianContext, inputs: DebianInputs): Pro
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * debootstrap's output, kept in the cache (`debootstrap-root-<key>/`, complete when `<dir>.done` exists) so a
+ * change to the rest of the recipe (configuration, layout, GRUB) re-runs only the minutes after it. Keyed by
+ * suite, mirror, package list and debootstrap's version; `--force` makes a new one.
+ */
+async function debootstrapTree(ctx: DebianContext, inputs: DebianInputs, debCache: string, force = false): Promise<string> {
+  const key = inputsKey({ suite: DEBIAN_SUITE, mirror: inputs.mirror, packages: DEBIAN_PACKAGES, debootstrap: debVersions(['debootstrap']) }, []).slice(0, 16);
+  const dir = join(ctx.cacheDir, `debootstrap-root-${key}`);
+  if (!force && existsSync(`${dir}.done`) && existsSync(join(dir, 'usr'))) {
+    ctx.log(`reusing the debootstrap tree ${dir}`);
+    return dir;
+  }
+  for (const f of readdirSync(ctx.cacheDir)) {
+    if (/^debootstrap-root-/.test(f)) rmSync(join(ctx.cacheDir, f), { recursive: true, force: true });
+  }
+  const tmp = `${dir}.tmp-${process.pid}`;
+  const t0 = Date.now();
+  await runStreaming('debootstrap', ['--variant=minbase', `--include=${DEBIAN_PACKAGES.join(',')}`, '--components=main',
+    `--cache-dir=${debCache}`, DEBIAN_SUITE, tmp, inputs.mirror], (m) => { if (/^debootstrap: I: (Retriev|Extract|Configur|Base system)/.test(m) && !/Retrieving [a-z0-9]/.test(m)) ctx.log(m); });
+  renameSync(tmp, dir);
+  writeFileSync(`${dir}.done`, `${new Date().toISOString()}\n`);
+  ctx.log(`debootstrap done in ${Math.round((Date.now() - t0) / 1000)} s`);
+  return dir;
 }
 
 /** The Date of the suite's Release file debootstrap fetched (it stays in var/lib/apt/lists), in seconds. */

@@ -78,7 +78,7 @@ export async function buildLabImage(name: LabImageName, o: BuildOptions = {}): P
         return labImage(outDir, previous, false);
       }
       log(`${name}: building (debootstrap from ${inputs.mirror}, ~150 s and more on a busy machine)`);
-      manifest = await buildDebian(ctx, inputs);
+      manifest = await buildDebian(ctx, inputs, o.force);
     }
     const full: ImageManifest = { ...manifest, buildSeconds: Math.round((Date.now() - started) / 100) / 10, builtAt: new Date().toISOString() };
     saveImageManifest(outDir, full);

@@ -7,7 +7,7 @@ const MIB_SECTORS = MIB / SECTOR;
 
 /** GPT partition type GUIDs and MBR type bytes used here. */
 export const PART_TYPE = {
-  biosBoot: '21686148-6453-6F6E-744E-656564454649',
+  biosBoot: '21686148-6449-6E6F-744E-656564454649', // "Hah!IdontNeedEFI"
   esp: 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B',
   linuxFs: '0FC63DAF-8483-4772-8E79-3D69D8477DE4',
   mbrEsp: 'ef',

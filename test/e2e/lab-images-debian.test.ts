@@ -15,6 +15,8 @@ import { PHONE_HOME_HOST, bootImage } from '../helpers/boot-image.ts';
 import { ensureLabImages, type LabImage } from '../../lab/images/index.ts';
 import { buildConfigDrive } from '../../src/core/deploy/config-drive.ts';
 import { writeConfigDriveIso } from '../../src/core/deploy/config-drive-iso.ts';
+import { inspectRaw } from '../../src/core/images/import.ts';
+import { execFileSync } from 'node:child_process';
 
 const KEYS = {
   alice: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHqb4xYSo6Q6pgJb4ZkP1z0lJ0n0F8w6m9Gm0W7p7lHf alice@laptop',
@@ -49,6 +51,15 @@ after(async () => {
   await sandbox.cleanup();
   if (work && process.env.RACKSEED_KEEP_E2E_WORK !== '1') rmSync(work, { recursive: true, force: true });
   else if (work) console.error(`kept ${work}`);
+});
+
+test('lab-debian: the image library sees both boot modes (GPT BIOS-boot partition, ESP with BOOTX64.EFI)', async () => {
+  const raw = join(work, 'debian.raw');
+  execFileSync('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', image.path, raw]);
+  const c = await inspectRaw(raw, image.virtualSize);
+  rmSync(raw);
+  assert.deepEqual(c.modes, ['bios', 'uefi'], `${c.bios}; ${c.uefi}`);
+  assert.equal(c.table, 'gpt');
 });
 
 for (const mode of [

@@ -15,6 +15,7 @@ import { PHONE_HOME_HOST, bootImage } from '../helpers/boot-image.ts';
 import { buildLabImage, ensureLabImages, type LabImage } from '../../lab/images/index.ts';
 import { buildConfigDrive } from '../../src/core/deploy/config-drive.ts';
 import { writeConfigDriveIso } from '../../src/core/deploy/config-drive-iso.ts';
+import { inspectRaw } from '../../src/core/images/import.ts';
 
 const KEYS = {
   alice: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHqb4xYSo6Q6pgJb4ZkP1z0lJ0n0F8w6m9Gm0W7p7lHf alice@laptop',
@@ -77,6 +78,12 @@ for (const mode of [
       `${r.phoneHomes[0] ? `, phone-home at ${(r.phoneHomes[0].atMs / 1000).toFixed(1)} s` : ''} after QEMU start`);
   });
 }
+
+test('lab-tiny: the image library sees both boot modes', async () => {
+  const c = await inspectRaw(tiny.path, tiny.virtualSize);
+  assert.deepEqual(c.modes, ['bios', 'uefi'], `${c.bios}; ${c.uefi}`);
+  assert.deepEqual(tiny.bootModes, ['bios', 'uefi']);
+});
 
 test('lab-tiny is reproducible: two builds into two folders give the same bytes as the cached one', { timeout: 180_000 }, async () => {
   const dirs = [mkdtempSync(join(work, 'build-a-')), mkdtempSync(join(work, 'build-b-'))];

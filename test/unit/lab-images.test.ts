@@ -45,7 +45,7 @@ test('debian layout: GPT bios-boot at 2048 (1 MiB), ESP, root, backup GPT room; 
     assert.equal(t.label, 'gpt');
     assert.equal(t.id, 'F7D3E5A1-5253-4C41-8000-000000000000');
     assert.deepEqual(t.partitions.map((p: Record<string, unknown>) => [p.start, p.size, p.type, p.uuid, p.name]), [
-      [2048, 2048, '21686148-6453-6F6E-744E-656564454649', 'F7D3E5A1-5253-4C41-8001-000000000001', 'bios'],
+      [2048, 2048, '21686148-6449-6E6F-744E-656564454649', 'F7D3E5A1-5253-4C41-8001-000000000001', 'bios'],
       [4096, 131072, 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B', 'F7D3E5A1-5253-4C41-8001-000000000002', 'esp'],
       [135168, 2048000, '0FC63DAF-8483-4772-8E79-3D69D8477DE4', 'F7D3E5A1-5253-4C41-8001-000000000003', 'root'],
     ]);
