@@ -45,7 +45,7 @@ before(async () => {
   image = (await ensureLabImages({ debian: true, tiny: false })).debian!;
   console.error(`lab-debian ${image.built ? 'built' : 'cached'} in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${image.path} ` +
     `(${(image.size / 1048576).toFixed(0)} MB qcow2, disk ${(image.virtualSize / 1048576).toFixed(0)} MiB)`);
-});
+}, { timeout: 3_600_000 }); // a fresh build: debootstrap takes ~150 s on a quiet machine, 20+ min on this loaded one
 
 after(async () => {
   await sandbox.cleanup();
