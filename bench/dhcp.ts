@@ -1,6 +1,8 @@
-// DHCP storm benchmark (issue 2): 1,000 and 10,000 distinct MACs, full DORA, 64 in flight, against RackSeed's
+// DHCP storm benchmark (issues 2 and 19): 1,000 and 10,000 distinct MACs, full DORA, 64 in flight, against RackSeed's
 // DHCP server (alone, and as the daemon runs it), ISC Kea (logging at WARN, and with the logging Debian ships) and
-// dnsmasq — same namespaces, same relay-agent load generator, same run. After each
+// dnsmasq — same namespaces, same load generator, same run — on two topologies: relayed (a relay agent sends unicast
+// with giaddr set) and the same segment (clients without addresses broadcasting on the server's own bridge, which is
+// what a laptop on a provisioning network serves; Kea single- and multi-threaded on raw sockets there). After each
 // storm the server is killed with SIGKILL and every ACKed lease is looked up in its durable store.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -9,14 +11,25 @@ import { runOneStorm, STARTERS, type DhcpRunResult, type ServerStarter } from '.
 import type { DhcpServerName } from './lib/dhcp-servers.ts';
 import { load1 } from './lib/machine.ts';
 
+export type DhcpTopologyName = 'relayed' | 'local';
+
 export interface DhcpBenchOptions extends BenchContext {
   /** client counts; default [1000, 10000] ([200] with quick) */
   counts?: number[];
   inFlight?: number;
   /** runs per (server, count); the median by DORA/s is reported. Default 5 (1 with quick) */
   repeats?: number;
+  /** servers for every topology run; default DEFAULT_SERVERS of each */
   servers?: DhcpServerName[];
+  /** default both, relayed first */
+  topologies?: DhcpTopologyName[];
 }
+
+/** Relayed: the rows issue 2 set up. Same segment: Kea on raw sockets, single-threaded (2.2's default) and with 2 threads. */
+export const DEFAULT_SERVERS: Record<DhcpTopologyName, DhcpServerName[]> = {
+  relayed: ['rackseed', 'rackseed-daemon', 'kea', 'kea-logged', 'dnsmasq'],
+  local: ['rackseed', 'rackseed-daemon', 'kea-st', 'kea-mt', 'kea-logged-st', 'kea-logged-mt'],
+};
 
 export interface DhcpBenchResult extends BenchReport {
   runs: DhcpRunResult[];
@@ -38,38 +51,46 @@ export async function runDhcpBench(opts: DhcpBenchOptions): Promise<DhcpBenchRes
   const starters: Partial<Record<DhcpServerName, ServerStarter>> = { ...STARTERS };
   const rs = await rackseedStarters();
   if (rs) { starters.rackseed = rs.bare; starters['rackseed-daemon'] = rs.daemon; }
-  const servers = (opts.servers ?? ['rackseed', 'rackseed-daemon', 'kea', 'kea-logged', 'dnsmasq']).filter((s) => {
-    if (starters[s]) return true;
-    opts.log(`dhcp: ${s} not available, skipped`);
-    return false;
-  });
   const deadlineMs = opts.quick ? 60_000 : 240_000;
-  const loadBefore = load1();
-  const chosen: DhcpRunResult[] = [];
-  const all: DhcpRunResult[][] = [];
+  const runs: DhcpRunResult[] = [];
+  const rows: SummaryRow[] = [];
+  const parts: string[] = [];
   let run = 0;
-  // Servers are interleaved within each repetition (kea, rackseed, dnsmasq, kea, …) so that a burst of load
-  // from elsewhere on the machine hits them alike; a server whose run took over 30 s is not repeated.
-  for (const clients of counts) {
-    const tries = new Map<DhcpServerName, DhcpRunResult[]>(servers.map((s) => [s, []]));
-    const slow = new Set<DhcpServerName>();
-    for (let k = 0; k < repeats; k++) {
+  for (const topology of opts.topologies ?? ['relayed', 'local']) {
+    const servers = (opts.servers ?? DEFAULT_SERVERS[topology]).filter((s) => {
+      if (starters[s]) return true;
+      opts.log(`dhcp: ${s} not available, skipped`);
+      return false;
+    });
+    const loadBefore = load1();
+    const chosen: DhcpRunResult[] = [];
+    const all: DhcpRunResult[][] = [];
+    // Servers are interleaved within each repetition (kea, rackseed, dnsmasq, kea, …) so that a burst of load
+    // from elsewhere on the machine hits them alike; a server whose run took over 30 s is not repeated.
+    for (const clients of counts) {
+      const tries = new Map<DhcpServerName, DhcpRunResult[]>(servers.map((s) => [s, []]));
+      const slow = new Set<DhcpServerName>();
+      for (let k = 0; k < repeats; k++) {
+        for (const server of servers) {
+          if (slow.has(server)) continue;
+          const started = Date.now();
+          const r = await runOneStorm({ server, start: starters[server]!, clients, inFlight, run: ++run & 255, deadlineMs, topology });
+          tries.get(server)!.push(r);
+          opts.log(`dhcp ${topology}: ${server} ${clients} clients: ${r.completed}/${clients} DORA, ${r.doraPerSec} DORA/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, durable ${r.durable}/${r.completed}, ${r.duplicateAddresses} duplicate, server CPU ${cpuPerDora(r)} µs/DORA${r.delivery ? `, replies ${deliveryText(r)}` : ''} (load ${load1()})`);
+          if (Date.now() - started > 30_000) slow.add(server);
+        }
+      }
       for (const server of servers) {
-        if (slow.has(server)) continue;
-        const started = Date.now();
-        const r = await runOneStorm({ server, start: starters[server]!, clients, inFlight, run: ++run, deadlineMs });
-        tries.get(server)!.push(r);
-        opts.log(`dhcp: ${server} ${clients} clients: ${r.completed}/${clients} DORA, ${r.doraPerSec} DORA/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, durable ${r.durable}/${r.completed}, server CPU ${cpuPerDora(r)} µs/DORA (load ${load1()})`);
-        if (Date.now() - started > 30_000) slow.add(server);
+        all.push(tries.get(server)!);
+        chosen.push(median(tries.get(server)!));
       }
     }
-    for (const server of servers) {
-      all.push(tries.get(server)!);
-      chosen.push(median(tries.get(server)!));
-    }
+    const loadAfter = load1();
+    runs.push(...chosen);
+    rows.push(...summaryRows(topology, chosen, counts, all));
+    parts.push(markdown(topology, chosen, all, counts, inFlight, repeats, deadlineMs, loadBefore, loadAfter));
   }
-  const loadAfter = load1();
-  return { runs: chosen, rows: summaryRows(chosen, counts, all), markdown: markdown(chosen, all, counts, inFlight, repeats, deadlineMs, loadBefore, loadAfter) };
+  return { runs, rows, markdown: parts.join('\n\n') };
 }
 
 /** the server's CPU (all threads) per completed DORA in µs, over the storm; "?" when unreadable */
@@ -92,67 +113,115 @@ function medianP99(all: DhcpRunResult[][], server: DhcpServerName, clients: numb
   return xs.length ? xs[Math.floor((xs.length - 1) / 2)]! : NaN;
 }
 
-function summaryRows(runs: DhcpRunResult[], counts: number[], all: DhcpRunResult[][]): SummaryRow[] {
+/**
+ * Like for like: the bare server (no per-exchange record) against Kea logging nothing per exchange; the daemon (a
+ * history entry per DORA) against Kea with the logging Debian configures (two lines per DORA) — issue 2's goal — and
+ * against Kea at WARN, issue 19's goal ("≥ 1.0× Kea at WARN … on both the local and the relayed path"). On the same
+ * segment Kea runs single-threaded (2.2's default, the issue's reference) and with 2 threads; the goal is on the first.
+ */
+const PAIRS: Record<DhcpTopologyName, Record<'rackseed' | 'rackseed-daemon', Array<[DhcpServerName, boolean]>>> = {
+  relayed: {
+    rackseed: [['kea', true], ['dnsmasq', false]],
+    'rackseed-daemon': [['kea-logged', true], ['kea', true]],
+  },
+  local: {
+    rackseed: [['kea-st', true], ['kea-mt', false]],
+    'rackseed-daemon': [['kea-st', true], ['kea-logged-st', false], ['kea-mt', false], ['kea-logged-mt', false]],
+  },
+};
+/** the Kea a RackSeed row's p99 and leases are set beside */
+const P99_REF: Record<DhcpTopologyName, Record<'rackseed' | 'rackseed-daemon', DhcpServerName>> = {
+  relayed: { rackseed: 'kea', 'rackseed-daemon': 'kea-logged' },
+  local: { rackseed: 'kea-st', 'rackseed-daemon': 'kea-st' },
+};
+const REF_LABEL: Partial<Record<DhcpServerName, string>> = {
+  kea: 'kea (logging at WARN)', 'kea-logged': 'kea as Debian ships it (INFO: a log line per OFFER and ACK)', dnsmasq: 'dnsmasq',
+  'kea-st': 'kea single-threaded, logging at WARN', 'kea-mt': 'kea 2 threads, logging at WARN',
+  'kea-logged-st': 'kea as Debian ships it (single-threaded, INFO)', 'kea-logged-mt': 'kea 2 threads, INFO',
+};
+
+export function summaryRows(topology: DhcpTopologyName, runs: DhcpRunResult[], counts: number[], all: DhcpRunResult[][]): SummaryRow[] {
   const rows: SummaryRow[] = [];
   const label: Record<string, string> = { rackseed: 'server alone', 'rackseed-daemon': 'as the daemon runs it, with the per-DORA history' };
-  const refLabel: Record<string, string> = { kea: 'kea (logging at WARN)', 'kea-logged': 'kea as Debian ships it (INFO: a log line per OFFER and ACK)', dnsmasq: 'dnsmasq' };
-  // Like for like: the bare server (no per-exchange record) against Kea logging nothing per exchange; the daemon
-  // (a history entry per DORA) against Kea with the logging Debian configures (two lines per DORA). The goal is set
-  // on those pairs; the daemon against the quiet Kea is shown too, without a goal.
-  const pairs: Record<'rackseed' | 'rackseed-daemon', Array<[DhcpServerName, boolean]>> = {
-    rackseed: [['kea', true], ['dnsmasq', false]],
-    'rackseed-daemon': [['kea-logged', true], ['kea', false]],
-  };
+  const where = topology === 'local' ? 'same segment, ' : '';
   for (const clients of counts) {
     const get = (s: DhcpServerName): DhcpRunResult | undefined => runs.find((r) => r.server === s && r.clients === clients);
     for (const name of ['rackseed', 'rackseed-daemon'] as const) {
       const rs = get(name);
       if (!rs) continue;
-      for (const [refName, goal] of pairs[name]) {
+      for (const [refName, goal] of PAIRS[topology][name]) {
         const ref = get(refName);
         if (!ref) continue;
         rows.push({
-          bench: 'dhcp', case: `${fmt(clients)} clients, DORA/s (${label[name]}) vs ${refLabel[refName]}`,
+          bench: 'dhcp', case: `${where}${fmt(clients)} clients, DORA/s (${label[name]}) vs ${REF_LABEL[refName]}`,
           rackseed: fmt(rs.doraPerSec), reference: fmt(ref.doraPerSec),
           ratio: ratio(rs.doraPerSec, ref.doraPerSec), goal: goal && clients >= 10000 ? '≥ 1.0×' : undefined,
         });
       }
-      const like = pairs[name][0]![0];
+      const like = P99_REF[topology][name];
       const ref = get(like);
       if (ref) {
         rows.push({
-          bench: 'dhcp', case: `${fmt(clients)} clients, p99 DORA ms (${label[name]}, median of the runs) vs ${refLabel[like]}`,
+          bench: 'dhcp', case: `${where}${fmt(clients)} clients, p99 DORA ms (${label[name]}, median of the runs) vs ${REF_LABEL[like]}`,
           rackseed: fmt(medianP99(all, name, clients), 1), reference: fmt(medianP99(all, like, clients), 1),
           ratio: ratio(medianP99(all, like, clients), medianP99(all, name, clients)),
           // the issue sets the latency goal with the 10,000-client throughput goal
           goal: clients >= 10000 ? 'RackSeed p99 ≤ 20 ms' : undefined,
         });
       }
-      rows.push({ bench: 'dhcp', case: `${fmt(clients)} clients, leases durable after kill -9 (${label[name]})`, rackseed: `${rs.durable}/${rs.completed}`, reference: ref ? `${ref.durable}/${ref.completed} (${like})` : '–', ratio: null, goal: 'all' });
+      rows.push({
+        bench: 'dhcp', case: `${where}${fmt(clients)} clients, leases durable after kill -9, lost, duplicate (${label[name]}, every run)`,
+        rackseed: leaseText(all, name, clients), reference: ref ? `${leaseText(all, like, clients)} (${like})` : '–', ratio: null, goal: 'all durable, 0 lost, 0 duplicate',
+      });
     }
   }
   return rows;
 }
 
-function markdown(runs: DhcpRunResult[], all: DhcpRunResult[][], counts: number[], inFlight: number, repeats: number, deadlineMs: number, loadBefore: number, loadAfter: number): string {
+/** "10000/10000, 0 lost, 0 dup" summed over every run of (server, clients), so one bad run shows. */
+function leaseText(all: DhcpRunResult[][], server: DhcpServerName, clients: number): string {
+  const tries = all.find((t) => t[0]?.server === server && t[0]?.clients === clients) ?? [];
+  const sum = (f: (r: DhcpRunResult) => number): number => tries.reduce((a, r) => a + f(r), 0);
+  return `${fmt(sum((r) => r.durable))}/${fmt(sum((r) => r.completed))} durable, ${sum((r) => r.lost)} lost, ${sum((r) => r.duplicateAddresses + r.outOfPool)} duplicate${tries.length > 1 ? ` (${tries.length} runs)` : ''}`;
+}
+
+const DELIVERY_NAMES = ['broadcast', 'unicast to yiaddr at chaddr', 'IP broadcast to chaddr', 'other'];
+
+/** How the replies reached the clients, e.g. "flag: 10,000 broadcast; no flag: 10,000 unicast to yiaddr at chaddr". */
+export function deliveryText(r: Pick<DhcpRunResult, 'delivery'>): string {
+  if (!r.delivery) return '–';
+  const one = (counts: number[]): string => counts.map((n, i) => (n ? `${fmt(n)} ${DELIVERY_NAMES[i]}` : '')).filter(Boolean).join(', ') || 'none';
+  return `flag set: ${one(r.delivery.flagSet)}; flag clear: ${one(r.delivery.flagClear)}`;
+}
+
+function markdown(topology: DhcpTopologyName, runs: DhcpRunResult[], all: DhcpRunResult[][], counts: number[], inFlight: number, repeats: number, deadlineMs: number, loadBefore: number, loadAfter: number): string {
   const out: string[] = [];
-  out.push(`Full DORA per client (relayed: giaddr set, unicast to the server's port 67 from a relay socket on port 67), ${inFlight} DORAs in flight, distinct MACs. ` +
-    `Each (server, count) ran ${repeats > 1 ? `up to ${repeats} times (median by DORA/s shown; runs over 30 s once)` : 'once'}; ` +
-    `every server was killed with SIGKILL right after its last ACK and its lease store read back. 1-minute load average: ${loadBefore} before, ${loadAfter} after. ` +
-    '"× Kea" is against `kea` (logging at WARN); the summary pairs `rackseed` with `kea` and `rackseed-daemon` with `kea-logged`, the Kea that also keeps a record of every exchange.');
+  const ref: DhcpServerName = topology === 'local' ? 'kea-st' : 'kea';
+  if (topology === 'local') {
+    out.push('### Same segment', '',
+      `Full DORA per client, clients without addresses on the server's own segment (a bridge; no relay, giaddr 0): each broadcasts DISCOVER and REQUEST from 0.0.0.0:68 to 255.255.255.255:67 in frames from its own MAC, half of them with the broadcast flag (as PXE ROMs send it), and takes its replies on a packet socket as dhclient does, broadcast or unicast to yiaddr at chaddr (counted in "replies"). ${inFlight} DORAs in flight, distinct MACs. ` +
+      `Each (server, count) ran ${repeats > 1 ? `up to ${repeats} times (median by DORA/s shown; runs over 30 s once)` : 'once'}; every server was killed with SIGKILL right after its last ACK and its lease store read back. 1-minute load average: ${loadBefore} before, ${loadAfter} after. ` +
+      '"× Kea" is against `kea-st` (single-threaded, logging at WARN, raw sockets: the issue\'s reference).');
+  } else {
+    out.push('### Relayed', '',
+      `Full DORA per client (relayed: giaddr set, unicast to the server's port 67 from a relay socket on port 67), ${inFlight} DORAs in flight, distinct MACs. ` +
+      `Each (server, count) ran ${repeats > 1 ? `up to ${repeats} times (median by DORA/s shown; runs over 30 s once)` : 'once'}; ` +
+      `every server was killed with SIGKILL right after its last ACK and its lease store read back. 1-minute load average: ${loadBefore} before, ${loadAfter} after. ` +
+      '"× Kea" is against `kea` (logging at WARN); the summary pairs `rackseed` with `kea` and `rackseed-daemon` with `kea-logged`, the Kea that also keeps a record of every exchange, and with `kea`.');
+  }
   for (const clients of counts) {
-    const kea = runs.find((r) => r.server === 'kea' && r.clients === clients);
-    out.push('', `**${fmt(clients)} clients**`, '',
-      '| server | DORA/s | × Kea | × Kea, paired runs | p50 ms | p99 ms | max ms | completed | retransmits | durable after kill -9 | server CPU µs/DORA | runs (DORA/s) | runs (p99 ms) |',
-      '|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|');
-    const keaTries = all.find((t) => t[0].server === 'kea' && t[0].clients === clients) ?? [];
+    const kea = runs.find((r) => r.server === ref && r.clients === clients);
+    out.push('', `**${fmt(clients)} clients${topology === 'local' ? ', same segment' : ''}**`, '',
+      `| server | DORA/s | × Kea | × Kea, paired runs | p50 ms | p99 ms | max ms | completed | retransmits | durable after kill -9 | server CPU µs/DORA | runs (DORA/s) | runs (p99 ms) |${topology === 'local' ? ' replies |' : ''}`,
+      `|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|${topology === 'local' ? '---|' : ''}`);
+    const keaTries = all.find((t) => t[0].server === ref && t[0].clients === clients) ?? [];
     for (const r of runs.filter((x) => x.clients === clients)) {
       const tries = all.find((t) => t[0].server === r.server && t[0].clients === clients) ?? [r];
       const bad = r.duplicateAddresses || r.outOfPool || r.mismatches ? ` ⚠ ${r.duplicateAddresses} duplicate, ${r.outOfPool} out of pool, ${r.mismatches} ACK≠OFFER` : '';
       // the k-th run of each server ran back to back with the k-th Kea run, under about the same load
-      const paired = r.server === 'kea' ? '' : tries.map((t, k) => (keaTries[k] ? ratio(t.doraPerSec, keaTries[k].doraPerSec)?.toFixed(2) ?? '–' : null)).filter(Boolean).join(', ');
+      const paired = r.server === ref ? '' : tries.map((t, k) => (keaTries[k] ? ratio(t.doraPerSec, keaTries[k].doraPerSec)?.toFixed(2) ?? '–' : null)).filter(Boolean).join(', ');
       out.push(`| ${r.server} | ${fmt(r.doraPerSec)} | ${kea ? (ratio(r.doraPerSec, kea.doraPerSec)?.toFixed(2) ?? '–') : '–'} | ${paired} | ${fmt(r.latencyMs.p50, 1)} | ${fmt(r.latencyMs.p99, 1)} | ${fmt(r.latencyMs.max, 1)} | ` +
-        `${r.completed}/${r.clients}${r.naks ? `, ${r.naks} NAK` : ''}${r.timeouts ? `, ${r.timeouts} timed out` : ''}${r.unfinished ? `, ${r.unfinished} cut off by the ${fmt(deadlineMs / 1000)} s deadline` : ''}${bad} | ${r.retransmits} | ${r.durable}/${r.completed}${r.lost ? ` (**${r.lost} lost**)` : ''} | ${cpuPerDora(r)} | ${tries.map((t) => fmt(t.doraPerSec)).join(', ')} | ${tries.map((t) => fmt(t.latencyMs.p99, 1)).join(', ')} |`);
+        `${r.completed}/${r.clients}${r.naks ? `, ${r.naks} NAK` : ''}${r.timeouts ? `, ${r.timeouts} timed out` : ''}${r.unfinished ? `, ${r.unfinished} cut off by the ${fmt(deadlineMs / 1000)} s deadline` : ''}${bad} | ${r.retransmits} | ${r.durable}/${r.completed}${r.lost ? ` (**${r.lost} lost**)` : ''} | ${cpuPerDora(r)} | ${tries.map((t) => fmt(t.doraPerSec)).join(', ')} | ${tries.map((t) => fmt(t.latencyMs.p99, 1)).join(', ')} |${topology === 'local' ? ` ${deliveryText(r)} |` : ''}`);
     }
   }
   out.push('', 'Servers as configured:', '');

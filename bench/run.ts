@@ -5,6 +5,8 @@
 //   npm run bench -- --quick            small counts, a smoke run; the doc is left alone unless --write-doc
 //   npm run bench -- --only dhcp --dhcp-servers rackseed --dhcp-counts 10000 --profile /tmp/prof
 //                                       profile RackSeed's DHCP server (then: node --import tsx bench/lib/cpuprofile-summary.ts FILE)
+//   npm run bench -- --only dhcp --dhcp-topology local --dhcp-servers rackseed-daemon,kea-st
+//                                       one DHCP topology: relayed, or local (the same segment, clients without addresses)
 // Needs root (network namespaces). Every bench runs its subject side by side with reference implementations.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +30,7 @@ const BENCHES: BenchEntry[] = [
   { name: 'tftp', file: 'tftp.ts', fn: 'runTftpBench', heading: '## TFTP', owned: false },
   { name: 'ipmi', file: 'ipmi.ts', fn: 'runIpmiBench', heading: '## IPMI', owned: false },
   { name: 'boot-chain', file: 'boot-chain.ts', fn: 'runBootChainBench', heading: '## Boot chain', owned: true },
+  { name: 'redfish', file: 'redfish.ts', fn: 'runRedfishBench', heading: '## Redfish', owned: true },
   { name: 'images', file: 'images.ts', fn: 'runImagesBench', heading: '## Image serving', owned: true },
 ];
 
@@ -48,13 +51,15 @@ const program = new Command()
   .option('--only <names>', `comma-separated subset of: ${BENCHES.map((b) => b.name).join(', ')}`)
   .option('--quick', 'small counts (smoke run); does not write the doc', false)
   .option('--write-doc', 'write docs/BENCHMARKS.md even with --quick', false)
-  .option('--dhcp-servers <names>', 'dhcp: subset of rackseed,rackseed-daemon,kea,kea-logged,dnsmasq (implies no doc write)')
+  .option('--dhcp-servers <names>', 'dhcp: subset of rackseed,rackseed-daemon,kea,kea-logged,dnsmasq (relayed) and kea-st,kea-mt,kea-logged-st,kea-logged-mt (same segment) (implies no doc write)')
+  .option('--dhcp-topology <name>', 'dhcp: relayed or local (same segment) only, instead of both (implies no doc write)')
   .option('--dhcp-counts <n,…>', 'dhcp: client counts instead of 1000,10000 (implies no doc write)')
   .option('--boot-repeats <n>', 'boot-chain: boots per path, interleaved (default 3)')
   .option('--profile <dir>', "dhcp: run RackSeed's server under node --cpu-prof, profiles in DIR (stopped with SIGTERM, so no durability check; implies no doc write)")
   .parse();
-const opts = program.opts<{ only?: string; quick: boolean; writeDoc: boolean; dhcpServers?: string; dhcpCounts?: string; profile?: string; bootRepeats?: string }>();
-const partial = Boolean(opts.dhcpServers || opts.dhcpCounts || opts.profile);
+const opts = program.opts<{ only?: string; quick: boolean; writeDoc: boolean; dhcpServers?: string; dhcpCounts?: string; dhcpTopology?: string; profile?: string; bootRepeats?: string }>();
+const partial = Boolean(opts.dhcpServers || opts.dhcpCounts || opts.dhcpTopology || opts.profile);
+if (opts.dhcpTopology && opts.dhcpTopology !== 'relayed' && opts.dhcpTopology !== 'local') program.error('--dhcp-topology is relayed or local');
 if (opts.profile) {
   process.env.RS_BENCH_NODE_FLAGS = `--cpu-prof --cpu-prof-dir=${opts.profile}`;
   process.env.RS_BENCH_GRACEFUL = '1';
@@ -74,6 +79,7 @@ const ctx: BenchContext & Record<string, unknown> = {
   quick: opts.quick, log,
   ...(opts.dhcpServers ? { servers: opts.dhcpServers.split(',') } : {}),
   ...(opts.dhcpCounts ? { counts: opts.dhcpCounts.split(',').map(Number) } : {}),
+  ...(opts.dhcpTopology ? { topologies: [opts.dhcpTopology] } : {}),
   ...(opts.bootRepeats ? { bootRepeats: Number(opts.bootRepeats) } : {}),
 };
 

@@ -3,8 +3,10 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createDhcpTopology, GIADDR, POOL_FIRST, POOL_LAST, SERVER_ADDR } from './dhcp-topology.ts';
-import { startDnsmasq, startKea, startKeaLogged, type DhcpServerName, type RunningDhcpServer, type StartOptions } from './dhcp-servers.ts';
+import { CLIENT_IF, createDhcpTopology, createLocalDhcpTopology, GIADDR, LOCAL_SUBNET_BROADCAST, SERVER_ADDR } from './dhcp-topology.ts';
+import {
+  startDnsmasq, startKea, startKeaLogged, startKeaLoggedMt, startKeaLoggedSt, startKeaMt, startKeaSt, type DhcpServerName, type RunningDhcpServer, type StartOptions,
+} from './dhcp-servers.ts';
 import { ipToU32 } from './dhcp-relay-wire.ts';
 import type { StormOptions, StormResult } from './dhcp-storm.ts';
 
@@ -14,6 +16,7 @@ export type ServerStarter = (opts: StartOptions) => RunningDhcpServer | Promise<
 
 export interface DhcpRunResult extends Omit<StormResult, 'leases'> {
   server: DhcpServerName;
+  topology: 'relayed' | 'local';
   describe: string;
   /** ACKed leases whose MAC → address was found in the server's durable store after kill -9 */
   durable: number;
@@ -40,7 +43,9 @@ function processCpuMs(pid: number | undefined): number | null {
   }
 }
 
-export const STARTERS: Partial<Record<DhcpServerName, ServerStarter>> = { kea: startKea, 'kea-logged': startKeaLogged, dnsmasq: startDnsmasq };
+export const STARTERS: Partial<Record<DhcpServerName, ServerStarter>> = {
+  kea: startKea, 'kea-logged': startKeaLogged, 'kea-st': startKeaSt, 'kea-mt': startKeaMt, 'kea-logged-st': startKeaLoggedSt, 'kea-logged-mt': startKeaLoggedMt, dnsmasq: startDnsmasq,
+};
 
 export interface RunOneOptions {
   server: DhcpServerName;
@@ -51,17 +56,21 @@ export interface RunOneOptions {
   deadlineMs: number;
   /** see StormOptions.crossCheck */
   crossCheck?: boolean;
+  /** relayed (default): dhcp-topology.ts's relay topology; local: the same-segment bridge, clients without addresses */
+  topology?: 'relayed' | 'local';
 }
 
 export async function runOneStorm(o: RunOneOptions): Promise<DhcpRunResult> {
-  const topo = createDhcpTopology('bn');
+  const local = o.topology === 'local';
+  const topo = local ? createLocalDhcpTopology('bl') : createDhcpTopology('bn');
   let srv: RunningDhcpServer | null = null;
   try {
-    srv = await o.start({ sandbox: topo.sandbox, serverNs: topo.serverNs });
+    srv = await o.start({ sandbox: topo.sandbox, serverNs: topo.serverNs, net: topo.net });
     const storm: StormOptions = {
       server: SERVER_ADDR, giaddr: GIADDR, clients: o.clients, inFlight: o.inFlight, stepTimeoutMs: 2000, attempts: 4,
       deadlineMs: o.deadlineMs, readyTimeoutMs: 20_000, run: o.run, crossCheck: o.crossCheck ?? false,
-      ...(process.env.RS_BENCH_DHCP_TIMELINE ? { timelinePath: `${process.env.RS_BENCH_DHCP_TIMELINE}-${o.server}-${o.clients}-${o.run}.csv` } : {}),
+      ...(local ? { topology: 'local', interface: CLIENT_IF, subnetBroadcast: LOCAL_SUBNET_BROADCAST } : {}),
+      ...(process.env.RS_BENCH_DHCP_TIMELINE ? { timelinePath: `${process.env.RS_BENCH_DHCP_TIMELINE}-${o.topology ?? 'relayed'}-${o.server}-${o.clients}-${o.run}.csv` } : {}),
     };
     const cpuBefore = processCpuMs(srv.process.pid);
     const result = await runStormProcess(topo.sandbox, topo.clientNs, storm, o.deadlineMs + 60_000).catch((err: Error) => {
@@ -74,7 +83,7 @@ export async function runOneStorm(o: RunOneOptions): Promise<DhcpRunResult> {
     let durable = 0, lost = 0, outOfPool = 0;
     const seen = new Set<string>();
     let duplicateAddresses = 0;
-    const first = ipToU32(POOL_FIRST), last = ipToU32(POOL_LAST);
+    const first = ipToU32(topo.net.poolFirst), last = ipToU32(topo.net.poolLast);
     for (const [mac, ip] of result.leases) {
       if (durableMap.get(mac) === ip) durable++; else lost++;
       if (seen.has(ip)) duplicateAddresses++;
@@ -83,7 +92,7 @@ export async function runOneStorm(o: RunOneOptions): Promise<DhcpRunResult> {
       if (n < first || n > last) outOfPool++;
     }
     const { leases: _leases, ...rest } = result;
-    return { server: o.server, describe: srv.describe, ...rest, durable, lost, duplicateAddresses, outOfPool, serverCpuMs };
+    return { server: o.server, topology: o.topology ?? 'relayed', describe: srv.describe, ...rest, durable, lost, duplicateAddresses, outOfPool, serverCpuMs };
   } finally {
     await topo.sandbox.cleanup();
     srv?.dispose();

@@ -31,14 +31,28 @@ export interface RelayedRequest {
 /** Encode a relayed (hops = 1, giaddr set) DISCOVER or REQUEST of at least 300 bytes. */
 export function encodeRelayedRequest(req: RelayedRequest): Buffer {
   const buf = Buffer.alloc(MIN_LEN);
-  buf[0] = 1; // BOOTREQUEST
-  buf[1] = 1; // Ethernet
-  buf[2] = 6;
-  buf[3] = 1; // hops: one relay
-  buf.writeUInt32BE(req.xid >>> 0, 4);
-  buf.writeUInt32BE(req.giaddr >>> 0, 24);
-  buf.set(req.mac, 28);
-  let o = BOOTP_FIXED;
+  writeRequest(buf, 0, req, 1, false);
+  return buf;
+}
+
+/** Bytes writeRequest writes (requests are padded to the BOOTP minimum). */
+export const REQUEST_LENGTH = MIN_LEN;
+
+/**
+ * Write a DISCOVER or REQUEST (REQUEST_LENGTH bytes) into `buf` at `at`, which must be zeroed: `hops` 1 for a relay,
+ * 0 for a client on the server's own segment (giaddr 0 then); `broadcast` sets the broadcast flag (RFC 2131 §2),
+ * as PXE ROMs do.
+ */
+export function writeRequest(buf: Buffer, at: number, req: RelayedRequest, hops: number, broadcast: boolean): void {
+  buf[at] = 1; // BOOTREQUEST
+  buf[at + 1] = 1; // Ethernet
+  buf[at + 2] = 6;
+  buf[at + 3] = hops;
+  buf.writeUInt32BE(req.xid >>> 0, at + 4);
+  if (broadcast) buf[at + 10] = 0x80;
+  buf.writeUInt32BE(req.giaddr >>> 0, at + 24);
+  buf.set(req.mac, at + 28);
+  let o = at + BOOTP_FIXED;
   buf.set(MAGIC, o); o += 4;
   buf[o++] = 53; buf[o++] = 1; buf[o++] = req.type;
   buf[o++] = 61; buf[o++] = 7; buf[o++] = 1; buf.set(req.mac, o); o += 6; // client id: htype + MAC
@@ -49,7 +63,6 @@ export function encodeRelayedRequest(req: RelayedRequest): Buffer {
   }
   buf[o++] = 55; buf[o++] = 4; buf[o++] = 1; buf[o++] = 3; buf[o++] = 6; buf[o++] = 51; // mask, router, dns, lease
   buf[o] = 255;
-  return buf;
 }
 
 export interface RelayedReply {

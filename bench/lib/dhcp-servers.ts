@@ -7,10 +7,16 @@ import { join } from 'node:path';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import type { NetnsSandbox } from '../../test/helpers/netns.ts';
 import { waitExit } from '../../test/helpers/netns.ts';
-import { GIADDR, POOL_FIRST, POOL_LAST, POOL_PREFIX, SERVER_ADDR, SERVER_IF } from './dhcp-topology.ts';
+import { RELAYED_NET, SERVER_IF, type DhcpBenchNet } from './dhcp-topology.ts';
 
-/** rackseed: the DHCP server with its SQLite lease store only; rackseed-daemon: as `rackseed serve` runs it (Core database, per-DORA history, boot policy); kea: logging at WARN; kea-logged: logging as Debian ships it */
-export type DhcpServerName = 'rackseed' | 'rackseed-daemon' | 'kea' | 'kea-logged' | 'dnsmasq';
+/**
+ * rackseed: the DHCP server with its SQLite lease store only; rackseed-daemon: as `rackseed serve` runs it (Core
+ * database, per-DORA history, boot policy); kea: logging at WARN; kea-logged: logging as Debian ships it. Both with
+ * multi-threading as the relayed rows have always run them (2 threads, queue 256). The same-segment rows name the
+ * threading: kea-st / kea-logged-st single-threaded (Kea 2.2's default, as Debian ships it), kea-mt / kea-logged-mt
+ * with 2 threads and a packet queue of 64.
+ */
+export type DhcpServerName = 'rackseed' | 'rackseed-daemon' | 'kea' | 'kea-logged' | 'kea-st' | 'kea-mt' | 'kea-logged-st' | 'kea-logged-mt' | 'dnsmasq';
 
 export interface RunningDhcpServer {
   name: DhcpServerName;
@@ -30,6 +36,8 @@ export interface RunningDhcpServer {
 export interface StartOptions {
   sandbox: NetnsSandbox;
   serverNs: string;
+  /** what to serve; default the relayed topology's */
+  net?: DhcpBenchNet;
 }
 
 function capture(child: ChildProcess): () => string {
@@ -62,7 +70,7 @@ const macHex = (mac: string): string => mac.toLowerCase().replace(/[^0-9a-f]/g, 
 
 /** ISC Kea 4 (Debian kea-dhcp4-server): memfile leases, persist=true, UDP sockets on the server address. */
 export function startKea(o: StartOptions): RunningDhcpServer {
-  return startKeaWith(o, false);
+  return startKeaWith(o, 'kea', false, 'mt256');
 }
 
 /**
@@ -73,36 +81,60 @@ export function startKea(o: StartOptions): RunningDhcpServer {
  * `rackseed-daemon` is compared with this and `rackseed` (no history) with `kea` (logging at WARN: no per-exchange line).
  */
 export function startKeaLogged(o: StartOptions): RunningDhcpServer {
-  return startKeaWith(o, true);
+  return startKeaWith(o, 'kea-logged', true, 'mt256');
 }
 
-function startKeaWith({ sandbox, serverNs }: StartOptions, logged: boolean): RunningDhcpServer {
-  const dir = mkdtempSync(join(tmpdir(), 'rs-bench-kea-'));
-  const leaseFile = join(dir, 'kea-leases4.csv');
-  const config = {
+/** Same-segment variants: single-threaded (Kea 2.2's default) or 2 threads with a packet queue of 64, at WARN or as Debian logs. */
+export const startKeaSt = (o: StartOptions): RunningDhcpServer => startKeaWith(o, 'kea-st', false, 'st');
+export const startKeaMt = (o: StartOptions): RunningDhcpServer => startKeaWith(o, 'kea-mt', false, 'mt64');
+export const startKeaLoggedSt = (o: StartOptions): RunningDhcpServer => startKeaWith(o, 'kea-logged-st', true, 'st');
+export const startKeaLoggedMt = (o: StartOptions): RunningDhcpServer => startKeaWith(o, 'kea-logged-mt', true, 'mt64');
+
+const KEA_THREADING = {
+  st: { 'enable-multi-threading': false },
+  mt64: { 'enable-multi-threading': true, 'thread-pool-size': 2, 'packet-queue-size': 64 },
+  mt256: { 'enable-multi-threading': true, 'thread-pool-size': 2, 'packet-queue-size': 256 },
+} as const;
+
+/**
+ * Kea's configuration for `net`. Relayed: UDP sockets on the server's address (relayed traffic is unicast). Same
+ * segment: raw sockets on the interface ("dhcp-socket-type": "raw"), which Kea needs to hear clients without an
+ * address and to answer them as RFC 2131 §4.1 says (broadcast when the flag is set, else unicast to yiaddr at chaddr).
+ */
+export function keaConfig(net: DhcpBenchNet, threading: keyof typeof KEA_THREADING, leaseFile: string, logFile: string | null): object {
+  return {
     Dhcp4: {
-      'interfaces-config': { interfaces: [`${SERVER_IF}/${SERVER_ADDR}`], 'dhcp-socket-type': 'udp' },
+      'interfaces-config': net.topology === 'local'
+        ? { interfaces: [SERVER_IF], 'dhcp-socket-type': 'raw' }
+        : { interfaces: [`${SERVER_IF}/${net.serverAddr}`], 'dhcp-socket-type': 'udp' },
       'lease-database': { type: 'memfile', persist: true, name: leaseFile, 'lfc-interval': 0 },
-      'multi-threading': { 'enable-multi-threading': true, 'thread-pool-size': 2, 'packet-queue-size': 256 },
+      'multi-threading': KEA_THREADING[threading],
       'valid-lifetime': 3600,
       'renew-timer': 900,
       'rebind-timer': 1800,
       subnet4: [{
-        id: 1, subnet: POOL_PREFIX, pools: [{ pool: `${POOL_FIRST} - ${POOL_LAST}` }],
-        'option-data': [{ name: 'routers', data: GIADDR }],
+        id: 1, subnet: net.prefix, pools: [{ pool: `${net.poolFirst} - ${net.poolLast}` }],
+        'option-data': [{ name: 'routers', data: net.router }],
       }],
-      loggers: [logged
-        ? { name: 'kea-dhcp4', output_options: [{ output: join(dir, 'kea-dhcp4.log'), pattern: '%-5p %m\n' }], severity: 'INFO', debuglevel: 0 }
+      loggers: [logFile
+        ? { name: 'kea-dhcp4', output_options: [{ output: logFile, pattern: '%-5p %m\n' }], severity: 'INFO', debuglevel: 0 }
         : { name: 'kea-dhcp4', output_options: [{ output: 'stdout' }], severity: 'WARN' }],
     },
   };
+}
+
+function startKeaWith({ sandbox, serverNs, net = RELAYED_NET }: StartOptions, name: DhcpServerName, logged: boolean, threading: keyof typeof KEA_THREADING): RunningDhcpServer {
+  const dir = mkdtempSync(join(tmpdir(), 'rs-bench-kea-'));
+  const leaseFile = join(dir, 'kea-leases4.csv');
   const cfg = join(dir, 'kea-dhcp4.json');
-  writeFileSync(cfg, JSON.stringify(config, null, 2));
+  writeFileSync(cfg, JSON.stringify(keaConfig(net, threading, leaseFile, logged ? join(dir, 'kea-dhcp4.log') : null), null, 2));
   const child = sandbox.spawn(serverNs, 'kea-dhcp4', ['-c', cfg], {
     env: { ...process.env, KEA_LOCKFILE_DIR: dir, KEA_PIDFILE_DIR: dir, KEA_LOGGER_DESTINATION: join(dir, 'kea.log') },
   });
-  const describe = `kea-dhcp4 ${version('kea-dhcp4', ['-V'], /^(\S+)/)}, memfile persist=true (CSV append per lease, no fsync; lfc off), multi-threading on (2 threads, as Kea ≥ 2.4 defaults to), UDP sockets`;
-  return running(logged ? 'kea-logged' : 'kea', logged ? `${describe}; logging as Debian's /etc/kea/kea-dhcp4.conf ships it (severity INFO: two lines per DORA naming the MAC, DHCP4_LEASE_ADVERT and DHCP4_LEASE_ALLOC; to a file, flushed per line)` : describe, child, dir, () => {
+  const threads = threading === 'st' ? 'single-threaded (Kea 2.2\'s default)'
+    : threading === 'mt64' ? 'multi-threading on (2 threads, packet queue 64)' : 'multi-threading on (2 threads, as Kea ≥ 2.4 defaults to)';
+  const describe = `kea-dhcp4 ${version('kea-dhcp4', ['-V'], /^(\S+)/)}, memfile persist=true (CSV append per lease, no fsync; lfc off), ${threads}, ${net.topology === 'local' ? 'raw sockets' : 'UDP sockets'}`;
+  return running(name, logged ? `${describe}; logging as Debian's /etc/kea/kea-dhcp4.conf ships it (severity INFO: two lines per DORA naming the MAC, DHCP4_LEASE_ADVERT and DHCP4_LEASE_ALLOC; to a file, flushed per line)` : `${describe}; logging at WARN`, child, dir, () => {
     // address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,…; later lines win
     const leases = new Map<string, string>();
     if (!existsSync(leaseFile)) return leases;
@@ -117,12 +149,12 @@ function startKeaWith({ sandbox, serverNs }: StartOptions, logged: boolean): Run
 }
 
 /** dnsmasq in the foreground: DHCP only (port=0), no ping check, a range for the relay's subnet, a lease file. */
-export function startDnsmasq({ sandbox, serverNs }: StartOptions): RunningDhcpServer {
+export function startDnsmasq({ sandbox, serverNs, net = RELAYED_NET }: StartOptions): RunningDhcpServer {
   const dir = mkdtempSync(join(tmpdir(), 'rs-bench-dnsmasq-'));
   const leaseFile = join(dir, 'dnsmasq.leases');
   const child = sandbox.spawn(serverNs, 'dnsmasq', [
     '--no-daemon', '--conf-file=/dev/null', '--port=0', '--no-ping', '--bind-interfaces', `--interface=${SERVER_IF}`,
-    '--except-interface=lo', `--dhcp-range=${POOL_FIRST},${POOL_LAST},255.255.0.0,1h`, `--dhcp-leasefile=${leaseFile}`,
+    '--except-interface=lo', `--dhcp-range=${net.poolFirst},${net.poolLast},${net.subnetMask},1h`, `--dhcp-leasefile=${leaseFile}`,
     '--dhcp-lease-max=100000', '--dhcp-authoritative', '--quiet-dhcp', `--pid-file=${join(dir, 'dnsmasq.pid')}`,
     '--log-facility=-',
   ]);

@@ -4,7 +4,8 @@
 import { runStorm, type StormOptions } from './dhcp-storm.ts';
 
 const opts = JSON.parse(process.argv[2] ?? '') as StormOptions;
-runStorm(opts).then(
+const storm = opts.topology === 'local' ? (await import('./dhcp-local-storm.ts')).runLocalStorm : runStorm;
+storm(opts).then(
   (result) => { process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0)); },
   (err: unknown) => { process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`); process.exit(1); },
 );

@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { decodePacket } from '../../src/netboot/dhcp/index.ts';
 import {
-  decodeRelayedReply, encodeRelayedRequest, ipToU32, MSG_ACK, MSG_DISCOVER, MSG_NAK, MSG_OFFER, MSG_REQUEST, stormMac, u32ToIp,
+  decodeRelayedReply, encodeRelayedRequest, ipToU32, MSG_ACK, MSG_DISCOVER, MSG_NAK, MSG_OFFER, MSG_REQUEST, stormMac, u32ToIp, type RelayedReply,
 } from './dhcp-relay-wire.ts';
 
 export interface StormOptions {
@@ -40,6 +40,16 @@ export interface StormOptions {
    * latency ms) to this file, to see whether the tail is start-up, periodic stalls or load.
    */
   timelinePath?: string;
+  /**
+   * relayed (default): this generator, a relay agent on port 67 sending unicast with giaddr set. local: the
+   * same-segment generator (dhcp-local-storm.ts), clients without addresses broadcasting from 0.0.0.0:68 on
+   * `interface`; `server` and `giaddr` are then unused.
+   */
+  topology?: 'relayed' | 'local';
+  /** local: the load generator's interface (in its namespace) */
+  interface?: string;
+  /** local: the served subnet's broadcast address, which counts as a broadcast reply like 255.255.255.255 */
+  subnetBroadcast?: string;
 }
 
 export interface StormResult {
@@ -66,9 +76,32 @@ export interface StormResult {
   clientCpuMs: number;
   /** [mac as 12 hex digits, leased address] for every ACKed client */
   leases: Array<[string, string]>;
+  /**
+   * local only: how OFFERs and ACKs reached the clients (RFC 2131 §4.1), for clients that set the broadcast flag
+   * and for those that did not, indexed by Delivery (dhcp-local-wire.ts): [broadcast, unicast to yiaddr at chaddr,
+   * IP broadcast in a frame to chaddr, other]. null on the relayed path.
+   */
+  delivery: { flagSet: [number, number, number, number]; flagClear: [number, number, number, number] } | null;
 }
 
-const DISCOVERING = 1, REQUESTING = 2, DONE = 3, FAILED = 4;
+/**
+ * crossCheck: does RackSeed's codec (src/netboot/dhcp) read `msg` as the bench's own reader did (`rep`), and does an
+ * ACK carry a subnet mask and a lease time?
+ */
+export function crossChecked(msg: Buffer, rep: RelayedReply): boolean {
+  try {
+    const p = decodePacket(msg);
+    const o = p.options;
+    return p.xid === rep.xid && ipToU32(p.yiaddr) === rep.yiaddr && o.messageType === rep.type
+      && (rep.serverId === null ? o.serverId === null : o.serverId !== null && ipToU32(o.serverId) === rep.serverId)
+      && (rep.type !== MSG_ACK || (o.subnetMask !== null && o.leaseTime !== null));
+  } catch {
+    return false;
+  }
+}
+
+/** a client's state in the storm's per-client arrays */
+export const DISCOVERING = 1, REQUESTING = 2, DONE = 3, FAILED = 4;
 
 export async function runStorm(opts: StormOptions): Promise<StormResult> {
   const server = opts.server;
@@ -85,21 +118,10 @@ export async function runStorm(opts: StormOptions): Promise<StormResult> {
   const leased = new Uint32Array(n);
   const pending: Array<Buffer | null> = new Array(n).fill(null);
   const inFlight = new Set<number>();
-  const r: Omit<StormResult, 'durationMs' | 'doraPerSec' | 'latencyMs' | 'readyMs' | 'leases' | 'clients' | 'clientCpuMs'> = {
+  const r: StormState['counts'] = {
     completed: 0, naks: 0, timeouts: 0, unfinished: 0, retransmits: 0, mismatches: 0, malformed: 0, crossCheckFailures: 0,
   };
-  const crossCheck = (msg: Buffer, rep: ReturnType<typeof decodeRelayedReply> & object): void => {
-    try {
-      const p = decodePacket(msg);
-      const o = p.options;
-      const ok = p.xid === rep.xid && ipToU32(p.yiaddr) === rep.yiaddr && o.messageType === rep.type
-        && (rep.serverId === null ? o.serverId === null : o.serverId !== null && ipToU32(o.serverId) === rep.serverId)
-        && (rep.type !== MSG_ACK || (o.subnetMask !== null && o.leaseTime !== null));
-      if (!ok) r.crossCheckFailures++;
-    } catch {
-      r.crossCheckFailures++;
-    }
-  };
+  const crossCheck = (msg: Buffer, rep: RelayedReply): void => { if (!crossChecked(msg, rep)) r.crossCheckFailures++; };
 
   const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
   await new Promise<void>((resolve, reject) => {
@@ -223,26 +245,51 @@ export async function runStorm(opts: StormOptions): Promise<StormResult> {
   socket.close();
   r.unfinished += n - next;
 
-  if (opts.timelinePath) {
+  return stormResult({ n, state, started, latency, leased, run: opts.run, counts: r, t0, lastAck, readyMs, cpuUs: cpu.user + cpu.system, timelinePath: opts.timelinePath, delivery: null });
+}
+
+/** What both generators hand to stormResult at the end of a storm. */
+export interface StormState {
+  n: number;
+  /** per client: DONE (3) when it finished DORA */
+  state: Uint8Array;
+  started: Float64Array;
+  latency: Float64Array;
+  leased: Uint32Array;
+  run: number;
+  counts: Omit<StormResult, 'durationMs' | 'doraPerSec' | 'latencyMs' | 'readyMs' | 'leases' | 'clients' | 'clientCpuMs' | 'delivery'>;
+  t0: number;
+  lastAck: number;
+  readyMs: number;
+  cpuUs: number;
+  timelinePath?: string;
+  delivery: StormResult['delivery'];
+}
+
+/** The storm's result from its per-client arrays: latency percentiles, throughput, the leases (and the timeline file). */
+export function stormResult(s: StormState): StormResult {
+  const { n, state, started, latency, leased, t0 } = s;
+  if (s.timelinePath) {
     const lines = ['client,startMs,latencyMs'];
     for (let i = 0; i < n; i++) if (state[i] === DONE) lines.push(`${i},${(started[i] - t0).toFixed(2)},${latency[i].toFixed(2)}`);
-    writeFileSync(opts.timelinePath, `${lines.join('\n')}\n`);
+    writeFileSync(s.timelinePath, `${lines.join('\n')}\n`);
   }
   const lat = Array.from(latency.filter((_, i) => state[i] === DONE)).sort((a, b) => a - b);
   const pct = (p: number): number => (lat.length ? lat[Math.min(lat.length - 1, Math.ceil((p / 100) * lat.length) - 1)] : NaN);
-  const durationMs = r.completed ? lastAck - t0 : performance.now() - t0;
+  const durationMs = s.counts.completed ? s.lastAck - t0 : performance.now() - t0;
   const leases: Array<[string, string]> = [];
-  for (let i = 0; i < n; i++) if (state[i] === DONE) leases.push([stormMac(opts.run, i).toString('hex'), u32ToIp(leased[i])]);
+  for (let i = 0; i < n; i++) if (state[i] === DONE) leases.push([stormMac(s.run, i).toString('hex'), u32ToIp(leased[i])]);
   const round = (x: number): number => Math.round(x * 100) / 100;
   return {
     clients: n,
-    ...r,
+    ...s.counts,
     durationMs: round(durationMs),
-    doraPerSec: round(r.completed / (durationMs / 1000)),
+    doraPerSec: round(s.counts.completed / (durationMs / 1000)),
     latencyMs: { p50: round(pct(50)), p90: round(pct(90)), p99: round(pct(99)), max: round(lat.length ? lat[lat.length - 1] : NaN) },
-    readyMs: round(readyMs),
-    clientCpuMs: round((cpu.user + cpu.system) / 1000),
+    readyMs: round(s.readyMs),
+    clientCpuMs: round(s.cpuUs / 1000),
     leases,
+    delivery: s.delivery,
   };
 }
 

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { waitExit } from '../../test/helpers/netns.ts';
 import type { ServerStarter } from './dhcp-bench-run.ts';
 import type { RunningDhcpServer } from './dhcp-servers.ts';
-import { GIADDR, POOL_FIRST, POOL_LAST, SERVER_ADDR, SERVER_IF } from './dhcp-topology.ts';
+import { RELAYED_NET, SERVER_IF } from './dhcp-topology.ts';
 import type { RackseedServerConfig } from './rackseed-dhcp-server.ts';
 import { readDurableLeases } from './rackseed-lease-store.ts';
 
@@ -18,12 +18,12 @@ function nodeFlags(): string[] {
   return (process.env.RS_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 }
 
-const starter = (withDaemonCore: boolean): ServerStarter => async ({ sandbox, serverNs }) => {
+const starter = (withDaemonCore: boolean): ServerStarter => async ({ sandbox, serverNs, net = RELAYED_NET }) => {
   const dir = mkdtempSync(join(tmpdir(), 'rs-bench-rackseed-'));
   const dbPath = join(dir, 'rackseed.db');
   const cfg: RackseedServerConfig = {
-    dbPath, interface: SERVER_IF, serverIp: SERVER_ADDR, subnetMask: '255.255.0.0',
-    pool: { first: POOL_FIRST, last: POOL_LAST }, routers: [GIADDR], withDaemonCore,
+    dbPath, interface: SERVER_IF, serverIp: net.serverAddr, subnetMask: net.subnetMask,
+    pool: { first: net.poolFirst, last: net.poolLast }, routers: [net.router], withDaemonCore,
   };
   const child = sandbox.spawn(serverNs, process.execPath, [...nodeFlags(), '--import', 'tsx', SERVER_MAIN, JSON.stringify(cfg)]);
   let tail = '';
