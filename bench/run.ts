@@ -31,7 +31,6 @@ const BENCHES: BenchEntry[] = [
   { name: 'ipmi', file: 'ipmi.ts', fn: 'runIpmiBench', heading: '## IPMI', owned: false },
   { name: 'boot-chain', file: 'boot-chain.ts', fn: 'runBootChainBench', heading: '## Boot chain', owned: true },
   { name: 'redfish', file: 'redfish.ts', fn: 'runRedfishBench', heading: '## Redfish', owned: true },
-  { name: 'redfish', file: 'redfish.ts', fn: 'runRedfishBench', heading: '## Redfish', owned: true },
   { name: 'images', file: 'images.ts', fn: 'runImagesBench', heading: '## Image serving', owned: true },
 ];
 
