@@ -89,6 +89,9 @@ test('deploy of an MBR image: steps and BMC actions in order, the image on the d
     const kinds = core.events.query({ nodeId: node.id, limit: 500 }).map((e) => e.kind);
     for (const k of ['deploy-start', 'image-written', 'image-verified', 'config-drive', 'config-drive-written', 'booted', 'deploy-done']) assert.ok(kinds.includes(k), `event ${k}`);
     assert.equal(img.sha256, createHash('sha256').update(image).digest('hex'));
+    // discovery through its BMC leaves an active node alone (it would PXE-boot the running OS)
+    assert.deepEqual(core.runner.discover(['10.231.0.11']), []);
+    assert.equal(core.nodes.get(node.id)!.state, 'active');
   } finally { done(); }
 });
 

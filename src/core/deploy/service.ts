@@ -455,9 +455,11 @@ export class DeployService {
     if (token.length < 16 || token.length > 128) return false;
     const rec = this.store.byCallbackHash(hashToken(token));
     if (!rec || rec.kind !== 'deploy') return false;
-    if (rec.bootStartedAt !== null && rec.bootedAt === null) {
+    if (rec.bootStartedAt === null) return true; // not booted from disk yet: nothing to learn from it
+    // every call back is in the node's history (also after DHCP already counted as booted: it shows cloud-init ran)
+    this.record(rec.nodeId, rec.bootedAt === null ? 'booted' : 'called-back', `the deployed OS called back (phone home${from ? ` from ${from}` : ''})`, { via: 'callback', from });
+    if (rec.bootedAt === null) {
       this.store.update(rec.nodeId, { bootedAt: Date.now(), bootedVia: 'callback' });
-      this.record(rec.nodeId, 'booted', `the deployed OS called back (phone home${from ? ` from ${from}` : ''})`, { via: 'callback', from });
       const w = this.bootWaits.get(rec.nodeId);
       if (w?.accept.has('callback')) w.resolve('callback');
     }

@@ -81,6 +81,8 @@ export class JobRunner {
       if (bmc.nodeId) {
         const node = this.core.nodes.get(bmc.nodeId);
         if (node?.maintenance) continue; // left alone until the engineer clears the flag
+        // a deployed node (active) runs its OS, a clean-failed one waits for a release: discovery never PXE-boots them
+        if (node && (node.state === 'active' || node.state === 'clean-failed')) continue;
         if (node && !this.core.jobs.activeForNode(node.id)) { jobs.push(this.inspectNode(node.id)); continue; }
       }
       const job = this.core.jobs.create('inspect', null, bmc.address, [...DISCOVERY_STEPS]);
