@@ -30,6 +30,8 @@ export interface FakeMachine {
   agentOpts: AgentOptions;
   /** how the fake OS reports (default: both callback and DHCP) */
   osOpts: { callback?: boolean; dhcp?: boolean };
+  /** the firmware ignores the one-time PXE boot device (OVMF and `-boot order`): it boots the disk */
+  ignoresPxe?: boolean;
   boots: ('agent' | 'os' | 'nothing')[];
 }
 
@@ -94,8 +96,12 @@ export class FakeBmcs {
     m.power = 'on';
     const dev = m.bootdev;
     if (!m.persistent) m.bootdev = 'default';
-    if (dev === 'pxe') {
+    if (dev === 'pxe' && !m.ignoresPxe) {
       m.boots.push('agent');
+      // the firmware's PXE request, then the agent's own DHCP (udhcpc: not a PXE client)
+      const dhcp = (pxe: boolean) => this.core!.bus.record({ source: 'dhcp', kind: 'ack', mac: m.mac, nodeId: m.nodeId, message: 'DHCPACK', detail: pxe ? { pxe: true } : {} });
+      dhcp(true);
+      dhcp(false);
       m.agent = new FakeAgent(this, m);
       m.agent.start();
     } else {
@@ -147,7 +153,7 @@ export function inventory(mac: string, o: { serial: string; firmware: 'bios' | '
  * (`diskBytes` long: the first disk of the inventory).
  */
 export function addNode(core: Core, bmcs: FakeBmcs, o: { mac: string; serial: string; address: string; disk: string; diskBytes: number; firmware?: 'bios' | 'uefi';
-  extraDisks?: { name: string; sizeBytes: number; serial?: string }[]; agent?: AgentOptions; os?: FakeMachine['osOpts'] }): NodeSummary {
+  extraDisks?: { name: string; sizeBytes: number; serial?: string }[]; agent?: AgentOptions; os?: FakeMachine['osOpts']; ignoresPxe?: boolean }): NodeSummary {
   const n = core.lifecycle.ensureNode(o.mac, 'dhcp').node;
   const inv = inventory(o.mac, { serial: o.serial, firmware: o.firmware ?? 'bios', disks: [{ name: 'vda', sizeBytes: o.diskBytes, serial: `D-${o.serial}` }, ...(o.extraDisks ?? [])] });
   const r = core.intake.acceptInventory(n, inv, '10.230.0.50');
@@ -159,7 +165,7 @@ export function addNode(core: Core, bmcs: FakeBmcs, o: { mac: string; serial: st
   closeSync(fd);
   bmcs.machines.set(o.address, {
     address: o.address, nodeId: n.id, mac: o.mac, disk: o.disk, power: 'off', bootdev: 'default', persistent: false, agent: null, os: null,
-    agentOpts: o.agent ?? {}, osOpts: o.os ?? {}, boots: [],
+    agentOpts: o.agent ?? {}, osOpts: o.os ?? {}, boots: [], ignoresPxe: o.ignoresPxe,
   });
   return core.nodes.get(n.id)!;
 }

@@ -243,6 +243,25 @@ test('failures while running: a wrong BMC password, an agent that never calls, a
   } finally { done(); }
 });
 
+test('a node that boots its disk instead of the network fails at once with the reason (not after the agent timeout)', async () => {
+  const { dir, bmcs, core, done } = setup('nopxe', { agentTimeoutMs: 60_000 });
+  try {
+    const imgPath = join(dir, 'bios.img');
+    biosMbrImage(imgPath);
+    await importImage(core, 'tiny', imgPath);
+    const node = addNode(core, bmcs, { mac: '52:54:00:d0:09:01', serial: 'X1', address: '10.231.9.11', disk: join(dir, 'x1'), diskBytes: 128 * MiB });
+    core.deploys.deploy(node.id, { image: 'tiny' });
+    assert.equal((await until('deploy', 15_000, ended(core, node.id))).stage, 'done', 'a PXE request then the agent\'s own DHCP is a network boot');
+    bmcs.machines.get('10.231.9.11')!.ignoresPxe = true;
+    const t0 = Date.now();
+    core.deploys.release(node.id);
+    const d = await until('release', 15_000, ended(core, node.id));
+    assert.ok(Date.now() - t0 < 10_000, 'long before the 60 s agent timeout');
+    assert.match(d.error!, /^the node booted from its disk instead of the network \(its first DHCP request after the power-on came from an OS, not a PXE client\): the BMC's one-time PXE boot device was not honoured/);
+    assert.equal(core.nodes.get(node.id)!.state, 'clean-failed');
+  } finally { done(); }
+});
+
 test('daemon killed mid-write: after the restart the write starts over under a new attempt, the old one\'s reports are refused, then active', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'rs-deploy-restart-'));
   const bmcs = new FakeBmcs();

@@ -104,6 +104,10 @@ interface AgentWait {
   issued: number;
   /** the step needs a writer slot before its command is handed out */
   needsSlot: boolean;
+  /** when the wait began (DHCP events after it tell what the node booted) */
+  since: number;
+  /** a PXE/iPXE DHCP request of the node came since: it network-boots (the agent's own DHCP follows) */
+  sawPxe: boolean;
   timer: NodeJS.Timeout | null;
   resolve: (r: AgentResult) => void;
   reject: (e: Error) => void;
@@ -138,6 +142,8 @@ export class DeployService {
   private readonly wire = new Map<string, string>();
   private readonly rates = new Map<string, { bytes: number; at: number; stage: string; reported: number }>();
   private readonly running = new Set<string>();
+  /** jobs whose power-on step ran in this process (not before a restart): their node's first DHCP is watched */
+  private readonly poweredHere = new Set<string>();
   private readonly sleepers = new Set<() => void>();
   private stopped = false;
 
@@ -543,6 +549,7 @@ export class DeployService {
       this.log.error({ err, job: jobId }, 'deploy runner failed');
     } finally {
       this.running.delete(jobId);
+      this.poweredHere.delete(jobId);
     }
   }
 
@@ -563,6 +570,7 @@ export class DeployService {
           await s.power(p === 'on' ? 'cycle' : 'on'); // a running node would not PXE-boot: cycle it
         });
         this.setPower(nodeId, address, 'on', true);
+        this.poweredHere.add(job.id);
         this.record(nodeId, 'power-on', `BMC ${address}: power on (to boot the agent)`, { bmc: address }, 'info', 'bmc');
         return;
       }
@@ -775,9 +783,25 @@ export class DeployService {
 
   private onStream(m: StreamMessage): void {
     if (m.type !== 'event' || m.payload.source !== 'dhcp' || !m.payload.nodeId) return;
+    this.agentBootSeen(m.payload.nodeId, m.payload.at, m.payload.kind, m.payload.detail);
     const w = this.bootWaits.get(m.payload.nodeId);
     if (!w || !w.accept.has('dhcp') || m.payload.at < w.since) return;
     if (isOsDhcp(m.payload.source, m.payload.kind, m.payload.detail)) w.resolve('dhcp');
+  }
+
+  /**
+   * While the agent is awaited after a one-time PXE power-on, the node's first DHCP request tells what it booted: a
+   * PXE/iPXE client (then the agent's own DHCP follows), or — with no PXE request before it — an OS from its disk: the
+   * boot device was not honoured, and waiting for the agent is pointless. Authoritative mode only (RackSeed hears
+   * every DHCP request there).
+   */
+  private agentBootSeen(nodeId: string, at: number, kind: string, detail: Record<string, unknown> | undefined): void {
+    const w = this.waits.get(nodeId);
+    if (!w || w.issued > 0 || at < w.since || w.sawPxe || !AGENT_STEPS.has(w.step) || !this.poweredHere.has(w.jobId)) return;
+    if (detail?.pxe === true) { w.sawPxe = true; return; }
+    if (!isOsDhcp('dhcp', kind, detail)) return;
+    w.reject(new StepError(w.step, `the node booted from its disk instead of the network (its first DHCP request after the power-on came from an OS, not a PXE client): ` +
+      'the BMC\'s one-time PXE boot device was not honoured — check network boot in its firmware boot order'));
   }
 
   private finish(jobId: string): void {
@@ -855,7 +879,7 @@ export class DeployService {
         fn();
       };
       const w: AgentWait = {
-        jobId: job.id, step, phase, attempt, command, issued: continued ? 1 : 0, needsSlot, timer: null,
+        jobId: job.id, step, phase, attempt, command, issued: continued ? 1 : 0, needsSlot, since: Date.now(), sawPxe: false, timer: null,
         resolve: (r) => done(() => resolve(r)), reject: (e) => done(() => reject(e)),
       };
       this.waits.set(nodeId, w);
