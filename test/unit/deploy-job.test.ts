@@ -412,5 +412,6 @@ test('which DHCP answers count as the deployed OS booting: not a PXE/iPXE client
   assert.equal(isOsDhcp('dhcp', 'ack', {}), true);
   assert.equal(isOsDhcp('dhcp', 'ack', { pxe: true }), false);
   assert.equal(isOsDhcp('dhcp', 'nak', {}), false);
+  assert.equal(isOsDhcp('dhcp', 'offer', {}), false, 'a held OFFER alone (firmware PXE unanswered) carries no request facts');
   assert.equal(isOsDhcp('http', 'ack', {}), false);
 });

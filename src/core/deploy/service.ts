@@ -1022,8 +1022,12 @@ function naming(e: { node: string; error: string }): string {
   return e.error.includes(e.node) ? e.error : `node ${e.node}: ${e.error}`;
 }
 
-/** A DHCP answer to a client that did not say it was PXE/iPXE (detail.pxe, src/netboot/dhcp/server/serve-loop.ts). */
+/**
+ * A DHCPACK to a client that did not say it was PXE/iPXE (detail.pxe, src/netboot/dhcp/server/serve-loop.ts). Only a
+ * completed exchange counts: an OFFER whose REQUEST never came is written later on its own, without the request's
+ * facts (a UEFI firmware's PXE DISCOVER answered by no boot server ends that way).
+ */
 export function isOsDhcp(source: string, kind: string, detail: Record<string, unknown> | undefined): boolean {
-  return source === 'dhcp' && (kind === 'ack' || kind === 'offer') && detail?.pxe !== true;
+  return source === 'dhcp' && kind === 'ack' && detail?.pxe !== true;
 }
 
