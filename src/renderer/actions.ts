@@ -3,6 +3,9 @@
 import { ApiClient, ApiError, type DownloadedFile } from './api/client.ts';
 import type { NetworkConfig, PowerAction, BootDevRequest } from '../shared/api.ts';
 import type { ExportFormat, HandoffRecord, HandoffRequest, ImportResult } from '../shared/handoff.ts';
+import type { BatchDeployRequest, Deployment } from '../shared/deploy.ts';
+import { IMAGE_NAME, IMAGE_NAME_RULE, type ImageRecord } from '../shared/image.ts';
+import { uploadImage, type XhrFactory } from './api/upload.ts';
 import { appStore, type AppStore } from './store/store.ts';
 
 let client: ApiClient | null = null;
@@ -62,6 +65,7 @@ export async function loadSnapshot(): Promise<void> {
     }),
     guarded('BMCs', async () => s.setBmcs(await api().bmcs())),
     loadHandoffs(),
+    loadDeploy(),
   ]);
 }
 
@@ -266,5 +270,89 @@ export async function importCsvFile(file: Blob): Promise<ImportOutcome> {
     return { ok: true, result };
   } catch (err) {
     return { ok: false, message: errorText(err) };
+  }
+}
+
+// ── images and deploy (issue 15) ──
+
+/** The image library and every node's latest deploy/release. */
+export async function loadDeploy(): Promise<void> {
+  const s = store.getState();
+  await Promise.all([
+    guarded('Images', async () => s.setImages(await api().images())),
+    guarded('Deployments', async () => s.setDeployments(await api().deployments())),
+  ]);
+}
+
+let xhrFactory: XhrFactory | undefined;
+/** Tests: the XMLHttpRequest to upload with. */
+export function setXhrFactory(f: XhrFactory | undefined): void { xhrFactory = f; }
+
+/**
+ * Upload `file` as image `name` with progress in `uploads[name]` (bytes sent, MB/s), then the daemon's answer: the
+ * record (ready, or importing while a qcow2 converts — 'image' stream messages carry on), or why it was refused.
+ */
+export async function uploadImageFile(file: File | Blob, name: string, fileName = (file as File).name ?? name): Promise<ImageRecord | null> {
+  const s = () => store.getState();
+  const startedAt = Date.now();
+  const base = { name, fileName, total: file.size, startedAt, mbps: null, error: null };
+  if (!IMAGE_NAME.test(name)) { s().setUpload({ ...base, sent: 0, status: 'failed', error: `the name must be ${IMAGE_NAME_RULE}` }); return null; }
+  if (Object.values(s().images).some((i) => i.name === name)) { s().setUpload({ ...base, sent: 0, status: 'failed', error: `an image named ${name} exists already: choose another name or remove it first` }); return null; }
+  s().setUpload({ ...base, sent: 0, status: 'uploading' });
+  let last = 0;
+  const handle = uploadImage(api().conn, name, file, ({ sent, total }) => {
+    const now = Date.now();
+    if (now - last < 100 && sent < total) return; // at most ten store updates a second
+    last = now;
+    const secs = (now - startedAt) / 1000;
+    s().setUpload({ ...base, total, sent, mbps: secs > 0.2 ? Math.round((sent / secs / 1e6) * 10) / 10 : null, status: sent >= total ? 'processing' : 'uploading' });
+  }, xhrFactory);
+  try {
+    const rec = await handle.done;
+    s().upsertImage(rec);
+    const u = s().uploads[name];
+    s().setUpload({ ...base, ...(u ?? {}), sent: file.size, status: 'done' });
+    return rec;
+  } catch (err) {
+    const body = err instanceof ApiError ? err.body as { image?: ImageRecord } | null : null;
+    if (body && typeof body === 'object' && body.image) s().upsertImage(body.image);
+    const u = s().uploads[name];
+    s().setUpload({ ...base, ...(u ?? {}), status: 'failed', error: errorText(err) });
+    return null;
+  }
+}
+
+export async function removeImage(id: string): Promise<boolean> {
+  const r = await guarded('Remove image', () => api().deleteImage(id));
+  if (!r) return false;
+  store.getState().removeImage(r.id);
+  store.getState().notify('info', `Image ${r.name} removed`);
+  return true;
+}
+
+export type DeployStart = { ok: true; deployments: Deployment[] } | { ok: false; message: string; nodes: { node: string; error: string }[] };
+
+/** POST /deploy for many nodes. A refused batch starts nothing; the daemon names each refused node. */
+export async function startDeploy(req: BatchDeployRequest): Promise<DeployStart> {
+  try {
+    const list = await api().deploy(req);
+    for (const d of list) store.getState().upsertDeployment(d);
+    return { ok: true, deployments: list };
+  } catch (err) {
+    const body = err instanceof ApiError ? err.body as { nodes?: { node: string; error: string }[] } | null : null;
+    return { ok: false, message: errorText(err), nodes: body && typeof body === 'object' && Array.isArray(body.nodes) ? body.nodes : [] };
+  }
+}
+
+/** Release (clean) nodes: wipe partition tables and signatures (and with `erase` zero whole disks), power off. */
+export async function releaseNodes(ids: string[], erase: boolean): Promise<DeployStart> {
+  try {
+    const list = await api().release(ids, erase);
+    for (const d of list) store.getState().upsertDeployment(d);
+    store.getState().notify('info', `Release started for ${list.length} node${list.length === 1 ? '' : 's'}: they become available once their disks are wiped`);
+    return { ok: true, deployments: list };
+  } catch (err) {
+    const body = err instanceof ApiError ? err.body as { nodes?: { node: string; error: string }[] } | null : null;
+    return { ok: false, message: errorText(err), nodes: body && typeof body === 'object' && Array.isArray(body.nodes) ? body.nodes : [] };
   }
 }

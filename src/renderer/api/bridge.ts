@@ -6,7 +6,7 @@ import type { StreamMessage } from '../../shared/api.ts';
 import type { NodeEvent } from '../../shared/node.ts';
 import type { AppStore } from '../store/store.ts';
 
-const MESSAGE_TYPES: ReadonlySet<string> = new Set(['event', 'node', 'node-state', 'sweep', 'services', 'job']);
+const MESSAGE_TYPES: ReadonlySet<string> = new Set(['event', 'node', 'node-state', 'sweep', 'services', 'job', 'image', 'image-removed', 'deploy']);
 
 /**
  * Parse one frame: a StreamMessage, or an array of them (the daemon sends the messages of one turn together).
@@ -42,6 +42,9 @@ export function applyStreamMessage(store: AppStore, msg: StreamMessage): void {
       if (msg.payload.found) s.upsertBmc(msg.payload.found);
       break;
     case 'services': s.setServices(msg.payload); break;
+    case 'image': s.upsertImage(msg.payload); break;
+    case 'image-removed': s.removeImage(msg.payload.id); break;
+    case 'deploy': s.upsertDeployment(msg.payload); break;
     case 'job': {
       const job = msg.payload;
       if (job.kind === 'handoff') s.setHandoffJob(job);

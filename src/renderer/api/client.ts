@@ -7,6 +7,8 @@ import type {
 } from '../../shared/api.ts';
 import type { NodeEvent, NodeSummary } from '../../shared/node.ts';
 import type { EngineInfo, ExportFormat, HandoffRecord, HandoffRequest, ImportResult } from '../../shared/handoff.ts';
+import type { ImageRecord } from '../../shared/image.ts';
+import type { BatchDeployRequest, Deployment } from '../../shared/deploy.ts';
 import type { ApiConnection } from './connection.ts';
 import { attachmentName } from '../lib/handoff.ts';
 
@@ -121,4 +123,22 @@ export class ApiClient {
   }
   /** A node CSV (the CSV export) or a rack plan; 400 names the line and field, and nothing is imported. */
   importCsv(csv: string): Promise<ImportResult> { return this.request('POST', '/api/v1/import', { csv }); }
+
+  // ── images and deploy (src/shared/image.ts, src/shared/deploy.ts) ──
+  images(): Promise<ImageRecord[]> { return this.request('GET', '/api/v1/images'); }
+  /** Upload a file as image `name`: 202 once the body is read (the import goes on; 'image' stream messages tell how far). */
+  async uploadImage(name: string, file: Blob): Promise<ImageRecord> {
+    const headers: Record<string, string> = { accept: 'application/json', 'content-type': 'application/octet-stream' };
+    if (this.conn.token) headers.authorization = `Bearer ${this.conn.token}`;
+    const res = await this.fetchImpl(`${this.conn.baseUrl}/api/v1/images?name=${encodeURIComponent(name)}`, { method: 'POST', headers, credentials: 'include', body: file });
+    const text = await res.text();
+    if (!res.ok) { const e = errorMessage(res, text); throw new ApiError(res.status, e.message, e.parsed); }
+    return JSON.parse(text) as ImageRecord;
+  }
+  deployments(): Promise<Deployment[]> { return this.request('GET', '/api/v1/deployments'); }
+  /** 202 with one Deployment per node; a refused batch (400/404/409) starts nothing and names each node in `body.nodes`. */
+  deploy(req: BatchDeployRequest): Promise<Deployment[]> { return this.request('POST', '/api/v1/deploy', req); }
+  release(nodes: string[], erase = false): Promise<Deployment[]> { return this.request('POST', '/api/v1/release', { nodes, erase }); }
+  /** Remove an image (an import in progress is stopped first); answers the record as it was. */
+  deleteImage(id: string): Promise<ImageRecord> { return this.request('DELETE', `/api/v1/images/${encodeURIComponent(id)}`); }
 }

@@ -2,10 +2,11 @@
 import { useEffect } from 'react';
 import { useApp } from '../store/store.ts';
 import { formatRoute } from '../lib/route.ts';
-import type { Route } from '../store/slices.ts';
+import type { Route, WizardStep } from '../store/slices.ts';
 import { NetworkStep } from './NetworkStep.tsx';
 import { BmcStep } from './BmcStep.tsx';
 import { DiscoverStep } from './DiscoverStep.tsx';
+import { DeployStep } from './DeployStep.tsx';
 import { NodeFilter, NodeTable } from './NodeTable.tsx';
 import { NodeDetail } from './NodeDetail.tsx';
 import { FleetActions } from './FleetActions.tsx';
@@ -14,12 +15,15 @@ import { EventLog } from './EventLog.tsx';
 
 const go = (r: Route) => { window.location.hash = formatRoute(r); };
 
-const STEPS = [['network', 'Network'], ['bmc', 'BMCs'], ['discover', 'Discover']] as const;
+const STEPS = [['network', 'Network'], ['bmc', 'BMCs'], ['discover', 'Discover'], ['deploy', 'Deploy']] as const;
 
-function Wizard({ step }: { step: 'network' | 'bmc' | 'discover' }) {
+function Wizard({ step }: { step: WizardStep }) {
   const configured = useApp((s) => s.networkConfig !== null);
   const passwordSet = useApp((s) => s.bmcPasswordSet);
-  const done = { network: configured, bmc: passwordSet, discover: false };
+  // discovery has done its part once a node got past inspection (available, or on to deploy)
+  const available = useApp((s) => Object.values(s.nodes).some((n) => !['seen', 'discovered', 'inspecting', 'error'].includes(n.state)));
+  const active = useApp((s) => Object.values(s.nodes).some((n) => n.state === 'active'));
+  const done = { network: configured, bmc: passwordSet, discover: available, deploy: active };
   return (
     <div className="wizard">
       <nav aria-label="Setup steps">
@@ -35,7 +39,8 @@ function Wizard({ step }: { step: 'network' | 'bmc' | 'discover' }) {
       </nav>
       {step === 'network' ? <NetworkStep onDone={() => go({ page: 'wizard', step: 'bmc' })} /> : null}
       {step === 'bmc' ? <BmcStep onBack={() => go({ page: 'wizard', step: 'network' })} onDone={() => go({ page: 'wizard', step: 'discover' })} /> : null}
-      {step === 'discover' ? <DiscoverStep onBack={() => go({ page: 'wizard', step: 'bmc' })} onDone={() => go({ page: 'fleet', nodeId: null })} /> : null}
+      {step === 'discover' ? <DiscoverStep onBack={() => go({ page: 'wizard', step: 'bmc' })} onDone={() => go({ page: 'fleet', nodeId: null })} onNext={() => go({ page: 'wizard', step: 'deploy' })} /> : null}
+      {step === 'deploy' ? <DeployStep onBack={() => go({ page: 'wizard', step: 'discover' })} onDone={() => go({ page: 'fleet', nodeId: null })} /> : null}
     </div>
   );
 }

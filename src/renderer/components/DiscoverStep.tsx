@@ -54,7 +54,7 @@ function StateCounts() {
   );
 }
 
-export function DiscoverStep({ onBack, onDone }: { onBack: () => void; onDone: () => void }) {
+export function DiscoverStep({ onBack, onDone, onNext }: { onBack: () => void; onDone: () => void; onNext?: () => void }) {
   const configured = useApp((s) => s.networkConfig !== null);
   const [busy, setBusy] = useState(false);
   const [started, setStarted] = useState(false);
@@ -77,7 +77,8 @@ export function DiscoverStep({ onBack, onDone }: { onBack: () => void; onDone: (
       <NodeTable caption="Discovered nodes" />
       <div className="actions">
         <button type="button" onClick={onBack}>Back</button>
-        <button type="button" className="primary" onClick={onDone}>Open fleet view</button>
+        <button type="button" className={onNext ? undefined : 'primary'} onClick={onDone}>Open fleet view</button>
+        {onNext ? <button type="button" className="primary" onClick={onNext}>Next: Deploy</button> : null}
       </div>
     </div>
   );

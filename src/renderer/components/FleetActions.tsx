@@ -2,13 +2,49 @@
 // the whole appliance. Each opens a dialog that says what it will do before it does it.
 import { useMemo, useState } from 'react';
 import { useApp } from '../store/store.ts';
-import { handoverAndStop, takeBack } from '../actions.ts';
+import { handoverAndStop, releaseNodes, takeBack } from '../actions.ts';
 import { isEngineOwned, ownerLabel } from '../lib/handoff.ts';
+import { canDeploy, canRelease } from '../lib/deploy.ts';
+import { formatRoute } from '../lib/route.ts';
 import { Dialog } from './Dialog.tsx';
 import { HandoffDialog } from './HandoffDialog.tsx';
 import { ExportDialog, ImportDialog } from './ExportImport.tsx';
 
-type Open = 'handoff' | 'takeback' | 'export' | 'import' | 'stop' | null;
+type Open = 'handoff' | 'takeback' | 'export' | 'import' | 'stop' | 'release' | null;
+
+/** Release (clean): wipe the disks' partition tables and signatures (optionally zero them), power off → available. */
+export function ReleaseDialog({ nodeIds, onClose }: { nodeIds: string[]; onClose: () => void }) {
+  const nodes = useApp((s) => s.nodes);
+  const records = useApp((s) => s.handoffs);
+  const ok = nodeIds.filter((id) => nodes[id] && canRelease(nodes[id]!) && !isEngineOwned(records[id]));
+  const [erase, setErase] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [refusal, setRefusal] = useState<{ message: string; nodes: { node: string; error: string }[] } | null>(null);
+  return (
+    <Dialog title="Release" onClose={onClose}>
+      <p className="lead">
+        Boots each node into the agent, wipes the partition tables and file system signatures at both ends of every disk, and
+        powers it off; it is then <strong>available</strong> again. What its disks held is gone.
+      </p>
+      <ul className="plain">{ok.map((id) => <li key={id}><span className="mono">{nodes[id]!.mac}</span> — {nodes[id]!.state}{nodes[id]!.serial ? ` · ${nodes[id]!.serial}` : ''}</li>)}</ul>
+      {ok.length < nodeIds.length ? <p className="muted small">{nodeIds.length - ok.length} selected node(s) cannot be released now (only active, available, deploy failed or clean failed nodes RackSeed owns) and are left out.</p> : null}
+      <label className="check"><input type="checkbox" checked={erase} onChange={(e) => setErase(e.target.checked)} /> Also write zeros over every whole disk (slow: hours for large disks)</label>
+      {refusal ? (
+        <div className="alert bad" role="alert">
+          <strong>Nothing was started: {refusal.message}</strong>
+          {refusal.nodes.length ? <ul className="plain">{refusal.nodes.map((n) => <li key={n.node}><span className="mono">{nodes[n.node]?.mac ?? n.node}</span> — {n.error}</li>)}</ul> : null}
+        </div>
+      ) : null}
+      <div className="actions">
+        <button type="button" onClick={onClose}>Cancel</button>
+        <button type="button" className="primary danger-bg" disabled={busy || ok.length === 0}
+          onClick={async () => { setBusy(true); const r = await releaseNodes(ok, erase); setBusy(false); if (r.ok) onClose(); else setRefusal(r); }}>
+          {busy ? 'Starting…' : `Release ${ok.length} node${ok.length === 1 ? '' : 's'}`}
+        </button>
+      </div>
+    </Dialog>
+  );
+}
 
 export function TakeBackDialog({ nodeIds, onClose }: { nodeIds: string[]; onClose: () => void }) {
   const nodes = useApp((s) => s.nodes);
@@ -73,6 +109,10 @@ export function FleetActions() {
   const selection = useApp((s) => s.selection);
   const records = useApp((s) => s.handoffs);
   const clear = useApp((s) => s.clearSelection);
+  const nodes = useApp((s) => s.nodes);
+  const setDeployPreset = useApp((s) => s.setDeployPreset);
+  const deployable = selection.filter((id) => nodes[id] && canDeploy(nodes[id]!) && !isEngineOwned(records[id]));
+  const releasable = selection.filter((id) => nodes[id] && canRelease(nodes[id]!) && !isEngineOwned(records[id]));
   const [open, setOpen] = useState<Open>(null);
   // the dialog works on the selection as it was when it opened
   const [ids, setIds] = useState<string[]>([]);
@@ -85,6 +125,9 @@ export function FleetActions() {
         {selection.length ? `${selection.length} selected` : 'Tick nodes to act on them'}
       </span>
       {selection.length ? <button type="button" className="link small" onClick={clear}>Clear selection</button> : null}
+      <button type="button" disabled={!deployable.length} title="Open the Deploy step with these nodes ticked (active ones are redeployed)"
+        onClick={() => { setDeployPreset(deployable); window.location.hash = formatRoute({ page: 'wizard', step: 'deploy' }); }}>Deploy…</button>
+      <button type="button" onClick={() => show('release')} disabled={!releasable.length}>Release…</button>
       <button type="button" onClick={() => show('handoff')} disabled={!selection.length}>Hand over…</button>
       <button type="button" onClick={() => show('takeback')} disabled={!ownedSelected}>Take back…</button>
       <button type="button" onClick={() => show('export')}>Export…</button>
@@ -96,6 +139,7 @@ export function FleetActions() {
       {open === 'export' ? <ExportDialog nodeIds={ids} onClose={close} /> : null}
       {open === 'import' ? <ImportDialog onClose={close} /> : null}
       {open === 'stop' ? <StopDialog onClose={close} /> : null}
+      {open === 'release' ? <ReleaseDialog nodeIds={ids} onClose={close} /> : null}
     </div>
   );
 }

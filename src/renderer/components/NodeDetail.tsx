@@ -3,13 +3,56 @@ import { useEffect, useState } from 'react';
 import { useApp } from '../store/store.ts';
 import { allowNode, inspect, loadNodeDetail, power, setBootDevice, setMaintenance } from '../actions.ts';
 import type { BootDevRequest } from '../../shared/api.ts';
-import { formatDisk, formatMemory } from '../lib/fleet-table.ts';
+import { formatBytes, formatDisk, formatMemory } from '../lib/fleet-table.ts';
 import { BootTimeline } from './BootTimeline.tsx';
 import { Inventory } from './Inventory.tsx';
 import { EventRows } from './EventLog.tsx';
 import { PowerCell, StateBadge } from './common.tsx';
 import { HandoffOutcome } from './HandoffDialog.tsx';
-import { TakeBackDialog } from './FleetActions.tsx';
+import { ReleaseDialog, TakeBackDialog } from './FleetActions.tsx';
+import { DeployTimeline } from './DeployTimeline.tsx';
+import { canDeploy, canRelease, deployProgress, formatRate, STAGE_TEXT } from '../lib/deploy.ts';
+import { formatRoute } from '../lib/route.ts';
+import type { NodeEvent } from '../../shared/node.ts';
+
+/** The node's latest deploy or release: image, host name, disk, the stage with bytes and MB/s, the stages; Release / Redeploy. */
+function DeploySection({ id, events, owned }: { id: string; events: readonly NodeEvent[]; owned: boolean }) {
+  const d = useApp((s) => s.deployments[id]);
+  const n = useApp((s) => s.nodes[id]);
+  const setPreset = useApp((s) => s.setDeployPreset);
+  const [releasing, setReleasing] = useState(false);
+  if (!n) return null;
+  const p = d ? deployProgress(d) : null;
+  const moving = d && (d.stage === 'writing' || d.stage === 'verifying');
+  return (
+    <section aria-label="Deploy">
+      <h3>Deploy</h3>
+      {d ? (
+        <>
+          <dl className="facts one">
+            {d.kind === 'deploy' ? <div><dt>Image</dt><dd className="mono small">{d.image ? `${d.image.name} (${formatBytes(d.image.sizeBytes)})` : '—'}</dd></div> : <div><dt>Release</dt><dd>{d.erase ? 'wipe and zero every disk' : 'wipe partition tables and signatures'}</dd></div>}
+            {d.hostname ? <div><dt>Host name</dt><dd className="mono">{d.hostname}</dd></div> : null}
+            {d.disk ? <div><dt>Disk</dt><dd className="mono small">{d.disk.name} ({formatBytes(d.disk.sizeBytes)}){d.disk.serial ? ` · ${d.disk.serial}` : ''}</dd></div> : null}
+            <div><dt>Stage</dt><dd>{STAGE_TEXT[d.stage]}{moving ? ` · ${formatBytes(d.bytes)} of ${formatBytes(d.totalBytes)} · ${formatRate(d.mbps)}` : ''}{d.bootedVia ? ` (booted: ${d.bootedVia})` : ''}</dd></div>
+          </dl>
+          {p && d.stage !== 'done' && d.stage !== 'failed' ? (
+            <div className="progress wide-bar" role="progressbar" aria-label="Deploy progress" aria-valuemin={0} aria-valuemax={1000} aria-valuenow={Math.round(p.fraction * 1000)} aria-valuetext={p.text}>
+              <div className="progress-fill" style={{ width: `${Math.round(p.fraction * 100)}%` }} />
+            </div>
+          ) : null}
+          <DeployTimeline events={events} deployment={d} />
+        </>
+      ) : <p className="muted small">Never deployed or released.</p>}
+      <div className="btn-row">
+        <button type="button" disabled={owned || !canDeploy(n)} onClick={() => { setPreset([id]); window.location.hash = formatRoute({ page: 'wizard', step: 'deploy' }); }}>
+          {n.state === 'available' ? 'Deploy…' : 'Redeploy…'}
+        </button>
+        <button type="button" disabled={owned || !canRelease(n)} onClick={() => setReleasing(true)}>Release…</button>
+      </div>
+      {releasing ? <ReleaseDialog nodeIds={[id]} onClose={() => setReleasing(false)} /> : null}
+    </section>
+  );
+}
 import { engineHost, handoffSummary, isEngineOwned, ownerLabel, ownerTitle } from '../lib/handoff.ts';
 
 /** Who owns the node and its latest hand-off: status, the engine's node, what RackSeed read back, Ironic's error. */
@@ -145,6 +188,7 @@ export function NodeDetail({ id }: { id: string }) {
       </div>
 
       <HandoffSection id={n.id} />
+      <DeploySection id={n.id} events={detail?.events ?? []} owned={owned} />
 
       <h3>Boot timeline</h3>
       <BootTimeline events={detail?.events ?? []} />

@@ -6,8 +6,10 @@ import type {
 } from '../../shared/api.ts';
 import type { NodeEvent, NodeState, NodeSummary } from '../../shared/node.ts';
 import type { EngineInfo, HandoffRecord } from '../../shared/handoff.ts';
+import type { ImageRecord } from '../../shared/image.ts';
+import type { Deployment } from '../../shared/deploy.ts';
 
-export type RootState = NetworkSlice & BmcSlice & NodesSlice & EventsSlice & ServicesSlice & HandoffSlice & SelectionSlice & UiSlice;
+export type RootState = NetworkSlice & BmcSlice & NodesSlice & EventsSlice & ServicesSlice & HandoffSlice & SelectionSlice & DeploySlice & DeployUiSlice & UiSlice;
 type Slice<T> = StateCreator<RootState, [], [], T>;
 
 export interface NetworkSlice {
@@ -196,9 +198,82 @@ export const createSelectionSlice: Slice<SelectionSlice> = (set) => ({
   clearSelection: () => set((s) => (s.selection.length ? { selection: [] } : {})),
 });
 
+/** The image library and every node's latest deploy/release, live from 'image' and 'deploy' stream messages. */
+export interface DeploySlice {
+  /** images by id */
+  images: Record<string, ImageRecord>;
+  /** the latest deploy or release of each node, by node id */
+  deployments: Record<string, Deployment>;
+  setImages(list: ImageRecord[]): void;
+  upsertImage(i: ImageRecord): void;
+  removeImage(id: string): void;
+  setDeployments(list: Deployment[]): void;
+  /** a deployment changed; an older update of the same job (by updatedAt) is ignored */
+  upsertDeployment(d: Deployment): void;
+}
+
+export const createDeploySlice: Slice<DeploySlice> = (set) => ({
+  images: {},
+  deployments: {},
+  setImages: (list) => set({ images: Object.fromEntries(list.map((i) => [i.id, i])) }),
+  upsertImage: (i) => set((s) => ({ images: { ...s.images, [i.id]: i } })),
+  removeImage: (id) => set((s) => {
+    if (!s.images[id]) return {};
+    const images = { ...s.images };
+    delete images[id];
+    return { images };
+  }),
+  setDeployments: (list) => set({ deployments: Object.fromEntries(list.map((d) => [d.nodeId, d])) }),
+  upsertDeployment: (d) => set((s) => {
+    const cur = s.deployments[d.nodeId];
+    if (cur && cur.jobId === d.jobId && cur.updatedAt > d.updatedAt) return {};
+    return { deployments: { ...s.deployments, [d.nodeId]: d } };
+  }),
+});
+
+/** An image file this browser is sending to the daemon (XHR upload progress), by image name. */
+export interface Upload {
+  name: string;
+  fileName: string;
+  /** bytes sent so far and the file's size */
+  sent: number;
+  total: number;
+  startedAt: number;
+  /** MB/s (10^6 bytes) over the upload so far */
+  mbps: number | null;
+  /** uploading: bytes still going out; processing: all sent, the daemon still checks/converts; done/failed: its answer */
+  status: 'uploading' | 'processing' | 'done' | 'failed';
+  error: string | null;
+}
+
+/** What the Deploy step keeps beside the library and the deployments: uploads from this page, preset node picks. */
+export interface DeployUiSlice {
+  /** uploads started from this page, by image name */
+  uploads: Record<string, Upload>;
+  /** nodes the Deploy step starts with ticked (the fleet's Deploy/Redeploy action); null = every available node */
+  deployPreset: string[] | null;
+  setUpload(u: Upload): void;
+  clearUpload(name: string): void;
+  setDeployPreset(ids: string[] | null): void;
+}
+
+export const createDeployUiSlice: Slice<DeployUiSlice> = (set) => ({
+  uploads: {},
+  deployPreset: null,
+  setUpload: (u) => set((s) => ({ uploads: { ...s.uploads, [u.name]: u } })),
+  clearUpload: (name) => set((s) => {
+    if (!s.uploads[name]) return {};
+    const uploads = { ...s.uploads };
+    delete uploads[name];
+    return { uploads };
+  }),
+  setDeployPreset: (deployPreset) => set({ deployPreset }),
+});
+
+export type WizardStep = 'network' | 'bmc' | 'discover' | 'deploy';
 export type StreamStatus = 'connecting' | 'open' | 'closed' | 'unauthorized';
 export type Route =
-  | { page: 'wizard'; step: 'network' | 'bmc' | 'discover' }
+  | { page: 'wizard'; step: 'network' | 'bmc' | 'discover' | 'deploy' }
   | { page: 'fleet'; nodeId: string | null }
   | { page: 'events' };
 export type SortKey = 'mac' | 'ip' | 'firmware' | 'state' | 'bmc' | 'serial' | 'cpu' | 'memoryMiB' | 'diskGiB' | 'power';

@@ -3,7 +3,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { useStore } from 'zustand';
 import {
-  createBmcSlice, createEventsSlice, createHandoffSlice, createNetworkSlice, createNodesSlice, createSelectionSlice, createServicesSlice,
+  createBmcSlice, createDeploySlice, createDeployUiSlice, createEventsSlice, createHandoffSlice, createNetworkSlice, createNodesSlice, createSelectionSlice, createServicesSlice,
   createUiSlice,
   type RootState,
 } from './slices.ts';
@@ -20,6 +20,8 @@ export function createAppStore(): AppStore {
     ...createServicesSlice(...a),
     ...createHandoffSlice(...a),
     ...createSelectionSlice(...a),
+    ...createDeploySlice(...a),
+    ...createDeployUiSlice(...a),
     ...createUiSlice(...a),
   }));
 }
