@@ -39,6 +39,8 @@ const server = createDhcpServer({
   leases: leases.store, warmUpLeases: () => openSqliteLeaseStore(':memory:'), ...(process.env.RS_BENCH_WARMUP ? { warmUpDoras: Number(process.env.RS_BENCH_WARMUP) } : {}), socketFactory: createBoundUdpSocketFactory(), logger,
   // A/B switch (RS_BENCH_LINK=0): every reply to a client without an address as a UDP broadcast from the socket
   ...(process.env.RS_BENCH_LINK === '0' ? { linkLayerReplies: false } : {}),
+  // A/B switch (RS_BENCH_DRAIN=0): one datagram per read, as node delivers them
+  ...(process.env.RS_BENCH_DRAIN === '0' ? { batchedReads: false } : {}),
 });
 await server.start();
 // the event log's writer thread has started (a read waits for it), as it has long before a real storm reaches a daemon

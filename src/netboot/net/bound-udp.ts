@@ -13,6 +13,7 @@ import { ipLiteralLookup } from './ip-literal-lookup.ts';
 import { BoundSocketError, errnoName, inNamespace, loadLibc, type Libc } from './libc.ts';
 
 import { openLinkLayerSender } from './link-layer.ts';
+import { openDatagramDrain } from './datagram-drain.ts';
 
 export { BoundSocketError };
 
@@ -72,10 +73,13 @@ function openBoundFd(c: Libc, opts: UdpSocketOptions, netns: string | undefined)
 /**
  * A factory of sockets confined to `options.interface` with SO_BINDTODEVICE (required: a bound factory
  * refuses to create an unconfined socket). `netns` creates the sockets inside that named namespace. Its `linkLayer`
- * opens packet-socket senders on the same terms (link-layer.ts).
+ * opens packet-socket senders on the same terms (link-layer.ts); its `drain`
+ * reads one of its sockets in batches (datagram-drain.ts).
  * Rejects with BoundSocketError (code EACCES/EPERM, ENODEV naming the interface, EADDRINUSE …).
  */
 export function createBoundUdpSocketFactory(factoryOptions: { netns?: string } = {}): UdpSocketFactory {
+  /** the fd under each socket this factory made, for batched reads of it */
+  const fds = new WeakMap<dgram.Socket, number>();
   const factory: UdpSocketFactory = async (opts) => {
     if (!opts.interface) throw new BoundSocketError('an interface-bound socket needs options.interface', 'EINVAL', 22);
     const c = loadLibc();
@@ -90,7 +94,12 @@ export function createBoundUdpSocketFactory(factoryOptions: { netns?: string } =
       try { socket.close(); } catch { c.close(fd); }
       throw err;
     }
+    fds.set(socket, fd);
     return socket;
+  };
+  factory.drain = (socket) => {
+    const fd = fds.get(socket);
+    return fd === undefined ? null : openDatagramDrain(fd);
   };
   // frames at the link layer on the same interfaces, in the same namespace (link-layer.ts)
   factory.linkLayer = async (o) => openLinkLayerSender({ ...o, netns: factoryOptions.netns });

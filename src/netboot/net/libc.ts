@@ -20,6 +20,8 @@ export interface Libc {
   setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
   bind(fd: number, addr: Buffer, len: number): number;
   sendto(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrLen: number): number;
+  /** `vec`: native memory (koffi.alloc) holding struct mmsghdr[vlen]; `timeout` null */
+  recvmmsg(fd: number, vec: unknown, vlen: number, flags: number, timeout: null): number;
   close(fd: number): number;
   setns(fd: number, nstype: number): number;
   if_nametoindex(name: string): number;
@@ -38,6 +40,7 @@ export function loadLibc(): Libc {
     setsockopt: lib.func('int setsockopt(int, int, int, const void *, uint32_t)'),
     bind: lib.func('int bind(int, const void *, uint32_t)'),
     sendto: lib.func('long sendto(int, const void *, unsigned long, int, const void *, uint32_t)'),
+    recvmmsg: lib.func('int recvmmsg(int, void *, unsigned int, int, void *)'),
     close: lib.func('int close(int)'),
     setns: lib.func('int setns(int, int)'),
     if_nametoindex: lib.func('unsigned int if_nametoindex(const char *)'),

@@ -1,6 +1,7 @@
 // Contract for UDP sockets used by the DHCP/proxyDHCP/TFTP servers. Servers never create sockets themselves:
 // they get a factory, so tests inject loopback sockets on high ports and production injects interface-bound ones.
 import type { Socket } from 'node:dgram';
+import type { DatagramDrain } from './datagram-drain.ts';
 import type { LinkLayerSenderFactory } from './link-layer.ts';
 
 export interface UdpSocketOptions {
@@ -21,5 +22,10 @@ export interface UdpSocketOptions {
  * `linkLayer`: present when the factory can also send frames at the link layer on the same interfaces (Linux
  * packet sockets, bound-udp.ts), which the DHCP server uses to answer clients without an address (link-layer.ts);
  * absent (loopback tests, other platforms): those replies are broadcast through the UDP socket.
+ * `drain`: present when the factory can read a socket it made in batches (datagram-drain.ts); null for a socket it
+ * did not make.
  */
-export type UdpSocketFactory = ((options: UdpSocketOptions) => Promise<Socket>) & { linkLayer?: LinkLayerSenderFactory };
+export type UdpSocketFactory = ((options: UdpSocketOptions) => Promise<Socket>) & {
+  linkLayer?: LinkLayerSenderFactory;
+  drain?: (socket: Socket) => DatagramDrain | null;
+};

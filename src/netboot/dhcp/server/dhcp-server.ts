@@ -4,6 +4,7 @@ import type { Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { BootPolicy, NetbootEventSink } from '../../boot-policy.ts';
+import type { DatagramDrain } from '../../net/datagram-drain.ts';
 import type { LinkLayerSender } from '../../net/link-layer.ts';
 import type { UdpSocketFactory } from '../../net/udp-socket.ts';
 import type { Reservation } from './address-pool.ts';
@@ -75,6 +76,11 @@ export interface DhcpServerOptions {
    * broadcast from the socket, which those clients accept too.
    */
   linkLayerReplies?: boolean;
+  /**
+   * Read the socket's queue in batches (recvmmsg) when the factory offers it (`drain`, net/datagram-drain.ts): a busy
+   * server then makes one read for what has queued instead of one per datagram. Default true.
+   */
+  batchedReads?: boolean;
 }
 
 export interface DhcpService {
@@ -112,6 +118,7 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpService {
   const expiryEvents: NetbootEventSink = events ? (e) => { if (e.mac) ctx.offers?.release(e.mac); events(e); } : () => {};
   let socket: Socket | null = null;
   let link: LinkLayerSender | null = null;
+  let drain: DatagramDrain | null = null;
   let timer: NodeJS.Timeout | null = null;
   return {
     async start() {
@@ -128,7 +135,8 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpService {
           log.warn({ err: (err as Error).message }, 'no link-layer replies (clients without an address get broadcasts)');
         }
       }
-      attachPipeline(socket, ctx, decide, link);
+      if (opts.batchedReads !== false) drain = opts.socketFactory.drain?.(socket) ?? null;
+      attachPipeline(socket, ctx, decide, link, drain);
       timer = setInterval(() => {
         try { handler.expire(counters, expiryEvents); } catch (err) { counters.errors++; log.error({ err }, 'lease expiry sweep failed'); }
       }, opts.sweepIntervalMs ?? 10_000);
@@ -143,6 +151,8 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpService {
       if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
       link?.close();
       link = null;
+      drain?.close();
+      drain = null;
       try { opts.leases.commit(); } catch (err) { log.error({ err }, 'final lease commit failed'); }
       ctx.offers?.releaseAll();
       log.info('authoritative DHCP stopped');

@@ -5,6 +5,7 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import type { Logger } from 'pino';
 import type { NetbootEvent, NetbootEventSink } from '../../boot-policy.ts';
+import type { DatagramDrain } from '../../net/datagram-drain.ts';
 import type { LinkLayerSender } from '../../net/link-layer.ts';
 import { DhcpDecodeError } from '../decode-error.ts';
 import { IPV4_ANY } from '../ipv4.ts';
@@ -263,9 +264,11 @@ export function heldOfferEvent(ctx: PipelineContext, o: HeldOffer): NetbootEvent
 /**
  * Attach the pipeline to a socket. Socket errors are logged, never thrown. `link`: replies with a link-layer target
  * (clients without an address on our segment, reply-target.ts) go through it; when it cannot take one (buffer full,
- * too big for a frame) or is null, they go by the socket to the target's UDP address (broadcast).
+ * too big for a frame) or is null, they go by the socket to the target's UDP address (broadcast). `drain`: after each
+ * datagram node delivers, the rest of the socket's queue is read in batches through it (net/datagram-drain.ts) and
+ * run through the pipeline in arrival order; a drain that fails is logged once and not used again.
  */
-export function attachPipeline(socket: Socket, ctx: PipelineContext, decide: DecideFn, link: LinkLayerSender | null = null): void {
+export function attachPipeline(socket: Socket, ctx: PipelineContext, decide: DecideFn, link: LinkLayerSender | null = null, drain: DatagramDrain | null = null): void {
   const send = (bytes: Buffer, to: ReplyTarget, done: (err: Error | null) => void): void => {
     if (link !== null && to.link !== null) {
       try {
@@ -277,6 +280,18 @@ export function attachPipeline(socket: Socket, ctx: PipelineContext, decide: Dec
     }
     socket.send(bytes, to.port, to.address, (err) => done(err ?? null));
   };
-  socket.on('message', (msg, from) => handleDatagram(ctx, decide, msg, from, send));
+  let queued = drain;
+  const onQueued = (msg: Buffer, from: RemoteInfo): void => handleDatagram(ctx, decide, msg, from, send);
+  socket.on('message', (msg, from) => {
+    handleDatagram(ctx, decide, msg, from, send);
+    if (queued === null) return;
+    try {
+      queued.drain(onQueued);
+    } catch (err) {
+      queued = null;
+      ctx.counters.errors++;
+      ctx.log.error({ interface: ctx.iface, err }, 'batched DHCP reads failed; reading one datagram at a time');
+    }
+  });
   socket.on('error', (err) => { ctx.counters.errors++; ctx.log.error({ interface: ctx.iface, err }, 'DHCP socket error'); });
 }
