@@ -38,6 +38,17 @@ power_on() {
   # an IPMI boot device without "persistent" applies to the next boot only
   [ -f boot.persistent ] || echo default > boot
   mapfile -t args < qemu.args
+  # OVMF ignores -boot order (only SeaBIOS reads it) and keeps its own boot order in the node's variable store, where
+  # network boot may come first: a one-time PXE boot of a UEFI node whose disk is bootable (a deployed node being
+  # released) would start the disk, and a deployed node would spend minutes in PXEv4/PXEv6/HTTP boot before its
+  # disk. A bootindex puts the wanted device first for this power-on in both firmwares (the NIC for pxe, the disk
+  # otherwise); the rest follow, so a failed PXE or a blank disk still falls through.
+  local i want
+  if [ "$bootdev" = pxe ]; then want='*netdev=n0*'; else want='*drive=d0*'; fi
+  for i in "${!args[@]}"; do
+    # shellcheck disable=SC2254
+    case "${args[$i]}" in -*) ;; $want) args[$i]="${args[$i]},bootindex=0" ;; esac
+  done
   echo "=== power on $(date -u +%FT%TZ) boot=$bootdev" >> console.log
   setsid qemu-system-x86_64 "${args[@]}" -boot "order=$order" -pidfile "$dir/qemu.pid" \
     </dev/null >>console.log 2>>qemu.err &
