@@ -41,6 +41,8 @@ const server = createDhcpServer({
   ...(process.env.RS_BENCH_LINK === '0' ? { linkLayerReplies: false } : {}),
   // A/B switch (RS_BENCH_DRAIN=0): one datagram per read, as node delivers them
   ...(process.env.RS_BENCH_DRAIN === '0' ? { batchedReads: false } : {}),
+  // A/B switch (RS_BENCH_BATCH_SENDS=0): one system call per reply
+  ...(process.env.RS_BENCH_BATCH_SENDS === '0' ? { batchedSends: false } : {}),
 });
 await server.start();
 // the event log's writer thread has started (a read waits for it), as it has long before a real storm reaches a daemon

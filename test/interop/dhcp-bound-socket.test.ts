@@ -88,3 +88,31 @@ test('a burst queued on a bound socket is read in batches beside node: every dat
   } finally { server.close(); client.close(); drain.close(); }
   assert.equal(drain.drain(() => { throw new Error('not after close'); }), 0, 'a closed drain reads nothing');
 });
+
+test("a bound socket's send batch delivers each queued datagram to its own address in one flush; a full batch or an oversized datagram is refused", async () => {
+  const f = createBoundUdpSocketFactory({ netns: ns });
+  const server = await f({ port: 6774, interface: 'eth0' });
+  const g = createBoundUdpSocketFactory({ netns: peer });
+  const a = await g({ port: 6775, interface: 'eth0' });
+  const b = await g({ port: 6776, interface: 'eth0' });
+  const batch = f.sendBatch!(server)!;
+  try {
+    const got: string[] = [];
+    const all = new Promise<void>((resolve) => {
+      const on = (name: string) => (m: Buffer, from: dgram.RemoteInfo) => { got.push(`${name} ${m.toString()} ${from.address}:${from.port}`); if (got.length === 64) resolve(); };
+      a.on('message', on('a'));
+      b.on('message', on('b'));
+    });
+    for (let i = 0; i < 64; i++) assert.ok(batch.queue(Buffer.from(`m${i}`), '10.235.0.2', i % 2 ? 6776 : 6775), `message ${i} queued`);
+    assert.equal(batch.queue(Buffer.from('one too many'), '10.235.0.2', 6775), false, 'a full batch refuses');
+    assert.equal(batch.queued, 64);
+    assert.equal(batch.flush(), null, 'all 64 handed to the kernel');
+    assert.equal(batch.queued, 0);
+    await Promise.race([all, new Promise((r) => setTimeout(r, 3000))]);
+    const expect = (name: string, odd: number): string[] => Array.from({ length: 32 }, (_, k) => `${name} m${2 * k + odd} 10.235.0.1:6774`);
+    assert.deepEqual(got.filter((x) => x.startsWith('a ')), expect('a', 0), 'the even ones to a, in order, from the bound socket');
+    assert.deepEqual(got.filter((x) => x.startsWith('b ')), expect('b', 1), 'the odd ones to b');
+    assert.equal(batch.queue(Buffer.alloc(4000), '10.235.0.2', 6775), false, 'a datagram larger than a slot is refused');
+    assert.equal(batch.flush(), null, 'an empty flush sends nothing');
+  } finally { server.close(); a.close(); b.close(); batch.close(); }
+});

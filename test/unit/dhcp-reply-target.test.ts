@@ -52,7 +52,7 @@ test('link-layer frames carry a valid IPv4 header checksum and UDP checksum over
     const frame = Buffer.alloc(28 + payloadLength);
     for (let i = 0; i < payloadLength; i++) frame[28 + i] = (i * 37 + payloadLength) & 255;
     const src = 0x0ad30001, dst = 0x0ad30102; // 10.211.0.1 → 10.211.1.2
-    writeIpUdpHeaders(frame, payloadLength, src, dst, 67, 68, 0x1234);
+    writeIpUdpHeaders(frame, 0, payloadLength, src, dst, 67, 68, 0x1234);
     assert.equal(frame.readUInt16BE(2), 28 + payloadLength, 'total length');
     assert.equal(frame.readUInt32BE(12), src);
     assert.equal(frame.readUInt32BE(16), dst);
@@ -63,5 +63,11 @@ test('link-layer frames carry a valid IPv4 header checksum and UDP checksum over
     assert.equal(frame.readUInt16BE(22), 68);
     assert.notEqual(frame.readUInt16BE(26), 0, 'a checksum is always sent');
     assert.equal(onesComplementSum(pseudo, frame.subarray(20)), 0xffff, `UDP checksum (${payloadLength} bytes)`);
+    // the same frame written further into a batch's memory (send-batch.ts) is byte for byte the same
+    const batch = Buffer.alloc(100 + 28 + payloadLength, 0xee);
+    frame.copy(batch, 100 + 28, 28);
+    writeIpUdpHeaders(batch, 100, payloadLength, src, dst, 67, 68, 0x1234);
+    assert.deepEqual(batch.subarray(100), frame);
+    assert.ok(batch.subarray(0, 100).every((x) => x === 0xee), 'nothing before the frame is touched');
   }
 });

@@ -14,6 +14,7 @@ import { BoundSocketError, errnoName, inNamespace, loadLibc, type Libc } from '.
 
 import { openLinkLayerSender } from './link-layer.ts';
 import { openDatagramDrain } from './datagram-drain.ts';
+import { openUdpSendBatch } from './send-batch.ts';
 
 export { BoundSocketError };
 
@@ -74,7 +75,7 @@ function openBoundFd(c: Libc, opts: UdpSocketOptions, netns: string | undefined)
  * A factory of sockets confined to `options.interface` with SO_BINDTODEVICE (required: a bound factory
  * refuses to create an unconfined socket). `netns` creates the sockets inside that named namespace. Its `linkLayer`
  * opens packet-socket senders on the same terms (link-layer.ts); its `drain`
- * reads one of its sockets in batches (datagram-drain.ts).
+ * reads one of its sockets in batches (datagram-drain.ts), its `sendBatch` sends through one in batches (send-batch.ts).
  * Rejects with BoundSocketError (code EACCES/EPERM, ENODEV naming the interface, EADDRINUSE …).
  */
 export function createBoundUdpSocketFactory(factoryOptions: { netns?: string } = {}): UdpSocketFactory {
@@ -100,6 +101,10 @@ export function createBoundUdpSocketFactory(factoryOptions: { netns?: string } =
   factory.drain = (socket) => {
     const fd = fds.get(socket);
     return fd === undefined ? null : openDatagramDrain(fd);
+  };
+  factory.sendBatch = (socket) => {
+    const fd = fds.get(socket);
+    return fd === undefined ? null : openUdpSendBatch(fd);
   };
   // frames at the link layer on the same interfaces, in the same namespace (link-layer.ts)
   factory.linkLayer = async (o) => openLinkLayerSender({ ...o, netns: factoryOptions.netns });

@@ -22,6 +22,8 @@ export interface Libc {
   sendto(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrLen: number): number;
   /** `vec`: native memory (koffi.alloc) holding struct mmsghdr[vlen]; `timeout` null */
   recvmmsg(fd: number, vec: unknown, vlen: number, flags: number, timeout: null): number;
+  /** `vec`: the address of struct mmsghdr[vlen] in native memory */
+  sendmmsg(fd: number, vec: bigint, vlen: number, flags: number): number;
   close(fd: number): number;
   setns(fd: number, nstype: number): number;
   if_nametoindex(name: string): number;
@@ -41,6 +43,7 @@ export function loadLibc(): Libc {
     bind: lib.func('int bind(int, const void *, uint32_t)'),
     sendto: lib.func('long sendto(int, const void *, unsigned long, int, const void *, uint32_t)'),
     recvmmsg: lib.func('int recvmmsg(int, void *, unsigned int, int, void *)'),
+    sendmmsg: lib.func('int sendmmsg(int, uint64_t, unsigned int, int)'),
     close: lib.func('int close(int)'),
     setns: lib.func('int setns(int, int)'),
     if_nametoindex: lib.func('unsigned int if_nametoindex(const char *)'),

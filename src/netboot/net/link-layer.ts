@@ -11,6 +11,7 @@
 import koffi from 'koffi';
 import { ipv4ToInt } from '../dhcp/ipv4.ts';
 import { BoundSocketError, errnoName, inNamespace, loadLibc, type Libc } from './libc.ts';
+import { SendBatch, type Unsent } from './send-batch.ts';
 
 const AF_PACKET = 17;
 const SOCK_DGRAM = 2;
@@ -42,6 +43,15 @@ export interface LinkLayerSender {
    * full, or the payload does not fit in one frame. Throws BoundSocketError for anything else (interface gone or down).
    */
   send(payload: Uint8Array, ip: string, port: number, mac: Uint8Array): boolean;
+  /**
+   * Queue a datagram as send() would send it, for the next flush() (one sendmmsg for the batch). false: not queued —
+   * the batch is full (flush first) or the payload does not fit in one frame.
+   */
+  queue(payload: Uint8Array, ip: string, port: number, mac: Uint8Array): boolean;
+  /** Send what is queued; null when all of it went, else the first message not sent and why (send-batch.ts). */
+  flush(): Unsent | null;
+  /** messages queued and not yet flushed */
+  readonly queued: number;
   close(): void;
 }
 
@@ -63,31 +73,35 @@ function fold(s: number): number {
 }
 
 /**
- * Write the IPv4 and UDP headers for `payloadLength` bytes already at `frame[28…]`, with both checksums.
- * Exported for the unit test; `id` is the IPv4 identification.
+ * Write the IPv4 and UDP headers of a frame at `frame[at…]` for `payloadLength` bytes already at `frame[at + 28…]`,
+ * with both checksums. Exported for the unit test; `id` is the IPv4 identification.
  */
-export function writeIpUdpHeaders(frame: Buffer, payloadLength: number, src: number, dst: number, srcPort: number, dstPort: number, id: number): void {
+export function writeIpUdpHeaders(frame: Buffer, at: number, payloadLength: number, src: number, dst: number, srcPort: number, dstPort: number, id: number): void {
   const udpLength = UDP_HEADER + payloadLength;
-  frame[0] = 0x45; // IPv4, 20-byte header
-  frame[1] = 0;
-  frame.writeUInt16BE(IP_HEADER + udpLength, 2);
-  frame.writeUInt16BE(id & 0xffff, 4);
-  frame.writeUInt16BE(0, 6); // no fragment flags: a DHCP reply is one datagram
-  frame[8] = 64; // TTL
-  frame[9] = 17; // UDP
-  frame.writeUInt16BE(0, 10);
-  frame.writeUInt32BE(src >>> 0, 12);
-  frame.writeUInt32BE(dst >>> 0, 16);
-  frame.writeUInt16BE(~fold(sum16(frame, 0, IP_HEADER, 0)) & 0xffff, 10);
-  frame.writeUInt16BE(srcPort, 20);
-  frame.writeUInt16BE(dstPort, 22);
-  frame.writeUInt16BE(udpLength, 24);
-  frame.writeUInt16BE(0, 26);
+  frame[at] = 0x45; // IPv4, 20-byte header
+  frame[at + 1] = 0;
+  frame.writeUInt16BE(IP_HEADER + udpLength, at + 2);
+  frame.writeUInt16BE(id & 0xffff, at + 4);
+  frame.writeUInt16BE(0, at + 6); // no fragment flags: a DHCP reply is one datagram
+  frame[at + 8] = 64; // TTL
+  frame[at + 9] = 17; // UDP
+  frame.writeUInt16BE(0, at + 10);
+  frame.writeUInt32BE(src >>> 0, at + 12);
+  frame.writeUInt32BE(dst >>> 0, at + 16);
+  frame.writeUInt16BE(~fold(sum16(frame, at, IP_HEADER, 0)) & 0xffff, at + 10);
+  const udp = at + IP_HEADER;
+  frame.writeUInt16BE(srcPort, udp);
+  frame.writeUInt16BE(dstPort, udp + 2);
+  frame.writeUInt16BE(udpLength, udp + 4);
+  frame.writeUInt16BE(0, udp + 6);
   // pseudo-header (RFC 768): source, destination, protocol, UDP length
   const pseudo = (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + 17 + udpLength;
-  const sum = ~fold(sum16(frame, IP_HEADER, udpLength, pseudo)) & 0xffff;
-  frame.writeUInt16BE(sum === 0 ? 0xffff : sum, 26); // 0 would mean "no checksum"
+  const sum = ~fold(sum16(frame, udp, udpLength, pseudo)) & 0xffff;
+  frame.writeUInt16BE(sum === 0 ? 0xffff : sum, udp + 6); // 0 would mean "no checksum"
 }
+
+/** Frames queued per sendmmsg */
+const BATCH_SLOTS = 64;
 
 /** Open a sender on `opts.interface`, inside network namespace `netns` when given (as bound-udp.ts does). */
 export function openLinkLayerSender(opts: LinkLayerOptions & { netns?: string }): LinkLayerSender {
@@ -118,10 +132,35 @@ export function openLinkLayerSender(opts: LinkLayerOptions & { netns?: string })
 
 class PacketSender implements LinkLayerSender {
   private readonly frame = Buffer.alloc(IP_HEADER + UDP_HEADER + MAX_PAYLOAD);
+  private readonly batch: SendBatch;
   private id = 0;
   private closed = false;
 
-  constructor(private readonly c: Libc, private readonly fd: number, private readonly sll: Buffer, private readonly src: number, private readonly srcPort: number, private readonly iface: string) {}
+  constructor(private readonly c: Libc, private readonly fd: number, private readonly sll: Buffer, private readonly src: number, private readonly srcPort: number, private readonly iface: string) {
+    this.batch = new SendBatch(fd, BATCH_SLOTS, IP_HEADER + UDP_HEADER + MAX_PAYLOAD, c);
+  }
+
+  get queued(): number { return this.batch.queued; }
+
+  queue(payload: Uint8Array, ip: string, port: number, mac: Uint8Array): boolean {
+    if (this.closed || payload.length > MAX_PAYLOAD) return false;
+    const b = this.batch;
+    const i = b.reserve();
+    if (i < 0) return false;
+    const at = b.dataOffset(i);
+    b.bytes.set(payload, at + IP_HEADER + UDP_HEADER);
+    this.id = (this.id + 1) & 0xffff;
+    writeIpUdpHeaders(b.bytes, at, payload.length, this.src, ipv4ToInt(ip), this.srcPort, port, this.id);
+    const name = b.nameOffset(i);
+    this.sll.copy(b.names, name, 0, 20);
+    b.names.set(mac.subarray(0, 6), name + 12);
+    b.commit(20, IP_HEADER + UDP_HEADER + payload.length);
+    return true;
+  }
+
+  flush(): Unsent | null {
+    return this.batch.flush();
+  }
 
   send(payload: Uint8Array, ip: string, port: number, mac: Uint8Array): boolean {
     if (this.closed) throw new BoundSocketError('link-layer sender is closed', 'EBADF', 9);
@@ -129,7 +168,7 @@ class PacketSender implements LinkLayerSender {
     const f = this.frame;
     f.set(payload, IP_HEADER + UDP_HEADER);
     this.id = (this.id + 1) & 0xffff;
-    writeIpUdpHeaders(f, payload.length, this.src, ipv4ToInt(ip), this.srcPort, port, this.id);
+    writeIpUdpHeaders(f, 0, payload.length, this.src, ipv4ToInt(ip), this.srcPort, port, this.id);
     this.sll.set(mac.subarray(0, 6), 12);
     const len = IP_HEADER + UDP_HEADER + payload.length;
     if (this.c.sendto(this.fd, f, len, MSG_DONTWAIT, this.sll, 20) === len) return true;
@@ -141,6 +180,7 @@ class PacketSender implements LinkLayerSender {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.batch.close();
     this.c.close(this.fd);
   }
 }

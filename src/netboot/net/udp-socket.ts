@@ -3,6 +3,7 @@
 import type { Socket } from 'node:dgram';
 import type { DatagramDrain } from './datagram-drain.ts';
 import type { LinkLayerSenderFactory } from './link-layer.ts';
+import type { UdpSendBatch } from './send-batch.ts';
 
 export interface UdpSocketOptions {
   /** local port; 0 = ephemeral */
@@ -23,9 +24,10 @@ export interface UdpSocketOptions {
  * packet sockets, bound-udp.ts), which the DHCP server uses to answer clients without an address (link-layer.ts);
  * absent (loopback tests, other platforms): those replies are broadcast through the UDP socket.
  * `drain`: present when the factory can read a socket it made in batches (datagram-drain.ts); null for a socket it
- * did not make.
+ * did not make. `sendBatch`: likewise, to send through such a socket in batches (send-batch.ts).
  */
 export type UdpSocketFactory = ((options: UdpSocketOptions) => Promise<Socket>) & {
   linkLayer?: LinkLayerSenderFactory;
   drain?: (socket: Socket) => DatagramDrain | null;
+  sendBatch?: (socket: Socket) => UdpSendBatch | null;
 };

@@ -11,7 +11,8 @@ import type { Reservation } from './address-pool.ts';
 import { buildAuthoritativePipeline, warmUpLogger, type PipelineSpec } from './authoritative-pipeline.ts';
 import { newCounters } from './counters.ts';
 import type { LeaseStore } from './lease-store.ts';
-import { attachPipeline } from './serve-loop.ts';
+import { attachPipeline, type PipelineHandle } from './serve-loop.ts';
+import type { UdpSendBatch } from '../../net/send-batch.ts';
 import { WARM_UP_NET, warmUpServePath, type ScratchStore, type WarmUpBuilder } from './warm-up.ts';
 import { interfaceMac } from '../../net/interface-mac.ts';
 
@@ -81,6 +82,11 @@ export interface DhcpServerOptions {
    * server then makes one read for what has queued instead of one per datagram. Default true.
    */
   batchedReads?: boolean;
+  /**
+   * Send each event-loop turn's replies together (sendmmsg through the factory's `sendBatch` and the link-layer
+   * sender, net/send-batch.ts) instead of one system call each. Default true.
+   */
+  batchedSends?: boolean;
 }
 
 export interface DhcpService {
@@ -119,6 +125,8 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpService {
   let socket: Socket | null = null;
   let link: LinkLayerSender | null = null;
   let drain: DatagramDrain | null = null;
+  let sendBatch: UdpSendBatch | null = null;
+  let pipeline: PipelineHandle | null = null;
   let timer: NodeJS.Timeout | null = null;
   return {
     async start() {
@@ -136,7 +144,8 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpService {
         }
       }
       if (opts.batchedReads !== false) drain = opts.socketFactory.drain?.(socket) ?? null;
-      attachPipeline(socket, ctx, decide, link, drain);
+      if (opts.batchedSends !== false) sendBatch = opts.socketFactory.sendBatch?.(socket) ?? null;
+      pipeline = attachPipeline(socket, ctx, decide, { link, drain, sendBatch });
       timer = setInterval(() => {
         try { handler.expire(counters, expiryEvents); } catch (err) { counters.errors++; log.error({ err }, 'lease expiry sweep failed'); }
       }, opts.sweepIntervalMs ?? 10_000);
@@ -148,7 +157,11 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpService {
       timer = null;
       const s = socket;
       socket = null;
+      pipeline?.flushSends();
+      pipeline = null;
       if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+      sendBatch?.close();
+      sendBatch = null;
       link?.close();
       link = null;
       drain?.close();

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { NetbootEvent, NetbootEventSink } from '../../boot-policy.ts';
 import type { DatagramDrain } from '../../net/datagram-drain.ts';
 import type { LinkLayerSender } from '../../net/link-layer.ts';
+import { bufferFull, type UdpSendBatch, type Unsent } from '../../net/send-batch.ts';
 import { DhcpDecodeError } from '../decode-error.ts';
 import { IPV4_ANY } from '../ipv4.ts';
 import { messageTypeName, messageTypeVerb } from '../message-type.ts';
@@ -87,6 +88,8 @@ function flush(ctx: PipelineContext, box: { pending: Pending[]; scheduled: boole
   for (const p of batch) {
     try { transmit(ctx, p); } catch (err) { ctx.counters.errors++; ctx.log.error({ interface: ctx.iface, mac: p.mac, xid: p.req.xid, err }, 'failed to send DHCP reply'); }
   }
+  // batched sends (attachPipeline): the ACKs just queued leave now, with whatever else this turn queued
+  sendFlushes.get(ctx)?.();
 }
 
 /** Step: send, count and report one reply. */
@@ -261,15 +264,40 @@ export function heldOfferEvent(ctx: PipelineContext, o: HeldOffer): NetbootEvent
   };
 }
 
+/** What the serve loop sends and reads with, beside the dgram socket (all optional; net/ offers them). */
+export interface PipelineIo {
+  /** replies with a link-layer target (clients without an address on our segment, reply-target.ts) go through it */
+  link?: LinkLayerSender | null;
+  /** after each datagram node delivers, the rest of the socket's queue is read through it in batches */
+  drain?: DatagramDrain | null;
+  /**
+   * Batched sends: replies are queued — UDP ones here, link-layer ones in `link` — and sent once per event-loop turn
+   * (one sendmmsg each), after the turn's lease commit. null: each reply is sent when it is decided.
+   */
+  sendBatch?: UdpSendBatch | null;
+}
+
+export interface PipelineHandle {
+  /** send what is queued now (stop() calls it before closing the socket) */
+  flushSends(): void;
+}
+
+/** The send flush of each attached pipeline, for the group commit's flush to call after queueing its ACKs. */
+const sendFlushes = new WeakMap<PipelineContext, () => void>();
+
 /**
- * Attach the pipeline to a socket. Socket errors are logged, never thrown. `link`: replies with a link-layer target
- * (clients without an address on our segment, reply-target.ts) go through it; when it cannot take one (buffer full,
- * too big for a frame) or is null, they go by the socket to the target's UDP address (broadcast). `drain`: after each
- * datagram node delivers, the rest of the socket's queue is read in batches through it (net/datagram-drain.ts) and
- * run through the pipeline in arrival order; a drain that fails is logged once and not used again.
+ * Attach the pipeline to a socket. Socket errors are logged, never thrown. With `io.link`, replies with a link-layer
+ * target go through it; when it cannot take one (buffer full, too big for a frame) or is absent, they go by the socket
+ * to the target's UDP address (broadcast). With `io.drain`, after each datagram node delivers, the rest of the
+ * socket's queue is read in batches (net/datagram-drain.ts) and run through the pipeline in arrival order; a drain
+ * that fails is logged once and not used again. With `io.sendBatch`, replies are queued and sent once per turn
+ * (net/send-batch.ts); what a full socket buffer refuses is sent one by one as without it.
  */
-export function attachPipeline(socket: Socket, ctx: PipelineContext, decide: DecideFn, link: LinkLayerSender | null = null, drain: DatagramDrain | null = null): void {
-  const send = (bytes: Buffer, to: ReplyTarget, done: (err: Error | null) => void): void => {
+export function attachPipeline(socket: Socket, ctx: PipelineContext, decide: DecideFn, io: PipelineIo = {}): PipelineHandle {
+  const link = io.link ?? null;
+  const batch = io.sendBatch ?? null;
+  /** one reply now: at the link layer when it has such a target and the sender takes it, else by the socket */
+  const sendNow = (bytes: Buffer, to: ReplyTarget, done: (err: Error | null) => void): void => {
     if (link !== null && to.link !== null) {
       try {
         if (link.send(bytes, to.link.ip, to.port, to.link.mac)) { done(null); return; }
@@ -280,7 +308,48 @@ export function attachPipeline(socket: Socket, ctx: PipelineContext, decide: Dec
     }
     socket.send(bytes, to.port, to.address, (err) => done(err ?? null));
   };
-  let queued = drain;
+  let send: SendFn = sendNow;
+  let flushSends = (): void => {};
+  if (batch !== null) {
+    // replies queued this turn, in the order of each batch's slots (to send them otherwise if a batch is refused)
+    const linkQ: Array<[Buffer, ReplyTarget, (err: Error | null) => void]> = [];
+    const udpQ: Array<[Buffer, ReplyTarget, (err: Error | null) => void]> = [];
+    let scheduled = false;
+    const settle = (unsent: Unsent | null, q: typeof linkQ): void => {
+      if (unsent) {
+        for (let i = unsent.from; i < q.length; i++) {
+          const [bytes, to, done] = q[i]!;
+          if (bufferFull(unsent.errno)) sendNow(bytes, to, done);
+          else done(new Error(`sendmmsg failed (errno ${unsent.errno})`));
+        }
+      }
+      q.length = 0;
+    };
+    flushSends = () => {
+      scheduled = false;
+      if (link !== null && linkQ.length > 0) settle(link.flush(), linkQ);
+      if (udpQ.length > 0) settle(batch.flush(), udpQ);
+    };
+    const queue = (bytes: Buffer, to: ReplyTarget, done: (err: Error | null) => void): boolean => {
+      if (link !== null && to.link !== null) {
+        if (!link.queue(bytes, to.link.ip, to.port, to.link.mac)) return false;
+        linkQ.push([bytes, to, done]);
+      } else {
+        if (!batch.queue(bytes, to.address, to.port)) return false;
+        udpQ.push([bytes, to, done]);
+      }
+      return true;
+    };
+    send = (bytes, to, done) => {
+      if (!queue(bytes, to, done)) {
+        flushSends(); // a full batch goes now; then a reply too big for a slot goes alone
+        if (!queue(bytes, to, done)) { sendNow(bytes, to, done); return; }
+      }
+      if (!scheduled) { scheduled = true; setImmediate(flushSends); }
+    };
+    sendFlushes.set(ctx, flushSends);
+  }
+  let queued = io.drain ?? null;
   const onQueued = (msg: Buffer, from: RemoteInfo): void => handleDatagram(ctx, decide, msg, from, send);
   socket.on('message', (msg, from) => {
     handleDatagram(ctx, decide, msg, from, send);
@@ -294,4 +363,5 @@ export function attachPipeline(socket: Socket, ctx: PipelineContext, decide: Dec
     }
   });
   socket.on('error', (err) => { ctx.counters.errors++; ctx.log.error({ interface: ctx.iface, err }, 'DHCP socket error'); });
+  return { flushSends: () => flushSends() };
 }
