@@ -9,7 +9,8 @@
 //   4. `kill -9` of the daemon while a node streams a 192 MiB image: after a restart the write starts over (attempt 2)
 //      and the node becomes `active` only after the full image was written and read back
 // Everything is torn down by PID in `finally` (Lab.down: processes it recorded, then anything left in its namespaces).
-// RACKSEED_E2E_DEPLOY_NODES=2 runs step 2 with one good node only (two VMs at a time on a loaded machine).
+// Nodes: RACKSEED_E2E_DEPLOY_NODES, firmware tokens of lab/config.ts (default "bios,uefi,bios": the last one gets the
+// damaged image); with two tokens step 2 has one good node (two VMs at a time on a loaded machine).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
@@ -17,7 +18,7 @@ import { closeSync, copyFileSync, createReadStream, existsSync, mkdtempSync, ope
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab, type RackNode } from '../../lab/rack.ts';
-import { NET } from '../../lab/config.ts';
+import { NET, parseNodeSpec } from '../../lab/config.ts';
 import { REPO_ROOT, startDaemon } from '../../lab/appliance.ts';
 import { ensureLabImages, TINY_MARKER } from '../../lab/images/index.ts';
 import { pidAlive, sleep } from '../../lab/processes.ts';
@@ -31,7 +32,8 @@ import type { Deployment } from '../../src/shared/deploy.ts';
 const isRoot = process.getuid?.() === 0;
 const MiB = 1024 * 1024;
 const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHBrb3Zpc2lvbmluZy10ZXN0LWtleS0wMDAwMDAwMDA= e2e@rackseed';
-const FULL = process.env.RACKSEED_E2E_DEPLOY_NODES !== '2';
+const NODE_TOKENS = (process.env.RACKSEED_E2E_DEPLOY_NODES || 'bios,uefi,bios').split(',').map((s) => s.trim()).filter(Boolean);
+const FULL = NODE_TOKENS.length >= 3;
 
 async function until<T>(what: string, ms: number, probe: () => Promise<T | null | undefined | false>): Promise<T> {
   const end = Date.now() + ms;
@@ -113,9 +115,8 @@ test('deploy on the virtual rack: 3 nodes at once (one checksum mismatch), boote
   variant(tiny.path, bad, 100 * 512, 64 * MiB); // a byte in the MBR gap: another image, as bootable
   variant(tiny.path, big, 101 * 512, 192 * MiB); // zero-padded to 192 MiB, for a write slow enough to kill mid-stream
 
-  const specs = FULL ? [{ firmware: 'bios', nic: 'e1000', pxe: 'rom' }, { firmware: 'bios', nic: 'e1000', pxe: 'rom' }, { firmware: 'bios', nic: 'e1000', pxe: 'rom' }] as const
-    : [{ firmware: 'bios', nic: 'e1000', pxe: 'rom' }, { firmware: 'bios', nic: 'e1000', pxe: 'rom' }] as const;
-  const lab = await Lab.up({ nodes: specs.map((s) => ({ ...s })), daemon: { mode: 'authoritative' }, forwardPort: null, node: { memoryMiB: 256, diskGiB: 2 }, log: (l) => t.diagnostic(l) });
+  assert.ok(NODE_TOKENS.length === 2 || NODE_TOKENS.length === 3, 'RACKSEED_E2E_DEPLOY_NODES: two or three firmware tokens');
+  const lab = await Lab.up({ nodes: NODE_TOKENS.map(parseNodeSpec), daemon: { mode: 'authoritative' }, forwardPort: null, node: { memoryMiB: 256, diskGiB: 2 }, log: (l) => t.diagnostic(l) });
   const extraPids: number[] = [];
   try {
     const api = lab.api;
@@ -226,7 +227,7 @@ test('deploy on the virtual rack: 3 nodes at once (one checksum mismatch), boote
     assert.match(evs[iResumed]!.message, /write-image \(the image is written again from the start\)/);
     const written = evs.findIndex((e, i) => i > iResumed && e.kind === 'image-written');
     const verified = evs.findIndex((e, i) => i > written && e.kind === 'image-verified');
-    const doneAt = evs.findIndex((e) => e.kind === 'deploy-done');
+    const doneAt = evs.findIndex((e, i) => i > iResumed && e.kind === 'deploy-done');
     assert.ok(written > iResumed && verified > written && doneAt > verified, 'active only after a whole write and read-back after the restart');
     assert.ok(evs.some((e, i) => i > iResumed && e.kind === 'agent-command' && /attempt [2-9]/.test(e.message)), 'a new attempt');
     assert.match(evs[verified]!.message, new RegExp(bigImg.sha256!));
