@@ -2,7 +2,10 @@
 
 /** Four bytes at `offset` as "a.b.c.d". Caller guarantees the bounds. */
 export function readIpv4(buf: Uint8Array, offset: number): string {
-  return `${buf[offset]}.${buf[offset + 1]}.${buf[offset + 2]}.${buf[offset + 3]}`;
+  const a = buf[offset], b = buf[offset + 1], c = buf[offset + 2], d = buf[offset + 3];
+  // most address fields of a request are 0.0.0.0: one shared string instead of a new one each time
+  if ((a | b | c | d) === 0) return IPV4_ANY;
+  return `${a}.${b}.${c}.${d}`;
 }
 
 /** Parse "a.b.c.d" to a uint32 (decimal, 1–3 digits per part); throws RangeError on anything else. Hot path: no regex. */

@@ -16,13 +16,25 @@ export function parseMac(text: string): string | null {
   return hex.match(/../g)!.join(':');
 }
 
-/** Bytes as lower-case colon notation ("" for no bytes). */
+/** "00" … "ff" */
+const HEX_BYTE = Array.from({ length: 256 }, (_, b) => (b < 16 ? '0' : '') + b.toString(16));
+
+/** ASCII of each byte's two hex digits, high then low */
+const HEX_CHARS = Buffer.from(HEX_BYTE.join(''), 'latin1');
+/** "xx:xx:xx:xx:xx:xx" assembled here and read out as one flat string */
+const MAC_TEXT = Buffer.from('00:00:00:00:00:00', 'latin1');
+
+/** Bytes as lower-case colon notation ("" for no bytes). Hot path (every DHCP request): a table, one string made. */
 export function formatMac(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i];
-    s += (i ? ':' : '') + (b < 16 ? '0' : '') + b.toString(16);
+  if (bytes.length === 6) {
+    for (let i = 0; i < 6; i++) {
+      MAC_TEXT[i * 3] = HEX_CHARS[bytes[i] * 2];
+      MAC_TEXT[i * 3 + 1] = HEX_CHARS[bytes[i] * 2 + 1];
+    }
+    return MAC_TEXT.toString('latin1');
   }
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) s += (i ? ':' : '') + HEX_BYTE[bytes[i]];
   return s;
 }
 

@@ -17,27 +17,51 @@ function ipList(ips: string[]): Buffer {
 function u32(n: number): Buffer { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0, 0); return b; }
 
 export class DhcpOptions {
-  private readonly map = new Map<number, Buffer>();
+  // Codes and their bytes in insertion (= wire) order, in two arrays: a packet has a handful of options, and a
+  // linear scan over them is cheaper than a Map built for every packet a server receives and sends.
+  private readonly codes: number[] = [];
+  private readonly values: Buffer[] = [];
+
+  private indexOf(code: number): number {
+    const c = this.codes;
+    for (let i = 0; i < c.length; i++) if (c[i] === code) return i;
+    return -1;
+  }
+  private get(code: number): Buffer | undefined {
+    const i = this.indexOf(code);
+    return i < 0 ? undefined : this.values[i];
+  }
 
   /** Options in insertion (= wire) order; callers must not mutate the buffers. */
-  entries(): IterableIterator<[number, Buffer]> { return this.map.entries(); }
-  get size(): number { return this.map.size; }
-  has(code: number): boolean { return this.map.has(code); }
+  *entries(): IterableIterator<[number, Buffer]> {
+    for (let i = 0; i < this.codes.length; i++) yield [this.codes[i]!, this.values[i]!];
+  }
+  /** Each option in wire order, without an [code, bytes] pair per option (the codec's hot path). */
+  forEachRaw(fn: (data: Buffer, code: number) => void): void {
+    const c = this.codes, v = this.values;
+    for (let i = 0; i < c.length; i++) fn(v[i]!, c[i]!);
+  }
+  get size(): number { return this.codes.length; }
+  has(code: number): boolean { return this.indexOf(code) >= 0; }
   /** Raw bytes of an option, null when absent. */
-  getRaw(code: number): Buffer | null { return this.map.get(code) ?? null; }
+  getRaw(code: number): Buffer | null { return this.get(code) ?? null; }
   /** Set raw bytes (any length; encoding splits > 255 per RFC 3396). Codes 0 and 255 are not options. */
   setRaw(code: number, data: Uint8Array): this {
     if (!Number.isInteger(code) || code <= 0 || code >= 255) throw new RangeError(`option code must be 1..254, got ${code}`);
-    this.map.set(code, Buffer.from(data));
+    this.put(code, Buffer.from(data));
     return this;
   }
-  delete(code: number): this { this.map.delete(code); return this; }
+  delete(code: number): this {
+    const i = this.indexOf(code);
+    if (i >= 0) { this.codes.splice(i, 1); this.values.splice(i, 1); }
+    return this;
+  }
   /** Decoder use: take ownership of `data` without copying (the decoder hands over a private copy). */
-  adoptRaw(code: number, data: Buffer): void { this.map.set(code, data); }
+  adoptRaw(code: number, data: Buffer): void { this.put(code, data); }
 
-  private ip(code: number): string | null { const b = this.map.get(code); return b ? readIpv4(b, 0) : null; }
+  private ip(code: number): string | null { const b = this.get(code); return b ? readIpv4(b, 0) : null; }
   private ips(code: number): string[] | null {
-    const b = this.map.get(code);
+    const b = this.get(code);
     if (!b) return null;
     const out: string[] = [];
     for (let i = 0; i + 4 <= b.length; i += 4) out.push(readIpv4(b, i));
@@ -45,16 +69,16 @@ export class DhcpOptions {
   }
   /** latin1 text; trailing NULs (dnsmasq terminates option 67 with one) are not part of the value */
   private str(code: number): string | null {
-    const b = this.map.get(code);
+    const b = this.get(code);
     if (!b) return null;
     let end = b.length;
     while (end > 0 && b[end - 1] === 0) end--;
     return b.toString('latin1', 0, end);
   }
-  private u32(code: number): number | null { const b = this.map.get(code); return b ? b.readUInt32BE(0) : null; }
+  private u32(code: number): number | null { const b = this.get(code); return b ? b.readUInt32BE(0) : null; }
 
   /** 53, RFC 2132 §9.6 */
-  get messageType(): number | null { const b = this.map.get(Opt.MESSAGE_TYPE); return b ? b[0] : null; }
+  get messageType(): number | null { const b = this.get(Opt.MESSAGE_TYPE); return b ? b[0] : null; }
   set messageType(v: number | null) { this.put(Opt.MESSAGE_TYPE, v === null ? null : Buffer.from([v])); }
   /** 1 */
   get subnetMask(): string | null { return this.ip(Opt.SUBNET_MASK); }
@@ -75,11 +99,11 @@ export class DhcpOptions {
   get broadcastAddress(): string | null { return this.ip(Opt.BROADCAST_ADDRESS); }
   set broadcastAddress(v: string | null) { this.put(Opt.BROADCAST_ADDRESS, v === null ? null : ipList([v])); }
   /** 43 raw (vendor-specific; see pxeVendorOptions) */
-  get vendorSpecific(): Buffer | null { return this.map.get(Opt.VENDOR_SPECIFIC) ?? null; }
+  get vendorSpecific(): Buffer | null { return this.get(Opt.VENDOR_SPECIFIC) ?? null; }
   set vendorSpecific(v: Buffer | null) { this.put(Opt.VENDOR_SPECIFIC, v); }
   /** 43 read as PXE sub-options; null when absent or not a TLV list */
   get pxeVendorOptions(): PxeVendorOptions | null {
-    const b = this.map.get(Opt.VENDOR_SPECIFIC);
+    const b = this.get(Opt.VENDOR_SPECIFIC);
     return b ? decodePxeVendorOptions(b) : null;
   }
   /** 50 */
@@ -92,13 +116,13 @@ export class DhcpOptions {
   get serverId(): string | null { return this.ip(Opt.SERVER_ID); }
   set serverId(v: string | null) { this.put(Opt.SERVER_ID, v === null ? null : ipList([v])); }
   /** 55, requested option codes in the client's order */
-  get parameterRequestList(): number[] | null { const b = this.map.get(Opt.PARAMETER_REQUEST_LIST); return b ? [...b] : null; }
+  get parameterRequestList(): number[] | null { const b = this.get(Opt.PARAMETER_REQUEST_LIST); return b ? [...b] : null; }
   set parameterRequestList(v: number[] | null) { this.put(Opt.PARAMETER_REQUEST_LIST, v === null ? null : Buffer.from(v)); }
   /** 56, error message (in NAKs) */
   get message(): string | null { return this.str(Opt.MESSAGE); }
   set message(v: string | null) { this.put(Opt.MESSAGE, v ? Buffer.from(v, 'latin1') : null); }
   /** 57 */
-  get maxMessageSize(): number | null { const b = this.map.get(Opt.MAX_MESSAGE_SIZE); return b ? b.readUInt16BE(0) : null; }
+  get maxMessageSize(): number | null { const b = this.get(Opt.MAX_MESSAGE_SIZE); return b ? b.readUInt16BE(0) : null; }
   set maxMessageSize(v: number | null) { this.put(Opt.MAX_MESSAGE_SIZE, v === null ? null : Buffer.from([(v >> 8) & 255, v & 255])); }
   /** 58, seconds */
   get renewalTime(): number | null { return this.u32(Opt.RENEWAL_TIME); }
@@ -110,7 +134,7 @@ export class DhcpOptions {
   get vendorClass(): string | null { return this.str(Opt.VENDOR_CLASS); }
   set vendorClass(v: string | null) { this.put(Opt.VENDOR_CLASS, v ? Buffer.from(v, 'latin1') : null); }
   /** 61 raw (type byte + identifier) */
-  get clientId(): Buffer | null { return this.map.get(Opt.CLIENT_ID) ?? null; }
+  get clientId(): Buffer | null { return this.get(Opt.CLIENT_ID) ?? null; }
   set clientId(v: Buffer | null) { this.put(Opt.CLIENT_ID, v); }
   /** 66 */
   get tftpServerName(): string | null { return this.str(Opt.TFTP_SERVER_NAME); }
@@ -119,14 +143,14 @@ export class DhcpOptions {
   get bootfileName(): string | null { return this.str(Opt.BOOTFILE_NAME); }
   set bootfileName(v: string | null) { this.put(Opt.BOOTFILE_NAME, v ? Buffer.from(v, 'latin1') : null); }
   /** 77, RFC 3004 instances or the bare string iPXE sends; see user-class.ts */
-  get userClasses(): string[] | null { const b = this.map.get(Opt.USER_CLASS); return b ? decodeUserClass(b) : null; }
+  get userClasses(): string[] | null { const b = this.get(Opt.USER_CLASS); return b ? decodeUserClass(b) : null; }
   /** 77 written as one bare string, the way iPXE does */
   set userClassString(v: string | null) { this.put(Opt.USER_CLASS, v ? Buffer.from(v, 'latin1') : null); }
   /** 82 */
-  get relayAgentInfo(): RelayAgentInfo | null { const b = this.map.get(Opt.RELAY_AGENT_INFO); return b ? decodeRelayAgentInfo(b) : null; }
+  get relayAgentInfo(): RelayAgentInfo | null { const b = this.get(Opt.RELAY_AGENT_INFO); return b ? decodeRelayAgentInfo(b) : null; }
   /** 93, architecture types (RFC 4578 §2.1; IANA "Processor Architecture Types") */
   get clientArch(): number[] | null {
-    const b = this.map.get(Opt.CLIENT_ARCH);
+    const b = this.get(Opt.CLIENT_ARCH);
     if (!b) return null;
     const out: number[] = [];
     for (let i = 0; i + 2 <= b.length; i += 2) out.push(b.readUInt16BE(i));
@@ -137,7 +161,7 @@ export class DhcpOptions {
   }
   /** 94, network interface identifier: type (1 = UNDI), major, minor */
   get clientNdi(): { type: number; major: number; minor: number } | null {
-    const b = this.map.get(Opt.CLIENT_NDI);
+    const b = this.get(Opt.CLIENT_NDI);
     return b ? { type: b[0], major: b[1], minor: b[2] } : null;
   }
   set clientNdi(v: { type: number; major: number; minor: number } | null) {
@@ -151,7 +175,7 @@ export class DhcpOptions {
    * dmidecode, iPXE's ${uuid} and the BMC's system GUID. Null when absent or type ≠ 0.
    */
   get clientUuid(): string | null {
-    const b = this.map.get(Opt.CLIENT_UUID);
+    const b = this.get(Opt.CLIENT_UUID);
     if (!b || b[0] !== 0) return null;
     const h = (i: number, n: number, reverse: boolean): string => {
       const part = Buffer.from(b.subarray(1 + i, 1 + i + n));
@@ -170,8 +194,11 @@ export class DhcpOptions {
     this.put(Opt.CLIENT_UUID, Buffer.concat([Buffer.from([0]), b]));
   }
 
+  /** Replace an option's bytes in place (keeping its position), append a new one, or delete it (null). */
   private put(code: number, data: Buffer | null): void {
-    if (data === null) this.map.delete(code);
-    else this.map.set(code, data);
+    if (data === null) { this.delete(code); return; }
+    const i = this.indexOf(code);
+    if (i >= 0) this.values[i] = data;
+    else { this.codes.push(code); this.values.push(data); }
   }
 }

@@ -137,12 +137,12 @@ export function packetEncodingLength(p: DhcpPacket): number {
  * Throws RangeError on values that do not fit (sname > 64 bytes, file > 128, a malformed address …).
  */
 export function encodePacket(p: DhcpPacket): Buffer {
-  const sname = Buffer.from(p.sname, 'latin1');
-  const file = Buffer.from(p.file, 'latin1');
-  if (sname.length > SNAME_LEN) throw new RangeError(`sname is ${sname.length} bytes; at most ${SNAME_LEN}`);
-  if (file.length > FILE_LEN) throw new RangeError(`file is ${file.length} bytes; at most ${FILE_LEN}`);
+  // latin1: one byte per character
+  if (p.sname.length > SNAME_LEN) throw new RangeError(`sname is ${p.sname.length} bytes; at most ${SNAME_LEN}`);
+  if (p.file.length > FILE_LEN) throw new RangeError(`file is ${p.file.length} bytes; at most ${FILE_LEN}`);
   if (p.chaddr.length !== 16) throw new RangeError('chaddr must be 16 bytes');
-  const buf = Buffer.alloc(packetEncodingLength(p));
+  // from node's pool (a reply is encoded for every request a server answers), zeroed: padding and empty fields are 0
+  const buf = Buffer.allocUnsafe(packetEncodingLength(p)).fill(0);
   buf[OFF.op] = p.op;
   buf[OFF.htype] = p.htype;
   buf[OFF.hlen] = p.hlen;
@@ -155,8 +155,8 @@ export function encodePacket(p: DhcpPacket): Buffer {
   writeIpv4(buf, OFF.siaddr, p.siaddr);
   writeIpv4(buf, OFF.giaddr, p.giaddr);
   p.chaddr.copy(buf, OFF.chaddr);
-  sname.copy(buf, OFF.sname);
-  file.copy(buf, OFF.file);
+  if (p.sname) buf.write(p.sname, OFF.sname, SNAME_LEN, 'latin1');
+  if (p.file) buf.write(p.file, OFF.file, FILE_LEN, 'latin1');
   buf.writeUInt32BE(MAGIC_COOKIE, OFF.cookie);
   writeOptions(p.options, buf, HEADER_LENGTH);
   return buf;

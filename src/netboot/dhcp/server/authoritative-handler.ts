@@ -35,6 +35,9 @@ export class AuthoritativeHandler {
   /** network options (with and without 51/58/59), encoded once: every reply shares these immutable buffers */
   private readonly leaseOptions: Array<[number, Buffer]>;
   private readonly plainOptions: Array<[number, Buffer]>;
+  /** packetMac of the request being decided (decide's steps each need it; a request is never changed) */
+  private lastReq: DhcpPacket | null = null;
+  private lastMac = '';
 
   constructor(
     private readonly net: NetworkOptions,
@@ -52,6 +55,11 @@ export class AuthoritativeHandler {
     this.plainOptions = this.encodeNetworkOptions(false);
   }
 
+  private macOf(req: DhcpPacket): string {
+    if (req !== this.lastReq) { this.lastMac = packetMac(req); this.lastReq = req; }
+    return this.lastMac;
+  }
+
   decide = (req: DhcpPacket, _from: RemoteInfo): Decision => {
     // one pool, one subnet: a relay agent on another subnet is not ours to serve (RFC 2131 §4.3.1: giaddr selects the subnet)
     if (req.giaddr !== IPV4_ANY && !this.pool.inSubnet(req.giaddr)) return { action: 'drop', reason: `relay ${req.giaddr} is outside the served subnet` };
@@ -67,7 +75,7 @@ export class AuthoritativeHandler {
 
   /** §4.3.1 */
   private discover(req: DhcpPacket): Decision {
-    const mac = packetMac(req);
+    const mac = this.macOf(req);
     const ip = this.pool.offer(mac, req.options.requestedIp, this.now());
     if (!ip) return { action: 'drop', reason: 'address pool exhausted' };
     const reply = this.addressReply(req, DhcpMessageType.OFFER, ip);
@@ -76,7 +84,7 @@ export class AuthoritativeHandler {
 
   /** §4.3.2: SELECTING (option 54 set), INIT-REBOOT (50 set, ciaddr 0), RENEWING/REBINDING (ciaddr set). */
   private request(req: DhcpPacket): Decision {
-    const mac = packetMac(req);
+    const mac = this.macOf(req);
     const sid = req.options.serverId;
     const now = this.now();
     let ip: string | null;
@@ -108,7 +116,7 @@ export class AuthoritativeHandler {
   private release(req: DhcpPacket): Decision {
     const sid = req.options.serverId;
     if (sid !== null && sid !== this.net.serverIp) return { action: 'drop', reason: `release for server ${sid}` };
-    const mac = packetMac(req);
+    const mac = this.macOf(req);
     const lease = this.store.byIp(req.ciaddr);
     if (!lease || lease.mac !== mac) return { action: 'drop', reason: `no lease of ${req.ciaddr} for this client` };
     this.store.put({ ...lease, state: 'released', expiresAt: this.now() });
@@ -128,7 +136,7 @@ export class AuthoritativeHandler {
     if (sid !== null && sid !== this.net.serverIp) return { action: 'drop', reason: `decline for server ${sid}` };
     const ip = req.options.requestedIp;
     if (!ip) return { action: 'drop', reason: 'decline without option 50' };
-    const mac = packetMac(req);
+    const mac = this.macOf(req);
     const now = this.now();
     const lease = this.store.byIp(ip);
     if (!lease || lease.state !== 'bound' || lease.expiresAt <= now) return { action: 'drop', reason: `decline of ${ip}, which has no active lease`, counter: 'declineRefused' };
@@ -155,7 +163,7 @@ export class AuthoritativeHandler {
     const reply = replyTo(req, type, this.net.serverIp);
     reply.yiaddr = ip;
     this.networkOptions(reply, true);
-    const reserved = this.pool.reservation(packetMac(req));
+    const reserved = this.pool.reservation(this.macOf(req));
     if (reserved?.hostname) reply.options.hostname = reserved.hostname;
     this.bootInfo(req, reply);
     return reply;
