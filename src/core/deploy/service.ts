@@ -51,6 +51,9 @@ export const CLEAN_STEPS = ['set-boot-pxe', 'power-on', 'wipe-disks', 'power-off
 const AGENT_STEPS = new Set(['set-boot-pxe', 'power-on', 'write-image', 'verify-image', 'write-config-drive', 'wipe-disks']);
 const KINDS = new Set<Job['kind']>(['deploy', 'clean']);
 
+/** The span progress rates are measured over. */
+const RATE_WINDOW_MS = 10_000;
+
 /** Times the agent may ask for the same command again (it restarted or lost it) before the step fails. */
 const MAX_ISSUES = 3;
 
@@ -140,7 +143,8 @@ export class DeployService {
   private readonly bootWaits = new Map<string, BootWait>();
   private readonly plans = new Map<string, Plan>();
   private readonly wire = new Map<string, string>();
-  private readonly rates = new Map<string, { bytes: number; at: number; stage: string; reported: number }>();
+  /** per node: the current stage's progress samples of the last RATE_WINDOW_MS (and one before), the quarters reported */
+  private readonly rates = new Map<string, { stage: string; samples: { at: number; bytes: number }[]; reported: number }>();
   private readonly running = new Set<string>();
   /** jobs whose power-on step ran in this process (not before a restart): their node's first DHCP is watched */
   private readonly poweredHere = new Set<string>();
@@ -408,16 +412,19 @@ export class DeployService {
     if (!w || !rec || p.attempt !== w.attempt) return { status: 409, body: { error: 'no such command is running (an older attempt?)' } };
     this.touch(node.id);
     const now = Date.now();
-    const r = this.rates.get(node.id);
-    let mbps: number | null = rec.mbps;
-    if (r && r.stage === p.stage && now > r.at && p.bytes >= r.bytes) {
-      const inst = (p.bytes - r.bytes) / ((now - r.at) / 1000) / 1e6;
-      mbps = Math.round((rec.mbps === null ? inst : 0.5 * rec.mbps + 0.5 * inst) * 10) / 10;
-    } else if (!r || r.stage !== p.stage) mbps = null;
+    // MB/s over the last RATE_WINDOW_MS: the agent counts sectors the kernel has written, which arrive in bursts as the
+    // page cache is flushed, so one report to the next says little
+    let r = this.rates.get(node.id);
+    if (!r || r.stage !== p.stage || p.bytes < (r.samples.at(-1)?.bytes ?? 0)) r = { stage: p.stage, samples: [], reported: 0 };
+    r.samples.push({ at: now, bytes: p.bytes });
+    while (r.samples.length > 2 && r.samples[1]!.at <= now - RATE_WINDOW_MS) r.samples.shift();
+    const first = r.samples[0]!;
+    const mbps = now - first.at >= 1000 ? Math.round(((p.bytes - first.bytes) / ((now - first.at) / 1000) / 1e6) * 10) / 10 : null;
     const total = rec.totalBytes;
     const pct = total > 0 ? Math.floor((p.bytes / total) * 4) : 0;
-    const reported = r && r.stage === p.stage ? r.reported : 0;
-    this.rates.set(node.id, { bytes: p.bytes, at: now, stage: p.stage, reported: Math.max(reported, pct) });
+    const reported = r.reported;
+    r.reported = Math.max(reported, pct);
+    this.rates.set(node.id, r);
     this.store.update(node.id, { stage: p.stage, bytes: p.bytes, mbps });
     if (pct > reported && pct > 0 && pct < 4) {
       this.record(node.id, 'deploy-progress', `${p.stage}: ${pct * 25} % (${formatBytes(p.bytes)} of ${formatBytes(total)}${mbps !== null ? `, ${mbps} MB/s` : ''})`,
@@ -626,16 +633,20 @@ export class DeployService {
     const attempt = this.nextAttempt(nodeId);
     this.store.update(nodeId, { bytes: 0, mbps: null, totalBytes: rec.image!.sizeBytes });
     this.wire.delete(nodeId);
-    const r = await this.awaitAgent(job, 'write-image', 'write', attempt, true, () => ({
-      action: 'deploy', attempt, url: this.imageUrl(rec.image!.sha256), size: rec.image!.sizeBytes, sha256: rec.image!.sha256, ...this.diskArgs(rec),
-    }), this.agentTimeoutMs);
+    let handedOut = Date.now();
+    const r = await this.awaitAgent(job, 'write-image', 'write', attempt, true, () => {
+      handedOut = Date.now();
+      return { action: 'deploy', attempt, url: this.imageUrl(rec.image!.sha256), size: rec.image!.sizeBytes, sha256: rec.image!.sha256, ...this.diskArgs(rec) };
+    }, this.agentTimeoutMs);
     this.releaseSlot(nodeId);
     if (!r.ok) throw new StepError('write-image', `writing the image failed on the node: ${r.error ?? 'no reason given'}`);
     if (r.bytes !== rec.image!.sizeBytes) throw new StepError('write-image', `short write: ${r.bytes ?? 0} of ${rec.image!.sizeBytes} bytes reached ${r.disk ?? rec.disk!.name}`);
     if (r.sha256) this.wire.set(nodeId, r.sha256);
     this.store.update(nodeId, { bytes: rec.image!.sizeBytes });
-    this.record(nodeId, 'image-written', `image written to ${r.disk ?? rec.disk!.name}: ${formatBytes(r.bytes)} (SHA-256 of the bytes received ${r.sha256 ?? '?'})`,
-      { bytes: r.bytes, sha256: r.sha256, disk: r.disk });
+    const secs = Math.max(0.001, (Date.now() - handedOut) / 1000);
+    const avg = Math.round((r.bytes / secs / 1e6) * 10) / 10;
+    this.record(nodeId, 'image-written', `image written to ${r.disk ?? rec.disk!.name}: ${formatBytes(r.bytes)} in ${Math.round(secs)} s, ${avg} MB/s (SHA-256 of the bytes received ${r.sha256 ?? '?'})`,
+      { bytes: r.bytes, sha256: r.sha256, disk: r.disk, seconds: Math.round(secs), mbps: avg });
   }
 
   private async verifyImage(job: Job): Promise<void> {
