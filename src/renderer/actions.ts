@@ -309,9 +309,10 @@ export async function uploadImageFile(file: File | Blob, name: string, fileName 
   }, xhrFactory);
   try {
     const rec = await handle.done;
-    s().upsertImage(rec);
+    // the bar shows the whole file sent before the image appears (and may be chosen) in the library
     const u = s().uploads[name];
     s().setUpload({ ...base, ...(u ?? {}), sent: file.size, status: 'done' });
+    s().upsertImage(rec);
     return rec;
   } catch (err) {
     const body = err instanceof ApiError ? err.body as { image?: ImageRecord } | null : null;

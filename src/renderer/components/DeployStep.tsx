@@ -80,9 +80,10 @@ function ImagePicker({ imageId, setImageId }: { imageId: string | null; setImage
   const [name, setName] = useState('');
   const [sent, setSent] = useState<string | null>(null);
   const uploading = useApp((s) => !!sent && s.uploads[sent]?.status === 'uploading');
-  // the image just uploaded is chosen once it is ready
-  const justReady = sent ? images.find((i) => i.name === sent && i.state === 'ready') : undefined;
-  useEffect(() => { if (justReady) { setImageId(justReady.id); setSent(null); } }, [justReady, setImageId]);
+  // the image just uploaded is chosen once, when it is ready; its upload row stays (full bar, "Sent") until the next upload
+  const [chosenFor, setChosenFor] = useState<string | null>(null);
+  const justReady = sent && chosenFor !== sent ? images.find((i) => i.name === sent && i.state === 'ready') : undefined;
+  useEffect(() => { if (justReady) { setImageId(justReady.id); setChosenFor(justReady.name); } }, [justReady, setImageId]);
   useEffect(() => {
     if (!imageId) { const ready = images.filter((i) => i.state === 'ready'); if (ready.length === 1) setImageId(ready[0]!.id); }
   }, [images, imageId, setImageId]);
@@ -91,6 +92,7 @@ function ImagePicker({ imageId, setImageId }: { imageId: string | null; setImage
     e.preventDefault();
     if (!file || !name) return;
     setSent(name);
+    setChosenFor(null);
     await uploadImageFile(file, name, file.name);
   };
   return (
