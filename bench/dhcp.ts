@@ -35,7 +35,7 @@ export interface DhcpBenchResult extends BenchReport {
   runs: DhcpRunResult[];
 }
 
-const RACKSEED_SERVER = fileURLToPath(new URL('../src/netboot/dhcp/server/index.ts', import.meta.url));
+const RACKSEED_SERVER = fileURLToPath(new URL('../netboot/dhcp/server/index.ts', import.meta.url));
 
 /** RackSeed's starter, once its DHCP server exists in the tree (loaded lazily: it is being written in parallel). */
 async function rackseedStarters(): Promise<{ bare: ServerStarter; daemon: ServerStarter } | null> {

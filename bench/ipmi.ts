@@ -13,7 +13,7 @@ import type { BenchContext, BenchReport, SummaryRow } from './lib/bench-types.ts
 import { load1, machineInfo } from './lib/machine.ts';
 import { NetnsSandbox, ip } from '../test/helpers/netns.ts';
 import { enterNetns, startIpmiSim, type IpmiSim } from '../test/helpers/ipmi-sim.ts';
-import { IpmiClient } from '../src/bmc/ipmi/session/client.ts';
+import { IpmiClient } from '../bmc/ipmi/session/client.ts';
 
 export interface IpmiBenchOptions extends BenchContext {
   /** BMC count (default 50; quick 10) */

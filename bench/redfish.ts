@@ -16,8 +16,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { BenchContext, BenchReport, SummaryRow } from './lib/bench-types.ts';
 import { load1, machineInfo } from './lib/machine.ts';
-import { RedfishClient } from '../src/bmc/redfish/session/client.ts';
-import { MemoryPinStore } from '../src/bmc/redfish/session/http.ts';
+import { RedfishClient } from '../bmc/redfish/session/client.ts';
+import { MemoryPinStore } from '../bmc/redfish/session/http.ts';
 import { stopPid } from '../lab/processes.ts';
 
 export interface RedfishBenchOptions extends BenchContext {

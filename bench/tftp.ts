@@ -163,7 +163,7 @@ export async function runTftpBench(opts: TftpBenchOptions = {}): Promise<TftpBen
 
     const startServer = async (kind: TftpServerKind): Promise<ChildProcess> => {
       const p = isRackseed(kind)
-        ? sandbox.spawn(srv, process.execPath, [...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : []), '--import', 'tsx', 'src/netboot/tftp/server/standalone.ts', ...(opts.serverArgs ?? []), '--root', root, '--address', SERVER_IP, '--port', '69', '--log-level', 'error', ...(kind === 'rackseed-w2' ? ['--workers', '2'] : [])], { cwd: REPO })
+        ? sandbox.spawn(srv, process.execPath, [...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : []), '--import', 'tsx', 'netboot/tftp/server/standalone.ts', ...(opts.serverArgs ?? []), '--root', root, '--address', SERVER_IP, '--port', '69', '--log-level', 'error', ...(kind === 'rackseed-w2' ? ['--workers', '2'] : [])], { cwd: REPO })
         : sandbox.spawn(srv, 'in.tftpd', ['-L', '-s', root, '-a', `${SERVER_IP}:69`]);
       p.stdout?.resume();
       p.stderr?.on('data', (d) => log(`[${kind}] ${String(d).trim()}`));
@@ -254,7 +254,7 @@ export async function runTftpBench(opts: TftpBenchOptions = {}): Promise<TftpBen
       `(veth, ${SERVER_IP} ↔ ${CLIENT_IP}); aggregate MB/s (10^6 B) = ${clients} × ${sizeMB} MB ÷ wall time until the last client`,
       `finished; every copy is checked (size + sha256). ${rounds} round(s) per server, alternating A B / B A; the median is shown.`,
       '',
-      '- RackSeed (`rackseed`): `node --import tsx src/netboot/tftp/server/standalone.ts --root DIR --address 10.232.9.1 --port 69` (the daemon\'s server with a plain dgram socket factory, everything on one thread); `rackseed-w2`: the same with `--workers 2` (`transferWorkers: 2`: transfers run on 2 worker threads, the main thread keeps port 69 and the handler).',
+      '- RackSeed (`rackseed`): `node --import tsx netboot/tftp/server/standalone.ts --root DIR --address 10.232.9.1 --port 69` (the daemon\'s server with a plain dgram socket factory, everything on one thread); `rackseed-w2`: the same with `--workers 2` (`transferWorkers: 2`: transfers run on 2 worker threads, the main thread keeps port 69 and the handler).',
       '- tftpd-hpa 5.2: `in.tftpd -L -s DIR -a 10.232.9.1:69` (foreground, killed by PID). It supports blksize/tsize/timeout but **not windowsize** (RFC 7440), so with the same atftp command it runs lock-step.',
       ...cases.map((k) => `- client \`${k}\`: \`${CLIENT_LINES[k]}\``),
       '',

@@ -16,12 +16,12 @@
 //   cache entry that the plain `node --import tsx` way runs and shows that this entry point does not.
 // - tsconfig.json is this package's own. tsx otherwise looks for one from the working directory up, and its
 //   `paths` can send an import anywhere (a root daemon started in /tmp would read /tmp/tsconfig.json).
-// - As root it refuses to start (exit 2, with the fix) when this package's folder, bin/, src/, agent/ (the daemon
+// - As root it refuses to start (exit 2, with the fix) when this package's folder, bin/, the source layers (core/, daemon/, netboot/, bmc/, shared/), agent/ (the daemon
 //   imports agent/build/manifest.ts), node_modules/ or tsx's folder is not root's or is writable by group or
 //   others (lstat; a symlink must be root's too and lead to such a folder), or when a folder above the package is
 //   not root's or lets others replace it (writable without the sticky bit). Only these folders are checked, not
 //   every file in them.
-// - A data dir, secret key or database file that is unsafe (src/core/safe-path.ts UnsafePathError) ends the
+// - A data dir, secret key or database file that is unsafe (core/safe-path.ts UnsafePathError) ends the
 //   command with its message and exit 2, not a stack trace.
 // NODE_OPTIONS/NODE_PATH are the caller's: whoever sets root's environment already runs code as root (pkexec
 // clears it; the desktop app's wrapper starts this file directly).
@@ -64,11 +64,14 @@ function ancestorProblems(start) {
   }
 }
 
+/** The top-level source folders the daemon imports (the shells, electron/ and renderer/, are not loaded by it). */
+const SOURCE_LAYERS = ['daemon', 'core', 'netboot', 'bmc', 'shared'];
+
 /** Every problem with the folders a root daemon would load code from (checked only when running as root). */
 function installProblems(root = pkg) {
   let tsxDir = null;
   try { tsxDir = dirname(createRequire(join(root, 'package.json')).resolve('tsx/package.json')); } catch { /* reported by the import below */ }
-  const dirs = [root, join(root, 'bin'), join(root, 'src'), join(root, 'agent'), join(root, 'node_modules'), join(root, 'node_modules', 'tsx')];
+  const dirs = [root, join(root, 'bin'), ...SOURCE_LAYERS.map((d) => join(root, d)), join(root, 'agent'), join(root, 'node_modules'), join(root, 'node_modules', 'tsx')];
   if (tsxDir && !dirs.includes(tsxDir)) dirs.push(dirname(tsxDir), tsxDir);
   return [...new Set([...dirs.flatMap(folderProblems), ...ancestorProblems(root)])];
 }
@@ -88,7 +91,7 @@ if (process.geteuid?.() === 0) {
 const { register } = await import('tsx/esm/api');
 register({ tsconfig });
 try {
-  await import(pathToFileURL(join(pkg, 'src', 'daemon', 'cli', 'main.ts')).href);
+  await import(pathToFileURL(join(pkg, 'daemon', 'cli', 'main.ts')).href);
 } catch (err) {
   if (err instanceof Error && err.name === 'UnsafePathError') {
     process.stderr.write(`rackseed: refusing to start: ${err.message}\n`);

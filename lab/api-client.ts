@@ -1,4 +1,4 @@
-// A small client for the daemon's API (src/shared/api.ts) over its unix socket — what the lab CLI and the
+// A small client for the daemon's API (shared/api.ts) over its unix socket — what the lab CLI and the
 // end-to-end tests use. Bearer-token auth; JSON in and out.
 import { request } from 'node:http';
 

@@ -9,7 +9,7 @@ import { IFACES, NET, type LabNames } from './config.ts';
 import { pidAlive, sleep, spawnDetached } from './processes.ts';
 
 export const REPO_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-export const DAEMON_CLI = join(REPO_ROOT, 'src', 'daemon', 'cli', 'main.ts');
+export const DAEMON_CLI = join(REPO_ROOT, 'daemon', 'cli', 'main.ts');
 /** The root entry point: tsx without its compile cache (which any local user can plant code in), install checked. */
 export const DAEMON_BIN = join(REPO_ROOT, 'bin', 'rackseed.mjs');
 /** For the other root processes the lab starts through `node --import tsx`: no tsx compile cache (bin/rackseed.mjs). */
@@ -42,10 +42,10 @@ export function daemonArgs(n: LabNames, o: DaemonOptions): string[] {
 
 /** Start the daemon and wait (up to `timeoutMs`) until GET /api/v1/health answers on its socket. */
 export async function startDaemon(n: LabNames, o: DaemonOptions, timeoutMs = 60_000): Promise<Daemon> {
-  if (!existsSync(DAEMON_CLI)) throw new Error(`the daemon is missing: ${DAEMON_CLI} (src/daemon is another engineer's part)`);
+  if (!existsSync(DAEMON_CLI)) throw new Error(`the daemon is missing: ${DAEMON_CLI} (daemon is another engineer's part)`);
   const dataDir = join(n.dir, 'appliance', 'data');
   mkdirSync(dirname(dataDir), { recursive: true });
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 }); // the daemon refuses a data dir others can write (src/core/safe-path.ts)
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 }); // the daemon refuses a data dir others can write (core/safe-path.ts)
   rmSync(n.apiSocket, { force: true });
   const log = join(n.dir, 'appliance', 'daemon.log');
   const pid = spawnDetached(n.appNs, process.execPath, daemonArgs(n, o), log, {

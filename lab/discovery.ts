@@ -1,7 +1,7 @@
 // The bring-up the lab drives through RackSeed's API, exactly as an engineer would in the UI: store the BMC
 // credentials, sweep the BMC segment, start discovery, and follow the nodes until they are `available`.
-import type { BmcInfo, Job, SweepStatus } from '../src/shared/api.ts';
-import type { NodeSummary } from '../src/shared/node.ts';
+import type { BmcInfo, Job, SweepStatus } from '../shared/api.ts';
+import type { NodeSummary } from '../shared/node.ts';
 import type { LabApi } from './api-client.ts';
 import { sleep } from './processes.ts';
 

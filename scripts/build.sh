@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dest="${RACKSEED_IPXE_DIR:-.cache/resources/ipxe}"
 node --import tsx -e "
-  const { bundleIpxeResources } = await import('./src/netboot/http/resources.ts');
+  const { bundleIpxeResources } = await import('./netboot/http/resources.ts');
   const m = await bundleIpxeResources(process.argv[1]);
   for (const f of m.files) console.log('bundled', f.name, f.size, f.sha256.slice(0, 16), 'from', f.source);
 " "$dest"

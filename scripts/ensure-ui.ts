@@ -1,5 +1,5 @@
 // Builds the renderer bundle (dist/renderer, which the daemon serves at /) when it is missing or older than its
-// sources (src/renderer, src/shared). Used by scripts/setup.sh, so `npm run lab` and `npm test` on a fresh clone
+// sources (renderer, shared). Used by scripts/setup.sh, so `npm run lab` and `npm test` on a fresh clone
 // serve the UI rather than the daemon's "the UI is not built" page, and by the UI tests.
 //   node --import tsx scripts/ensure-ui.ts        build if needed; prints what it did
 import { execFileSync } from 'node:child_process';
@@ -21,14 +21,14 @@ function newestMtime(dir: string): number {
 /** Whether dist/renderer/index.html exists and is newer than every renderer and shared source file. */
 export function rendererIsFresh(): boolean {
   const index = join(REPO, 'dist', 'renderer', 'index.html');
-  const srcs = [join(REPO, 'src', 'renderer'), join(REPO, 'src', 'shared')];
+  const srcs = [join(REPO, 'renderer'), join(REPO, 'shared')];
   return existsSync(index) && statSync(index).mtimeMs >= Math.max(...srcs.map(newestMtime));
 }
 
 /** Build dist/renderer with vite unless it is fresh; returns whether it built. Throws when vite fails. */
 export function ensureRendererBuilt(): boolean {
   if (rendererIsFresh()) return false;
-  execFileSync(process.execPath, [join(REPO, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'src/renderer/vite.config.ts', '--logLevel', 'warn'],
+  execFileSync(process.execPath, [join(REPO, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn'],
     { cwd: REPO, stdio: 'inherit', timeout: 180_000 });
   return true;
 }

@@ -1,6 +1,6 @@
 # RackSeed deploy/clean agent: sourced by rackseed-agent.sh (which defines log, val, http, URL, TOKEN, RUN) and
-# run for the commands of GET /agent/v1/next during a deploy or a release (src/shared/deploy.ts, the daemon side:
-# src/core/deploy/service.ts):
+# run for the commands of GET /agent/v1/next during a deploy or a release (shared/deploy.ts, the daemon side:
+# core/deploy/service.ts):
 #   deploy {attempt,url,size,sha256,disk,diskSize,diskSerial,diskWwn}
 #       stream the image to the disk: wget -O - URL | tee FIFO | dd of=/dev/DISK conv=fsync, sha256sum reading the
 #       FIFO (nothing is kept in RAM or on a tmpfs); report the write; then drop the caches and read the written

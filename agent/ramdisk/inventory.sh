@@ -1,7 +1,7 @@
 #!/bin/sh
 # RackSeed discovery agent: hardware inventory collector.
 #
-# Contract: prints ONE JSON document on stdout matching `InventorySchema` in src/shared/inventory.ts
+# Contract: prints ONE JSON document on stdout matching `InventorySchema` in shared/inventory.ts
 # (schemaVersion 1) and exits 0. It only reads /proc and /sys; anything missing or unreadable becomes
 # null (or an empty list), never an error, so it also runs unprivileged on an ordinary Linux host
 # (the unit test runs it there). POSIX sh as busybox ash runs it (it uses ash's ${v//x/y} and ${v:0:n}).

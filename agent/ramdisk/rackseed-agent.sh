@@ -3,19 +3,19 @@
 #
 # Kernel command line (all set by the daemon's iPXE script):
 #   rackseed.url=http://IP:PORT   the daemon's agent endpoint base (required; `rackseed.callback=
-#                                 http://IP:PORT/agent/v1`, the form src/netboot/http/scripts writes, works too)
+#                                 http://IP:PORT/agent/v1`, the form netboot/http/scripts writes, works too)
 #   rackseed.token=TOKEN          per-node bearer token (required; never printed)
 #   rackseed.node=ID              node id (optional, echoed in the inventory)
 #   rackseed.mac=MAC              boot NIC (colon or dash form); BOOTIF=01-aa-bb-… is accepted too
 #
-# Protocol (src/shared/inventory.ts documents the daemon side):
+# Protocol (shared/inventory.ts documents the daemon side):
 #   POST ${url}/agent/v1/inventory   Authorization: Bearer TOKEN, Content-Type: application/json,
 #                                    body = inventory.sh output; retried with backoff until a 2xx
 #                                    (after 3 answers 400/403/404/409/413… it gives up and goes on).
 #   GET  ${url}/agent/v1/next        Authorization: Bearer TOKEN → {"action":"poweroff"|"reboot"|"wait",
 #                                    "seconds":N}; polled until it says poweroff or reboot. During a deploy or a
 #                                    release also deploy / verify / configdrive / clean (deploy.sh beside this file;
-#                                    src/shared/deploy.ts), after which it asks again.
+#                                    shared/deploy.ts), after which it asks again.
 # Progress goes to the console (console=ttyS0) prefixed "rackseed-agent:".
 AGENT_VERSION=1
 LIB=/usr/libexec/rackseed

@@ -1,5 +1,5 @@
 // The hand-tuned reference chain's HTTP side (boot-chain bench, path b/c): serves the same iPXE discovery
-// script RackSeed serves (src/core/boot/ipxe-script.ts), the same kernel and initrd, and receives the agent's
+// script RackSeed serves (core/boot/ipxe-script.ts), the same kernel and initrd, and receives the agent's
 // inventory. Runs inside the bench's namespace:
 //   ip netns exec NS node --import tsx bench/lib/boot-receiver.ts '<ReceiverConfig as JSON>'
 // Prints one JSON line per event on stdout: {"event":"ready"|"script"|"kernel"|"kernel-done"|"initrd"|"initrd-done"|"inventory","at":ms since epoch}
@@ -7,7 +7,7 @@
 // /agent/v1/next always answers poweroff, so the node turns itself off after reporting.
 import { createReadStream, statSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { discoveryScript } from '../../src/core/boot/ipxe-script.ts';
+import { discoveryScript } from '../../core/boot/ipxe-script.ts';
 
 export interface ReceiverConfig {
   address: string;

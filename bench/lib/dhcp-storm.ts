@@ -8,7 +8,7 @@
 import dgram from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { decodePacket } from '../../src/netboot/dhcp/index.ts';
+import { decodePacket } from '../../netboot/dhcp/index.ts';
 import {
   decodeRelayedReply, encodeRelayedRequest, ipToU32, MSG_ACK, MSG_DISCOVER, MSG_NAK, MSG_OFFER, MSG_REQUEST, stormMac, u32ToIp, type RelayedReply,
 } from './dhcp-relay-wire.ts';
@@ -31,7 +31,7 @@ export interface StormOptions {
   /** local address to bind port 67 on (default 0.0.0.0, which also receives replies sent to giaddr) */
   bindAddress?: string;
   /**
-   * Also decode every reply with RackSeed's codec (src/netboot/dhcp) and count disagreements with the
+   * Also decode every reply with RackSeed's codec (netboot/dhcp) and count disagreements with the
    * bench's own reader, and ACKs that lack a subnet mask or lease time. Costs client CPU: smoke tests only.
    */
   crossCheck?: boolean;
@@ -85,7 +85,7 @@ export interface StormResult {
 }
 
 /**
- * crossCheck: does RackSeed's codec (src/netboot/dhcp) read `msg` as the bench's own reader did (`rep`), and does an
+ * crossCheck: does RackSeed's codec (netboot/dhcp) read `msg` as the bench's own reader did (`rep`), and does an
  * ACK carry a subnet mask and a lease time?
  */
 export function crossChecked(msg: Buffer, rep: RelayedReply): boolean {

@@ -6,10 +6,10 @@
 import { createReadStream, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { Core } from '../../src/core/core.ts';
-import { buildHttpBootServer } from '../../src/netboot/http/http-boot.ts';
-import { registerAgentRoutes } from '../../src/daemon/agent-routes.ts';
-import { registerImageServing } from '../../src/daemon/image-serving.ts';
+import { Core } from '../../core/core.ts';
+import { buildHttpBootServer } from '../../netboot/http/http-boot.ts';
+import { registerAgentRoutes } from '../../daemon/agent-routes.ts';
+import { registerImageServing } from '../../daemon/image-serving.ts';
 
 const { values } = parseArgs({ options: { data: { type: 'string' }, file: { type: 'string' }, port: { type: 'string', default: '0' } } });
 if (!values.data || !values.file) throw new Error('usage: image-server.ts --data DIR --file IMAGE [--port N]');

@@ -6,13 +6,13 @@
 import { appendFileSync } from 'node:fs';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { pino } from 'pino';
-import type { LeaseStore } from '../../src/netboot/dhcp/server/lease-store.ts';
-import { createDhcpServer } from '../../src/netboot/dhcp/server/dhcp-server.ts';
-import { createBoundUdpSocketFactory } from '../../src/netboot/net/bound-udp.ts';
-import { openSqliteLeaseStore } from '../../src/core/leases/sqlite-lease-store.ts';
+import type { LeaseStore } from '../../netboot/dhcp/server/lease-store.ts';
+import { createDhcpServer } from '../../netboot/dhcp/server/dhcp-server.ts';
+import { createBoundUdpSocketFactory } from '../../netboot/net/bound-udp.ts';
+import { openSqliteLeaseStore } from '../../core/leases/sqlite-lease-store.ts';
 import { openBenchLeaseStore } from './rackseed-lease-store.ts';
-import { Core } from '../../src/core/core.ts';
-import { createNetbootSink } from '../../src/core/netboot-sink.ts';
+import { Core } from '../../core/core.ts';
+import { createNetbootSink } from '../../core/netboot-sink.ts';
 import { dirname } from 'node:path';
 
 export interface RackseedServerConfig {

@@ -38,7 +38,7 @@ const starter = (withDaemonCore: boolean): ServerStarter => async ({ sandbox, se
     name: withDaemonCore ? 'rackseed-daemon' : 'rackseed',
     describe: withDaemonCore
       ? 'RackSeed as `rackseed serve` runs it: the same server with the Core\'s database (leases beside nodes, jobs, events), the daemon\'s event sink (each DORA is one per-MAC history entry, written to events.db by the event-log thread) and boot policy'
-      : 'RackSeed createDhcpServer (src/netboot/dhcp/server), SO_BINDTODEVICE socket, SQLite lease store only, own process',
+      : 'RackSeed createDhcpServer (netboot/dhcp/server), SO_BINDTODEVICE socket, SQLite lease store only, own process',
     process: child,
     output: () => tail,
     async kill9() {

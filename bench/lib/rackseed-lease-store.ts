@@ -1,7 +1,7 @@
-// The lease store the RackSeed storm uses: the daemon's own SQLite store (src/core/leases), in a fresh file.
+// The lease store the RackSeed storm uses: the daemon's own SQLite store (core/leases), in a fresh file.
 import Database from 'better-sqlite3';
-import type { LeaseStore } from '../../src/netboot/dhcp/server/lease-store.ts';
-import { openSqliteLeaseStore } from '../../src/core/leases/sqlite-lease-store.ts';
+import type { LeaseStore } from '../../netboot/dhcp/server/lease-store.ts';
+import { openSqliteLeaseStore } from '../../core/leases/sqlite-lease-store.ts';
 
 export function openBenchLeaseStore(dbPath: string): { store: LeaseStore; close(): void } {
   const store = openSqliteLeaseStore(dbPath);

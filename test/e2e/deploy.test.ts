@@ -23,11 +23,11 @@ import { REPO_ROOT, startDaemon } from '../../lab/appliance.ts';
 import { ensureLabImages, TINY_MARKER } from '../../lab/images/index.ts';
 import { pidAlive, sleep } from '../../lab/processes.ts';
 import { ramdiskPaths } from '../../agent/build/manifest.ts';
-import { DaemonClient } from '../../src/daemon/cli/client.ts';
-import type { BmcInfo, Job, SweepStatus } from '../../src/shared/api.ts';
-import type { NodeEvent, NodeSummary } from '../../src/shared/node.ts';
-import type { ImageRecord } from '../../src/shared/image.ts';
-import type { Deployment } from '../../src/shared/deploy.ts';
+import { DaemonClient } from '../../daemon/cli/client.ts';
+import type { BmcInfo, Job, SweepStatus } from '../../shared/api.ts';
+import type { NodeEvent, NodeSummary } from '../../shared/node.ts';
+import type { ImageRecord } from '../../shared/image.ts';
+import type { Deployment } from '../../shared/deploy.ts';
 
 const isRoot = process.getuid?.() === 0;
 const MiB = 1024 * 1024;

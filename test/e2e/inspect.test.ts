@@ -14,8 +14,8 @@ import { Lab, type RackNode } from '../../lab/rack.ts';
 import { REPO_ROOT } from '../../lab/appliance.ts';
 import { sleep } from '../../lab/processes.ts';
 import { ramdiskPaths } from '../../agent/build/manifest.ts';
-import type { BmcInfo, Job, NodeDetail, SweepStatus } from '../../src/shared/api.ts';
-import type { NodeSummary } from '../../src/shared/node.ts';
+import type { BmcInfo, Job, NodeDetail, SweepStatus } from '../../shared/api.ts';
+import type { NodeSummary } from '../../shared/node.ts';
 
 async function until<T>(what: string, ms: number, probe: () => Promise<T | null>): Promise<T> {
   const end = Date.now() + ms;

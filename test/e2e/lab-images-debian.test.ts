@@ -1,6 +1,6 @@
 // lab-debian (lab/images/debian.ts): the Debian 12 cloud image boots straight from its qcow2 in QEMU (q35,
 // -smp 2, -m 1024, TCG) in BIOS (SeaBIOS → GRUB core.img in the BIOS boot partition) and UEFI (OVMF →
-// EFI/BOOT/BOOTX64.EFI) mode with a config drive ISO (src/core/deploy) as a second virtio disk, and an
+// EFI/BOOT/BOOTX64.EFI) mode with a config drive ISO (core/deploy) as a second virtio disk, and an
 // unmodified cloud-init applies it: the user data's runcmd writes the hostname and the number of installed
 // SSH keys to the serial console, and cloud-init's phone_home POSTs to a receiver (QEMU user network with
 // restrict=on and one guestfwd rule, inside a namespace of its own: test/helpers/boot-image.ts).
@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { NetnsSandbox, canUseNetns } from '../helpers/netns.ts';
 import { PHONE_HOME_HOST, bootImage } from '../helpers/boot-image.ts';
 import { ensureLabImages, type LabImage } from '../../lab/images/index.ts';
-import { buildConfigDrive } from '../../src/core/deploy/config-drive.ts';
-import { writeConfigDriveIso } from '../../src/core/deploy/config-drive-iso.ts';
-import { inspectRaw } from '../../src/core/images/import.ts';
+import { buildConfigDrive } from '../../core/deploy/config-drive.ts';
+import { writeConfigDriveIso } from '../../core/deploy/config-drive-iso.ts';
+import { inspectRaw } from '../../core/images/import.ts';
 import { execFileSync } from 'node:child_process';
 
 const KEYS = {

@@ -1,6 +1,6 @@
 // lab-tiny (lab/images/): the image built from Debian packages boots straight from its disk in QEMU, in BIOS
 // (SeaBIOS → syslinux) and UEFI (OVMF → GRUB → the kernel's EFI stub) mode, with a config drive ISO
-// (src/core/deploy) as a second virtio disk: its /init sets the hostname and installs the keys from the
+// (core/deploy) as a second virtio disk: its /init sets the hostname and installs the keys from the
 // drive, runs the #! user data, gets a DHCP lease, prints its marker, and POSTs to the phone-home URL of
 // meta_data.json. And the build is reproducible: two builds into two folders give the same bytes.
 // One VM at a time, each in a network namespace of its own (see test/helpers/boot-image.ts).
@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { NetnsSandbox, canUseNetns } from '../helpers/netns.ts';
 import { PHONE_HOME_HOST, bootImage } from '../helpers/boot-image.ts';
 import { buildLabImage, ensureLabImages, type LabImage } from '../../lab/images/index.ts';
-import { buildConfigDrive } from '../../src/core/deploy/config-drive.ts';
-import { writeConfigDriveIso } from '../../src/core/deploy/config-drive-iso.ts';
-import { inspectRaw } from '../../src/core/images/import.ts';
+import { buildConfigDrive } from '../../core/deploy/config-drive.ts';
+import { writeConfigDriveIso } from '../../core/deploy/config-drive-iso.ts';
+import { inspectRaw } from '../../core/images/import.ts';
 
 const KEYS = {
   alice: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHqb4xYSo6Q6pgJb4ZkP1z0lJ0n0F8w6m9Gm0W7p7lHf alice@laptop',

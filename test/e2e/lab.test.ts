@@ -16,8 +16,8 @@ import { pidAlive, readPidFile, run, sleep, tryRun } from '../../lab/processes.t
 import { readState } from '../../lab/teardown.ts';
 import { namespaceExists } from '../../lab/topology.ts';
 import { REPO_ROOT } from '../../lab/appliance.ts';
-import type { NodeDetail, BmcInfo } from '../../src/shared/api.ts';
-import type { NodeSummary } from '../../src/shared/node.ts';
+import type { NodeDetail, BmcInfo } from '../../shared/api.ts';
+import type { NodeSummary } from '../../shared/node.ts';
 
 const isRoot = process.getuid?.() === 0;
 

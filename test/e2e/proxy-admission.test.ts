@@ -23,8 +23,8 @@ import { NetnsSandbox, canUseNetns } from '../helpers/netns.ts';
 import { unixApi, waitFor } from '../helpers/daemon-api.ts';
 import { NET as LAB_NET } from '../../lab/config.ts';
 import { Lab, type RackNode } from '../../lab/rack.ts';
-import type { BmcInfo, Job, ServicesStatus } from '../../src/shared/api.ts';
-import type { NodeEvent, NodeSummary } from '../../src/shared/node.ts';
+import type { BmcInfo, Job, ServicesStatus } from '../../shared/api.ts';
+import type { NodeEvent, NodeSummary } from '../../shared/node.ts';
 
 const NET = '10.238.5';
 const APPLIANCE = `${NET}.1`;
@@ -76,7 +76,7 @@ test('proxy mode beside the site DHCP: an unknown PXE client is listed as seen, 
     `--pid-file=${join(dir, 'dnsmasq.pid')}`]);
 
   // RackSeed, proxy mode, default admission (no --safe-mode, nothing allowed)
-  const daemon = sandbox.spawn(app, process.execPath, ['--import', 'tsx', 'src/daemon/cli/main.ts', 'serve', '--interface', 'rs0', '--mode', 'proxy',
+  const daemon = sandbox.spawn(app, process.execPath, ['--import', 'tsx', 'daemon/cli/main.ts', 'serve', '--interface', 'rs0', '--mode', 'proxy',
     '--listen', `unix:${sock}`, '--data', join(dir, 'data'), '--http-port', '8080'], {
     cwd: process.cwd(), env: { ...process.env, RACKSEED_TOKEN: TOKEN, RACKSEED_LOG_JSON: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
   });

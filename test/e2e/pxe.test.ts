@@ -19,8 +19,8 @@ import { join } from 'node:path';
 import { NET, type NodeSpec } from '../../lab/config.ts';
 import { Lab, type RackNode } from '../../lab/rack.ts';
 import { sleep } from '../../lab/processes.ts';
-import type { NodeEvent, NodeSummary } from '../../src/shared/node.ts';
-import type { NetworkConfig, ServicesStatus } from '../../src/shared/api.ts';
+import type { NodeEvent, NodeSummary } from '../../shared/node.ts';
+import type { NetworkConfig, ServicesStatus } from '../../shared/api.ts';
 
 const isRoot = process.getuid?.() === 0;
 const BOOT_TIMEOUT_MS = 90_000;

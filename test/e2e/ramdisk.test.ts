@@ -15,7 +15,7 @@ import type { ChildProcess } from 'node:child_process';
 import { NetnsSandbox, canUseNetns, ip, waitExit } from '../helpers/netns.ts';
 import { buildRamdisk } from '../../agent/build/build.ts';
 import { agentKernelArgs, type RamdiskManifest } from '../../agent/build/manifest.ts';
-import { checkInventory, type Inventory } from '../../src/shared/inventory.ts';
+import { checkInventory, type Inventory } from '../../shared/inventory.ts';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SUBNET = '10.231.77';
@@ -143,7 +143,7 @@ async function bootNode(n: NodeSpec, log: (m: string) => void): Promise<{ posts:
       '-drive', `if=pflash,format=raw,unit=1,file=${vars}`);
   }
   let append = agentKernelArgs({ url: `http://${APPLIANCE}:${PORT}`, token: n.token, nodeId: n.name, mac: n.mac });
-  // the other spelling the agent accepts (src/netboot/http/scripts/kernel-boot.ts writes it)
+  // the other spelling the agent accepts (netboot/http/scripts/kernel-boot.ts writes it)
   if (n.callbackForm) append = append.replace(/rackseed\.url=(\S+)/, 'rackseed.callback=$1/agent/v1');
   const args = [
     '-accel', 'tcg', '-machine', 'pc', '-m', '256', '-smp', '1', '-nographic', '-monitor', 'none', '-no-reboot',

@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { apiFetch, freePort, startDaemon, type RunningDaemon } from '../helpers/ui/daemon.ts';
 import { CHROMIUM, ensureRendererBuilt, launchChromium, screenshot } from '../helpers/ui/browser.ts';
-import { LOGIN_ATTEMPTS_PER_MINUTE } from '../../src/daemon/api/routes/login.ts';
+import { LOGIN_ATTEMPTS_PER_MINUTE } from '../../daemon/api/routes/login.ts';
 
 let daemon: RunningDaemon;
 let browser: Browser;

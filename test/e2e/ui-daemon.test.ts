@@ -10,7 +10,7 @@ import { apiFetch, startDaemon, type RunningDaemon } from '../helpers/ui/daemon.
 import { collectPageErrors, ensureRendererBuilt, launchChromium, screenshot } from '../helpers/ui/browser.ts';
 import { AppShell, BmcStep, FleetView, NetworkStep } from '../helpers/ui/pages.ts';
 import { expect, waitFor } from '../helpers/ui/expect.ts';
-import type { NetInterface } from '../../src/shared/api.ts';
+import type { NetInterface } from '../../shared/api.ts';
 
 let daemon: RunningDaemon;
 let browser: Browser;

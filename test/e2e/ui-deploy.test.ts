@@ -25,15 +25,15 @@ import { AppShell, FleetActionsBar, NodeDetailPanel } from '../helpers/ui/pages.
 import { expect, waitFor } from '../helpers/ui/expect.ts';
 import { FakeBmcs, addNode, deployCore, MiB, type FakeAgent, type FakeMachine } from '../helpers/deploy-fakes.ts';
 import { biosMbrImage } from '../helpers/images.ts';
-import { ApiAuth } from '../../src/daemon/api/auth.ts';
-import { buildApiServer } from '../../src/daemon/api/server.ts';
-import { ServiceManager, defaultIpxeRoot } from '../../src/daemon/services.ts';
-import { hostsForListen } from '../../src/daemon/api/access.ts';
-import { registerAgentRoutes } from '../../src/daemon/agent-routes.ts';
-import { hashToken, newToken } from '../../src/core/ids.ts';
-import type { Core } from '../../src/core/core.ts';
-import type { DeployAgentCommand } from '../../src/shared/deploy.ts';
-import type { NodeSummary } from '../../src/shared/node.ts';
+import { ApiAuth } from '../../daemon/api/auth.ts';
+import { buildApiServer } from '../../daemon/api/server.ts';
+import { ServiceManager, defaultIpxeRoot } from '../../daemon/services.ts';
+import { hostsForListen } from '../../daemon/api/access.ts';
+import { registerAgentRoutes } from '../../daemon/agent-routes.ts';
+import { hashToken, newToken } from '../../core/ids.ts';
+import type { Core } from '../../core/core.ts';
+import type { DeployAgentCommand } from '../../shared/deploy.ts';
+import type { NodeSummary } from '../../shared/node.ts';
 
 const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHVpLWRlcGxveS10ZXN0LWtleS0wMDAwMDAwMDAwMDA= ui@rackseed';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -17,7 +17,7 @@ import { expect, waitFor } from '../helpers/ui/expect.ts';
 import { addNode, withCore } from '../helpers/ui/seed.ts';
 import { startIpmiSim, type IpmiSim } from '../helpers/ipmi-sim.ts';
 import { ironicInstalled, startIronic, type IronicProcess } from '../helpers/ironic.ts';
-import type { HandoffRecord } from '../../src/shared/handoff.ts';
+import type { HandoffRecord } from '../../shared/handoff.ts';
 
 const BMC_USER = 'admin';
 const BMC_PASSWORD = 'bmc-Ir-ui-4';

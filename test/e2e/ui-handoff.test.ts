@@ -19,8 +19,8 @@ import { AppShell, FleetActionsBar, HandoffDialogPage, NodeDetailPanel } from '.
 import { expect, waitFor } from '../helpers/ui/expect.ts';
 import { addNode, seedFailedHandoff, seedHandedOver, withCore } from '../helpers/ui/seed.ts';
 import { startIpmiSim, type IpmiSim } from '../helpers/ipmi-sim.ts';
-import type { EngineInfo, HandoffRecord } from '../../src/shared/handoff.ts';
-import type { NodeEvent, NodeSummary } from '../../src/shared/node.ts';
+import type { EngineInfo, HandoffRecord } from '../../shared/handoff.ts';
+import type { NodeEvent, NodeSummary } from '../../shared/node.ts';
 
 const BMC_USER = 'admin';
 const BMC_PASSWORD = 'bmc-UI-pw-7';

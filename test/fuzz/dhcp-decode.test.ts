@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodePacket, describePacket, DhcpDecodeError } from '../../src/netboot/dhcp/index.ts';
-import { clientArch, isNetbootClient } from '../../src/netboot/dhcp/netboot-client.ts';
+import { decodePacket, describePacket, DhcpDecodeError } from '../../netboot/dhcp/index.ts';
+import { clientArch, isNetbootClient } from '../../netboot/dhcp/netboot-client.ts';
 import { assertPacketRoundTrip } from '../fixtures/dhcp/round-trip.ts';
 
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 100_000);

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import {
   decodeGptEntries, decodeGptHeader, decodeMbr, encodeGpt, encodeMbr, PartitionTableError, type GptEntry,
-} from '../../src/core/images/partition-table.ts';
-import { FatError, findFatPath, type ReadAt } from '../../src/core/images/fat.ts';
-import { detectBootModes } from '../../src/core/images/boot-modes.ts';
+} from '../../core/images/partition-table.ts';
+import { FatError, findFatPath, type ReadAt } from '../../core/images/fat.ts';
+import { detectBootModes } from '../../core/images/boot-modes.ts';
 import { fatImage, gptHybridImage } from '../helpers/images.ts';
 
 const ITER = Number(process.env.FUZZ_ITERATIONS ?? 20_000);

@@ -5,20 +5,20 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram, { type Socket } from 'node:dgram';
-import { IpmiDecodeError } from '../../src/bmc/ipmi/errors.ts';
-import { decodeAsfPong, decodeRmcpHeader } from '../../src/bmc/ipmi/rmcp.ts';
-import { decodeIpmi15, encodeSessionless15 } from '../../src/bmc/ipmi/ipmi15-session.ts';
-import { decodeIpmiResponse, ipmiChecksum } from '../../src/bmc/ipmi/ipmi-message.ts';
-import { decodeRmcpPlus, encodeRmcpPlus, PayloadType } from '../../src/bmc/ipmi/rmcpplus.ts';
-import { decodeOpenSessionResponse, decodeRakp2, decodeRakp4 } from '../../src/bmc/ipmi/open-session.ts';
+import { IpmiDecodeError } from '../../bmc/ipmi/errors.ts';
+import { decodeAsfPong, decodeRmcpHeader } from '../../bmc/ipmi/rmcp.ts';
+import { decodeIpmi15, encodeSessionless15 } from '../../bmc/ipmi/ipmi15-session.ts';
+import { decodeIpmiResponse, ipmiChecksum } from '../../bmc/ipmi/ipmi-message.ts';
+import { decodeRmcpPlus, encodeRmcpPlus, PayloadType } from '../../bmc/ipmi/rmcpplus.ts';
+import { decodeOpenSessionResponse, decodeRakp2, decodeRakp4 } from '../../bmc/ipmi/open-session.ts';
 import {
   decodeChannelAuthCapabilities, decodeChannelCipherSuitesBlock, decodeDeviceId, decodeSystemGuid, parseCipherSuiteRecords,
-} from '../../src/bmc/ipmi/app-commands.ts';
-import { decodeBootFlags, decodeChassisStatus } from '../../src/bmc/ipmi/chassis-commands.ts';
-import { decodeLanConfig } from '../../src/bmc/ipmi/lan-config.ts';
-import { CIPHER_SUITES } from '../../src/bmc/ipmi/cipher-suites.ts';
-import { aesDecrypt } from '../../src/bmc/ipmi/crypto.ts';
-import { IpmiClient } from '../../src/bmc/ipmi/session/client.ts';
+} from '../../bmc/ipmi/app-commands.ts';
+import { decodeBootFlags, decodeChassisStatus } from '../../bmc/ipmi/chassis-commands.ts';
+import { decodeLanConfig } from '../../bmc/ipmi/lan-config.ts';
+import { CIPHER_SUITES } from '../../bmc/ipmi/cipher-suites.ts';
+import { aesDecrypt } from '../../bmc/ipmi/crypto.ts';
+import { IpmiClient } from '../../bmc/ipmi/session/client.ts';
 import { startIpmiSim, type IpmiSim } from '../helpers/ipmi-sim.ts';
 
 const ITER = Number(process.env.FUZZ_ITERATIONS ?? 100_000);

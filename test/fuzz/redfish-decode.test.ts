@@ -9,13 +9,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { parseJsonBounded } from '../../src/bmc/redfish/json.ts';
-import { RedfishDecodeError } from '../../src/bmc/redfish/errors.ts';
+import { parseJsonBounded } from '../../bmc/redfish/json.ts';
+import { RedfishDecodeError } from '../../bmc/redfish/errors.ts';
 import {
   decodeActionInfo, decodeCollection, decodeComputerSystem, decodeErrorBody, decodeEthernetInterface, decodeManager, decodeServiceRoot, decodeTask,
-} from '../../src/bmc/redfish/resources.ts';
-import { RedfishClient } from '../../src/bmc/redfish/session/client.ts';
-import { BmcError } from '../../src/bmc/redfish/session/errors.ts';
+} from '../../bmc/redfish/resources.ts';
+import { RedfishClient } from '../../bmc/redfish/session/client.ts';
+import { BmcError } from '../../bmc/redfish/session/errors.ts';
 import { makeSelfSignedCert } from '../../lab/bmc/redfish/cert.ts';
 import { FakePower } from '../../lab/bmc/redfish/power.ts';
 import { LabRedfishBmc } from '../../lab/bmc/redfish/server.ts';

@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pino from 'pino';
-import { decodeTftpPacket, encodeTftpPacket, TftpDecodeError, type TftpPacket } from '../../src/netboot/tftp/index.ts';
-import { createTftpServer } from '../../src/netboot/tftp/server/tftp-server.ts';
-import { createFilesystemHandler } from '../../src/netboot/tftp/server/fs-handler.ts';
-import { dgramSocketFactory } from '../../src/netboot/tftp/server/dgram-socket-factory.ts';
+import { decodeTftpPacket, encodeTftpPacket, TftpDecodeError, type TftpPacket } from '../../netboot/tftp/index.ts';
+import { createTftpServer } from '../../netboot/tftp/server/tftp-server.ts';
+import { createFilesystemHandler } from '../../netboot/tftp/server/fs-handler.ts';
+import { dgramSocketFactory } from '../../netboot/tftp/server/dgram-socket-factory.ts';
 
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 100_000);
 

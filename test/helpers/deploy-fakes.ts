@@ -4,13 +4,13 @@
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readSync, statSync, writeSync, ftruncateSync } from 'node:fs';
 import { pino } from 'pino';
-import { Core, type CoreOptions } from '../../src/core/core.ts';
-import type { BmcConnector, BmcSession } from '../../src/core/bmc-port.ts';
-import type { DeployOptions } from '../../src/core/deploy/service.ts';
-import type { ImageRecord } from '../../src/shared/image.ts';
-import type { Inventory } from '../../src/shared/inventory.ts';
-import type { NodeSummary } from '../../src/shared/node.ts';
-import type { AgentResult, DeployAgentCommand } from '../../src/shared/deploy.ts';
+import { Core, type CoreOptions } from '../../core/core.ts';
+import type { BmcConnector, BmcSession } from '../../core/bmc-port.ts';
+import type { DeployOptions } from '../../core/deploy/service.ts';
+import type { ImageRecord } from '../../shared/image.ts';
+import type { Inventory } from '../../shared/inventory.ts';
+import type { NodeSummary } from '../../shared/node.ts';
+import type { AgentResult, DeployAgentCommand } from '../../shared/deploy.ts';
 
 export const MiB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -4,7 +4,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { pino } from 'pino';
-import { Core } from '../../src/core/core.ts';
+import { Core } from '../../core/core.ts';
 
 const [data, file] = process.argv.slice(2) as [string, string];
 const core = new Core({ dataDir: data, logger: pino({ level: 'silent' }) });

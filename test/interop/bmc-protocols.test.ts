@@ -16,7 +16,7 @@ import { startIpmiSim } from '../helpers/ipmi-sim.ts';
 import { startRedfishBmc, type StartedRedfishBmc } from '../../lab/bmc/redfish-bmc.ts';
 import { ipmiGuidHex } from '../../lab/config.ts';
 import { stopPid } from '../../lab/processes.ts';
-import type { BmcInfo, Job, SweepStatus } from '../../src/shared/api.ts';
+import type { BmcInfo, Job, SweepStatus } from '../../shared/api.ts';
 
 const sandbox = new NetnsSandbox();
 const dir = mkdtempSync(join(tmpdir(), 'rs-bmc-protocols-'));
@@ -60,7 +60,7 @@ test('sweep over IPMI and Redfish: protocols per BMC, Redfish preferred, prefer 
   for (const [address, uuid, mac] of [[BOTH, UUID_BOTH, '52:54:00:09:00:11'], [REDFISH, UUID_REDFISH, '52:54:00:09:00:12']] as const) {
     redfishBmcs.push(startRedfishBmc(ns, join(dir, address), { address, user: 'admin', password: 'pw-both', nodeDir: null, firmware: 'bios', identity: { uuid, serial: `SN-${address}`, macs: [mac] } }));
   }
-  sandbox.spawn(ns, process.execPath, ['--import', 'tsx', 'src/daemon/cli/main.ts', 'serve', '--listen', `unix:${sock}`, '--data', join(dir, 'data')], {
+  sandbox.spawn(ns, process.execPath, ['--import', 'tsx', 'daemon/cli/main.ts', 'serve', '--listen', `unix:${sock}`, '--data', join(dir, 'data')], {
     cwd: process.cwd(), env: { ...process.env, RACKSEED_TOKEN: TOKEN, RACKSEED_LOG_JSON: '1', RACKSEED_INSPECT_TIMEOUT_MS: '2000' }, stdio: ['ignore', 'ignore', 'ignore'],
   });
   await waitFor('daemon API', 60_000, async () => existsSync(sock) && (await api('GET', '/api/v1/health')).status === 200 ? true : null);

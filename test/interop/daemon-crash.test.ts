@@ -12,9 +12,9 @@ import { pino } from 'pino';
 import { unixApi, waitFor } from '../helpers/daemon-api.ts';
 import { NetnsSandbox, canUseNetns, ip, waitExit } from '../helpers/netns.ts';
 import { startIpmiSim } from '../helpers/ipmi-sim.ts';
-import { Core } from '../../src/core/core.ts';
-import type { Job } from '../../src/shared/api.ts';
-import type { NodeSummary } from '../../src/shared/node.ts';
+import { Core } from '../../core/core.ts';
+import type { Job } from '../../shared/api.ts';
+import type { NodeSummary } from '../../shared/node.ts';
 
 const sandbox = new NetnsSandbox();
 const dir = mkdtempSync(join(tmpdir(), 'rs-daemon-crash-'));
@@ -30,7 +30,7 @@ const api = unixApi(sock, TOKEN);
 
 function startDaemon(ns: string, inspectTimeoutMs: number): ChildProcess {
   rmSync(sock, { force: true });
-  const child = sandbox.spawn(ns, process.execPath, ['--import', 'tsx', 'src/daemon/cli/main.ts', 'serve', '--listen', `unix:${sock}`, '--data', join(dir, 'data')], {
+  const child = sandbox.spawn(ns, process.execPath, ['--import', 'tsx', 'daemon/cli/main.ts', 'serve', '--listen', `unix:${sock}`, '--data', join(dir, 'data')], {
     cwd: process.cwd(), env: { ...process.env, RACKSEED_TOKEN: TOKEN, RACKSEED_LOG_JSON: '1', RACKSEED_INSPECT_TIMEOUT_MS: String(inspectTimeoutMs) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { unixApi, waitFor } from '../helpers/daemon-api.ts';
 import { NetnsSandbox, canUseNetns, ip, waitExit } from '../helpers/netns.ts';
 import { startIpmiSim } from '../helpers/ipmi-sim.ts';
-import type { BmcInfo, Job, SweepStatus } from '../../src/shared/api.ts';
-import { guidsMatch } from '../../src/core/guid.ts';
+import type { BmcInfo, Job, SweepStatus } from '../../shared/api.ts';
+import { guidsMatch } from '../../core/guid.ts';
 
 const sandbox = new NetnsSandbox();
 const dir = mkdtempSync(join(tmpdir(), 'rs-daemon-jobs-'));
@@ -36,7 +36,7 @@ test('discovery jobs against ipmi_sim: wrong password and missing inventory fail
   const ns = sandbox.addNamespace('core');
   ip('-n', ns, 'addr', 'add', `${BMC}/32`, 'dev', 'lo');
   const bmc = await startIpmiSim({ sandbox, ns, address: BMC, user: 'admin', password: 'right-pw', guid: GUID.replace(/-/g, '') });
-  const daemon = sandbox.spawn(ns, process.execPath, ['--import', 'tsx', 'src/daemon/cli/main.ts', 'serve', '--listen', `unix:${sock}`, '--data', join(dir, 'data')], {
+  const daemon = sandbox.spawn(ns, process.execPath, ['--import', 'tsx', 'daemon/cli/main.ts', 'serve', '--listen', `unix:${sock}`, '--data', join(dir, 'data')], {
     cwd: process.cwd(), env: { ...process.env, RACKSEED_TOKEN: TOKEN, RACKSEED_LOG_JSON: '1', RACKSEED_INSPECT_TIMEOUT_MS: '3000' }, stdio: ['ignore', 'ignore', 'ignore'],
   });
   await waitFor('daemon API', 60_000, async () => existsSync(sock) && (await api('GET', '/api/v1/health')).status === 200 ? true : null);

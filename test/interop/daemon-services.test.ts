@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { unixApi, waitFor } from '../helpers/daemon-api.ts';
 import { NetnsSandbox, canUseNetns, waitExit } from '../helpers/netns.ts';
-import type { ServicesStatus, SurveyResult } from '../../src/shared/api.ts';
-import type { NodeEvent, NodeSummary } from '../../src/shared/node.ts';
+import type { ServicesStatus, SurveyResult } from '../../shared/api.ts';
+import type { NodeEvent, NodeSummary } from '../../shared/node.ts';
 
 const sandbox = new NetnsSandbox();
 const dir = mkdtempSync(join(tmpdir(), 'rs-daemon-svc-'));
@@ -27,7 +27,7 @@ const api = unixApi(sock, TOKEN);
 
 function serve(ns: string, args: string[]): { child: ChildProcess; out: () => string } {
   rmSync(sock, { force: true });
-  const child = sandbox.spawn(ns, process.execPath, ['--import', 'tsx', 'src/daemon/cli/main.ts', 'serve', '--interface', 'rs0',
+  const child = sandbox.spawn(ns, process.execPath, ['--import', 'tsx', 'daemon/cli/main.ts', 'serve', '--interface', 'rs0',
     '--listen', `unix:${sock}`, '--data', join(dir, 'data'), '--http-port', '8080', ...args], {
     cwd: process.cwd(), env: { ...process.env, RACKSEED_TOKEN: TOKEN, RACKSEED_LOG_JSON: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -5,8 +5,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { NetnsSandbox, canUseNetns } from '../helpers/netns.ts';
-import { createBoundUdpSocketFactory, BoundSocketError } from '../../src/netboot/net/bound-udp.ts';
-import { createPlainUdpSocketFactory } from '../../src/netboot/net/plain-udp.ts';
+import { createBoundUdpSocketFactory, BoundSocketError } from '../../netboot/net/bound-udp.ts';
+import { createPlainUdpSocketFactory } from '../../netboot/net/plain-udp.ts';
 
 const sandbox = new NetnsSandbox();
 let ns = '';

@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { NetnsSandbox, canUseNetns } from '../helpers/netns.ts';
-import { createDhcpServer, surveyDhcp, type DhcpService } from '../../src/netboot/dhcp/server/index.ts';
-import { createBoundUdpSocketFactory } from '../../src/netboot/net/bound-udp.ts';
-import { openSqliteLeaseStore, type SqliteLeaseStore } from '../../src/core/leases/sqlite-lease-store.ts';
-import { DhcpMessageType as T } from '../../src/netboot/dhcp/index.ts';
+import { createDhcpServer, surveyDhcp, type DhcpService } from '../../netboot/dhcp/server/index.ts';
+import { createBoundUdpSocketFactory } from '../../netboot/net/bound-udp.ts';
+import { openSqliteLeaseStore, type SqliteLeaseStore } from '../../core/leases/sqlite-lease-store.ts';
+import { DhcpMessageType as T } from '../../netboot/dhcp/index.ts';
 import { EventLog, runInNs, script, tempDir } from '../fixtures/dhcp/interop.ts';
 import { ReplyCollector, clientPacket, silentLogger } from '../fixtures/dhcp/test-client.ts';
 

@@ -7,9 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { NetnsSandbox, canUseNetns, waitExit } from '../helpers/netns.ts';
-import { createDhcpServer, type DhcpService } from '../../src/netboot/dhcp/server/index.ts';
-import { createBoundUdpSocketFactory } from '../../src/netboot/net/bound-udp.ts';
-import { openSqliteLeaseStore, type SqliteLeaseStore } from '../../src/core/leases/sqlite-lease-store.ts';
+import { createDhcpServer, type DhcpService } from '../../netboot/dhcp/server/index.ts';
+import { createBoundUdpSocketFactory } from '../../netboot/net/bound-udp.ts';
+import { openSqliteLeaseStore, type SqliteLeaseStore } from '../../core/leases/sqlite-lease-store.ts';
 import { EventLog, runInNs, script, tempDir } from '../fixtures/dhcp/interop.ts';
 import { silentLogger } from '../fixtures/dhcp/test-client.ts';
 

@@ -9,10 +9,10 @@ import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { NetnsSandbox, canUseNetns, waitExit } from '../helpers/netns.ts';
-import { createDhcpServer, createProxyDhcpServer, defaultBootAnswer, type DhcpService } from '../../src/netboot/dhcp/server/index.ts';
-import { createBoundUdpSocketFactory } from '../../src/netboot/net/bound-udp.ts';
-import { openSqliteLeaseStore } from '../../src/core/leases/sqlite-lease-store.ts';
-import type { BootPolicy } from '../../src/netboot/boot-policy.ts';
+import { createDhcpServer, createProxyDhcpServer, defaultBootAnswer, type DhcpService } from '../../netboot/dhcp/server/index.ts';
+import { createBoundUdpSocketFactory } from '../../netboot/net/bound-udp.ts';
+import { openSqliteLeaseStore } from '../../core/leases/sqlite-lease-store.ts';
+import type { BootPolicy } from '../../netboot/boot-policy.ts';
 import { EventLog, tempDir } from '../fixtures/dhcp/interop.ts';
 import { silentLogger } from '../fixtures/dhcp/test-client.ts';
 

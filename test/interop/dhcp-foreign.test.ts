@@ -8,9 +8,9 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'node:dgram';
 import { NetnsSandbox, canUseNetns } from '../helpers/netns.ts';
-import { createProxyDhcpServer, defaultBootAnswer, startPeriodicSurvey, surveyDhcp, type DhcpService } from '../../src/netboot/dhcp/server/index.ts';
-import { createBoundUdpSocketFactory } from '../../src/netboot/net/bound-udp.ts';
-import { DhcpMessageType as T, encodePacket, type DhcpPacket } from '../../src/netboot/dhcp/index.ts';
+import { createProxyDhcpServer, defaultBootAnswer, startPeriodicSurvey, surveyDhcp, type DhcpService } from '../../netboot/dhcp/server/index.ts';
+import { createBoundUdpSocketFactory } from '../../netboot/net/bound-udp.ts';
+import { DhcpMessageType as T, encodePacket, type DhcpPacket } from '../../netboot/dhcp/index.ts';
 import { EventLog, tempDir } from '../fixtures/dhcp/interop.ts';
 import { ReplyCollector, clientPacket, pxeDiscover, silentLogger } from '../fixtures/dhcp/test-client.ts';
 

@@ -19,15 +19,15 @@ import { pino } from 'pino';
 import { NetnsSandbox, canUseNetns, ip } from '../helpers/netns.ts';
 import { enterNetns, startIpmiSim, type IpmiSim } from '../helpers/ipmi-sim.ts';
 import { startIronic, ironicInstalled, type IronicProcess } from '../helpers/ironic.ts';
-import { Core } from '../../src/core/core.ts';
-import { ipmiConnector } from '../../src/core/bmc/ipmi-connector.ts';
-import { IpmiClient } from '../../src/bmc/ipmi/session/client.ts';
-import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.ts';
-import { EXIT } from '../../src/daemon/cli/client.ts';
-import type { HandoffRecord } from '../../src/shared/handoff.ts';
-import type { Job } from '../../src/shared/api.ts';
+import { Core } from '../../core/core.ts';
+import { ipmiConnector } from '../../core/bmc/ipmi-connector.ts';
+import { IpmiClient } from '../../bmc/ipmi/session/client.ts';
+import { startDaemon, type RunningDaemon } from '../../daemon/daemon.ts';
+import { EXIT } from '../../daemon/cli/client.ts';
+import type { HandoffRecord } from '../../shared/handoff.ts';
+import type { Job } from '../../shared/api.ts';
 import { inventoryFor } from '../unit/core-inventory-fixture.ts';
-import { HANDOFF_JOB_KIND, HANDOFF_STEPS } from '../../src/core/handoff/service.ts';
+import { HANDOFF_JOB_KIND, HANDOFF_STEPS } from '../../core/handoff/service.ts';
 
 const BMC_PASSWORD = 'bmc-Pw-4-sim';
 const IRONIC_USER = 'metal3';
@@ -314,7 +314,7 @@ test('`openstack baremetal create` (python3-ironicclient) loads the ironic expor
   try {
     core.config.setBmcCredentials({ user: 'admin', password: BMC_PASSWORD });
     const id = seed(core, machines[4]!);
-    const { exportFleet } = await import('../../src/daemon/api/routes/handoff.ts');
+    const { exportFleet } = await import('../../daemon/api/routes/handoff.ts');
     const file = join(scratch, 'nodes.yaml');
     writeFileSync(file, exportFleet(core, 'ironic', [id], true));
     const auth = { user: IRONIC_USER, password: IRONIC_PASSWORD };

@@ -14,10 +14,10 @@ let ns = '';
 let sim: IpmiSim;
 let dir = '';
 
-// Most cases run src/daemon/cli/bmc.ts directly (it is runnable on its own; the machine is shared and every
+// Most cases run daemon/cli/bmc.ts directly (it is runnable on its own; the machine is shared and every
 // tsx start costs seconds); the first test goes through the real `rackseed` entry (main.ts registers bmcCommand).
 function rackseed(args: string[], env: Record<string, string> = { RACKSEED_BMC_PASSWORD: 'secret' }, viaMain = false) {
-  const entry = viaMain ? ['--import', 'tsx', 'src/daemon/cli/main.ts', 'bmc'] : ['--import', 'tsx', 'src/daemon/cli/bmc.ts'];
+  const entry = viaMain ? ['--import', 'tsx', 'daemon/cli/main.ts', 'bmc'] : ['--import', 'tsx', 'daemon/cli/bmc.ts'];
   const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, ...entry, ...args], {
     encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH ?? '', ...env },
   });

@@ -8,10 +8,10 @@ import { execFile, spawnSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { IpmiClient } from '../../src/bmc/ipmi/session/client.ts';
+import { IpmiClient } from '../../bmc/ipmi/session/client.ts';
 import {
   BmcUnreachableError, InsecureCipherSuiteError, NoCommonCipherSuiteError, UnknownUserError, WrongPasswordError,
-} from '../../src/bmc/ipmi/session/errors.ts';
+} from '../../bmc/ipmi/session/errors.ts';
 import { pyghmiRead, startPyghmiBmc, type PyghmiBmc } from '../helpers/pyghmi-bmc.ts';
 
 const HOST = '127.0.0.1';
@@ -35,9 +35,9 @@ function ipmitool(port: number, suite: number, args: string[], password = PASSWO
   });
 }
 
-// src/daemon/cli/bmc.ts is runnable on its own (as in ipmi-cli.test.ts); each start costs a tsx compile.
+// daemon/cli/bmc.ts is runnable on its own (as in ipmi-cli.test.ts); each start costs a tsx compile.
 function rackseed(args: string[], password = PASSWORD) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/daemon/cli/bmc.ts', ...args], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'daemon/cli/bmc.ts', ...args], {
     encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH ?? '', RACKSEED_BMC_PASSWORD: password },
   });
   return { code: r.status, out: r.stdout, err: r.stderr };

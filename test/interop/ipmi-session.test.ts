@@ -6,11 +6,11 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { NetnsSandbox, canUseNetns, ip } from '../helpers/netns.ts';
 import { enterNetns, startIpmiSim, type IpmiSim } from '../helpers/ipmi-sim.ts';
-import { IpmiClient } from '../../src/bmc/ipmi/session/client.ts';
+import { IpmiClient } from '../../bmc/ipmi/session/client.ts';
 import {
   BmcBusyError, BmcUnreachableError, InsecureCipherSuiteError, PrivilegeTooLowError, SessionClosedError, UnknownUserError, WrongPasswordError,
-} from '../../src/bmc/ipmi/session/errors.ts';
-import { Privilege } from '../../src/bmc/ipmi/open-session.ts';
+} from '../../bmc/ipmi/session/errors.ts';
+import { Privilege } from '../../bmc/ipmi/open-session.ts';
 
 const BMC = '10.241.7.10';
 const DEAD = '10.241.7.99';

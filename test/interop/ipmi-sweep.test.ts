@@ -4,8 +4,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { NetnsSandbox, canUseNetns, ip } from '../helpers/netns.ts';
 import { enterNetns, startIpmiSim, type IpmiSim } from '../helpers/ipmi-sim.ts';
-import { IpmiClient } from '../../src/bmc/ipmi/session/client.ts';
-import { sweep, sweepAll, cidrHosts } from '../../src/bmc/ipmi/session/sweep.ts';
+import { IpmiClient } from '../../bmc/ipmi/session/client.ts';
+import { sweep, sweepAll, cidrHosts } from '../../bmc/ipmi/session/sweep.ts';
 
 const N = 20;
 const bmcAddr = (i: number) => `10.241.20.${10 + i}`;

@@ -25,7 +25,7 @@ interface Run { code: number; out: string; err: string }
 
 function rackseedBmc(args: string[], password = 'cli-pw'): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/daemon/cli/bmc.ts', '--host', '127.0.0.1', '--redfish-port', String(port), '--user', 'admin', '--pins', pins, '--timeout', '3000', '--retries', '1', ...args],
+    const child = spawn(process.execPath, ['--import', 'tsx', 'daemon/cli/bmc.ts', '--host', '127.0.0.1', '--redfish-port', String(port), '--user', 'admin', '--pins', pins, '--timeout', '3000', '--retries', '1', ...args],
       { env: { ...process.env, RACKSEED_BMC_PASSWORD: password }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';

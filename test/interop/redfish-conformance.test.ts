@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRedfishBmc, type StartedRedfishBmc } from '../../lab/bmc/redfish-bmc.ts';
 import { sleep, stopPid } from '../../lab/processes.ts';
-import { RedfishClient } from '../../src/bmc/redfish/session/client.ts';
+import { RedfishClient } from '../../bmc/redfish/session/client.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SUSHY = join(HERE, '..', 'helpers', 'sushy-client.py');

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { unixApi, waitFor } from '../helpers/daemon-api.ts';
 import { NetnsSandbox, canUseNetns } from '../helpers/netns.ts';
-import type { ServicesStatus } from '../../src/shared/api.ts';
+import type { ServicesStatus } from '../../shared/api.ts';
 
 const sandbox = new NetnsSandbox();
 const dir = mkdtempSync(join(tmpdir(), 'rs-cfg-serial-'));

@@ -69,7 +69,7 @@ interface RunningServer { proc: ChildProcess; out: () => string }
 
 /** The daemon's TFTP server (standalone.ts) on `address`:69 in the server namespace; resolves once it is listening. */
 async function startServer(address: string, extra: string[]): Promise<RunningServer> {
-  const proc = sandbox.spawn(nsServer, process.execPath, ['--import', 'tsx', 'src/netboot/tftp/server/standalone.ts', '--root', root, '--address', address, '--port', '69', '--log-level', 'warn', ...extra], { cwd: REPO });
+  const proc = sandbox.spawn(nsServer, process.execPath, ['--import', 'tsx', 'netboot/tftp/server/standalone.ts', '--root', root, '--address', address, '--port', '69', '--log-level', 'warn', ...extra], { cwd: REPO });
   let out = '';
   proc.stderr!.on('data', (d) => process.stderr.write(`[tftp server ${address}] ${d}`));
   await new Promise<void>((ok, fail) => {

@@ -4,9 +4,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { Core } from '../../src/core/core.ts';
-import { registerAgentRoutes } from '../../src/daemon/agent-routes.ts';
-import { INVENTORY_MAX_BYTES } from '../../src/shared/inventory.ts';
+import { Core } from '../../core/core.ts';
+import { registerAgentRoutes } from '../../daemon/agent-routes.ts';
+import { INVENTORY_MAX_BYTES } from '../../shared/inventory.ts';
 import { inventoryFor } from './core-inventory-fixture.ts';
 
 let core: Core;

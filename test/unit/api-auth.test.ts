@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { pino } from 'pino';
-import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.ts';
+import { startDaemon, type RunningDaemon } from '../../daemon/daemon.ts';
 
 let d: RunningDaemon;
 let dir: string;

@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.ts';
-import { EXIT } from '../../src/daemon/cli/client.ts';
-import { buildHttpBootServer } from '../../src/netboot/http/http-boot.ts';
-import { registerImageServing } from '../../src/daemon/image-serving.ts';
-import { imageServingPath, type ImageRecord } from '../../src/shared/image.ts';
+import { startDaemon, type RunningDaemon } from '../../daemon/daemon.ts';
+import { EXIT } from '../../daemon/cli/client.ts';
+import { buildHttpBootServer } from '../../netboot/http/http-boot.ts';
+import { registerImageServing } from '../../daemon/image-serving.ts';
+import { imageServingPath, type ImageRecord } from '../../shared/image.ts';
 import { biosMbrImage, gptHybridImage, nonBootableImage, sha256File, toQcow2, toXz } from '../helpers/images.ts';
 
 const TOKEN = 'api-images-test-token-0123456789abcdef';

@@ -6,9 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.ts';
-import type { NodeDetail } from '../../src/shared/api.ts';
-import type { NodeSummary } from '../../src/shared/node.ts';
+import { startDaemon, type RunningDaemon } from '../../daemon/daemon.ts';
+import type { NodeDetail } from '../../shared/api.ts';
+import type { NodeSummary } from '../../shared/node.ts';
 
 const TOKEN = 'maintenance-test-token-0123456789abcdef';
 let d: RunningDaemon;

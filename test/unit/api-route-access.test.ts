@@ -1,4 +1,4 @@
-// Authorization is per matched route (src/daemon/api/access.ts): this test enumerates every route the API server
+// Authorization is per matched route (daemon/api/access.ts): this test enumerates every route the API server
 // registered and proves that each one that needs the token refuses a request without credentials in many
 // spellings of its path (percent-encoded letters and slashes, double slashes, trailing dots, case, `..` segments,
 // query strings), over HTTP and WebSocket, with no side effect. On the code before access.ts, `GET /%61pi/v1/config`
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { pino } from 'pino';
-import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.ts';
+import { startDaemon, type RunningDaemon } from '../../daemon/daemon.ts';
 
 const TOKEN = 'route-access-test-token-0123456789abcdef';
 let d: RunningDaemon;

@@ -6,7 +6,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { startDaemon } from '../../src/daemon/daemon.ts';
+import { startDaemon } from '../../daemon/daemon.ts';
 
 test('static UI at /, SPA fallback, API still closed', async () => {
   const ui = mkdtempSync(join(tmpdir(), 'rs-api-ui-'));

@@ -4,7 +4,7 @@
 // sections byte for byte.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodePacket, encodePacket, newPacket, DhcpMessageType } from '../../src/netboot/dhcp/index.ts';
+import { decodePacket, encodePacket, newPacket, DhcpMessageType } from '../../netboot/dhcp/index.ts';
 import { decodeRelayedReply, encodeRelayedRequest, ipToU32, MSG_DISCOVER, MSG_REQUEST, stormMac, u32ToIp } from '../../bench/lib/dhcp-relay-wire.ts';
 import { replaceSection } from '../../bench/lib/bench-doc.ts';
 import { Delivery, deliveryOf, encodeLocalRequestFrame, ipv4HeaderChecksum, parseReplyFrame, REQUEST_PAYLOAD_AT } from '../../bench/lib/dhcp-local-wire.ts';

@@ -1,4 +1,4 @@
-// `rackseed allow MAC|NODE…` (src/daemon/cli/allow.ts) against an in-process daemon in proxy mode: a seen node named
+// `rackseed allow MAC|NODE…` (daemon/cli/allow.ts) against an in-process daemon in proxy mode: a seen node named
 // by its serial or id and a MAC never seen become `discovered`; a bad MAC or an unknown node change nothing and exit
 // with client.ts's codes. The command runs in a child process (its own exit code and stdout), as main.ts would run it.
 import { test, before, after } from 'node:test';
@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.ts';
-import { EXIT } from '../../src/daemon/cli/client.ts';
-import type { NodeSummary } from '../../src/shared/node.ts';
+import { startDaemon, type RunningDaemon } from '../../daemon/daemon.ts';
+import { EXIT } from '../../daemon/cli/client.ts';
+import type { NodeSummary } from '../../shared/node.ts';
 
 const TOKEN = 'cli-allow-test-token-0123456789abcdef';
 let d: RunningDaemon;
@@ -30,7 +30,7 @@ after(async () => { await d.close(); rmSync(dir, { recursive: true, force: true 
 
 /** Run `rackseed allow ARGS` as a child process (the verb alone: main.ts registers it). */
 function allow(args: string[], env: Record<string, string | undefined> = { RACKSEED_URL: d.url, RACKSEED_TOKEN: TOKEN }): Promise<{ code: number; stdout: string; stderr: string }> {
-  const run = "const { allowCommand } = await import('./src/daemon/cli/allow.ts'); await allowCommand().parseAsync(process.argv.slice(1), { from: 'user' });";
+  const run = "const { allowCommand } = await import('./daemon/cli/allow.ts'); await allowCommand().parseAsync(process.argv.slice(1), { from: 'user' });";
   return new Promise((resolve) => {
     execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', run, '--', ...args],
       { env: { ...process.env, RACKSEED_URL: undefined, RACKSEED_TOKEN: undefined, ...env } }, (err, stdout, stderr) => {

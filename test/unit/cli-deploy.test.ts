@@ -1,4 +1,4 @@
-// `rackseed deploy` / `rackseed release` against an in-process daemon (API: src/shared/deploy.ts), and the deploy
+// `rackseed deploy` / `rackseed release` against an in-process daemon (API: shared/deploy.ts), and the deploy
 // agent's routes: every bad input gets its own message and exit code (client.ts EXIT) and starts nothing; a wrong BMC
 // password (a real ipmi_sim on 127.0.0.1) ends the node `deploy failed` with the BMC's reason and `--wait` exits
 // FAILED; the agent's progress/result/config-drive routes check the token and the body; the boot callback takes the
@@ -11,15 +11,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { pino } from 'pino';
-import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.ts';
-import { registerAgentRoutes } from '../../src/daemon/agent-routes.ts';
-import { EXIT } from '../../src/daemon/cli/client.ts';
-import { hashToken, newToken } from '../../src/core/ids.ts';
+import { startDaemon, type RunningDaemon } from '../../daemon/daemon.ts';
+import { registerAgentRoutes } from '../../daemon/agent-routes.ts';
+import { EXIT } from '../../daemon/cli/client.ts';
+import { hashToken, newToken } from '../../core/ids.ts';
 import { biosMbrImage } from '../helpers/images.ts';
 import { startIpmiSim, type IpmiSim } from '../helpers/ipmi-sim.ts';
 import { importImage, inventory, MiB } from '../helpers/deploy-fakes.ts';
-import type { Deployment } from '../../src/shared/deploy.ts';
-import type { NodeSummary } from '../../src/shared/node.ts';
+import type { Deployment } from '../../shared/deploy.ts';
+import type { NodeSummary } from '../../shared/node.ts';
 
 const TOKEN = 'cli-deploy-test-token-0123456789abcdef';
 const PORT = 16623 + (process.pid % 500);

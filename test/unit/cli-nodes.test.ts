@@ -1,5 +1,5 @@
 // `rackseed nodes` through the daemon's API (RACKSEED_URL, RACKSEED_TOKEN): the node list as JSON and as a table,
-// NODE resolved by id, MAC or serial, and the exit codes of src/daemon/cli/client.ts for each failure.
+// NODE resolved by id, MAC or serial, and the exit codes of daemon/cli/client.ts for each failure.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.ts';
-import { EXIT } from '../../src/daemon/cli/client.ts';
-import type { NodeSummary } from '../../src/shared/node.ts';
+import { startDaemon, type RunningDaemon } from '../../daemon/daemon.ts';
+import { EXIT } from '../../daemon/cli/client.ts';
+import type { NodeSummary } from '../../shared/node.ts';
 
 const TOKEN = 'cli-nodes-test-token-0123456789abcdef';
 let d: RunningDaemon;

@@ -1,4 +1,4 @@
-// The config drive (src/core/deploy/config-drive.ts): the whole file tree for typical parameters, every
+// The config drive (core/deploy/config-drive.ts): the whole file tree for typical parameters, every
 // validation error with its message, and the ISO image (genisoimage): reproducible, labelled config-2,
 // readable through Rock Ridge and Joliet, with every time stamp at the epoch.
 import { test } from 'node:test';
@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ConfigDriveError, MAX_USER_DATA_BYTES, buildConfigDrive, checkUserData, publicKeysFromText, type ConfigDriveParams,
-} from '../../src/core/deploy/config-drive.ts';
-import { configDriveIso, normalizeIsoTimes } from '../../src/core/deploy/config-drive-iso.ts';
+} from '../../core/deploy/config-drive.ts';
+import { configDriveIso, normalizeIsoTimes } from '../../core/deploy/config-drive-iso.ts';
 
 // A real ed25519 public key (its body starts with the length-prefixed type, as OpenSSH writes it).
 const KEY_A = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHqb4xYSo6Q6pgJb4ZkP1z0lJ0n0F8w6m9Gm0W7p7lHf alice@laptop';

@@ -1,14 +1,14 @@
 // Every iPXE script kind the core's boot policy serves at /boot.ipxe, rendered through CoreBootPolicy.scriptFor and
-// compared whole. The expected texts were captured from the policy's own former renderer (src/core/boot/ipxe-script.ts,
-// deleted) before the core moved onto the typed templates of src/netboot/http/scripts/, so they pin what VMs boot today:
+// compared whole. The expected texts were captured from the policy's own former renderer (core/boot/ipxe-script.ts,
+// deleted) before the core moved onto the typed templates of netboot/http/scripts/, so they pin what VMs boot today:
 // kernel/initrd URLs, kernel arguments, retry, exit. The random agent token and node id are the only variables.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { Core } from '../../src/core/core.ts';
-import { hashToken } from '../../src/core/ids.ts';
-import type { BootPolicySettings } from '../../src/core/boot/policy.ts';
-import type { BootRequest } from '../../src/netboot/boot-policy.ts';
+import { Core } from '../../core/core.ts';
+import { hashToken } from '../../core/ids.ts';
+import type { BootPolicySettings } from '../../core/boot/policy.ts';
+import type { BootRequest } from '../../netboot/boot-policy.ts';
 
 const log = pino({ level: 'silent' });
 const RAMDISK = { kernelPath: '/files/vmlinuz-6.1.0-56-amd64', initrdPath: '/files/initrd-6.1.0-56-amd64.img' };

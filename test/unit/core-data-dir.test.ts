@@ -1,5 +1,5 @@
 // The data dir, secret key and database files the (root) daemon uses are checked before anything is opened
-// (src/core/safe-path.ts, secret-box.ts, db.ts, core.ts): symlinks, foreign owners and loose modes are refused with
+// (core/safe-path.ts, secret-box.ts, db.ts, core.ts): symlinks, foreign owners and loose modes are refused with
 // an UnsafePathError naming the path, the problem and the fix; a good path is created 0700 / 0600 and accepted.
 // Tests that chown to nobody (uid 65534) need root, as CI runs them.
 import { test } from 'node:test';
@@ -8,10 +8,10 @@ import { chmodSync, chownSync, existsSync, lchownSync, mkdirSync, mkdtempSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { Core } from '../../src/core/core.ts';
-import { SecretBox } from '../../src/core/secret-box.ts';
-import { openDatabase } from '../../src/core/db.ts';
-import { privateSubdir, secureDataDir, UnsafePathError } from '../../src/core/safe-path.ts';
+import { Core } from '../../core/core.ts';
+import { SecretBox } from '../../core/secret-box.ts';
+import { openDatabase } from '../../core/db.ts';
+import { privateSubdir, secureDataDir, UnsafePathError } from '../../core/safe-path.ts';
 
 const ROOT = process.geteuid?.() === 0;
 const NOBODY = 65534;

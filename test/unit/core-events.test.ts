@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { Core } from '../../src/core/core.ts';
-import { createNetbootSink } from '../../src/core/netboot-sink.ts';
-import type { StreamMessage } from '../../src/shared/api.ts';
+import { Core } from '../../core/core.ts';
+import { createNetbootSink } from '../../core/netboot-sink.ts';
+import type { StreamMessage } from '../../shared/api.ts';
 
 test('netboot sink: ip → mac through leases then nodes; ACK sets the node ip; unknown clients kept as global events', () => {
   const core = new Core({ dataDir: null, logger: pino({ level: 'silent' }) });

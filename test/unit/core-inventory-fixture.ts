@@ -1,5 +1,5 @@
-// A valid discovery inventory (src/shared/inventory.ts) for core and API tests.
-import type { Inventory } from '../../src/shared/inventory.ts';
+// A valid discovery inventory (shared/inventory.ts) for core and API tests.
+import type { Inventory } from '../../shared/inventory.ts';
 
 export function inventoryFor(mac: string, nodeId: string | null, uuid: string, serial = 'SN-1'): Inventory {
   return {

@@ -2,13 +2,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { Core } from '../../src/core/core.ts';
-import { canTransition, IllegalTransitionError, TRANSITIONS } from '../../src/core/lifecycle.ts';
-import { NODE_STATES } from '../../src/shared/node.ts';
-import { guidsMatch, normalizeGuid, swapGuidFields } from '../../src/core/guid.ts';
-import { hashToken } from '../../src/core/ids.ts';
+import { Core } from '../../core/core.ts';
+import { canTransition, IllegalTransitionError, TRANSITIONS } from '../../core/lifecycle.ts';
+import { NODE_STATES } from '../../shared/node.ts';
+import { guidsMatch, normalizeGuid, swapGuidFields } from '../../core/guid.ts';
+import { hashToken } from '../../core/ids.ts';
 import { inventoryFor } from './core-inventory-fixture.ts';
-import type { BootRequest } from '../../src/netboot/boot-policy.ts';
+import type { BootRequest } from '../../netboot/boot-policy.ts';
 
 const log = pino({ level: 'silent' });
 

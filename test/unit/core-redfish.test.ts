@@ -1,4 +1,4 @@
-// The core drives a Redfish BMC through the one BMC port (src/core/bmc-port.ts, bmc/connectors.ts): the lab Redfish BMC
+// The core drives a Redfish BMC through the one BMC port (core/bmc-port.ts, bmc/connectors.ts): the lab Redfish BMC
 // in-process on 127.0.0.1 (free high port, in-memory power; no root, no VM). The sweep finds it as Redfish with its
 // system UUID, host MACs, firmware and the certificate it pinned; a discovery job sets one-time PXE and powers it on over
 // Redfish, the node's inventory is recognised by the system UUID (or, when the UUID differs, by a MAC the BMC lists),
@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { Core } from '../../src/core/core.ts';
+import { Core } from '../../core/core.ts';
 import { makeSelfSignedCert } from '../../lab/bmc/redfish/cert.ts';
 import { FakePower } from '../../lab/bmc/redfish/power.ts';
 import { LabRedfishBmc } from '../../lab/bmc/redfish/server.ts';

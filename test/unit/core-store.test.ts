@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import Database from 'better-sqlite3';
-import { Core } from '../../src/core/core.ts';
-import { SCHEMA_VERSION } from '../../src/core/db.ts';
-import { SecretBox } from '../../src/core/secret-box.ts';
-import { normalizeMac } from '../../src/core/ids.ts';
+import { Core } from '../../core/core.ts';
+import { SCHEMA_VERSION } from '../../core/db.ts';
+import { SecretBox } from '../../core/secret-box.ts';
+import { normalizeMac } from '../../core/ids.ts';
 
 const log = pino({ level: 'silent' });
 

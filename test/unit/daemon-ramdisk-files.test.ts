@@ -8,9 +8,9 @@ import { chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pino } from 'pino';
-import { buildHttpBootServer } from '../../src/netboot/http/http-boot.ts';
-import { prepareRamdiskFiles } from '../../src/daemon/ramdisk-files.ts';
-import { privateSubdir, secureDataDir } from '../../src/core/safe-path.ts';
+import { buildHttpBootServer } from '../../netboot/http/http-boot.ts';
+import { prepareRamdiskFiles } from '../../daemon/ramdisk-files.ts';
+import { privateSubdir, secureDataDir } from '../../core/safe-path.ts';
 
 const ROOT = process.geteuid?.() === 0;
 

@@ -1,4 +1,4 @@
-// The deploy and release jobs (src/core/deploy/service.ts) against fake BMCs, a fake agent writing to sparse files
+// The deploy and release jobs (core/deploy/service.ts) against fake BMCs, a fake agent writing to sparse files
 // standing for disks, and a fake deployed OS (test/helpers/deploy-fakes.ts): the order of steps and BMC actions, the
 // disk's content (the image, then a config-2 partition sfdisk and blkid find), done-means-booted, the writer limit,
 // each failure with its message and the node's state, a restart mid-write, and release.
@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { biosMbrImage, gptEspImage } from '../helpers/images.ts';
 import { addNode, deployCore, FakeBmcs, importImage, MiB } from '../helpers/deploy-fakes.ts';
-import type { Core } from '../../src/core/core.ts';
-import { CLEAN_STEPS, DEPLOY_STEPS, isOsDhcp } from '../../src/core/deploy/service.ts';
+import type { Core } from '../../core/core.ts';
+import { CLEAN_STEPS, DEPLOY_STEPS, isOsDhcp } from '../../core/deploy/service.ts';
 
 const env = { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -382,7 +382,7 @@ test('the boot policy: the agent ramdisk while a deploy needs it, then the local
 });
 
 test('the state table: deploy and clean states, failures keep their reason, clean-failed never becomes available directly', async () => {
-  const { canTransition } = await import('../../src/core/lifecycle.ts');
+  const { canTransition } = await import('../../core/lifecycle.ts');
   assert.ok(canTransition('available', 'deploying', 'deploy-start'));
   assert.ok(canTransition('deploying', 'active', 'deploy-done'));
   assert.ok(canTransition('deploying', 'deploy-failed', 'job-failed'));

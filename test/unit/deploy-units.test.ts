@@ -6,12 +6,12 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chooseRootDisk } from '../../src/core/deploy/root-disk.ts';
-import { expandHostname, expandHostnames } from '../../src/core/deploy/hostname.ts';
-import { guidFrom, placeConfigDrive, ConfigDrivePlacementError } from '../../src/core/deploy/config-drive-placement.ts';
-import { configDriveIso } from '../../src/core/deploy/config-drive-iso.ts';
-import { buildConfigDrive } from '../../src/core/deploy/config-drive.ts';
-import type { InventoryDisk } from '../../src/shared/inventory.ts';
+import { chooseRootDisk } from '../../core/deploy/root-disk.ts';
+import { expandHostname, expandHostnames } from '../../core/deploy/hostname.ts';
+import { guidFrom, placeConfigDrive, ConfigDrivePlacementError } from '../../core/deploy/config-drive-placement.ts';
+import { configDriveIso } from '../../core/deploy/config-drive-iso.ts';
+import { buildConfigDrive } from '../../core/deploy/config-drive.ts';
+import type { InventoryDisk } from '../../shared/inventory.ts';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;

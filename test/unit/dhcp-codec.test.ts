@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import {
   decodePacket, encodePacket, newPacket, DhcpDecodeError, DhcpMessageType, messageTypeName, parseMac, macToBytes,
   decodeUserClass, encodeUserClassRfc3004, encodePxeVendorOptions, PxeDiscoveryControl, MIN_PACKET_LENGTH, packetMac,
-} from '../../src/netboot/dhcp/index.ts';
+} from '../../netboot/dhcp/index.ts';
 import { assertPacketRoundTrip } from '../fixtures/dhcp/round-trip.ts';
 import { arbitraryPacket } from '../fixtures/dhcp/arbitrary-packet.ts';
 

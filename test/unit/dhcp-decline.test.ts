@@ -8,11 +8,11 @@ import dgram from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDhcpServer, type DhcpService } from '../../src/netboot/dhcp/server/index.ts';
-import { createPlainUdpSocketFactory } from '../../src/netboot/net/plain-udp.ts';
-import { openSqliteLeaseStore, type SqliteLeaseStore } from '../../src/core/leases/sqlite-lease-store.ts';
-import { DhcpMessageType as T } from '../../src/netboot/dhcp/index.ts';
-import type { NetbootEvent } from '../../src/netboot/boot-policy.ts';
+import { createDhcpServer, type DhcpService } from '../../netboot/dhcp/server/index.ts';
+import { createPlainUdpSocketFactory } from '../../netboot/net/plain-udp.ts';
+import { openSqliteLeaseStore, type SqliteLeaseStore } from '../../core/leases/sqlite-lease-store.ts';
+import { DhcpMessageType as T } from '../../netboot/dhcp/index.ts';
+import type { NetbootEvent } from '../../netboot/boot-policy.ts';
 import { ReplyCollector, clientPacket, silentLogger } from '../fixtures/dhcp/test-client.ts';
 
 const SERVER_IP = '127.0.0.1';

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodePacket, describePacket, packetMac, DhcpMessageType } from '../../src/netboot/dhcp/index.ts';
-import { clientArch, isIpxeClient, isNetbootClient, isPxeClient } from '../../src/netboot/dhcp/netboot-client.ts';
+import { decodePacket, describePacket, packetMac, DhcpMessageType } from '../../netboot/dhcp/index.ts';
+import { clientArch, isIpxeClient, isNetbootClient, isPxeClient } from '../../netboot/dhcp/netboot-client.ts';
 import { assertBytesRoundTrip } from '../fixtures/dhcp/round-trip.ts';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/dhcp');

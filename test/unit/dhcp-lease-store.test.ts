@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { openSqliteLeaseStore } from '../../src/core/leases/sqlite-lease-store.ts';
+import { openSqliteLeaseStore } from '../../core/leases/sqlite-lease-store.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

@@ -1,10 +1,10 @@
-// Where a DHCP reply goes (RFC 2131 §4.1; src/netboot/dhcp/server/reply-target.ts) and the IPv4/UDP headers of a
-// link-layer reply (src/netboot/net/link-layer.ts). Real clients taking these replies: test/interop/dhcp-clients.test.ts.
+// Where a DHCP reply goes (RFC 2131 §4.1; netboot/dhcp/server/reply-target.ts) and the IPv4/UDP headers of a
+// link-layer reply (netboot/net/link-layer.ts). Real clients taking these replies: test/interop/dhcp-clients.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newPacket, FLAG_BROADCAST, type DhcpPacket } from '../../src/netboot/dhcp/index.ts';
-import { describeTarget, replyTarget, type ReplyPorts } from '../../src/netboot/dhcp/server/reply-target.ts';
-import { writeIpUdpHeaders } from '../../src/netboot/net/link-layer.ts';
+import { newPacket, FLAG_BROADCAST, type DhcpPacket } from '../../netboot/dhcp/index.ts';
+import { describeTarget, replyTarget, type ReplyPorts } from '../../netboot/dhcp/server/reply-target.ts';
+import { writeIpUdpHeaders } from '../../netboot/net/link-layer.ts';
 
 const PORTS: ReplyPorts = { server: 67, relay: 67, client: 68, broadcastAddress: '255.255.255.255' };
 const MAC = Buffer.from('525400123456', 'hex');

@@ -6,11 +6,11 @@ import dgram from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDhcpServer, createProxyDhcpServer, defaultBootAnswer, type DhcpService } from '../../src/netboot/dhcp/server/index.ts';
-import { createPlainUdpSocketFactory } from '../../src/netboot/net/plain-udp.ts';
-import { openSqliteLeaseStore, type SqliteLeaseStore } from '../../src/core/leases/sqlite-lease-store.ts';
-import { DhcpMessageType as T, encodePacket, packetMac } from '../../src/netboot/dhcp/index.ts';
-import type { BootPolicy, NetbootEvent } from '../../src/netboot/boot-policy.ts';
+import { createDhcpServer, createProxyDhcpServer, defaultBootAnswer, type DhcpService } from '../../netboot/dhcp/server/index.ts';
+import { createPlainUdpSocketFactory } from '../../netboot/net/plain-udp.ts';
+import { openSqliteLeaseStore, type SqliteLeaseStore } from '../../core/leases/sqlite-lease-store.ts';
+import { DhcpMessageType as T, encodePacket, packetMac } from '../../netboot/dhcp/index.ts';
+import type { BootPolicy, NetbootEvent } from '../../netboot/boot-policy.ts';
 import { ReplyCollector, clientPacket, pxeDiscover, silentLogger } from '../fixtures/dhcp/test-client.ts';
 
 const SERVER_IP = '127.0.0.1';

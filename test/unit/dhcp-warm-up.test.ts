@@ -1,13 +1,13 @@
-// The DHCP serve-path warm-up (src/netboot/dhcp/server/warm-up.ts): it runs whole DORAs through the real
+// The DHCP serve-path warm-up (netboot/dhcp/server/warm-up.ts): it runs whole DORAs through the real
 // pipeline, and it leaves the real lease store, the server's counters and the event sink untouched.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { openSqliteLeaseStore } from '../../src/core/leases/sqlite-lease-store.ts';
-import { createDhcpServer } from '../../src/netboot/dhcp/server/dhcp-server.ts';
-import { warmUpServePath } from '../../src/netboot/dhcp/server/warm-up.ts';
-import { createPlainUdpSocketFactory } from '../../src/netboot/net/plain-udp.ts';
-import { DhcpMessageType } from '../../src/netboot/dhcp/index.ts';
+import { openSqliteLeaseStore } from '../../core/leases/sqlite-lease-store.ts';
+import { createDhcpServer } from '../../netboot/dhcp/server/dhcp-server.ts';
+import { warmUpServePath } from '../../netboot/dhcp/server/warm-up.ts';
+import { createPlainUdpSocketFactory } from '../../netboot/net/plain-udp.ts';
+import { DhcpMessageType } from '../../netboot/dhcp/index.ts';
 import { ReplyCollector, clientPacket, silentLogger } from '../fixtures/dhcp/test-client.ts';
 
 test('warm-up completes every DORA, with the default store and with a scratch store of the caller', async () => {

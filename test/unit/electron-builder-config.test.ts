@@ -10,10 +10,10 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DAEMON_BUNDLE_DIR, DAEMON_SOURCES, RENDERER_DIST, stageDaemon } from '../../src/electron/stage-daemon.ts';
-import { bundleIpxeResources, defaultIpxeResourceDir, IPXE_BINARIES } from '../../src/netboot/http/resources.ts';
+import { DAEMON_BUNDLE_DIR, DAEMON_SOURCES, RENDERER_DIST, stageDaemon } from '../../electron/stage-daemon.ts';
+import { bundleIpxeResources, defaultIpxeResourceDir, IPXE_BINARIES } from '../../netboot/http/resources.ts';
 import { loadRamdiskManifest, ramdiskDir } from '../../agent/build/manifest.ts';
-import { freeLoopbackPort, newToken, waitUntilReady } from '../../src/electron/daemon-process.ts';
+import { freeLoopbackPort, newToken, waitUntilReady } from '../../electron/daemon-process.ts';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 // js-yaml comes with eslint (no types shipped): typed here to what the test uses
@@ -48,7 +48,7 @@ test('targets: AppImage + deb on Linux, dmg on macOS, nsis on Windows', () => {
 test('the app files are the Electron bundles vite builds: main.cjs and a self-contained preload.cjs', { timeout: 120_000 }, () => {
   const vite = join(REPO, 'node_modules', 'vite', 'bin', 'vite.js');
   for (const mode of ['main', 'preload']) {
-    execFileSync(process.execPath, [vite, 'build', '--config', 'src/electron/vite.config.ts', '--mode', mode, '--logLevel', 'warn'], { cwd: REPO, stdio: 'inherit' });
+    execFileSync(process.execPath, [vite, 'build', '--config', 'electron/vite.config.ts', '--mode', mode, '--logLevel', 'warn'], { cwd: REPO, stdio: 'inherit' });
   }
   assert.equal(config.extraMetadata.main, 'dist/electron/main.cjs');
   assert.ok(existsSync(join(REPO, config.extraMetadata.main)));
@@ -97,7 +97,7 @@ test('daemon resources: the staged bundle runs the daemon and serves the UI by i
   const r = resource('daemon');
   assert.equal(r.from, DAEMON_BUNDLE_DIR);
   if (!existsSync(join(REPO, RENDERER_DIST, 'index.html'))) {
-    execFileSync(process.execPath, [join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'src/renderer/vite.config.ts', '--logLevel', 'warn'], { cwd: REPO, stdio: 'inherit' });
+    execFileSync(process.execPath, [join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn'], { cwd: REPO, stdio: 'inherit' });
   }
   const out = mkdtempSync(join(tmpdir(), 'rs-ui-stage-'));
   const data = mkdtempSync(join(tmpdir(), 'rs-ui-stage-data-'));
@@ -111,7 +111,7 @@ test('daemon resources: the staged bundle runs the daemon and serves the UI by i
     assert.ok(existsSync(join(out, 'node_modules', 'better-sqlite3')));
     const port = await freeLoopbackPort();
     const token = newToken();
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/daemon/cli/main.ts', 'serve', '--listen', `127.0.0.1:${port}`, '--data', data],
+    child = spawn(process.execPath, ['--import', 'tsx', 'daemon/cli/main.ts', 'serve', '--listen', `127.0.0.1:${port}`, '--data', data],
       { cwd: out, env: { ...process.env, RACKSEED_TOKEN: token, NODE_PATH: '' }, stdio: 'ignore' });
     const ep = { baseUrl: `http://127.0.0.1:${port}`, token };
     await waitUntilReady(ep, 90_000, child);

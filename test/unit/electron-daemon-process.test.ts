@@ -1,4 +1,4 @@
-// Starting/attaching the daemon from Electron main (src/electron/daemon-process.ts), without Electron:
+// Starting/attaching the daemon from Electron main (electron/daemon-process.ts), without Electron:
 // the launch plan (pkexec on Linux, token never in argv), attach-by-env parsing, the sh wrapper's token
 // handoff and parent heartbeat (real /bin/sh), and a real daemon started through the plan and polled ready.
 import { test } from 'node:test';
@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   attachFromEnv, daemonLaunchPlan, freeLoopbackPort, newToken, spawnDaemon, waitUntilReady, WRAPPER_SCRIPT,
-} from '../../src/electron/daemon-process.ts';
+} from '../../electron/daemon-process.ts';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const base = { nodePath: '/usr/bin/node', daemonRoot: '/opt/RackSeed/resources/daemon', port: 43117, dataDir: '/var/lib/rackseed' };

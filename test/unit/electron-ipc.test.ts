@@ -1,4 +1,4 @@
-// The IPC surface of the desktop shell (src/electron/ipc-contract.ts): unknown channels and malformed arguments
+// The IPC surface of the desktop shell (electron/ipc-contract.ts): unknown channels and malformed arguments
 // are refused, well-formed calls accepted, and only frames from the daemon's origin are trusted. Pure: runs
 // without the Electron binary.
 import { test } from 'node:test';
@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   contentSecurityPolicy, IPC_CHANNELS, isIpcChannel, isTrustedSender, validateInvoke,
-} from '../../src/electron/ipc-contract.ts';
+} from '../../electron/ipc-contract.ts';
 
 const okExport = { suggestedName: 'inventory.csv', format: 'csv', content: 'mac,serial\n52:54:00:00:00:01,S1\n' };
 

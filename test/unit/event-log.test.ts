@@ -1,4 +1,4 @@
-// The daemon's event log (src/core/store/event-log-*.ts): events.db written by a worker thread. Reads see every
+// The daemon's event log (core/store/event-log-*.ts): events.db written by a worker thread. Reads see every
 // event appended before them; ids continue after a reopen; history an older build kept in rackseed.db moves into
 // events.db once; and when the worker dies, what it had not written is written on the main thread.
 import { test } from 'node:test';
@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { openDatabase } from '../../src/core/db.ts';
-import { EventStore } from '../../src/core/store/events.ts';
+import { openDatabase } from '../../core/db.ts';
+import { EventStore } from '../../core/store/events.ts';
 
 const ev = (kind: string, mac = '52:54:00:00:00:01') => ({ source: 'dhcp' as const, kind, mac, nodeId: null, message: kind });
 const count = (path: string, table = 'events'): number => {

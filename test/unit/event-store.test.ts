@@ -1,4 +1,4 @@
-// The event store's group commit (src/core/store/events.ts): ids in order at once, queued events visible to every
+// The event store's group commit (core/store/events.ts): ids in order at once, queued events visible to every
 // read, written in one transaction per event-loop turn, written at once inside a caller's transaction (after
 // what is queued), flushed on close, and ids continue after a reopen.
 import { test } from 'node:test';
@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase } from '../../src/core/db.ts';
-import { EventStore } from '../../src/core/store/events.ts';
+import { openDatabase } from '../../core/db.ts';
+import { EventStore } from '../../core/store/events.ts';
 
 const ev = (kind: string) => ({ source: 'dhcp' as const, kind, mac: '52:54:00:00:00:01', nodeId: null, message: kind });
 const rows = (db: ReturnType<typeof openDatabase>): number => (db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;

@@ -10,10 +10,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.ts';
-import { chooseMicroversion, ironicFault, IronicClient, IronicError } from '../../src/core/handoff/ironic/client.ts';
-import { EXIT } from '../../src/daemon/cli/client.ts';
-import type { HandoffRecord } from '../../src/shared/handoff.ts';
+import { startDaemon, type RunningDaemon } from '../../daemon/daemon.ts';
+import { chooseMicroversion, ironicFault, IronicClient, IronicError } from '../../core/handoff/ironic/client.ts';
+import { EXIT } from '../../daemon/cli/client.ts';
+import type { HandoffRecord } from '../../shared/handoff.ts';
 import { inventoryFor } from './core-inventory-fixture.ts';
 
 const TOKEN = 'handoff-api-test-token-0123456789abcdef';

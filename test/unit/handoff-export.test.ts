@@ -1,4 +1,4 @@
-// Exports (src/core/export/formats.ts) as whole outputs against golden files in test/fixtures/handoff-export/
+// Exports (core/export/formats.ts) as whole outputs against golden files in test/fixtures/handoff-export/
 // (regenerate with UPDATE_GOLDEN=1 and read the diff), Metal3/Tinkerbell objects validated against the upstream CRDs
 // in ../shared/fixtures/handoff/, the Ansible inventory parsed by Debian's ansible-inventory, secrets only when asked,
 // and the CSV import (round trip of the export, rack plans, bad rows named and nothing imported).
@@ -11,12 +11,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, parse } from 'yaml';
 import { pino } from 'pino';
-import { gatherNode, nodeName, type HandoffNode } from '../../src/core/handoff/model.ts';
-import { exportNodes, type ExportOptions } from '../../src/core/export/formats.ts';
-import { applyImport, parseImportCsv, ImportError } from '../../src/core/export/import.ts';
-import { Core } from '../../src/core/core.ts';
-import { EXPORT_FORMATS } from '../../src/shared/handoff.ts';
-import type { NodeSummary } from '../../src/shared/node.ts';
+import { gatherNode, nodeName, type HandoffNode } from '../../core/handoff/model.ts';
+import { exportNodes, type ExportOptions } from '../../core/export/formats.ts';
+import { applyImport, parseImportCsv, ImportError } from '../../core/export/import.ts';
+import { Core } from '../../core/core.ts';
+import { EXPORT_FORMATS } from '../../shared/handoff.ts';
+import type { NodeSummary } from '../../shared/node.ts';
 import { inventoryFor } from './core-inventory-fixture.ts';
 import { crdSchema, validate } from '../helpers/openapi-schema.ts';
 

@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
-import type { NetbootEvent } from '../../src/netboot/boot-policy.ts';
-import { buildHttpBootServer, normalizeMac, type BootScriptRequest } from '../../src/netboot/http/http-boot.ts';
-import { parseSingleRange } from '../../src/netboot/http/file-response.ts';
-import { renderLocalDiskScript } from '../../src/netboot/http/scripts/index.ts';
+import type { NetbootEvent } from '../../netboot/boot-policy.ts';
+import { buildHttpBootServer, normalizeMac, type BootScriptRequest } from '../../netboot/http/http-boot.ts';
+import { parseSingleRange } from '../../netboot/http/file-response.ts';
+import { renderLocalDiskScript } from '../../netboot/http/scripts/index.ts';
 
 const run = promisify(execFile);
 let dir: string;

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { bundleIpxeResources, locateIpxeBinaries, readResourceManifest } from '../../src/netboot/http/resources.ts';
+import { bundleIpxeResources, locateIpxeBinaries, readResourceManifest } from '../../netboot/http/resources.ts';
 
 const run = promisify(execFile);
 

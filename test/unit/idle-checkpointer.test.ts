@@ -1,4 +1,4 @@
-// WAL checkpoints deferred to pauses (src/core/store/idle-checkpointer.ts): none while a writer keeps
+// WAL checkpoints deferred to pauses (core/store/idle-checkpointer.ts): none while a writer keeps
 // committing, one soon after it stops, SQLite's own auto-checkpoint raised to the safety limit, and every
 // committed row readable by a fresh connection at any time.
 import { test } from 'node:test';
@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { AUTO_CHECKPOINT_PAGES, ensureIdleCheckpointer } from '../../src/core/store/idle-checkpointer.ts';
-import { openSqliteLeaseStore } from '../../src/core/leases/sqlite-lease-store.ts';
+import { AUTO_CHECKPOINT_PAGES, ensureIdleCheckpointer } from '../../core/store/idle-checkpointer.ts';
+import { openSqliteLeaseStore } from '../../core/leases/sqlite-lease-store.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

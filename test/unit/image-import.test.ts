@@ -1,4 +1,4 @@
-// The image library (src/core/images): imports of tiny images made here (BIOS MBR, GPT+ESP, both), in every
+// The image library (core/images): imports of tiny images made here (BIOS MBR, GPT+ESP, both), in every
 // supported container and named misleadingly (detected by content), each bad input refused with its own message,
 // sha256 / virtual size / sparseness of the stored raw file, progress on the event bus, names, removal, and what a
 // daemon killed mid-import (a real SIGKILL of a child process) leaves for the next start.
@@ -11,14 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { pino } from 'pino';
-import { openDatabase, type Db } from '../../src/core/db.ts';
-import { EventStore } from '../../src/core/store/events.ts';
-import { EventBus } from '../../src/core/event-bus.ts';
-import { ImageLibrary } from '../../src/core/images/library.ts';
-import { RawFileWriter } from '../../src/core/images/raw-writer.ts';
-import { Core } from '../../src/core/core.ts';
-import type { StreamMessage } from '../../src/shared/api.ts';
-import type { ImageRecord } from '../../src/shared/image.ts';
+import { openDatabase, type Db } from '../../core/db.ts';
+import { EventStore } from '../../core/store/events.ts';
+import { EventBus } from '../../core/event-bus.ts';
+import { ImageLibrary } from '../../core/images/library.ts';
+import { RawFileWriter } from '../../core/images/raw-writer.ts';
+import { Core } from '../../core/core.ts';
+import type { StreamMessage } from '../../shared/api.ts';
+import type { ImageRecord } from '../../shared/image.ts';
 import {
   biosMbrImage, corruptQcow2, gptEspImage, gptHybridImage, nonBootableImage, sha256File, toGzip, toQcow2, toXz,
 } from '../helpers/images.ts';

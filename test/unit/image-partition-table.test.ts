@@ -1,4 +1,4 @@
-// The partition-table codec (src/core/images/partition-table.ts) against tables sfdisk wrote, its own round trip,
+// The partition-table codec (core/images/partition-table.ts) against tables sfdisk wrote, its own round trip,
 // and each malformed input with its own error; the FAT reader (fat.ts) against mkfs.vfat/mtools volumes; format
 // detection (detect.ts) by content; boot-mode detection (boot-modes.ts) on whole images.
 import { test, before, after } from 'node:test';
@@ -10,10 +10,10 @@ import { crc32 as zcrc32 } from 'node:zlib';
 import {
   decodeGptEntries, decodeGptHeader, decodeGuid, decodeMbr, encodeGpt, encodeGuid, encodeMbr, gptEntriesBytes, GptType, gptTypeName, mbrTypeName,
   PartitionTableError,
-} from '../../src/core/images/partition-table.ts';
-import { decodeFatBootSector, FatError, findFatPath, type ReadAt } from '../../src/core/images/fat.ts';
-import { detect } from '../../src/core/images/detect.ts';
-import { detectBootModes, unbootableReason } from '../../src/core/images/boot-modes.ts';
+} from '../../core/images/partition-table.ts';
+import { decodeFatBootSector, FatError, findFatPath, type ReadAt } from '../../core/images/fat.ts';
+import { detect } from '../../core/images/detect.ts';
+import { detectBootModes, unbootableReason } from '../../core/images/boot-modes.ts';
 import { biosMbrImage, fatImage, gptEspImage, gptHybridImage, nonBootableImage, BOOT_CODE } from '../helpers/images.ts';
 
 let dir: string;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Value } from '@sinclair/typebox/value';
-import { AgentCommandSchema, checkInventory, INVENTORY_MAX_BYTES, INVENTORY_MAX_DISKS, totalDiskBytes, type Inventory } from '../../src/shared/inventory.ts';
+import { AgentCommandSchema, checkInventory, INVENTORY_MAX_BYTES, INVENTORY_MAX_DISKS, totalDiskBytes, type Inventory } from '../../shared/inventory.ts';
 import { agentKernelArgs } from '../../agent/build/manifest.ts';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -2,20 +2,20 @@
 // payloads, command replies, completion codes, cipher suite policy.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeAsfPong, encodeAsfPing, decodeRmcpHeader } from '../../src/bmc/ipmi/rmcp.ts';
-import { decodeIpmiRequest, decodeIpmiResponse, encodeIpmiRequest, ipmiChecksum } from '../../src/bmc/ipmi/ipmi-message.ts';
-import { decodeIpmi15, encodeSessionless15 } from '../../src/bmc/ipmi/ipmi15-session.ts';
-import { decodeOpenSessionResponse, decodeRakp2, decodeRakp4, rmcpStatusName } from '../../src/bmc/ipmi/open-session.ts';
+import { decodeAsfPong, encodeAsfPing, decodeRmcpHeader } from '../../bmc/ipmi/rmcp.ts';
+import { decodeIpmiRequest, decodeIpmiResponse, encodeIpmiRequest, ipmiChecksum } from '../../bmc/ipmi/ipmi-message.ts';
+import { decodeIpmi15, encodeSessionless15 } from '../../bmc/ipmi/ipmi15-session.ts';
+import { decodeOpenSessionResponse, decodeRakp2, decodeRakp4, rmcpStatusName } from '../../bmc/ipmi/open-session.ts';
 import {
   decodeChannelAuthCapabilities, decodeDeviceId, formatGuid, guidHex, parseCipherSuiteRecords, uuidToGuidBytes,
-} from '../../src/bmc/ipmi/app-commands.ts';
-import { decodeBootFlags, decodeChassisStatus, setBootFlagsRequest } from '../../src/bmc/ipmi/chassis-commands.ts';
-import { completionCodeName } from '../../src/bmc/ipmi/completion-codes.ts';
-import { CIPHER_SUITES, insecureReason } from '../../src/bmc/ipmi/cipher-suites.ts';
-import { decodeRmcpPlus, encodeRmcpPlus, PayloadType, payloadTypeName } from '../../src/bmc/ipmi/rmcpplus.ts';
-import { aesDecrypt, aesEncrypt } from '../../src/bmc/ipmi/crypto.ts';
-import { IpmiDecodeError } from '../../src/bmc/ipmi/errors.ts';
-import { formatMac, decodeLanConfig } from '../../src/bmc/ipmi/lan-config.ts';
+} from '../../bmc/ipmi/app-commands.ts';
+import { decodeBootFlags, decodeChassisStatus, setBootFlagsRequest } from '../../bmc/ipmi/chassis-commands.ts';
+import { completionCodeName } from '../../bmc/ipmi/completion-codes.ts';
+import { CIPHER_SUITES, insecureReason } from '../../bmc/ipmi/cipher-suites.ts';
+import { decodeRmcpPlus, encodeRmcpPlus, PayloadType, payloadTypeName } from '../../bmc/ipmi/rmcpplus.ts';
+import { aesDecrypt, aesEncrypt } from '../../bmc/ipmi/crypto.ts';
+import { IpmiDecodeError } from '../../bmc/ipmi/errors.ts';
+import { formatMac, decodeLanConfig } from '../../bmc/ipmi/lan-config.ts';
 
 test('ASF presence ping has the DSP0136 layout; a pong decodes', () => {
   assert.equal(encodeAsfPing(7).toString('hex'), '0600ff06000011be80070000');

@@ -3,12 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { CIPHER_SUITES } from '../../src/bmc/ipmi/cipher-suites.ts';
-import { deriveKeys, ipmiAesPad, rakp2AuthCode, rakp3AuthCode, rakp4Icv, sessionIntegrityKey, type RakpContext } from '../../src/bmc/ipmi/crypto.ts';
-import { encodeOpenSessionRequest, encodeRakp1, encodeRakp3 } from '../../src/bmc/ipmi/open-session.ts';
-import { decodeRmcpPlus, encodeRmcpPlus, PayloadType } from '../../src/bmc/ipmi/rmcpplus.ts';
-import { encodeIpmiRequest } from '../../src/bmc/ipmi/ipmi-message.ts';
-import { IpmiDecodeError } from '../../src/bmc/ipmi/errors.ts';
+import { CIPHER_SUITES } from '../../bmc/ipmi/cipher-suites.ts';
+import { deriveKeys, ipmiAesPad, rakp2AuthCode, rakp3AuthCode, rakp4Icv, sessionIntegrityKey, type RakpContext } from '../../bmc/ipmi/crypto.ts';
+import { encodeOpenSessionRequest, encodeRakp1, encodeRakp3 } from '../../bmc/ipmi/open-session.ts';
+import { decodeRmcpPlus, encodeRmcpPlus, PayloadType } from '../../bmc/ipmi/rmcpplus.ts';
+import { encodeIpmiRequest } from '../../bmc/ipmi/ipmi-message.ts';
+import { IpmiDecodeError } from '../../bmc/ipmi/errors.ts';
 
 const V = JSON.parse(readFileSync(new URL('../fixtures/ipmi/pyghmi-vectors.json', import.meta.url), 'utf8'));
 const hex = (s: string) => Buffer.from(s, 'hex');

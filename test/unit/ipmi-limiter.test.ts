@@ -1,7 +1,7 @@
 // The limiter behind "one exchange in flight per BMC" and the global pool: never more than `limit` at once, FIFO.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Limiter } from '../../src/bmc/ipmi/session/limiter.ts';
+import { Limiter } from '../../bmc/ipmi/session/limiter.ts';
 
 test('never more than limit in flight; every task runs once, in order of arrival', async () => {
   for (const limit of [1, 3]) {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   bundledBiosIpxePreamble, renderChainSelfScript, renderKernelBootScript, renderLocalDiskScript, renderNothingForYouScript,
-} from '../../src/netboot/http/scripts/index.ts';
+} from '../../netboot/http/scripts/index.ts';
 
 test('chain-self asks iPXE for mac, uuid, serial, platform, arch and chip', () => {
   assert.equal(renderChainSelfScript({ bootUrl: 'http://10.232.0.1:8080/boot.ipxe', retrySeconds: 5 }), [

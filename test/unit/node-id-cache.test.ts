@@ -6,9 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { openDatabase } from '../../src/core/db.ts';
-import { NodeStore } from '../../src/core/store/nodes.ts';
-import { normalizeMac } from '../../src/core/ids.ts';
+import { openDatabase } from '../../core/db.ts';
+import { NodeStore } from '../../core/store/nodes.ts';
+import { normalizeMac } from '../../core/ids.ts';
 
 test('idByMac: miss, then create, then hit; rolled-back creates are not remembered', () => {
   const db = openDatabase(':memory:');

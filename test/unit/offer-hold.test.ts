@@ -1,8 +1,8 @@
-// OfferHold (src/netboot/dhcp/server/offer-hold.ts): held OFFER history entries are merged, or emitted on their own
+// OfferHold (netboot/dhcp/server/offer-hold.ts): held OFFER history entries are merged, or emitted on their own
 // after the hold time, before a later entry of the same MAC, at stop, or when too many are held — never lost.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OfferHold, type HeldOffer } from '../../src/netboot/dhcp/server/offer-hold.ts';
+import { OfferHold, type HeldOffer } from '../../netboot/dhcp/server/offer-hold.ts';
 
 const offer = (mac: string, xid: number) => ({ mac, xid, ip: '10.0.0.5', bootFile: null, ciaddr: null });
 

@@ -1,4 +1,4 @@
-// The Redfish client (src/bmc/redfish/session) against the lab's Redfish BMC (lab/bmc/redfish/server.ts) served
+// The Redfish client (bmc/redfish/session) against the lab's Redfish BMC (lab/bmc/redfish/server.ts) served
 // in-process over HTTPS on 127.0.0.1 (free high port, in-memory power: no root, no VM), with faults injected per
 // test. Each bad input is its own test with its own message.
 import { test, before, after, beforeEach } from 'node:test';
@@ -11,12 +11,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { makeSelfSignedCert, type LabCert } from '../../lab/bmc/redfish/cert.ts';
 import { FakePower } from '../../lab/bmc/redfish/power.ts';
 import { LabRedfishBmc, type LabRedfishOptions } from '../../lab/bmc/redfish/server.ts';
-import { RedfishClient, type RedfishClientOptions } from '../../src/bmc/redfish/session/client.ts';
-import { MemoryPinStore } from '../../src/bmc/redfish/session/http.ts';
+import { RedfishClient, type RedfishClientOptions } from '../../bmc/redfish/session/client.ts';
+import { MemoryPinStore } from '../../bmc/redfish/session/http.ts';
 import {
   CertificateChangedError, NotRedfishError, RedfishAuthError, RedfishForbiddenError, RedfishMalformedError, RedfishUnreachableError,
   ResetTypeNotAllowedError, SeveralSystemsError, TaskTimeoutError,
-} from '../../src/bmc/redfish/session/errors.ts';
+} from '../../bmc/redfish/session/errors.ts';
 
 const USER = 'admin';
 const PASSWORD = 'lab-secret';

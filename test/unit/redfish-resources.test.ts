@@ -1,13 +1,13 @@
-// The Redfish decoders (src/bmc/redfish: json.ts, resources.ts): what they read from real-shaped bodies, and each way
+// The Redfish decoders (bmc/redfish: json.ts, resources.ts): what they read from real-shaped bodies, and each way
 // a body can be wrong, with its own message.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseJsonBounded } from '../../src/bmc/redfish/json.ts';
-import { RedfishDecodeError } from '../../src/bmc/redfish/errors.ts';
+import { parseJsonBounded } from '../../bmc/redfish/json.ts';
+import { RedfishDecodeError } from '../../bmc/redfish/errors.ts';
 import {
   allowedResetTypes, bootOverrideBody, decodeActionInfo, decodeCollection, decodeComputerSystem, decodeErrorBody, decodeEthernetInterface,
   decodeManager, decodeServiceRoot, decodeTask,
-} from '../../src/bmc/redfish/resources.ts';
+} from '../../bmc/redfish/resources.ts';
 import { ROOT, SYSTEM } from '../fixtures/redfish/bodies.ts';
 
 function rejects(fn: () => unknown, re: RegExp): void {

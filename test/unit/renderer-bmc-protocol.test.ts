@@ -1,11 +1,11 @@
-// The BMC list's protocol badge (src/renderer/components/BmcStep.tsx): which protocol RackSeed drives each BMC with,
+// The BMC list's protocol badge (renderer/components/BmcStep.tsx): which protocol RackSeed drives each BMC with,
 // and in its title what else answered, whether the engineer chose it, the Redfish version and the pinned certificate.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
-import { ProtocolBadge } from '../../src/renderer/components/BmcStep.tsx';
-import type { BmcInfo } from '../../src/shared/api.ts';
+import { ProtocolBadge } from '../../renderer/components/BmcStep.tsx';
+import type { BmcInfo } from '../../shared/api.ts';
 
 const base: BmcInfo = {
   address: '10.242.0.12', ipmiVersion: null, authTypes: [], vendor: null, guid: null, nodeId: null, power: null, error: null, seenAt: 1,

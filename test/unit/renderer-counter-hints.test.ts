@@ -1,9 +1,9 @@
-// Tooltips of the Services panel's counters (src/renderer/lib/counter-hints.ts): every counter the servers report
+// Tooltips of the Services panel's counters (renderer/lib/counter-hints.ts): every counter the servers report
 // has one, so a field engineer can tell what "dropped" means without reading the source.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { counterHint } from '../../src/renderer/lib/counter-hints.ts';
-import { COUNTER_NAMES } from '../../src/netboot/dhcp/server/counters.ts';
+import { counterHint } from '../../renderer/lib/counter-hints.ts';
+import { COUNTER_NAMES } from '../../netboot/dhcp/server/counters.ts';
 
 test('every DHCP/proxyDHCP counter the server reports has a hint; dropped names our own survey probes', () => {
   for (const svc of ['dhcp', 'proxy'] as const) {

@@ -1,24 +1,24 @@
 // The renderer's deploy parts without a browser: the host-name preview agrees with the daemon's own expansion
-// (src/core/deploy/hostname.ts) and the browser's user-data check with the config drive's (src/core/deploy/
+// (core/deploy/hostname.ts) and the browser's user-data check with the config drive's (core/deploy/
 // config-drive.ts) — same verdicts, same messages —; SSH key lines; image names from file names; import and deploy
 // progress; the deploy stages from a node's events; which nodes deploy or release; the deploy and deploy-UI slices
 // (images, deployments that only move forward, uploads, the preset) and the bridge's image/deploy messages; the
 // upload action against a scripted XMLHttpRequest (progress into the store, the daemon's refusal with its reason).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createAppStore } from '../../src/renderer/store/store.ts';
-import { applyStreamMessage } from '../../src/renderer/api/bridge.ts';
-import { ApiClient } from '../../src/renderer/api/client.ts';
-import { initActions, setXhrFactory, uploadImageFile } from '../../src/renderer/actions.ts';
+import { createAppStore } from '../../renderer/store/store.ts';
+import { applyStreamMessage } from '../../renderer/api/bridge.ts';
+import { ApiClient } from '../../renderer/api/client.ts';
+import { initActions, setXhrFactory, uploadImageFile } from '../../renderer/actions.ts';
 import {
   bootModeProblem, canDeploy, canRelease, checkUserData, deployProgress, deployTimeline, formatRate, imageNameFromFile, importProgress, parseSshKeys,
   previewHostnames,
-} from '../../src/renderer/lib/deploy.ts';
-import { expandHostnames } from '../../src/core/deploy/hostname.ts';
-import { checkUserData as coreCheckUserData } from '../../src/core/deploy/config-drive.ts';
-import type { Deployment } from '../../src/shared/deploy.ts';
-import type { ImageRecord } from '../../src/shared/image.ts';
-import type { NodeEvent, NodeSummary } from '../../src/shared/node.ts';
+} from '../../renderer/lib/deploy.ts';
+import { expandHostnames } from '../../core/deploy/hostname.ts';
+import { checkUserData as coreCheckUserData } from '../../core/deploy/config-drive.ts';
+import type { Deployment } from '../../shared/deploy.ts';
+import type { ImageRecord } from '../../shared/image.ts';
+import type { NodeEvent, NodeSummary } from '../../shared/node.ts';
 
 const node = (over: Partial<NodeSummary> = {}): NodeSummary => ({
   id: 'n1', mac: '52:54:00:00:00:01', ip: null, state: 'available', maintenance: false, lastError: null, firmware: 'bios', serial: 'SN-1',

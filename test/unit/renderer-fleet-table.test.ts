@@ -1,9 +1,9 @@
-// Fleet table filtering and sorting (src/renderer/lib/fleet-table.ts) and route parsing (lib/route.ts).
+// Fleet table filtering and sorting (renderer/lib/fleet-table.ts) and route parsing (lib/route.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { NodeSummary } from '../../src/shared/node.ts';
-import { formatBytes, formatDisk, formatMemory, matchesFilter, visibleNodes } from '../../src/renderer/lib/fleet-table.ts';
-import { formatRoute, parseRoute } from '../../src/renderer/lib/route.ts';
+import type { NodeSummary } from '../../shared/node.ts';
+import { formatBytes, formatDisk, formatMemory, matchesFilter, visibleNodes } from '../../renderer/lib/fleet-table.ts';
+import { formatRoute, parseRoute } from '../../renderer/lib/route.ts';
 
 const node = (i: number, over: Partial<NodeSummary> = {}): NodeSummary => ({
   id: `n${i}`, mac: `52:54:00:00:00:${String(i).padStart(2, '0')}`, ip: `10.0.0.${i}`, state: 'available', maintenance: false, lastError: null,

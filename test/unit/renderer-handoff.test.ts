@@ -5,18 +5,18 @@
 // returned to the dialog, exports' file name and secrets header, the import's size and empty-file checks).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createAppStore, resetAppStore } from '../../src/renderer/store/store.ts';
-import { applyStreamMessage } from '../../src/renderer/api/bridge.ts';
-import { ApiClient } from '../../src/renderer/api/client.ts';
-import { exportNodes, followHandoffs, importCsvFile, initActions, startHandoff } from '../../src/renderer/actions.ts';
+import { createAppStore, resetAppStore } from '../../renderer/store/store.ts';
+import { applyStreamMessage } from '../../renderer/api/bridge.ts';
+import { ApiClient } from '../../renderer/api/client.ts';
+import { exportNodes, followHandoffs, importCsvFile, initActions, startHandoff } from '../../renderer/actions.ts';
 import {
   attachmentName, checkHandoffForm, engineHost, failedStep, handoffBlocker, handoffProgress, handoffSummary, normalizeEngineUrl, ownerLabel,
   storedPassword, verificationText, type HandoffForm,
-} from '../../src/renderer/lib/handoff.ts';
-import { visibleNodes } from '../../src/renderer/lib/fleet-table.ts';
-import type { Job, JobStep } from '../../src/shared/api.ts';
-import type { EngineInfo, HandoffRecord } from '../../src/shared/handoff.ts';
-import type { NodeSummary } from '../../src/shared/node.ts';
+} from '../../renderer/lib/handoff.ts';
+import { visibleNodes } from '../../renderer/lib/fleet-table.ts';
+import type { Job, JobStep } from '../../shared/api.ts';
+import type { EngineInfo, HandoffRecord } from '../../shared/handoff.ts';
+import type { NodeSummary } from '../../shared/node.ts';
 
 const STEPS = ['read-bmc', 'engine', 'node', 'ports', 'manage', 'provide', 'verify', 'pivot'];
 const ENGINE = { kind: 'ironic' as const, url: 'http://10.0.0.5:6385' };

@@ -5,12 +5,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { startDaemon, type RunningDaemon } from '../helpers/ui/daemon.ts';
-import { ApiClient, ApiError } from '../../src/renderer/api/client.ts';
-import { streamUrl } from '../../src/renderer/api/connection.ts';
-import { MAX_EVENTS } from '../../src/renderer/store/slices.ts';
-import { applyStreamMessage, backoffMs, connectStream, createEventBatcher, parseStreamFrame } from '../../src/renderer/api/bridge.ts';
-import { createAppStore, resetAppStore } from '../../src/renderer/store/store.ts';
-import type { NodeSummary } from '../../src/shared/node.ts';
+import { ApiClient, ApiError } from '../../renderer/api/client.ts';
+import { streamUrl } from '../../renderer/api/connection.ts';
+import { MAX_EVENTS } from '../../renderer/store/slices.ts';
+import { applyStreamMessage, backoffMs, connectStream, createEventBatcher, parseStreamFrame } from '../../renderer/api/bridge.ts';
+import { createAppStore, resetAppStore } from '../../renderer/store/store.ts';
+import type { NodeSummary } from '../../shared/node.ts';
 
 // Node 20 has no global WebSocket; `ws` (a dependency of @fastify/websocket) implements the same browser API
 const WS = createRequire(import.meta.url)('ws') as typeof WebSocket;

@@ -1,9 +1,9 @@
-// Boot timeline (src/renderer/lib/timeline.ts): stages of the latest attempt with durations, skipped TFTP
+// Boot timeline (renderer/lib/timeline.ts): stages of the latest attempt with durations, skipped TFTP
 // when the NIC's own iPXE boots straight over HTTP, the failing step highlighted, attempts split at DHCP.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { NodeEvent } from '../../src/shared/node.ts';
-import { bootTimeline, formatDuration, splitAttempts } from '../../src/renderer/lib/timeline.ts';
+import type { NodeEvent } from '../../shared/node.ts';
+import { bootTimeline, formatDuration, splitAttempts } from '../../renderer/lib/timeline.ts';
 
 let id = 0;
 const ev = (at: number, source: NodeEvent['source'], kind: string, level?: NodeEvent['level']): NodeEvent =>

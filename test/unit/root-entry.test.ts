@@ -44,7 +44,7 @@ test('a planted tsx cache runs under `node --import tsx`, never under bin/rackse
     const cacheDir = join(tmp, `tsx-${process.geteuid?.() ?? 'user'}`);
     const markers = join(tmp, 'markers');
     // 1. the cached way, once: tsx writes its compiled modules into $TMPDIR/tsx-<euid>
-    const first = run(['--import', 'tsx', 'src/daemon/cli/main.ts', '--version'], { TMPDIR: tmp });
+    const first = run(['--import', 'tsx', 'daemon/cli/main.ts', '--version'], { TMPDIR: tmp });
     assert.equal(first.status, 0, first.stderr);
     assert.ok(existsSync(cacheDir), 'tsx made its cache folder in TMPDIR');
     const files = readdirSync(cacheDir);
@@ -62,10 +62,10 @@ test('a planted tsx cache runs under `node --import tsx`, never under bin/rackse
         + `process.getBuiltinModule("node:fs").writeFileSync(${JSON.stringify(join(markers, f))},"planted");\n${j.code}`;
       writeFileSync(p, JSON.stringify(j));
     }
-    assert.ok(mainEntry, 'src/daemon/cli/main.ts is in the cache');
+    assert.ok(mainEntry, 'daemon/cli/main.ts is in the cache');
 
     // 3. the plant works: the cached way runs it (as root, this is another user's code running as root)
-    const planted = run(['--import', 'tsx', 'src/daemon/cli/main.ts', '--version'], { TMPDIR: tmp });
+    const planted = run(['--import', 'tsx', 'daemon/cli/main.ts', '--version'], { TMPDIR: tmp });
     assert.equal(planted.status, 0, planted.stderr);
     assert.ok(existsSync(join(markers, mainEntry)), 'the planted main.ts ran under node --import tsx');
     assert.ok(readdirSync(markers).length > 10, 'planted modules ran');
@@ -99,7 +99,7 @@ test('a tsconfig.json in the working directory redirects imports under plain tsx
       + 'export class Command {} export class Option {} export class InvalidArgumentError {} export class Argument {}\n');
     writeFileSync(join(cwd, 'tsconfig.json'), JSON.stringify({ compilerOptions: { baseUrl: '.', paths: { commander: ['./evil.mjs'] } } }));
     const loader = join(REPO, 'node_modules', 'tsx', 'dist', 'loader.mjs');
-    run(['--import', loader, join(REPO, 'src', 'daemon', 'cli', 'main.ts'), '--version'], { TMPDIR: cwd, TSX_DISABLE_CACHE: '1' }, cwd);
+    run(['--import', loader, join(REPO, 'daemon', 'cli', 'main.ts'), '--version'], { TMPDIR: cwd, TSX_DISABLE_CACHE: '1' }, cwd);
     assert.ok(existsSync(marker), 'plain tsx took the working directory\'s tsconfig paths');
     rmSync(marker);
     const bin = run([join(REPO, 'bin', 'rackseed.mjs'), '--version'], { TMPDIR: cwd }, cwd);
@@ -114,11 +114,11 @@ test('a tsconfig.json in the working directory redirects imports under plain tsx
 test('as root, bin/rackseed.mjs refuses a package another user owns or can write', { skip: !ROOT && 'needs root', timeout: 30_000 }, () => {
   const tmp = mkdtempSync(join(tmpdir(), 'rs-root-entry-'));
   try {
-    // a stand-in package: its own bin/rackseed.mjs, src/ and node_modules/ (the checks run before tsx is imported)
+    // a stand-in package: its own bin/rackseed.mjs, core/ and node_modules/ (the checks run before tsx is imported)
     const pkg = (name: string) => {
       const p = join(tmp, name);
       mkdirSync(join(p, 'bin'), { recursive: true });
-      mkdirSync(join(p, 'src'));
+      mkdirSync(join(p, 'core'));
       mkdirSync(join(p, 'node_modules'));
       copyFileSync(join(REPO, 'bin', 'rackseed.mjs'), join(p, 'bin', 'rackseed.mjs'));
       return p;
@@ -131,8 +131,8 @@ test('as root, bin/rackseed.mjs refuses a package another user owns or can write
       assert.match(r.stderr, /Fix: install RackSeed where only root can write .*\n.*sudo chown -R root:root .* && sudo chmod -R go-w /);
     };
     const worldWritable = pkg('world-writable');
-    chmodSync(join(worldWritable, 'src'), 0o777);
-    refuse(worldWritable, /- .*\/world-writable\/src is writable by group or others \(mode 0777\)/);
+    chmodSync(join(worldWritable, 'core'), 0o777);
+    refuse(worldWritable, /- .*\/world-writable\/core is writable by group or others \(mode 0777\)/);
 
     const groupWritable = pkg('group-writable');
     chmodSync(join(groupWritable, 'node_modules'), 0o775);
@@ -159,7 +159,7 @@ test('as root, bin/rackseed.mjs refuses a package another user owns or can write
     chmodSync(open, 0o777);
     const under = join(open, 'pkg');
     mkdirSync(under);
-    for (const d of ['bin', 'src', 'node_modules']) mkdirSync(join(under, d));
+    for (const d of ['bin', 'core', 'node_modules']) mkdirSync(join(under, d));
     copyFileSync(join(REPO, 'bin', 'rackseed.mjs'), join(under, 'bin', 'rackseed.mjs'));
     refuse(under, /- .*\/open \(above the package\) is writable by group or others without the sticky bit \(mode 0777\)/);
   } finally {

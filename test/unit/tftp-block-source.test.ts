@@ -1,9 +1,9 @@
-// BlockSource (src/netboot/tftp/server/block-source.ts): range files are read in chunks, never beyond their `size`
+// BlockSource (netboot/tftp/server/block-source.ts): range files are read in chunks, never beyond their `size`
 // (the tsize announced in the OACK), even when the file would give more (it grew while being served).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BlockSource } from '../../src/netboot/tftp/server/block-source.ts';
-import type { TftpRangeFile } from '../../src/netboot/tftp/server/handler.ts';
+import { BlockSource } from '../../netboot/tftp/server/block-source.ts';
+import type { TftpRangeFile } from '../../netboot/tftp/server/handler.ts';
 
 /** A range file of `size` bytes whose reads, like a file that keeps growing, always fill the whole buffer. */
 function growingFile(size: number): TftpRangeFile & { asked: number[] } {

@@ -10,13 +10,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import type { NetbootEvent } from '../../src/netboot/boot-policy.ts';
-import { decodeTftpPacket, encodeTftpPacket, type TftpPacket, type TftpOption } from '../../src/netboot/tftp/index.ts';
-import { createTftpServer, type TftpServer, type TftpServerOptions } from '../../src/netboot/tftp/server/tftp-server.ts';
-import { createFilesystemHandler } from '../../src/netboot/tftp/server/fs-handler.ts';
-import { dgramSocketFactory } from '../../src/netboot/tftp/server/dgram-socket-factory.ts';
-import { negotiateReadOptions } from '../../src/netboot/tftp/server/negotiate.ts';
-import { counterHint } from '../../src/renderer/lib/counter-hints.ts';
+import type { NetbootEvent } from '../../netboot/boot-policy.ts';
+import { decodeTftpPacket, encodeTftpPacket, type TftpPacket, type TftpOption } from '../../netboot/tftp/index.ts';
+import { createTftpServer, type TftpServer, type TftpServerOptions } from '../../netboot/tftp/server/tftp-server.ts';
+import { createFilesystemHandler } from '../../netboot/tftp/server/fs-handler.ts';
+import { dgramSocketFactory } from '../../netboot/tftp/server/dgram-socket-factory.ts';
+import { negotiateReadOptions } from '../../netboot/tftp/server/negotiate.ts';
+import { counterHint } from '../../renderer/lib/counter-hints.ts';
 
 const logger = pino({ level: 'silent' });
 const small = randomBytes(1000); // two blocks of 512: DATA 1 waits for its ACK, so the transfer stays open

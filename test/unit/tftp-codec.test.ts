@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import {
   decodeTftpPacket, encodeTftpPacket, encodingLength, encodeDataHeader, packetToString, TftpDecodeError,
   errorCodeToString, opcodeToString, parseRequestOptions, formatAcceptedOptions, encodeNetascii, type TftpPacket,
-} from '../../src/netboot/tftp/index.ts';
+} from '../../netboot/tftp/index.ts';
 
 const samples: TftpPacket[] = [
   { op: 'RRQ', filename: 'undionly.kpxe', mode: 'octet', options: [] },

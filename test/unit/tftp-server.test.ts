@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pino from 'pino';
-import type { NetbootEvent } from '../../src/netboot/boot-policy.ts';
-import { decodeTftpPacket, encodeTftpPacket, type TftpPacket, type TftpOption } from '../../src/netboot/tftp/index.ts';
-import { createTftpServer, type TftpServer } from '../../src/netboot/tftp/server/tftp-server.ts';
-import { createFilesystemHandler } from '../../src/netboot/tftp/server/fs-handler.ts';
-import { dgramSocketFactory } from '../../src/netboot/tftp/server/dgram-socket-factory.ts';
-import type { TftpHandler } from '../../src/netboot/tftp/server/handler.ts';
+import type { NetbootEvent } from '../../netboot/boot-policy.ts';
+import { decodeTftpPacket, encodeTftpPacket, type TftpPacket, type TftpOption } from '../../netboot/tftp/index.ts';
+import { createTftpServer, type TftpServer } from '../../netboot/tftp/server/tftp-server.ts';
+import { createFilesystemHandler } from '../../netboot/tftp/server/fs-handler.ts';
+import { dgramSocketFactory } from '../../netboot/tftp/server/dgram-socket-factory.ts';
+import type { TftpHandler } from '../../netboot/tftp/server/handler.ts';
 
 const run = promisify(execFile);
 const logger = pino({ level: 'silent' });

@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pino from 'pino';
-import { decodeTftpPacket, encodeTftpPacket } from '../../src/netboot/tftp/index.ts';
-import { createTftpServer } from '../../src/netboot/tftp/server/tftp-server.ts';
-import { createFilesystemHandler } from '../../src/netboot/tftp/server/fs-handler.ts';
-import { dgramSocketFactory } from '../../src/netboot/tftp/server/dgram-socket-factory.ts';
-import { enableUdpGso } from '../../src/netboot/tftp/server/udp-gso.ts';
+import { decodeTftpPacket, encodeTftpPacket } from '../../netboot/tftp/index.ts';
+import { createTftpServer } from '../../netboot/tftp/server/tftp-server.ts';
+import { createFilesystemHandler } from '../../netboot/tftp/server/fs-handler.ts';
+import { dgramSocketFactory } from '../../netboot/tftp/server/dgram-socket-factory.ts';
+import { enableUdpGso } from '../../netboot/tftp/server/udp-gso.ts';
 
 const run = promisify(execFile);
 const logger = pino({ level: 'silent' });

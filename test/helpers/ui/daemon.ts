@@ -54,7 +54,7 @@ export async function startDaemon(opts: StartOptions = {}): Promise<RunningDaemo
   if (opts.prepare) {
     try { await opts.prepare(dataDir); } catch (err) { rmSync(dataDir, { recursive: true, force: true }); throw err; }
   }
-  const cli = ['--import', 'tsx', join(REPO, 'src/daemon/cli/main.ts'), 'serve', '--listen', `${host}:${port}`, '--data', dataDir, ...(opts.args ?? [])];
+  const cli = ['--import', 'tsx', join(REPO, 'daemon/cli/main.ts'), 'serve', '--listen', `${host}:${port}`, '--data', dataDir, ...(opts.args ?? [])];
   const [cmd, argv] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, process.execPath, ...cli]] : [process.execPath, cli];
   const child = spawn(cmd, argv as string[], {
     cwd: REPO,

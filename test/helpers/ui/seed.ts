@@ -2,8 +2,8 @@
 // store) before `rackseed serve` opens it (startDaemon's `prepare`). For UI tests that need nodes as discovery leaves
 // them — inventory, serial, a BMC — or hand-off records, without a virtual rack.
 import { pino } from 'pino';
-import { Core } from '../../../src/core/core.ts';
-import type { EngineRef, HandoffVerification } from '../../../src/shared/handoff.ts';
+import { Core } from '../../../core/core.ts';
+import type { EngineRef, HandoffVerification } from '../../../shared/handoff.ts';
 import { inventoryFor } from '../../unit/core-inventory-fixture.ts';
 
 export interface SeedNode {

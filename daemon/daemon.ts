@@ -1,0 +1,121 @@
+// Starts the whole daemon in-process: core (store, lifecycle, jobs), API server, and the netboot services.
+// Used by `rackseed serve` and by tests that want a daemon without a child process.
+import type { Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { BootAdmission, NetworkConfig } from '../shared/api.ts';
+import { Core } from '../core/core.ts';
+import type { BiosIpxe } from '../core/boot/policy.ts';
+import { ApiAuth } from './api/auth.ts';
+import { buildApiServer } from './api/server.ts';
+import { ServiceManager, defaultIpxeRoot } from './services.ts';
+import type { BmcOpsPort } from './api/ports.ts';
+import { IpmiClient } from '../bmc/ipmi/session/client.ts';
+import { hostsForListen } from './api/access.ts';
+
+/** Host part of a "HOST:PORT" listen address ("[::1]:8443" → "::1"); "127.0.0.1" when only a port is given. */
+function listenHost(listen: string): string {
+  const i = listen.lastIndexOf(':');
+  return i > 0 ? listen.slice(0, i).replace(/^\[|\]$/g, '') : '127.0.0.1';
+}
+
+export interface DaemonOptions {
+  dataDir: string | null;
+  /** "HOST:PORT" or "unix:/path" */
+  listen: string;
+  logger: Logger;
+  /** API token; null = generate and print once */
+  token: string | null;
+  uiDir: string | null;
+  repoRoot: string;
+  /** start the netboot services on this config at once (CLI --interface); null = API only */
+  network: NetworkConfig | null;
+  httpPort: number;
+  safeMode: boolean;
+  /** which PXE clients are booted (`--admit-all`: 'open'); absent: the default for the mode (shared/admission.ts) */
+  admission?: BootAdmission;
+  /** BIOS clients: boot in the ROM's iPXE (default) or chain the bundled undionly.kpxe first */
+  biosIpxe?: BiosIpxe;
+  /** Redfish BMCs: accept any TLS certificate, pin nothing (serve --redfish-insecure; lab networks only). Default: trust on first use */
+  redfishInsecure?: boolean;
+  /** wait-inventory timeout of inspect jobs (default 10 min; env RACKSEED_INSPECT_TIMEOUT_MS) */
+  inspectTimeoutMs?: number;
+  /** survey listen window in ms (default 3000) */
+  surveyMs?: number;
+  /** TFTP transfers on this many worker threads; 0 = on the main thread (default: defaultTftpWorkers()) */
+  tftpWorkers?: number;
+  /** host names besides the listen address that the Host header may carry (`--allow-host`, e.g. a jump host's DNS name) */
+  allowHosts?: string[];
+  /** where to print the token and login URL (default: stdout) */
+  print?: (line: string) => void;
+}
+
+export interface RunningDaemon {
+  core: Core;
+  api: FastifyInstance;
+  auth: ApiAuth;
+  /** base URL of the API ("http://127.0.0.1:18080"), or the unix socket path */
+  url: string;
+  close(): Promise<void>;
+}
+
+export const VERSION = '0.1.0';
+
+export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
+  const print = o.print ?? ((l: string) => process.stdout.write(l + '\n'));
+  const ipmi = new IpmiClient({ logger: o.logger.child({ svc: 'ipmi' }) });
+  const core = new Core({ dataDir: o.dataDir, logger: o.logger, ipmi, redfish: { insecure: o.redfishInsecure ?? false }, jobs: { inventoryTimeoutMs: o.inspectTimeoutMs } });
+  const auth = new ApiAuth(o.token);
+  const services = new ServiceManager(core, o.logger, { httpPort: o.httpPort, safeMode: o.safeMode, admission: o.admission, biosIpxe: o.biosIpxe, ipxeRoot: defaultIpxeRoot(o.repoRoot), surveyMs: o.surveyMs, tftpWorkers: o.tftpWorkers });
+  const bmc: BmcOpsPort = {
+    power: (id, action) => core.bmcOps.power(id, action),
+    bootdev: (id, req) => core.bmcOps.bootdev(id, req),
+    inspect: (id) => core.runner.inspectNode(id),
+    discovery: (bmcs) => core.runner.discover(bmcs),
+    sweep: (cidr, prefer) => core.sweeps.start(cidr, { prefer }),
+  };
+  const allowedHosts = o.listen.startsWith('unix:') ? null : hostsForListen(listenHost(o.listen), o.allowHosts ?? []);
+  const api = await buildApiServer({ core, auth, services, bmc, logger: o.logger, version: VERSION, uiDir: o.uiDir, allowedHosts: () => allowedHosts });
+
+  core.recover();
+  // services first, so that when the API answers, DHCP/TFTP/HTTP boot are already up
+  if (o.network) {
+    try {
+      await services.configure(o.network);
+    } catch (err) {
+      await services.stop();
+      await api.close();
+      await ipmi.close();
+      core.close();
+      throw err;
+    }
+  }
+
+  let url: string;
+  if (o.listen.startsWith('unix:')) {
+    const path = o.listen.slice(5);
+    await api.listen({ path });
+    url = `unix:${path}`;
+  } else {
+    const i = o.listen.lastIndexOf(':');
+    const host = listenHost(o.listen);
+    const port = Number(i >= 0 ? o.listen.slice(i + 1) : o.listen);
+    await api.listen({ host, port });
+    const addr = api.server.address();
+    const realPort = typeof addr === 'object' && addr ? addr.port : port;
+    url = `http://${host.includes(':') ? `[${host}]` : host}:${realPort}`;
+  }
+  if (!o.token) print(`RackSeed API token (this launch only): ${auth.token}`);
+  print(`RackSeed is listening on ${url}`);
+  if (!url.startsWith('unix:')) print(`Open the UI (one-time link): ${url}/login?code=${auth.issueLoginCode()}`);
+
+
+  return {
+    core, api, auth, url,
+    async close() {
+      await services.stop();
+      await api.close();
+      await ipmi.close();
+      core.close();
+    },
+  };
+}
