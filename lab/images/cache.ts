@@ -13,7 +13,7 @@ import { basename, join, resolve } from 'node:path';
 import { REPO_ROOT } from '../../agent/build/manifest.ts';
 
 export type Log = (msg: string) => void;
-export type LabImageName = 'lab-tiny' | 'lab-debian';
+export type LabImageName = 'lab-tiny' | 'lab-debian' | 'lab-control';
 export type BootMode = 'bios' | 'uefi';
 
 export interface ImageFile {

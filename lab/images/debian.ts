@@ -5,7 +5,7 @@
 //   3 root          ext4 "rs-root" from `mke2fs -d` of the debootstrap tree
 // Both GRUBs find the root by its label and read its /boot/grub/grub.cfg (kernel /vmlinuz, root=LABEL=rs-root,
 // console=ttyS0,115200). cloud-init's datasources: ConfigDrive, NoCloud, None. Exported as a compressed qcow2.
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { builderSources, debVersions, inputsKey, sha256File, sourceDateEpoch, type ImageManifest, type Log } from './cache.ts';
 import { grubBootImg, grubImage } from './grub.ts';
@@ -18,6 +18,20 @@ export const DEBIAN_PACKAGES: readonly string[] = [
   'linux-image-amd64', 'systemd-sysv', 'udev', 'cloud-init', 'python3-cffi-backend', 'ifupdown', 'isc-dhcp-client', 'iproute2',
   'curl', 'openssh-server', 'ca-certificates', 'netbase', 'e2fsprogs', 'python3-netifaces',
 ];
+/**
+ * lab-control (issue 17, the seed's control node): lab-debian plus OpenStack Ironic from Debian, run as one
+ * standalone process (`/usr/bin/ironic`, rpc_transport none, SQLite), Ironic's dnsmasq DHCP provider, an HTTP server
+ * for iPXE scripts and images (nginx-light), ipmitool and python3-sushy for its BMCs. Nothing here is configured for a
+ * site: the seed's config drive (core/seed/control-config.ts) writes ironic.conf, the password file and the units.
+ * python3-q-text-as-data is named because ironic-api depends on the virtual q-text-as-data, which debootstrap drops.
+ */
+export const CONTROL_PACKAGES: readonly string[] = [
+  'ironic-api', 'ironic-conductor', 'python3-ironic', 'python3-q-text-as-data', 'ipmitool', 'dnsmasq', 'nginx-light', 'python3-sushy',
+  'python3-bcrypt', 'ipxe', 'pxelinux', 'syslinux-common',
+];
+/** Services the packages enable at install that the control node must not start by themselves (the seed's units run Ironic and dnsmasq). */
+const CONTROL_DISABLED_UNITS = ['ironic-api', 'ironic-conductor', 'dnsmasq', 'tftpd-hpa', 'xinetd', 'nginx', 'open-iscsi', 'iscsid', 'uwsgi'];
+export type DebianVariant = 'lab-debian' | 'lab-control';
 export const DEBIAN_ROOT_LABEL = 'rs-root';
 export const DEBIAN_ESP_LABEL = 'RS-ESP';
 const ROOT_UUID = '5253c1a0-0000-4c41-8000-000000000003';
@@ -29,6 +43,8 @@ const TOOL_PACKAGES = ['debootstrap', 'grub-pc-bin', 'grub-efi-amd64-bin', 'grub
 export const DEBIAN_TOOLS = ['debootstrap', 'mke2fs', 'mkfs.vfat', 'mmd', 'mcopy', 'grub-mkimage', 'sfdisk', 'qemu-img'] as const;
 
 export interface DebianContext {
+  /** lab-debian (default) or lab-control (the same base tree + CONTROL_PACKAGES) */
+  variant?: DebianVariant;
   outDir: string;
   cacheDir: string;
   log: Log;
@@ -104,8 +120,10 @@ function systemAptSources(): AptSource[] {
 export function debianInputs(_ctx: DebianContext): DebianInputs {
   const { mirror, security } = chooseMirror(systemAptSources(), DEBIAN_SUITE);
   if (!mirror) throw new Error(`no Debian mirror in /etc/apt/sources.list*: lab-debian needs apt configured with a Debian archive (for debootstrap ${DEBIAN_SUITE})`);
+  const variant = _ctx.variant ?? 'lab-debian';
   const description = {
-    image: 'lab-debian', suite: DEBIAN_SUITE, mirror, securityMirror: security, packages: DEBIAN_PACKAGES, tools: debVersions(TOOL_PACKAGES),
+    image: variant, suite: DEBIAN_SUITE, mirror, securityMirror: security, packages: DEBIAN_PACKAGES, tools: debVersions(TOOL_PACKAGES),
+    ...(variant === 'lab-control' ? { controlPackages: CONTROL_PACKAGES, disabledUnits: CONTROL_DISABLED_UNITS } : {}),
     sourceDateEpoch: process.env.SOURCE_DATE_EPOCH ?? null, kernelArgs: KERNEL_ARGS,
   };
   return { key: inputsKey(description, builderSources(['debian.ts', 'grub.ts', 'layout.ts', 'tools.ts'])), mirror, securityMirror: security, description };
@@ -122,12 +140,15 @@ export async function buildDebian(ctx: DebianContext, inputs: DebianInputs, forc
   mkdirSync(debCache, { recursive: true });
   try {
     const root = join(work, 'root');
-    const base = await debootstrapTree(ctx, inputs, debCache, force);
+    const variant = ctx.variant ?? 'lab-debian';
+    let base = await debootstrapTree(ctx, inputs, debCache, force);
+    if (variant === 'lab-control') base = await controlTree(ctx, inputs, base, force);
     const t0 = Date.now();
     run('cp', ['-a', '--reflink=auto', base, root], { timeoutMs: 600_000 });
     log(`copied the debootstrap tree in ${Math.round((Date.now() - t0) / 1000)} s`);
     const epoch = sourceDateEpoch(releaseEpoch(root) ?? BOOKWORM_EPOCH);
     configure(root, inputs);
+    if (variant === 'lab-control') configureControl(root);
     const packages = run('dpkg-query', [`--admindir=${join(root, 'var', 'lib', 'dpkg')}`, '-W', '-f', '${Package} ${Version}\n']).trim().split('\n').sort();
     const kernels = readdirSync(join(root, 'boot')).filter((f) => f.startsWith('vmlinuz-')).sort();
     if (!kernels.length || !existsSync(join(root, 'vmlinuz')) || !existsSync(join(root, 'initrd.img'))) {
@@ -165,7 +186,7 @@ export async function buildDebian(ctx: DebianContext, inputs: DebianInputs, forc
     placeFile(raw, rootImg, rootPart.start * SECTOR);
     rmSync(rootImg);
 
-    const qcow2 = join(ctx.outDir, 'lab-debian.qcow2');
+    const qcow2 = join(ctx.outDir, `${variant}.qcow2`);
     const tmp = `${qcow2}.tmp-${process.pid}`;
     const t1 = Date.now();
     // -m 1: one coroutine, so compressed clusters land in the same order every time
@@ -174,7 +195,7 @@ export async function buildDebian(ctx: DebianContext, inputs: DebianInputs, forc
     log(`qcow2 written in ${Math.round((Date.now() - t1) / 1000)} s (${(statSync(qcow2).size / MIB).toFixed(0)} MB, disk ${layout.sizeBytes / MIB} MiB)`);
     return {
       schemaVersion: 1,
-      name: 'lab-debian',
+      name: variant,
       image: { path: qcow2, format: 'qcow2', sha256: await sha256File(qcow2), size: statSync(qcow2).size },
       extra: [],
       virtualSize: layout.sizeBytes,
@@ -206,7 +227,7 @@ async function debootstrapTree(ctx: DebianContext, inputs: DebianInputs, debCach
     return dir;
   }
   for (const f of readdirSync(ctx.cacheDir)) {
-    if (/^debootstrap-root-/.test(f)) rmSync(join(ctx.cacheDir, f), { recursive: true, force: true });
+    if (/^debootstrap-root-[0-9a-f]{16}(\.done)?$/.test(f)) rmSync(join(ctx.cacheDir, f), { recursive: true, force: true });
   }
   const tmp = `${dir}.tmp-${process.pid}`;
   const t0 = Date.now();
@@ -216,6 +237,67 @@ async function debootstrapTree(ctx: DebianContext, inputs: DebianInputs, debCach
   writeFileSync(`${dir}.done`, `${new Date().toISOString()}\n`);
   ctx.log(`debootstrap done in ${Math.round((Date.now() - t0) / 1000)} s`);
   return dir;
+}
+
+/**
+ * lab-control's tree: a copy of lab-debian's debootstrap tree with CONTROL_PACKAGES installed by the tree's own apt
+ * (`chroot … apt-get install --no-install-recommends`, no mount: maintainer scripts that want /proc are told to skip;
+ * a policy-rc.d keeps every service from starting). Cached beside the base tree as `debootstrap-root-control-<key>`;
+ * the .debs are kept in `<cache>/control-debs/` so a rebuild downloads nothing.
+ */
+async function controlTree(ctx: DebianContext, inputs: DebianInputs, base: string, force = false): Promise<string> {
+  const key = inputsKey({ base, packages: CONTROL_PACKAGES, mirror: inputs.mirror }, []).slice(0, 16);
+  const dir = join(ctx.cacheDir, `debootstrap-root-control-${key}`);
+  if (!force && existsSync(`${dir}.done`) && existsSync(join(dir, 'usr'))) {
+    ctx.log(`reusing the control-node tree ${dir}`);
+    return dir;
+  }
+  for (const f of readdirSync(ctx.cacheDir)) {
+    if (/^debootstrap-root-control-/.test(f)) rmSync(join(ctx.cacheDir, f), { recursive: true, force: true });
+  }
+  const tmp = `${dir}.tmp-${process.pid}`;
+  const t0 = Date.now();
+  run('cp', ['-a', '--reflink=auto', base, tmp], { timeoutMs: 600_000 });
+  const debs = join(ctx.cacheDir, 'control-debs');
+  mkdirSync(debs, { recursive: true });
+  const archives = join(tmp, 'var', 'cache', 'apt', 'archives');
+  mkdirSync(join(archives, 'partial'), { recursive: true });
+  run('cp', ['-a', '--reflink=auto', `${debs}/.`, archives]);
+  put(tmp, 'usr/sbin/policy-rc.d', '#!/bin/sh\n# image build: no service starts\nexit 101\n', 0o755);
+  put(tmp, 'etc/apt/sources.list', `deb ${inputs.mirror} ${DEBIAN_SUITE} main\n`);
+  const env = { DEBIAN_FRONTEND: 'noninteractive', DEBCONF_NONINTERACTIVE_SEEN: 'true', LC_ALL: 'C', PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+  const apt = (args: string[]): Promise<void> => runStreaming('env', ['-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'chroot', tmp, 'apt-get', ...args],
+    (m) => { if (/^(Setting up|E:|W:|Get:\d+ .*ironic)/.test(m)) ctx.log(m); }, { timeoutMs: 3_600_000 });
+  // dbconfig-common: Ironic's database is SQLite, configured by the seed, never by dpkg
+  run('chroot', [tmp, 'debconf-set-selections'], { input: 'ironic-common ironic/configure_db boolean false\nironic-common ironic-common/dbconfig-install boolean false\ndbconfig-common dbconfig-common/dbconfig-install boolean false\n' });
+  await apt(['update']);
+  await apt(['install', '-y', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold', ...CONTROL_PACKAGES]);
+  run('cp', ['-a', '--reflink=auto', '-n', `${archives}/.`, debs]);
+  rmSync(join(debs, 'partial'), { recursive: true, force: true });
+  rmSync(join(tmp, 'usr', 'sbin', 'policy-rc.d'), { force: true });
+  renameSync(tmp, dir);
+  writeFileSync(`${dir}.done`, `${new Date().toISOString()}\n`);
+  ctx.log(`control-node packages installed in ${Math.round((Date.now() - t0) / 1000)} s`);
+  return dir;
+}
+
+/**
+ * The control node's defaults: no package service starts on its own. The ones the seed never uses are masked (their
+ * systemd units and the init scripts the sysv generator would start: tftpd-hpa, xinetd have no unit); nginx is only
+ * not wanted, since the seed's runcmd enables it. The seed's config drive brings its own Ironic and dnsmasq units.
+ */
+function configureControl(root: string): void {
+  for (const unit of CONTROL_DISABLED_UNITS) {
+    for (const wants of ['multi-user.target.wants', 'sockets.target.wants', 'sysinit.target.wants']) {
+      rmSync(join(root, 'etc', 'systemd', 'system', wants, `${unit}.service`), { force: true });
+      rmSync(join(root, 'etc', 'systemd', 'system', wants, `${unit}.socket`), { force: true });
+    }
+    if (unit === 'nginx') continue;
+    const mask = join(root, 'etc', 'systemd', 'system', `${unit}.service`);
+    rmSync(mask, { force: true });
+    symlinkSync('/dev/null', mask);
+  }
+  put(root, 'etc/rackseed-control', 'RackSeed control node image (lab-control): configured at first boot by the seed\'s config drive\n');
 }
 
 /** The Date of the suite's Release file debootstrap fetched (it stays in var/lib/apt/lists), in seconds. */

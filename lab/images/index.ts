@@ -71,7 +71,7 @@ export async function buildLabImage(name: LabImageName, o: BuildOptions = {}): P
       log(`${name}: building`);
       manifest = await buildTiny(ctx, inputs);
     } else {
-      const ctx = { outDir, cacheDir, log };
+      const ctx = { outDir, cacheDir, log, variant: name };
       const inputs = debianInputs(ctx);
       if (!o.force && previous && previous.inputsKey === inputs.key && (await verifyImage(previous))) {
         log(`${name}: up to date (${previous.image.path})`);
@@ -92,11 +92,12 @@ export async function buildLabImage(name: LabImageName, o: BuildOptions = {}): P
 }
 
 /** Build (when needed) the images asked for and return them. With no flag given, lab-tiny only. */
-export async function ensureLabImages(want: { tiny?: boolean; debian?: boolean } = {}, o: Omit<BuildOptions, 'outDir'> = {}): Promise<{ tiny?: LabImage; debian?: LabImage }> {
-  const tiny = want.tiny ?? !want.debian;
-  const out: { tiny?: LabImage; debian?: LabImage } = {};
+export async function ensureLabImages(want: { tiny?: boolean; debian?: boolean; control?: boolean } = {}, o: Omit<BuildOptions, 'outDir'> = {}): Promise<{ tiny?: LabImage; debian?: LabImage; control?: LabImage }> {
+  const tiny = want.tiny ?? !(want.debian || want.control);
+  const out: { tiny?: LabImage; debian?: LabImage; control?: LabImage } = {};
   if (tiny) out.tiny = await buildLabImage('lab-tiny', o);
   if (want.debian) out.debian = await buildLabImage('lab-debian', o);
+  if (want.control) out.control = await buildLabImage('lab-control', o);
   return out;
 }
 
