@@ -31,6 +31,9 @@ export interface IpmiSimOptions {
   port?: number;
   /** initial power state for the default chassis program; default off */
   powerOn?: boolean;
+  /** SOL device for lan.conf's `sol` line, e.g. "telnet:127.0.0.1:5000" (ipmi_sim connects to it as a telnet
+   * client, retrying every 10 s) or a tty; undefined: no SOL on this BMC */
+  sol?: string;
 }
 
 export interface IpmiSim {
@@ -109,6 +112,7 @@ export async function startIpmiSim(o: IpmiSimOptions): Promise<IpmiSim> {
     `    guid ${o.guid}`,
     '  endlan',
     ...(program === null ? [] : [`  chassis_control "${program}"`]),
+    ...(o.sol ? [`  sol "${o.sol}" 115200`] : []),
     ...users,
     '',
   ].join('\n'));

@@ -293,6 +293,40 @@ export class BmcSession {
     });
   }
 
+  /**
+   * Sends one payload packet (SOL) in the session: the session's next sequence number, its keys, a fresh IV.
+   * Fire and forget — the payload's own protocol (SOL's ack/retransmit) decides about losses.
+   */
+  async sendPayload(type: PayloadType, payload: Buffer, port = this.port): Promise<void> {
+    if (this.state !== 'established') throw new SessionClosedError(this.host);
+    const seq = this.outSeq;
+    this.outSeq = (this.outSeq + 1) >>> 0 || 1;
+    const pkt = encodeRmcpPlus({ payloadType: type, sessionId: this.managedSessionId, sequence: seq, payload }, this.security!, randomBytes(16));
+    await this.deps.transport.send(this.host, port, pkt);
+  }
+
+  /**
+   * Receives the session's packets of payload `type` from host:port: authenticated (HMAC checked before
+   * decryption), decrypted, addressed to this session and inside the sequence window. `drop` hears why any
+   * other datagram of this payload type was refused (forged, replayed, another session's). Returns the
+   * function that unsubscribes.
+   */
+  onPayload(type: PayloadType, port: number, handler: (payload: Buffer) => void, drop: (why: string) => void = () => undefined): () => void {
+    return this.deps.transport.subscribe(this.host, port, (dgram) => {
+      if (!isRmcpPlus(dgram) || dgram.length < 6 || (dgram[5] & 0x3f) !== type) return;
+      if (this.state !== 'established' && this.state !== 'closing') return;
+      let p;
+      try { p = decodeRmcpPlus(dgram, this.security!); } catch (err) { drop((err as Error).message); return; }
+      if (p.sessionId !== this.consoleSessionId) { drop(`session id 0x${p.sessionId.toString(16)} is not ours`); return; }
+      if (!this.acceptSeq(p.sequence)) { drop(`session sequence number ${p.sequence} replayed or outside the window`); return; }
+      this.lastActivity = Date.now();
+      handler(p.payload);
+    });
+  }
+
+  /** The session id the BMC gave this session (what Get Payload Instance Info reports for a payload we hold). */
+  get bmcSessionId(): number { return this.managedSessionId; }
+
   private elevated = false;
   /** keepalive requests sent so far (diagnostics, tests) */
   keepalivesSent = 0;

@@ -66,3 +66,15 @@ export class SessionClosedError extends BmcError {
   readonly code = 'session-closed'; readonly exitCode = 19; override readonly name = 'SessionClosedError';
   constructor(host: string) { super(host, 'session closed'); }
 }
+
+/** Another session holds the BMC's SOL payload (Activate Payload 0x80); `holder` says who, as far as the BMC tells. */
+export class SolInUseError extends BmcError {
+  readonly code = 'sol-in-use'; readonly exitCode = 20; override readonly name = 'SolInUseError';
+  constructor(host: string, readonly holder: string) { super(host, `Serial-over-LAN is already active on this BMC, held by ${holder}; deactivate it there (ipmitool sol deactivate) or wait for that session to end`); }
+}
+
+/** The BMC has no SOL (Activate Payload: invalid command / payload type disabled / no SOL configured). */
+export class SolUnavailableError extends BmcError {
+  readonly code = 'sol-unavailable'; readonly exitCode = 21; override readonly name = 'SolUnavailableError';
+  constructor(host: string, detail: string) { super(host, `this BMC offers no Serial-over-LAN console: ${detail}`); }
+}

@@ -1,0 +1,180 @@
+// Serial-over-LAN against OpenIPMI's ipmi_sim (127.0.0.1, high ports: no root). ipmi_sim's `sol
+// "telnet:HOST:PORT"` connects to a TCP port as a telnet client; this test serves that port and plays the
+// host's serial line (the lab puts QEMU's serial chardev there): what RackSeed types arrives there, what the
+// "host" writes comes back, a break arrives as telnet IAC BREAK. ipmitool is the second console: refused while
+// RackSeed holds SOL. A BMC without SOL gives its own error.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { startIpmiSim, type IpmiSim } from '../helpers/ipmi-sim.ts';
+import { IpmiClient } from '../../bmc/ipmi/session/client.ts';
+import { activateSol, type SolConsole } from '../../bmc/ipmi/session/sol-session.ts';
+import { SolInUseError, SolUnavailableError } from '../../bmc/ipmi/session/errors.ts';
+
+const GUID = '00112233445566778899aabbccddeeff';
+const creds = { user: 'admin', password: 'secret', cipher: 3 };
+const BASE = 20000 + (process.pid % 20000);
+const SOL_PORT = BASE;       // ipmi_sim with SOL
+const BARE_PORT = BASE + 1;  // ipmi_sim without SOL
+const TELNET_PORT = BASE + 2;
+
+/** The host side of the serial line: strips telnet commands, records what arrived and breaks. */
+class FakeSerial {
+  received = Buffer.alloc(0);
+  breaks = 0;
+  sock: net.Socket | null = null;
+  server: net.Server;
+  private iac: number[] = [];
+  constructor() {
+    this.server = net.createServer((s) => {
+      this.sock = s;
+      s.on('data', (d: Buffer) => this.feed(d));
+      s.on('error', () => undefined);
+    });
+  }
+  private feed(d: Buffer): void {
+    const out: number[] = [];
+    for (const c of d) {
+      if (this.iac.length === 0) { if (c === 255) this.iac.push(c); else out.push(c); continue; }
+      this.iac.push(c);
+      const cmd = this.iac[1];
+      if (cmd === 255) { out.push(255); this.iac = []; } else if (cmd === 243) { this.breaks++; this.iac = []; } else if (cmd >= 251 && cmd <= 254) {
+        if (this.iac.length === 3) this.iac = [];
+      } else this.iac = [];
+    }
+    this.received = Buffer.concat([this.received, Buffer.from(out)]);
+  }
+  /** writes host output (telnet-escaped) */
+  write(b: Buffer): void {
+    const esc: number[] = [];
+    for (const c of b) { esc.push(c); if (c === 255) esc.push(255); }
+    this.sock!.write(Buffer.from(esc));
+  }
+  listen(port: number): Promise<void> { return new Promise((r) => this.server.listen(port, '127.0.0.1', () => r())); }
+  close(): void { this.sock?.destroy(); this.server.close(); }
+}
+
+async function until(what: string, fn: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+let sim: IpmiSim;
+let bare: IpmiSim;
+const serial = new FakeSerial();
+let client: IpmiClient;
+
+before(async () => {
+  await serial.listen(TELNET_PORT);
+  sim = await startIpmiSim({ address: '127.0.0.1', port: SOL_PORT, user: 'admin', password: 'secret', guid: GUID, sol: `telnet:127.0.0.1:${TELNET_PORT}` });
+  bare = await startIpmiSim({ address: '127.0.0.1', port: BARE_PORT, user: 'admin', password: 'secret', guid: GUID });
+  await until('ipmi_sim to connect to the serial line', () => serial.sock !== null);
+  client = new IpmiClient({ timeoutMs: 500, retries: 3 });
+});
+
+after(async () => {
+  await client?.close();
+  await sim?.stop();
+  await bare?.stop();
+  serial.close();
+});
+
+function collect(c: SolConsole): { text: () => string; buf: () => Buffer } {
+  const parts: Buffer[] = [];
+  c.on('data', (d: Buffer) => parts.push(d));
+  return { text: () => Buffer.concat(parts).toString('latin1'), buf: () => Buffer.concat(parts) };
+}
+
+test('SOL both ways through ipmi_sim: keystrokes reach the serial line, host output comes back, break, deactivate', async () => {
+  const s = await client.session('127.0.0.1', { ...creds, port: SOL_PORT });
+  const c = await activateSol(s, { retryMs: 300 });
+  try {
+    const out = collect(c);
+    serial.received = Buffer.alloc(0);
+    c.write('echo hello\r');
+    await until('keystrokes on the serial line', () => serial.received.toString().includes('echo hello\r'));
+
+    serial.write(Buffer.from('hello\r\n# '));
+    await until('host output at the console', () => out.text().includes('hello\r\n# '));
+
+    // more than the BMC's 32-byte inbound buffer: partial accepts / NACKs, resent in order, nothing lost
+    const long = Buffer.from(Array.from({ length: 3000 }, (_, i) => 0x20 + (i % 90)));
+    serial.received = Buffer.alloc(0);
+    c.write(long);
+    await until('3000 characters on the serial line', () => serial.received.length >= long.length, 30_000);
+    assert.ok(serial.received.equals(long), 'typed characters arrive complete and in order');
+
+    // a burst of host output (including 0xFF, telnet-escaped on the line) arrives complete and in order
+    const burst = Buffer.from(Array.from({ length: 40_000 }, (_, i) => (i * 7) & 0xff));
+    const before = out.buf().length;
+    serial.write(burst);
+    await until('40000 characters at the console', () => out.buf().length - before >= burst.length, 60_000);
+    assert.ok(out.buf().subarray(before).equals(burst), 'host output arrives complete and in order');
+
+    const b0 = serial.breaks;
+    c.sendBreak();
+    // ipmi_sim queues the telnet IAC BREAK but only flushes its line buffer when characters follow
+    c.write('\r');
+    await until('break on the serial line', () => serial.breaks > b0);
+    assert.equal(c.backlog, 0);
+    assert.ok(!c.closed);
+  } finally {
+    await c.close();
+    await s.close();
+  }
+  // deactivated: another console may take it
+  const s2 = await client.session('127.0.0.1', { ...creds, port: SOL_PORT });
+  const c2 = await activateSol(s2);
+  await c2.close();
+  await s2.close();
+});
+
+test('SOL already active: ipmitool sol activate is refused while RackSeed holds it, and a second RackSeed console is told who holds it', async () => {
+  const s = await client.session('127.0.0.1', { ...creds, port: SOL_PORT });
+  const c = await activateSol(s);
+  try {
+    const r = spawnSync('ipmitool', ['-I', 'lanplus', '-C', '3', '-H', '127.0.0.1', '-p', String(SOL_PORT), '-U', 'admin', '-P', 'secret', 'sol', 'activate'],
+      { input: '', encoding: 'utf8', timeout: 20_000 });
+    const said = `${r.stdout}\n${r.stderr}`;
+    assert.notEqual(r.status, 0, `ipmitool should fail: ${said}`);
+    assert.match(said, /SOL payload already active on another session/);
+
+    const other = new IpmiClient({ timeoutMs: 500, retries: 3 });
+    try {
+      const s2 = await other.session('127.0.0.1', { ...creds, port: SOL_PORT });
+      try {
+        await assert.rejects(activateSol(s2), (err: unknown) => {
+          assert.ok(err instanceof SolInUseError, String(err));
+          assert.equal(err.code, 'sol-in-use');
+          const sid = s.bmcSessionId.toString(16).padStart(8, '0');
+          assert.match(err.message, new RegExp(`already active.*held by BMC session 0x${sid} \\(user "admin"`));
+          return true;
+        });
+      } finally { await s2.close(); }
+    } finally { await other.close(); }
+    // ours still works after the refusals
+    serial.received = Buffer.alloc(0);
+    c.write('still here\r');
+    await until('keystrokes after the refusals', () => serial.received.toString().includes('still here\r'));
+  } finally {
+    await c.close();
+    await s.close();
+  }
+});
+
+test('a BMC without SOL gives its own error', async () => {
+  const s = await client.session('127.0.0.1', { ...creds, port: BARE_PORT });
+  try {
+    await assert.rejects(activateSol(s), (err: unknown) => {
+      assert.ok(err instanceof SolUnavailableError, String(err));
+      assert.equal(err.code, 'sol-unavailable');
+      assert.match(err.message, /no Serial-over-LAN console/);
+      return true;
+    });
+    assert.equal((await s.chassisStatus()).powerOn, false, 'the session still works');
+  } finally { await s.close(); }
+});
