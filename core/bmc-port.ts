@@ -32,6 +32,8 @@ export interface BmcSession {
   systemGuid(): Promise<string | null>;
   /** The IPMI cipher suite the session negotiated (17 or 3), when the client tells; a hand-off gives it to the engine. */
   readonly cipherSuite?: number | null;
+  /** Redfish: the ComputerSystem path the session drives ("/redfish/v1/Systems/1"); a hand-off gives it to the engine. */
+  readonly systemPath?: string | null;
   /** The protocol of this session (absent: IPMI, for fakes written before Redfish). */
   readonly protocol?: BmcProtocol;
   /** The host's NIC MACs as the BMC reports them (Redfish); absent where the protocol has none (IPMI). */

@@ -30,6 +30,7 @@ export function redfishConnector(client: RedfishClient): BmcConnector {
     return {
       protocol: 'redfish',
       cipherSuite: null,
+      systemPath: s.systemPath,
       powerStatus: () => s.powerStatus(),
       power: (action) => s.power(action),
       setBootDevice: (device, o) => s.setBootOverride({

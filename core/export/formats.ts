@@ -11,7 +11,7 @@
 import { stringify } from 'yaml';
 import type { ExportFormat } from '../../shared/handoff.ts';
 import type { HandoffNode } from '../handoff/model.ts';
-import { ironicNodeSpec, ironicPortSpecs, rootDeviceHint } from '../handoff/ironic/spec.ts';
+import { ironicDriverInfo, ironicNodeSpec, ironicPortSpecs, rootDeviceHint } from '../handoff/ironic/spec.ts';
 
 export interface ExportOptions {
   /** include BMC passwords (and say so in the header) */
@@ -59,6 +59,17 @@ function docs(objects: unknown[]): string {
   return objects.map((o) => '---\n' + stringify(o, yamlOpts)).join('');
 }
 
+/**
+ * A BareMetalHost's `bmc`: `ipmi://host:port`, or for a Redfish BMC `redfish://host[:port][/system path]` (BMO's
+ * redfish scheme, HTTPS) with disableCertificateVerification (BMCs ship self-signed certificates; RackSeed pinned the
+ * fingerprint on first use, which a BareMetalHost cannot carry — the node's annotation rackseed.io/bmc-tls-sha256 does).
+ */
+function metal3Bmc(b: NonNullable<HandoffNode['bmc']>, credentialsName: string): Record<string, unknown> {
+  if (b.protocol !== 'redfish') return { address: `ipmi://${b.host}:${b.port}`, credentialsName };
+  const host = b.host.includes(':') ? `[${b.host}]` : b.host;
+  return { address: `redfish://${host}${b.port === 443 ? '' : `:${b.port}`}${b.systemPath ?? ''}`, credentialsName, disableCertificateVerification: true };
+}
+
 /** Metal3 BareMetalHost + BMC Secret per node. */
 export function exportMetal3(nodes: HandoffNode[], o: ExportOptions): string {
   const ns = o.namespace ?? 'default';
@@ -73,16 +84,23 @@ export function exportMetal3(nodes: HandoffNode[], o: ExportOptions): string {
       bootMACAddress: h.bootMac,
     };
     if (h.bootMode) spec.bootMode = h.bootMode === 'uefi' ? 'UEFI' : 'legacy';
-    if (h.bmc) spec.bmc = { address: `ipmi://${h.bmc.host}:${h.bmc.port}`, credentialsName: secretName };
+    if (h.bmc) spec.bmc = metal3Bmc(h.bmc, secretName);
     if (h.cpuArch) spec.architecture = h.cpuArch;
     if (hint) spec.rootDeviceHints = hint.serial ? { serialNumber: hint.serial } : hint.wwn ? { wwn: hint.wwn } : { deviceName: hint.name };
     objects.push({
       apiVersion: 'metal3.io/v1alpha1', kind: 'BareMetalHost',
-      metadata: { name, namespace: ns, labels: { 'rackseed.io/node-id': h.id }, ...(h.serial ? { annotations: { 'rackseed.io/serial': h.serial } } : {}) },
+      metadata: { name, namespace: ns, labels: { 'rackseed.io/node-id': h.id }, ...(annotations(h) ? { annotations: annotations(h) } : {}) },
       spec,
     });
   }
   return header('metal3', nodes, o, '#', `create each <name>-bmc-secret with keys username and password before applying`) + docs(objects);
+}
+
+function annotations(h: HandoffNode): Record<string, string> | null {
+  const a: Record<string, string> = {};
+  if (h.serial) a['rackseed.io/serial'] = h.serial;
+  if (h.bmc?.tlsSha256) a['rackseed.io/bmc-tls-sha256'] = h.bmc.tlsSha256;
+  return Object.keys(a).length ? a : null;
 }
 
 /** Tinkerbell Hardware + bmc.tinkerbell.org Machine + its Secret per node. */
@@ -98,9 +116,11 @@ export function exportTinkerbell(nodes: HandoffNode[], o: ExportOptions): string
         apiVersion: 'bmc.tinkerbell.org/v1alpha1', kind: 'Machine', metadata: { name, namespace: ns },
         spec: {
           connection: {
-            host: h.bmc.host, port: h.bmc.port, insecureTLS: false,
+            host: h.bmc.host, port: h.bmc.port, insecureTLS: h.bmc.protocol === 'redfish',
             authSecretRef: { name: secretName, namespace: ns },
-            providerOptions: { preferredOrder: ['ipmitool'], ipmitool: { port: h.bmc.port, cipherSuite: String(h.bmc.cipherSuite) } },
+            providerOptions: h.bmc.protocol === 'redfish'
+              ? { preferredOrder: ['gofish'], redfish: { port: h.bmc.port, ...(h.bmc.systemPath ? { systemName: h.bmc.systemPath.split('/').pop()! } : {}) } }
+              : { preferredOrder: ['ipmitool'], ipmitool: { port: h.bmc.port, cipherSuite: String(h.bmc.cipherSuite) } },
           },
         },
       });
@@ -127,15 +147,17 @@ export function exportIronic(nodes: HandoffNode[], o: ExportOptions): string {
   const list = nodes.filter((h) => h.bmc).map((h) => ({ ...ironicNodeSpec(o.secrets ? h : withoutPassword(h)), ports: ironicPortSpecs(h) }));
   const skipped = nodes.filter((h) => !h.bmc).map((h) => h.id);
   const note = skipped.length ? `# left out (no BMC, Ironic could not drive them): ${skipped.join(', ')}\n` : '';
-  return header('ironic', nodes, o, '#', 'set driver_info.ipmi_password before loading') + note + stringify({ nodes: list }, yamlOpts);
+  return header('ironic', nodes, o, '#', nodes.some((h) => h.bmc?.protocol === 'redfish') ? 'set driver_info.ipmi_password or redfish_password before loading' : 'set driver_info.ipmi_password before loading') + note + stringify({ nodes: list }, yamlOpts);
 }
 
 /** Ansible YAML inventory, hosts in group `baremetal`, with Bifrost's inventory fields as host vars. */
 export function exportAnsible(nodes: HandoffNode[], o: ExportOptions): string {
   const hosts: Record<string, unknown> = {};
   for (const h of nodes) {
-    const driverInfo: Record<string, unknown> = {};
-    if (h.bmc) {
+    let driverInfo: Record<string, unknown> = {};
+    if (h.bmc?.protocol === 'redfish') {
+      driverInfo = ironicDriverInfo(o.secrets ? h : withoutPassword(h)).driverInfo;
+    } else if (h.bmc) {
       driverInfo.ipmi_address = h.bmc.host;
       driverInfo.ipmi_port = h.bmc.port;
       if (h.bmc.username !== null) driverInfo.ipmi_username = h.bmc.username;
@@ -151,7 +173,7 @@ export function exportAnsible(nodes: HandoffNode[], o: ExportOptions): string {
     if (hint) properties.root_device = hint;
     if (h.bootMode) properties.capabilities = `boot_mode:${h.bootMode}`;
     const vars: Record<string, unknown> = {
-      name: h.name, driver: 'ipmi', driver_info: driverInfo, nics: h.macs.map((mac) => ({ mac })), properties,
+      name: h.name, driver: h.bmc?.protocol === 'redfish' ? 'redfish' : 'ipmi', driver_info: driverInfo, nics: h.macs.map((mac) => ({ mac })), properties,
       host_groups: ['baremetal'], rackseed_id: h.id,
     };
     if (h.ip) { vars.ipv4_address = h.ip; vars.ansible_host = h.ip; }

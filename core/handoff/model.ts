@@ -3,6 +3,7 @@
 import type { Inventory } from '../../shared/inventory.ts';
 import type { NodeSummary } from '../../shared/node.ts';
 import { splitBmcAddress } from '../bmc/ipmi-connector.ts';
+import { splitRedfishAddress } from '../bmc/redfish-connector.ts';
 
 export interface HandoffNode {
   /** RackSeed's node id */
@@ -25,7 +26,25 @@ export interface HandoffNode {
   /** the disk a deployment should use: the first non-removable one, by what identifies it best */
   rootDevice: { name: string; serial: string | null; wwn: string | null; sizeGiB: number | null } | null;
   ip: string | null;
-  bmc: { host: string; port: number; username: string | null; password?: string; cipherSuite: number } | null;
+  bmc: HandoffBmc | null;
+}
+
+/**
+ * The node's BMC as an engine should drive it. `protocol` is the one RackSeed drives it with (the sweep's choice):
+ * IPMI → Ironic's `ipmi` driver (`cipherSuite` is the IPMI suite that worked); Redfish → Ironic's `redfish` driver
+ * (`port` default 443; `systemPath` the ComputerSystem's path when known; `tlsSha256` the certificate fingerprint
+ * RackSeed pinned on first use — engines cannot pin a fingerprint, so the hand-off says verify_ca false and carries
+ * the fingerprint in `extra` for the site to check).
+ */
+export interface HandoffBmc {
+  protocol: 'ipmi' | 'redfish';
+  host: string;
+  port: number;
+  username: string | null;
+  password?: string;
+  cipherSuite: number;
+  systemPath: string | null;
+  tlsSha256: string | null;
 }
 
 /** A DNS-label name for a node: `rs-` + serial (or MAC), lower-case, [a-z0-9-], ≤ 63 characters. */
@@ -41,6 +60,10 @@ export interface GatherInput {
   credentials: { user: string; password?: string } | null;
   /** IPMI cipher suite that worked for RackSeed (default 3) */
   cipherSuite?: number;
+  /** Redfish: the ComputerSystem path RackSeed's session used ("/redfish/v1/Systems/1"), when known */
+  redfishSystemPath?: string | null;
+  /** Redfish: the BMC certificate's pinned SHA-256 (hex), when known */
+  tlsSha256?: string | null;
 }
 
 /** Build the hand-off view of a node (pure). */
@@ -56,8 +79,13 @@ export function gatherNode(i: GatherInput): HandoffNode {
   const gib = (b: number | null | undefined) => (b ? Math.floor(b / 1073741824) : null);
   let bmc: HandoffNode['bmc'] = null;
   if (node.bmc) {
-    const { host, port } = splitBmcAddress(node.bmc.address);
-    bmc = { host, port, username: i.credentials?.user ?? null, cipherSuite: i.cipherSuite ?? 3 };
+    const redfish = node.bmc.protocol === 'redfish';
+    const a = redfish ? splitRedfishAddress(node.bmc.address) : splitBmcAddress(node.bmc.address);
+    const systemPath = i.redfishSystemPath ?? ('systemId' in a && a.systemId ? `/redfish/v1/Systems/${a.systemId}` : null);
+    bmc = {
+      protocol: redfish ? 'redfish' : 'ipmi', host: a.host, port: a.port, username: i.credentials?.user ?? null, cipherSuite: i.cipherSuite ?? 3,
+      systemPath: redfish ? systemPath : null, tlsSha256: redfish ? i.tlsSha256 ?? null : null,
+    };
     if (i.credentials?.password !== undefined) bmc.password = i.credentials.password;
   }
   return {

@@ -1,6 +1,7 @@
 // Hand-off of nodes to an OpenStack Ironic (issue 16): one job per node (JobStore, kind 'handoff') whose steps run in
 // order and persist what they did before the next call, so a kill -9 at any point resumes without a second Ironic node:
-//   read-bmc  RackSeed's own session to the node's BMC: power state and the cipher suite that worked
+//   read-bmc  RackSeed's own session to the node's BMC: power state and the cipher suite that worked (IPMI) or the
+//             ComputerSystem path (Redfish: the node goes to Ironic with driver redfish, spec.ts)
 //   engine    GET / (microversion), an authenticated GET (credentials checked before anything is written)
 //   node      find the node in Ironic — the attempt's own (by UUID), one holding any of the node's MACs (a port), or one
 //             named like it (a POST the kill -9 interrupted) — and update it; else create it. A node found in a
@@ -25,6 +26,7 @@ import { HandoffStore, engineId, engineLabel } from './store.ts';
 import { gatherNode, type HandoffNode } from './model.ts';
 import { IronicClient, IronicError, type IronicAuth, type IronicNode, type JsonPatchOp } from './ironic/client.ts';
 import { ironicNodeSpec, ironicPortSpecs } from './ironic/spec.ts';
+import { redfishEndpoint } from '../bmc/redfish-connector.ts';
 
 export const HANDOFF_STEPS = ['read-bmc', 'engine', 'node', 'ports', 'manage', 'provide', 'verify', 'pivot'] as const;
 /** The JobStore kind of hand-off jobs (JobRunner leaves these to HandoffService). */
@@ -56,6 +58,8 @@ export class HandoffService {
   private readonly o: Required<HandoffOptions>;
   /** cipher suite each node's BMC session used (read-bmc → node), kept per job in memory; 3 after a resume */
   private readonly suites = new Map<string, number>();
+  /** Redfish ComputerSystem path each node's BMC session used (read-bmc → node); after a resume, from the BMC address */
+  private readonly systemPaths = new Map<string, string>();
 
   constructor(private readonly core: Core, private readonly connector: BmcConnector | null, opts: HandoffOptions = {}) {
     this.log = core.log.child({ svc: 'handoff' });
@@ -231,6 +235,7 @@ export class HandoffService {
     } finally {
       this.running.delete(jobId);
       this.suites.delete(jobId);
+      this.systemPaths.delete(jobId);
     }
   }
 
@@ -288,7 +293,8 @@ export class HandoffService {
     const { node, inv } = this.nodeAndInventory(nodeId);
     const creds = this.core.config.bmcCredentials();
     if (!creds) throw new StepError('node', 'no BMC credentials are set');
-    return gatherNode({ node, inventory: inv, credentials: creds, cipherSuite: this.suites.get(jobId) ?? 3 });
+    const tlsSha256 = node.bmc?.protocol === 'redfish' ? this.core.tlsPins.get(redfishEndpoint(node.bmc.address)) : null;
+    return gatherNode({ node, inventory: inv, credentials: creds, cipherSuite: this.suites.get(jobId) ?? 3, redfishSystemPath: this.systemPaths.get(jobId) ?? null, tlsSha256 });
   }
 
   private async withBmc<T>(step: string, nodeId: string, fn: (s: BmcSession) => Promise<T>): Promise<T> {
@@ -310,8 +316,9 @@ export class HandoffService {
     const mac = this.core.nodes.get(nodeId)?.mac ?? null;
     switch (name) {
       case 'read-bmc': {
-        const { power, suite } = await this.withBmc(name, nodeId, async (s) => ({ power: await s.powerStatus(), suite: s.cipherSuite ?? null }));
+        const { power, suite, systemPath } = await this.withBmc(name, nodeId, async (s) => ({ power: await s.powerStatus(), suite: s.cipherSuite ?? null, systemPath: s.systemPath ?? null }));
         if (suite !== null) this.suites.set(job.id, suite);
+        if (systemPath !== null) this.systemPaths.set(job.id, systemPath);
         this.core.nodes.update(nodeId, { power });
         return;
       }

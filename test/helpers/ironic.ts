@@ -2,7 +2,7 @@
 // ../shared/lab-notes.md "A real OpenStack Ironic from Debian"), run as ONE process — `/usr/bin/ironic` with
 // `rpc_transport = none` — on a SQLite database in a fresh temp folder, listening on `host:port`. Auth `noauth`
 // (Bifrost's default) or `http_basic` (what Metal3 runs; a bcrypt htpasswd written with Debian's python3-bcrypt).
-// Hardware types ipmi + fake-hardware; cleaning off; dhcp provider none. It runs in the caller's network namespace: a
+// Hardware types ipmi + redfish (python3-sushy) + fake-hardware; cleaning off; dhcp provider none. It runs in the caller's network namespace: a
 // test that entered its own (ipmi-sim.ts enterNetns; children inherit it), or 127.0.0.1 with a high port.
 // `stop()` kills it by PID and removes the folder.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -41,15 +41,15 @@ export function ironicConf(dir: string, o: IronicOptions): string {
   const url = `http://${o.host}:${o.port}`;
   return `[DEFAULT]
 auth_strategy = ${o.auth.kind}
-${o.auth.kind === 'http_basic' ? `http_basic_auth_user_file = ${join(dir, 'htpasswd')}\n` : ''}enabled_hardware_types = ipmi,fake-hardware
-enabled_power_interfaces = ipmitool,fake
-enabled_management_interfaces = ipmitool,fake
+${o.auth.kind === 'http_basic' ? `http_basic_auth_user_file = ${join(dir, 'htpasswd')}\n` : ''}enabled_hardware_types = ipmi,redfish,fake-hardware
+enabled_power_interfaces = ipmitool,redfish,fake
+enabled_management_interfaces = ipmitool,redfish,fake
 enabled_boot_interfaces = pxe,ipxe,fake
 enabled_deploy_interfaces = direct,ramdisk,fake
 enabled_network_interfaces = noop
 default_network_interface = noop
 enabled_inspect_interfaces = no-inspect,fake
-enabled_vendor_interfaces = ipmitool,no-vendor,fake
+enabled_vendor_interfaces = ipmitool,redfish,no-vendor,fake
 enabled_console_interfaces = no-console,fake
 enabled_raid_interfaces = no-raid,fake
 enabled_bios_interfaces = no-bios,fake
@@ -99,7 +99,11 @@ export async function startIronic(o: IronicOptions): Promise<IronicProcess> {
   }
   const conf = join(dir, 'ironic.conf');
   writeFileSync(conf, ironicConf(dir, o));
-  const run = (cmd: string, args: string[]): ChildProcess => spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // python-requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override a session's verify=False (requests#3829), so the
+  // redfish driver's redfish_verify_ca false would still check a BMC's self-signed certificate: Ironic runs without
+  // them, as under systemd
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'REQUESTS_CA_BUNDLE' && k !== 'CURL_CA_BUNDLE'));
+  const run = (cmd: string, args: string[]): ChildProcess => spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
   const db = run('/usr/bin/ironic-dbsync', ['--config-file', conf, 'create_schema']);
   let dbErr = '';
   db.stderr?.on('data', (d: Buffer) => { dbErr += d.toString(); });

@@ -154,6 +154,8 @@ export class RedfishSession {
   private token: string | null = null;
   private sessionUri: string | null = null;
   private systemUri: string | null = null;
+  /** The ComputerSystem this session drives ("/redfish/v1/Systems/1"), once opened. */
+  get systemPath(): string | null { return this.systemUri; }
   private closed = false;
   onClose: (() => void) | null = null;
 

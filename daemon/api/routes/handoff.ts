@@ -12,6 +12,7 @@ import type { Core } from '../../../core/core.ts';
 import { exportFile, exportNodes } from '../../../core/export/formats.ts';
 import { applyImport, parseImportCsv } from '../../../core/export/import.ts';
 import { gatherNode } from '../../../core/handoff/model.ts';
+import { redfishEndpoint } from '../../../core/bmc/redfish-connector.ts';
 import type { Inventory } from '../../../shared/inventory.ts';
 
 const NodeRefs = Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1, maxItems: 10_000 });
@@ -58,7 +59,8 @@ export function exportFleet(core: Core, format: ExportFormat, nodeIds: string[] 
   const creds = core.config.bmcCredentials();
   const nodes = ids.map((id) => {
     const node = core.nodes.get(id)!;
-    return gatherNode({ node, inventory: core.nodes.inventory(id) as Inventory | null, credentials: creds ? (secrets ? creds : { user: creds.user }) : null });
+    const tlsSha256 = node.bmc?.protocol === 'redfish' ? core.tlsPins.get(redfishEndpoint(node.bmc.address)) : null;
+    return gatherNode({ node, inventory: core.nodes.inventory(id) as Inventory | null, credentials: creds ? (secrets ? creds : { user: creds.user }) : null, tlsSha256 });
   });
   return exportNodes(format, nodes, { secrets, generatedAt });
 }
