@@ -33,6 +33,12 @@ export interface BootPolicy {
    * Returns null to ignore the client (it gets no boot information; in authoritative mode it may still get an address).
    */
   dhcpBoot(req: BootRequest): DhcpBootAnswer | null;
+  /**
+   * A client someone else owns (a node handed over to a cloud engine, core/handoff): the DHCP server answers it
+   * nothing — no offer, no ACK/NAK, no INFORM reply, in authoritative mode too. Returns who owns it (for the drop
+   * reason), or null. Asked once per DISCOVER/REQUEST/INFORM of any client: must be one lookup. Optional.
+   */
+  ownedElsewhere?(mac: string): string | null;
 }
 
 /** Something the netboot servers report for the per-MAC history (DHCP → TFTP → HTTP). */

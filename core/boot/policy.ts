@@ -11,7 +11,8 @@
 //   maintenance            → ignored at DHCP; the script boots the local disk
 //   available/active/error → no boot file (the firmware falls through to the disk); the script boots the local disk:
 //                            `sanboot --no-describe --drive 0x80` on BIOS, `exit` (the firmware's next boot entry) on UEFI
-//   owned by an engine     → (handed over, core/handoff/) no DHCP boot answer at all, before anything else
+//   owned by an engine     → (handed over, core/handoff/) no DHCP boot answer at all, before anything else; and through
+//                            ownedElsewhere() no lease either in authoritative mode
 import type { Logger } from 'pino';
 import type { BootPolicy, BootRequest, DhcpBootAnswer } from '../../netboot/boot-policy.ts';
 import type { EventSource, NodeSummary } from '../../shared/node.ts';
@@ -100,6 +101,14 @@ export class CoreBootPolicy implements BootPolicy {
     const s = this.settings();
     if (s.safeMode) return 'allowlist';
     return s.admission ?? defaultAdmission(this.stores.network());
+  }
+
+  /**
+   * A MAC handed over to an engine (core/handoff): the DHCP server answers it nothing at all, not even an address in
+   * authoritative mode (BootPolicy.ownedElsewhere). Returns the engine's label; logged and recorded once per MAC.
+   */
+  ownedElsewhere(mac: string): string | null {
+    return this.stores.owners?.claimedByEngine(mac) ?? null;
   }
 
   dhcpBoot(req: BootRequest): DhcpBootAnswer | null {

@@ -63,6 +63,12 @@ export class AuthoritativeHandler {
   decide = (req: DhcpPacket, _from: RemoteInfo): Decision => {
     // one pool, one subnet: a relay agent on another subnet is not ours to serve (RFC 2131 §4.3.1: giaddr selects the subnet)
     if (req.giaddr !== IPV4_ANY && !this.pool.inSubnet(req.giaddr)) return { action: 'drop', reason: `relay ${req.giaddr} is outside the served subnet` };
+    const type = req.options.messageType;
+    // a node handed over to an engine gets nothing from us, not even an address (the engine's DHCP serves it)
+    if (this.policy?.ownedElsewhere && (type === DhcpMessageType.DISCOVER || type === DhcpMessageType.REQUEST || type === DhcpMessageType.INFORM)) {
+      const owner = this.policy.ownedElsewhere(this.macOf(req));
+      if (owner !== null) return { action: 'drop', reason: `owned by ${owner}` };
+    }
     switch (req.options.messageType) {
       case DhcpMessageType.DISCOVER: return this.discover(req);
       case DhcpMessageType.REQUEST: return this.request(req);
