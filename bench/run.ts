@@ -54,10 +54,11 @@ const program = new Command()
   .option('--dhcp-servers <names>', 'dhcp: subset of rackseed,rackseed-daemon,kea,kea-logged,dnsmasq (relayed) and kea-st,kea-mt,kea-logged-st,kea-logged-mt (same segment) (implies no doc write)')
   .option('--dhcp-topology <name>', 'dhcp: relayed or local (same segment) only, instead of both (implies no doc write)')
   .option('--dhcp-counts <n,…>', 'dhcp: client counts instead of 1000,10000 (implies no doc write)')
+  .option('--dhcp-repeats <n>', 'dhcp: runs per (server, count) instead of 5, to keep a recorded run short (the doc names the count)')
   .option('--boot-repeats <n>', 'boot-chain: boots per path, interleaved (default 3)')
   .option('--profile <dir>', "dhcp: run RackSeed's server under node --cpu-prof, profiles in DIR (stopped with SIGTERM, so no durability check; implies no doc write)")
   .parse();
-const opts = program.opts<{ only?: string; quick: boolean; writeDoc: boolean; dhcpServers?: string; dhcpCounts?: string; dhcpTopology?: string; profile?: string; bootRepeats?: string }>();
+const opts = program.opts<{ only?: string; quick: boolean; writeDoc: boolean; dhcpServers?: string; dhcpCounts?: string; dhcpTopology?: string; dhcpRepeats?: string; profile?: string; bootRepeats?: string }>();
 const partial = Boolean(opts.dhcpServers || opts.dhcpCounts || opts.dhcpTopology || opts.profile);
 if (opts.dhcpTopology && opts.dhcpTopology !== 'relayed' && opts.dhcpTopology !== 'local') program.error('--dhcp-topology is relayed or local');
 if (opts.profile) {
@@ -80,6 +81,7 @@ const ctx: BenchContext & Record<string, unknown> = {
   ...(opts.dhcpServers ? { servers: opts.dhcpServers.split(',') } : {}),
   ...(opts.dhcpCounts ? { counts: opts.dhcpCounts.split(',').map(Number) } : {}),
   ...(opts.dhcpTopology ? { topologies: [opts.dhcpTopology] } : {}),
+  ...(opts.dhcpRepeats ? { repeats: Number(opts.dhcpRepeats) } : {}),
   ...(opts.bootRepeats ? { bootRepeats: Number(opts.bootRepeats) } : {}),
 };
 

@@ -3,7 +3,9 @@
 // REQUEST naming another server gets no ACK; replies reach clients without an address as RFC 2131 §4.1 says
 // (unicast to yiaddr at chaddr, or broadcast for the broadcast flag: frames seen by tcpdump). Server: in-process,
 // socket created in the server namespace with SO_BINDTODEVICE on the bridge, link-layer replies through a packet
-// socket there. Everything lives in namespaces created here (10.231.0.0/24).
+// socket there; last, the same server with its batched reads/sends and link-layer replies switched off (the paths
+// it falls back to without koffi's recvmmsg/sendmmsg or a packet socket) still leases. Everything lives in namespaces
+// created here (10.231.0.0/24).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, existsSync } from 'node:fs';
@@ -19,7 +21,7 @@ import { ReplyCollector, clientPacket, silentLogger } from '../fixtures/dhcp/tes
 const SERVER_IP = '10.231.0.1';
 const MACS = {
   udhcpc: '52:54:00:31:00:01', dhclient: '52:54:00:31:00:02', dhcpcd: '52:54:00:31:00:03', reserved: '52:54:00:31:00:04', crafted: '52:54:00:31:00:05',
-  unicast: '52:54:00:31:00:06', flagged: '52:54:00:31:00:07',
+  unicast: '52:54:00:31:00:06', flagged: '52:54:00:31:00:07', fallback: '52:54:00:31:00:08',
 };
 const RESERVED_IP = '10.231.0.50';
 
@@ -193,4 +195,39 @@ test("our own survey probe (sent from the serving interface's MAC) gets no OFFER
   assert.deepEqual(found, [], 'nothing answered: our server ignores its own probe, and no other server is on this segment');
   assert.ok(server.counters().dropped >= before.dropped + 2, 'both probes (DISCOVER, then its repeat) reached our server and were dropped');
   assert.equal(log.of(brMac).length, 0, `no history entry for ${brMac}`);
+});
+
+test('with recvmmsg, sendmmsg and link-layer replies switched off (the fallbacks), udhcpc still gets a lease, its replies UDP broadcasts from the socket', async () => {
+  await server.stop();
+  server = createDhcpServer({
+    interface: 'br0', ownMac: brMac, serverIp: SERVER_IP, subnetMask: '255.255.255.0', pool: { first: '10.231.0.100', last: '10.231.0.150' },
+    routers: [SERVER_IP], leases: store, socketFactory: createBoundUdpSocketFactory({ netns: serverNs }), logger: silentLogger, events: log.sink,
+    batchedReads: false, batchedSends: false, linkLayerReplies: false,
+  });
+  await server.start();
+  const ns = clientNs.fallback;
+  const cap = sandbox.spawn(ns, 'tcpdump', ['-nlevv', '-i', 'eth0', '-c', '2', 'udp src port 67']);
+  let out = '', err = '';
+  cap.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+  cap.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+  const exited = new Promise<void>((resolve) => cap.once('exit', () => resolve()));
+  for (let waited = 0; !/listening on/.test(err) && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+  const lease = join(dir, 'fallback.log');
+  const s = script(join(dir, 'fallback.sh'), `echo "$1 ip=$ip" >> ${lease}`);
+  const before = server.counters();
+  const run = await runInNs(sandbox, ns, 'busybox', ['udhcpc', '-i', 'eth0', '-n', '-q', '-f', '-t', '5', '-T', '1', '-s', s], 20_000);
+  assert.equal(run.code, 0, run.output);
+  const ip = readFileSync(lease, 'utf8').match(/^bound ip=(\S+)$/m)?.[1] ?? null;
+  assert.ok(inPool(ip), `bound ${ip}`);
+  assert.equal(store.byMac(MACS.fallback)?.ip, ip, 'the lease is in the store');
+  assert.ok(server.counters().received >= before.received + 2, 'DISCOVER and REQUEST reached the fallback server');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+  const seen = parseTcpdump(out);
+  assert.deepEqual(seen.map((f) => f.type), ['Offer', 'ACK'], out + err);
+  for (const f of seen) {
+    // without the packet socket a reply to a client without an address is the UDP broadcast RFC 2131 §4.1 allows
+    // (no checksum check here: the kernel's UDP datagram crosses veth and bridge with its checksum left to offload,
+    // so tcpdump in the client's namespace reads a partial one; udhcpc, which leased above, accepts it)
+    assert.deepEqual({ ethDst: f.ethDst, ipDst: f.ipDst }, { ethDst: 'ff:ff:ff:ff:ff:ff', ipDst: '255.255.255.255' }, `${f.type} sent to ${f.ethDst} / ${f.ipDst}`);
+  }
 });
