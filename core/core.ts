@@ -114,11 +114,12 @@ export class Core {
     this.bus = new EventBus(this.events, this.log);
     this.lifecycle = new NodeLifecycle(this.db, this.nodes, this.events, this.bus);
     this.ipToMac = opts.ipToMac ?? (() => null);
-    this.intake = new AgentIntake(this.db, this.nodes, this.jobs, this.bmcs, this.lifecycle, this.bus, this.log.child({ svc: 'agent' }));
+    this.intake = new AgentIntake(this.db, this.nodes, this.jobs, this.bmcs, this.lifecycle, this.bus, this.log.child({ svc: 'agent' }),
+      (id, ip) => this.policy.holdsLease(id, ip));
     this.policy = new CoreBootPolicy(
       { nodes: this.nodes, jobs: this.jobs, bmcs: this.bmcs, lifecycle: this.lifecycle, bus: this.bus, network: () => this.config.network(),
         owners: { claimedByEngine: (mac) => this.handoff.store.claimedByEngine(mac) },
-        deploys: { bootsAgent: (id) => this.deploys.bootsAgent(id) } },
+        deploys: { bootsAgent: (id) => this.deploys.bootsAgent(id) }, tokens: this.intake.tokens },
       () => this.bootSettings, this.log.child({ svc: 'policy' }), (ip) => this.ipToMac(ip) ?? this.addresses.get(ip));
     this.tlsPins = new TlsPinTable(this.db);
     this.redfish = opts.redfish ? new RedfishClient({

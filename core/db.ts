@@ -145,6 +145,19 @@ const MIGRATIONS: string[] = [
      sha256 TEXT NOT NULL,
      pinned_at INTEGER NOT NULL
    );`,
+  // Agent tokens bound to a lease, one purpose, short-lived (issue 19 item 3, core/agent/tokens.ts); replaces
+  // nodes.agent_token_hash (left in place, no longer read: tokens issued before this version are refused)
+  `CREATE TABLE agent_tokens (
+     hash       TEXT PRIMARY KEY,
+     node_id    TEXT NOT NULL,
+     purpose    TEXT NOT NULL CHECK (purpose IN ('inventory', 'deploy', 'clean')),
+     ip         TEXT NOT NULL,
+     issued_at  INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     used_at    INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX agent_tokens_node ON agent_tokens(node_id);
+   UPDATE nodes SET agent_token_hash = NULL;`,
 ];
 
 /**

@@ -4,7 +4,8 @@
 //   POST /agent/v1/deploy/result           AgentResult   → 200 | 409 (another attempt) | 400
 //   GET  /agent/v1/deploy/config-drive     → text/plain plan, one `OFFSET SIZE SHA256 URL` line per write | 404
 //   GET  /agent/v1/deploy/config-drive/:n  → the bytes of write n | 404
-// Only the token's own node gets its config drive (it holds the node's SSH keys and user data).
+// Only the token's own node gets its config drive (it holds the node's SSH keys and user data), and only with a
+// deploy token, from the address holding that node's lease (agent-routes.ts, core/agent/tokens.ts).
 // And, outside the bearer scope, the deployed OS's callback (the token is in the URL the config drive names):
 //   GET|POST /agent/v1/booted?token=…      → 200 | 404 (unknown token); any body (cloud-init phone_home posts a form)
 import type { FastifyInstance, FastifyRequest } from 'fastify';

@@ -10,10 +10,13 @@ import type { BmcStore } from '../store/bmcs.ts';
 import type { NodeLifecycle } from '../node-lifecycle.ts';
 import type { EventBus } from '../event-bus.ts';
 import type { Db } from '../db.ts';
-import { hashToken } from '../ids.ts';
 import { guidsMatch } from '../guid.ts';
+import { AgentTokens, plainIp, type AgentCapability } from './tokens.ts';
 
 export type AgentAuth = { ok: true; node: NodeSummary } | { ok: false; status: 401; error: string };
+
+/** A refused agent request is recorded on its node at most once per this span per (node, reason, address). */
+const REFUSAL_EVENT_EVERY_MS = 60_000;
 export interface AgentReply { status: number; body: Record<string, unknown> }
 
 /** Called after an inventory was stored (the job runner listens). Must not throw. */
@@ -28,6 +31,10 @@ const KEEPS_STATE = new Set<NodeSummary['state']>(['deploying', 'cleaning']);
 
 export class AgentIntake {
   private readonly listeners = new Set<InventoryListener>();
+  /** the agent tokens (tokens.ts): issued by the boot policy, checked here */
+  readonly tokens: AgentTokens;
+  /** (node, reason, address) → when its refusal was last recorded as an event */
+  private readonly refusalsRecorded = new Map<string, number>();
 
   constructor(
     private readonly db: Db,
@@ -37,21 +44,51 @@ export class AgentIntake {
     private readonly lifecycle: NodeLifecycle,
     private readonly bus: EventBus,
     private readonly log: Logger,
-  ) {}
+    /** whether `ip` is the address the DHCP lease of node `nodeId`'s MAC holds now (CoreBootPolicy.holdsLease) */
+    private readonly holdsLease: (nodeId: string, ip: string) => boolean = () => false,
+  ) {
+    this.tokens = new AgentTokens(db);
+  }
 
   onInventory(fn: InventoryListener): () => void {
     this.listeners.add(fn);
     return () => { this.listeners.delete(fn); };
   }
 
-  /** Resolve `Authorization: Bearer <token>` to its node. Missing, malformed or unknown → 401. */
-  authenticate(authorization: string | undefined): AgentAuth {
+  /**
+   * Resolve `Authorization: Bearer <token>`, sent from `ip` to a route that needs `need`, to its node. Missing,
+   * malformed or unknown token → 401; a known token that expired, comes from an address that does not hold its node's
+   * lease, or is used for another purpose than it was issued for → 401 and a warning on the node (at most one a minute
+   * per reason and address). Nothing else is changed.
+   */
+  authenticate(authorization: string | undefined, ip: string | null, need: AgentCapability): AgentAuth {
     if (!authorization || !authorization.startsWith('Bearer ')) return { ok: false, status: 401, error: 'missing bearer token' };
     const token = authorization.slice(7).trim();
     if (token.length < 16 || token.length > 128) return { ok: false, status: 401, error: 'invalid token' };
-    const node = this.nodes.findByAgentTokenHash(hashToken(token));
+    const c = this.tokens.check(token, ip, need, this.holdsLease);
+    const node = c.grant ? this.nodes.get(c.grant.nodeId) : null;
     if (!node) return { ok: false, status: 401, error: 'invalid token' };
-    return { ok: true, node };
+    if (c.ok) return { ok: true, node };
+    const why = c.reason === 'expired' ? `the token expired at ${new Date(c.grant!.expiresAt).toISOString()}`
+      : c.reason === 'wrong-address' ? `the request came from ${plainIp(ip) ?? '?'}, the token was issued to ${c.grant!.ip} (the address holding the node's lease)`
+        : `the token was issued for ${c.grant!.purpose}, not for this request (${need})`;
+    this.recordRefusal(node, c.reason, plainIp(ip), why);
+    return { ok: false, status: 401, error: c.reason === 'expired' ? 'token expired' : c.reason === 'wrong-address' ? 'token not valid from this address' : 'token not valid for this request' };
+  }
+
+  /** A warning on the node about a refused agent request (rate-limited: a flood of replays writes one a minute). */
+  recordRefusal(node: NodeSummary, reason: string, ip: string | null, why: string): void {
+    const key = `${node.id}|${reason}|${ip ?? ''}`;
+    const now = Date.now();
+    const last = this.refusalsRecorded.get(key);
+    this.log.warn({ node: node.id, mac: node.mac, ip, reason }, `agent request refused: ${why}`);
+    if (last !== undefined && now - last < REFUSAL_EVENT_EVERY_MS) return;
+    if (this.refusalsRecorded.size > 10_000) this.refusalsRecorded.clear();
+    this.refusalsRecorded.set(key, now);
+    this.bus.record({
+      source: 'agent', kind: 'agent-refused', mac: node.mac, nodeId: node.id, level: 'warn',
+      message: `agent request refused (401): ${why}`, detail: { reason, from: ip },
+    });
   }
 
   /**
@@ -83,7 +120,8 @@ export class AgentIntake {
         cpu,
         memoryMiB: inv.memory.totalBytes !== null ? Math.round(inv.memory.totalBytes / 1048576) : null,
         diskGiB: Math.round((totalDiskBytes(inv) / 1073741824) * 100) / 100,
-        ip: bootNic?.ipv4 ?? from ?? node.ip,
+        // only a DHCP exchange moves a node's address (netboot-sink.ts); an inventory fills it in when none is known
+        ip: node.ip ?? bootNic?.ipv4 ?? from,
         power: 'on',
       });
       this.bus.record({

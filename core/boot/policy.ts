@@ -13,6 +13,9 @@
 //                            `sanboot --no-describe --drive 0x80` on BIOS, `exit` (the firmware's next boot entry) on UEFI
 //   owned by an engine     → (handed over, core/handoff/) no DHCP boot answer at all, before anything else; and through
 //                            ownedElsewhere() no lease either in authoritative mode
+// Only a DHCP exchange creates a node or moves its address (issue 19 item 3): the iPXE script (`scriptFor`) never
+// admits a MAC nor re-points a node's address, and it hands the agent a token (core/agent/tokens.ts) only when it is
+// asked from the address that holds the node's lease (`holderOf`).
 import type { Logger } from 'pino';
 import type { BootPolicy, BootRequest, DhcpBootAnswer } from '../../netboot/boot-policy.ts';
 import type { EventSource, NodeSummary } from '../../shared/node.ts';
@@ -24,7 +27,8 @@ import type { BmcStore } from '../store/bmcs.ts';
 import type { NodeLifecycle } from '../node-lifecycle.ts';
 import type { EventBus } from '../event-bus.ts';
 import { guidsMatch } from '../guid.ts';
-import { hashToken, newToken, normalizeMac } from '../ids.ts';
+import { normalizeMac } from '../ids.ts';
+import { plainIp, type AgentTokens, type TokenPurpose } from '../agent/tokens.ts';
 import { firstStageAnswer, httpBase, type ApplianceAddress } from './boot-files.ts';
 import { discoveryScript, localBootScript, waitScript } from './ipxe-script.ts';
 
@@ -74,12 +78,19 @@ export interface BootPolicyStores {
   owners?: { claimedByEngine(mac: string): string | null };
   /** deploy/clean (core/deploy/service.ts): whether a deploying/cleaning node is to boot the agent ramdisk now */
   deploys?: { bootsAgent(nodeId: string): boolean };
+  /** the agent tokens a served ramdisk gets (core/agent/tokens.ts) */
+  tokens: AgentTokens;
 }
+
+/** Node states whose MAC counts as a known client for the DHCP pool's reserve (netboot/dhcp/server/new-client-limit.ts). */
+const KNOWN_STATES = new Set<NodeSummary['state']>(['inspecting', 'available', 'deploying', 'active', 'deploy-failed', 'cleaning', 'clean-failed', 'error']);
 
 export class CoreBootPolicy implements BootPolicy {
   private readonly nodes: NodeStore;
   private readonly lifecycle: NodeLifecycle;
   private readonly bus: EventBus;
+  /** (node, address) → when a refused boot script was last recorded */
+  private readonly scriptRefusals = new Map<string, number>();
 
   constructor(
     private readonly stores: BootPolicyStores,
@@ -135,32 +146,78 @@ export class CoreBootPolicy implements BootPolicy {
   }
 
   /**
+   * The MAC whose DHCP lease holds `ip` now: our lease in authoritative mode (and the addresses the DHCP/proxyDHCP
+   * exchanges showed, `ipToMac`), else the node whose address a DHCP exchange last set (kept in SQLite). Null when none.
+   */
+  holderOf(ip: string | null): string | null {
+    const a = plainIp(ip);
+    if (!a) return null;
+    return this.ipToMac(a) ?? this.nodes.getByIp(a)?.mac ?? null;
+  }
+
+  /** Whether `ip` is the address node `nodeId`'s lease holds now (an agent token follows its node's lease). */
+  holdsLease(nodeId: string, ip: string): boolean {
+    const mac = this.holderOf(ip);
+    return mac !== null && this.nodes.idByMac(mac) === nodeId;
+  }
+
+  /**
+   * Whether `mac` is a node RackSeed knows beyond a first PXE request: inventoried, deployed, being inspected, or
+   * powered on by a RackSeed job. Such a client may take the pool's reserve (a flood of random MACs cannot).
+   */
+  knownClient(mac: string): boolean {
+    const n = this.nodes.getByMac(mac);
+    return !!n && (KNOWN_STATES.has(n.state) || n.poweredOnByRackSeed);
+  }
+
+  /**
    * The iPXE script for a `GET /boot.ipxe`. Resolves the node by `?mac=`, else by the client address (DHCP leases,
-   * then the node store). Issues a fresh agent token (stored hashed) whenever it serves the ramdisk.
+   * then the node store). Never creates a node nor moves its address (only a DHCP exchange does); serves the ramdisk,
+   * with a fresh agent token bound to the asking address, only when that address holds the node's lease — any other
+   * asker gets a local-boot script and the node a warning (its current token stays valid).
    */
   scriptFor(req: ScriptRequest): string {
     const s = this.settings();
     const base = httpBase(s);
+    const ip = plainIp(req.ip);
     let mac = req.mac ? normalizeMac(req.mac) : null;
-    if (!mac && req.ip) mac = this.ipToMac(req.ip) ?? this.nodes.getByIp(req.ip)?.mac ?? null;
+    if (!mac && ip) mac = this.holderOf(ip);
     if (!mac) return localBootScript('this machine is not known by MAC (no ?mac= and no DHCP lease for its address)');
-    let node = this.nodes.getByMac(mac);
-    if (!node || node.state === 'seen') {
-      node = this.admit(mac, node, 'http', null);
-      if (!node) return localBootScript(`${this.notAdmittedWhy()}: only allowed machines are booted`);
-    }
-    if (req.ip && node.ip !== req.ip) node = this.nodes.update(node.id, { ip: req.ip }) ?? node;
+    const node = this.nodes.getByMac(mac);
+    if (!node) return localBootScript('this MAC made no DHCP exchange with RackSeed: only a DHCP exchange makes a node');
+    if (node.state === 'seen') return localBootScript(`${this.notAdmittedWhy()}: only allowed machines are booted`);
     if (node.maintenance) return localBootScript(`node ${node.id} is in maintenance`, node.firmware);
     if (!this.bootsRamdisk(node)) return localBootScript(`node ${node.id} is ${node.state}`, node.firmware);
     if (!s.ramdisk) {
       this.bus.record({ source: 'http', kind: 'no-ramdisk', mac, nodeId: node.id, level: 'warn', message: 'discovery ramdisk is not built (npm run build:ramdisk); node told to wait' });
       return waitScript(base, mac, 'the discovery ramdisk is not built yet');
     }
-    const token = newToken();
-    this.nodes.setAgentTokenHash(node.id, hashToken(token));
+    const holder = this.holderOf(ip);
+    if (!ip || holder !== mac) {
+      this.refuseScript(node, ip, holder);
+      return localBootScript(`${ip ?? 'this address'} does not hold the DHCP lease of ${mac}: no agent for it`, node.firmware);
+    }
+    const purpose: TokenPurpose = node.state === 'deploying' ? 'deploy' : node.state === 'cleaning' ? 'clean' : 'inventory';
+    const token = this.stores.tokens.issue(node.id, purpose, ip);
     return discoveryScript({
       base, kernelPath: s.ramdisk.kernelPath, initrdPath: s.ramdisk.initrdPath, nodeId: node.id, mac, token,
       bundledBiosIpxe: s.biosIpxe === 'bundled' ? `tftp://${s.serverIp}/undionly.kpxe` : null,
+    });
+  }
+
+  /** A boot script for `node` asked from an address that does not hold its lease: a warning, at most one a minute per address. */
+  private refuseScript(node: NodeSummary, ip: string | null, holder: string | null): void {
+    const key = `${node.id}|${ip ?? ''}`;
+    const now = Date.now();
+    const last = this.scriptRefusals.get(key);
+    this.log.warn({ node: node.id, mac: node.mac, ip, holder }, 'boot script for a node asked from an address that does not hold its lease');
+    if (last !== undefined && now - last < 60_000) return;
+    if (this.scriptRefusals.size > 10_000) this.scriptRefusals.clear();
+    this.scriptRefusals.set(key, now);
+    this.bus.record({
+      source: 'http', kind: 'script-refused', mac: node.mac, nodeId: node.id, level: 'warn',
+      message: `boot script for this node asked from ${ip ?? 'an unknown address'}, which does not hold its DHCP lease${holder ? ` (it is ${holder}'s)` : ''}: no agent token given, nothing changed`,
+      detail: { from: ip, holder },
     });
   }
 

@@ -30,7 +30,6 @@ import { buildApiServer } from '../../daemon/api/server.ts';
 import { ServiceManager, defaultIpxeRoot } from '../../daemon/services.ts';
 import { hostsForListen } from '../../daemon/api/access.ts';
 import { registerAgentRoutes } from '../../daemon/agent-routes.ts';
-import { hashToken, newToken } from '../../core/ids.ts';
 import type { Core } from '../../core/core.ts';
 import type { DeployAgentCommand } from '../../shared/deploy.ts';
 import type { NodeSummary } from '../../shared/node.ts';
@@ -164,8 +163,8 @@ before(async () => {
   core = deployCore(join(dir, 'data'), bmcs, { agentTimeoutMs: 30_000, stallMs: 30_000, powerOffTimeoutMs: 5_000, pollMs: 50, bmcStepTimeoutMs: 5_000 });
   for (const [i, serial] of ['UI-D1', 'UI-D2'].entries()) {
     const n = addNode(core, bmcs, { mac: `52:54:00:d0:00:0${i + 1}`, serial, address: `10.77.1.${i + 1}`, disk: join(dir, `disk${i + 1}.img`), diskBytes: 128 * MiB });
-    const token = newToken();
-    core.nodes.setAgentTokenHash(n.id, hashToken(token));
+    // a deploy token bound to loopback, where this test's agent sends from (core/agent/tokens.ts)
+    const token = core.intake.tokens.issue(n.id, 'deploy', '127.0.0.1');
     tokens.set(n.id, token);
     nodes.push(n);
   }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { startDaemon, type RunningDaemon } from '../../daemon/daemon.ts';
 import type { NodeDetail } from '../../shared/api.ts';
+import { dhcpExchange } from '../helpers/dhcp-exchange.ts';
 import type { NodeSummary } from '../../shared/node.ts';
 
 const TOKEN = 'maintenance-test-token-0123456789abcdef';
@@ -37,7 +38,8 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<{ 
 test('maintenance: validated, recorded, honoured by the boot script and by inspection', async () => {
   d.core.bootSettings = { serverIp: '127.0.0.1', httpPort: 80, safeMode: false, admission: 'open', ramdisk: { kernelPath: '/k', initrdPath: '/i' } };
   const mac = '52:54:00:0a:0b:0c';
-  assert.match(d.core.policy.scriptFor({ mac, ip: null }), /^kernel /m, 'an unknown PXE client gets the discovery ramdisk');
+  dhcpExchange(d.core, mac, '10.230.0.60');
+  assert.match(d.core.policy.scriptFor({ mac, ip: '10.230.0.60' }), /^kernel /m, 'a PXE client after its DHCP exchange gets the discovery ramdisk');
   const node = d.core.nodes.getByMac(mac)!;
 
   assert.equal((await call('PUT', '/api/v1/nodes/nope/maintenance', { maintenance: true })).status, 404);
@@ -49,7 +51,7 @@ test('maintenance: validated, recorded, honoured by the boot script and by inspe
   const on = await call<NodeSummary>('PUT', `/api/v1/nodes/${node.id}/maintenance`, { maintenance: true, reason: 'swapping a DIMM' });
   assert.equal(on.status, 200);
   assert.equal(on.body.maintenance, true);
-  const script = d.core.policy.scriptFor({ mac, ip: null });
+  const script = d.core.policy.scriptFor({ mac, ip: '10.230.0.60' });
   assert.doesNotMatch(script, /^kernel /m, 'no ramdisk for a node in maintenance');
   assert.match(script, /maintenance/);
   const inspect = await call<{ error: string }>('POST', `/api/v1/nodes/${node.id}/inspect`, {});
@@ -58,7 +60,7 @@ test('maintenance: validated, recorded, honoured by the boot script and by inspe
 
   const off = await call<NodeSummary>('PUT', `/api/v1/nodes/${node.id}/maintenance`, { maintenance: false });
   assert.equal(off.body.maintenance, false);
-  assert.match(d.core.policy.scriptFor({ mac, ip: null }), /^kernel /m, 'back to the discovery ramdisk');
+  assert.match(d.core.policy.scriptFor({ mac, ip: '10.230.0.60' }), /^kernel /m, 'back to the discovery ramdisk');
 
   const detail = await call<NodeDetail>('GET', `/api/v1/nodes/${node.id}`);
   const history = detail.body.events.filter((e) => e.kind === 'maintenance').map((e) => e.message);

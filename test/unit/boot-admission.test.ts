@@ -22,6 +22,7 @@ import type { BootRequest } from '../../netboot/boot-policy.ts';
 import type { NetworkConfig } from '../../shared/api.ts';
 import type { NodeSummary } from '../../shared/node.ts';
 import { admissionInForce, admissionText } from '../../renderer/lib/admission.ts';
+import { dhcpExchange } from '../helpers/dhcp-exchange.ts';
 import { inventoryFor } from './core-inventory-fixture.ts';
 
 const log = pino({ level: 'silent' });
@@ -83,18 +84,18 @@ test('proxy mode: an unknown PXE client is not booted, listed as seen once, its 
   assert.equal(core.nodes.inventory(n.id), null);
   const script = core.policy.scriptFor({ mac: site, ip: '10.230.0.77' });
   assert.equal(script, '#!ipxe\necho RackSeed: proxy mode: only allowed machines are booted; booting from local disk\nexit 0\n');
-  assert.equal(core.nodes.agentTokenHash(n.id), null, 'no agent token issued');
-  // a client that only ever fetched the script (another DHCP server pointed it here) is seen too, once
-  core.policy.scriptFor({ mac: '52:54:00:aa:00:02', ip: null });
-  core.policy.scriptFor({ mac: '52:54:00:aa:00:02', ip: null });
-  assert.equal(core.nodes.getByMac('52:54:00:aa:00:02')!.state, 'seen');
-  assert.deepEqual(kinds(core, '52:54:00:aa:00:02'), ['seen']);
+  assert.deepEqual(core.db.prepare('SELECT count(*) AS n FROM agent_tokens').get(), { n: 0 }, 'no agent token issued');
+  // a client that only ever fetched the script (no DHCP exchange with RackSeed) makes no node: only DHCP does (issue 19)
+  core.policy.scriptFor({ mac: '52:54:00:aa:00:02', ip: '10.230.0.78' });
+  core.policy.scriptFor({ mac: '52:54:00:aa:00:02', ip: '10.230.0.78' });
+  assert.equal(core.nodes.getByMac('52:54:00:aa:00:02'), null);
 
   // the engineer allows it: it boots the next time it asks
   const allowed = core.lifecycle.admit(n.id, 'allowed')!;
   assert.equal(allowed.state, 'discovered');
   assert.deepEqual(core.policy.dhcpBoot(pxe(site, { uuid })), { nextServer: '10.230.0.1', bootFile: 'undionly.kpxe', vendorClass: null });
-  assert.match(core.policy.scriptFor({ mac: site, ip: null }), /^kernel http:\/\/10\.230\.0\.1:8080\/files\/vmlinuz /m);
+  dhcpExchange(core, site, '10.230.0.77');
+  assert.match(core.policy.scriptFor({ mac: site, ip: '10.230.0.77' }), /^kernel http:\/\/10\.230\.0\.1:8080\/files\/vmlinuz /m);
   const state = core.events.query({ nodeId: n.id }).find((e) => e.kind === 'state')!;
   assert.deepEqual(state.detail, { from: 'seen', to: 'discovered', cause: 'allowed' });
   assert.equal(core.lifecycle.admit(n.id, 'allowed')!.state, 'discovered', 'allowing again changes nothing');
@@ -172,8 +173,9 @@ test('proxy mode + discovery through a BMC: the client whose PXE UUID is that BM
   assert.ok(core.events.query({ nodeId: n.id }).some((e) => e.kind === 'admitted' && e.detail?.job === job!.id));
 
   // it reports; the job recognises it by GUID and powers it off through the BMC (the agent meanwhile only waits)
-  const token = /rackseed\.token=(\S+)/.exec(core.policy.scriptFor({ mac: server, ip: null }))![1]!;
-  const auth = core.intake.authenticate(`Bearer ${token}`);
+  dhcpExchange(core, server, '10.230.0.80');
+  const token = /rackseed\.token=(\S+)/.exec(core.policy.scriptFor({ mac: server, ip: '10.230.0.80' }))![1]!;
+  const auth = core.intake.authenticate(`Bearer ${token}`, '10.230.0.80', 'report');
   assert.ok(auth.ok);
   assert.equal(core.intake.acceptInventory(auth.node, inventoryFor(server, n.id, swapGuidFields(guid), 'SRV-1'), null).status, 200);
   assert.equal(core.intake.next(core.nodes.get(n.id)!).action, 'wait', 'the job drives it');
@@ -220,8 +222,9 @@ test('job runner: an inspect job marks its node powered on by RackSeed at power-
   const job = core.runner.inspectNode(node.id);
   await until('power-on done', () => core.jobs.get(job.id)!.steps[1]!.status === 'done' || null);
   assert.equal(core.nodes.get(node.id)!.poweredOnByRackSeed, true);
-  const token = /rackseed\.token=(\S+)/.exec(core.policy.scriptFor({ mac: node.mac, ip: null }))![1]!;
-  const auth = core.intake.authenticate(`Bearer ${token}`);
+  dhcpExchange(core, node.mac, '10.230.0.81');
+  const token = /rackseed\.token=(\S+)/.exec(core.policy.scriptFor({ mac: node.mac, ip: '10.230.0.81' }))![1]!;
+  const auth = core.intake.authenticate(`Bearer ${token}`, '10.230.0.81', 'report');
   assert.ok(auth.ok);
   assert.equal(core.intake.acceptInventory(auth.node, inventoryFor(node.mac, node.id, '6b6b6b6b-0000-4000-8000-000000000001'), null).status, 200);
   await until('job done', () => core.jobs.get(job.id)!.status === 'done' || null);

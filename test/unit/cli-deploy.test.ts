@@ -132,8 +132,8 @@ test('a wrong BMC password: the node ends deploy failed with the BMC\'s reason; 
 test('agent routes: bearer token first, bodies checked, another node gets no config drive, the boot callback takes a form', async () => {
   const app = Fastify({ logger: false });
   await registerAgentRoutes(app, d.core);
-  const token = newToken();
-  d.core.nodes.setAgentTokenHash(noBmc.id, hashToken(token));
+  // a deploy token bound to the address inject() requests come from (core/agent/tokens.ts)
+  const token = d.core.intake.tokens.issue(noBmc.id, 'deploy', '127.0.0.1');
   const auth = { authorization: `Bearer ${token}` };
   assert.equal((await app.inject({ method: 'POST', url: '/agent/v1/deploy/progress', payload: { attempt: 1, stage: 'writing', bytes: 1 } })).statusCode, 401);
   assert.equal((await app.inject({ method: 'POST', url: '/agent/v1/deploy/progress', headers: auth, payload: { attempt: 1, stage: 'flying', bytes: 1 } })).statusCode, 400);

@@ -6,14 +6,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { Core } from '../../core/core.ts';
-import { hashToken } from '../../core/ids.ts';
 import type { BootPolicySettings } from '../../core/boot/policy.ts';
+import { createNetbootSink } from '../../core/netboot-sink.ts';
 import type { BootRequest } from '../../netboot/boot-policy.ts';
 
 const log = pino({ level: 'silent' });
 const RAMDISK = { kernelPath: '/files/vmlinuz-6.1.0-56-amd64', initrdPath: '/files/initrd-6.1.0-56-amd64.img' };
 const BIOS_MAC = '52:54:00:00:00:01';
 const UEFI_MAC = '52:54:00:00:00:02';
+const BIOS_IP = '10.230.0.50';
+const UEFI_IP = '10.230.0.51';
 
 /** A core whose first two nodes PXE-booted as BIOS (arch 0) and UEFI (arch 7) clients. */
 function coreWith(settings: Partial<BootPolicySettings>): Core {
@@ -24,6 +26,9 @@ function coreWith(settings: Partial<BootPolicySettings>): Core {
   assert.equal(core.policy.dhcpBoot(pxe(UEFI_MAC, 7))?.bootFile, 'ipxe.efi');
   assert.equal(core.nodes.getByMac(BIOS_MAC)!.firmware, 'bios');
   assert.equal(core.nodes.getByMac(UEFI_MAC)!.firmware, 'uefi');
+  // their DHCP exchanges left them at these addresses (the boot script's token goes only there)
+  createNetbootSink(core)({ source: 'dhcp', kind: 'ack', mac: BIOS_MAC, ip: BIOS_IP, message: 'DHCPACK' });
+  createNetbootSink(core)({ source: 'dhcp', kind: 'ack', mac: UEFI_MAC, ip: UEFI_IP, message: 'DHCPACK' });
   return core;
 }
 
@@ -31,7 +36,7 @@ function coreWith(settings: Partial<BootPolicySettings>): Core {
 function placeholders(core: Core, mac: string, script: string): string {
   const node = core.nodes.getByMac(mac)!;
   const token = /rackseed\.token=(\S+)/.exec(script)?.[1];
-  if (token) assert.equal(core.nodes.agentTokenHash(node.id), hashToken(token));
+  if (token) assert.equal(core.intake.tokens.grantOf(token)?.nodeId, node.id);
   return (token ? script.split(token).join('<TOKEN>') : script).split(node.id).join('<NODE>');
 }
 
@@ -66,8 +71,8 @@ test('discovery script, BIOS and UEFI nodes, biosIpxe "rom" (and unset), ports 8
     for (const [port, base] of [[8080, 'http://10.230.0.1:8080'], [80, 'http://10.230.0.1']] as const) {
       const core = coreWith({ httpPort: port, ...(biosIpxe ? { biosIpxe } : {}) });
       assert.equal(placeholders(core, BIOS_MAC, core.policy.scriptFor({ mac: BIOS_MAC, ip: '10.230.0.50' })), discovery(base, BIOS_MAC));
-      assert.equal(placeholders(core, UEFI_MAC, core.policy.scriptFor({ mac: '52-54-00-00-00-02', ip: null })), discovery(base, UEFI_MAC));
-      // found by its address (the IP recorded by the first request) when iPXE sends no ?mac=
+      assert.equal(placeholders(core, UEFI_MAC, core.policy.scriptFor({ mac: '52-54-00-00-00-02', ip: UEFI_IP })), discovery(base, UEFI_MAC));
+      // found by its address (the one its DHCP exchange left it at) when iPXE sends no ?mac=
       assert.equal(placeholders(core, BIOS_MAC, core.policy.scriptFor({ mac: null, ip: '10.230.0.50' })), discovery(base, BIOS_MAC));
       core.close();
     }
@@ -76,11 +81,11 @@ test('discovery script, BIOS and UEFI nodes, biosIpxe "rom" (and unset), ports 8
 
 test('discovery script, biosIpxe "bundled": the chain-to-undionly preamble, the same for BIOS and UEFI nodes (iPXE checks ${platform})', () => {
   const core = coreWith({ biosIpxe: 'bundled' });
-  assert.equal(placeholders(core, BIOS_MAC, core.policy.scriptFor({ mac: BIOS_MAC, ip: null })), discovery('http://10.230.0.1:8080', BIOS_MAC, BUNDLED));
-  assert.equal(placeholders(core, UEFI_MAC, core.policy.scriptFor({ mac: UEFI_MAC, ip: null })), discovery('http://10.230.0.1:8080', UEFI_MAC, BUNDLED));
+  assert.equal(placeholders(core, BIOS_MAC, core.policy.scriptFor({ mac: BIOS_MAC, ip: BIOS_IP })), discovery('http://10.230.0.1:8080', BIOS_MAC, BUNDLED));
+  assert.equal(placeholders(core, UEFI_MAC, core.policy.scriptFor({ mac: UEFI_MAC, ip: UEFI_IP })), discovery('http://10.230.0.1:8080', UEFI_MAC, BUNDLED));
   core.close();
   const core80 = coreWith({ biosIpxe: 'bundled', httpPort: 80 });
-  assert.equal(placeholders(core80, BIOS_MAC, core80.policy.scriptFor({ mac: BIOS_MAC, ip: null })), discovery('http://10.230.0.1', BIOS_MAC, BUNDLED));
+  assert.equal(placeholders(core80, BIOS_MAC, core80.policy.scriptFor({ mac: BIOS_MAC, ip: BIOS_IP })), discovery('http://10.230.0.1', BIOS_MAC, BUNDLED));
   core80.close();
 });
 
@@ -91,20 +96,20 @@ test('local boot script: available, maintenance (sanboot of the first disk on BI
     assert.equal(core.policy.scriptFor({ mac: null, ip: '10.230.0.99' }),
       lines('#!ipxe', 'echo RackSeed: this machine is not known by MAC (no ?mac= and no DHCP lease for its address); booting from local disk', 'exit 0'));
     core.nodes.update(n.id, { maintenance: true });
-    assert.equal(placeholders(core, n.mac, core.policy.scriptFor({ mac: n.mac, ip: null })),
+    assert.equal(placeholders(core, n.mac, core.policy.scriptFor({ mac: n.mac, ip: BIOS_IP })),
       lines('#!ipxe', 'echo RackSeed: node <NODE> is in maintenance; booting from local disk', 'sanboot --no-describe --drive 0x80 || exit 0'));
     core.nodes.update(n.id, { maintenance: false });
     core.lifecycle.transition(n.id, 'available', 'inventory');
-    assert.equal(placeholders(core, n.mac, core.policy.scriptFor({ mac: n.mac, ip: null })),
+    assert.equal(placeholders(core, n.mac, core.policy.scriptFor({ mac: n.mac, ip: BIOS_IP })),
       lines('#!ipxe', 'echo RackSeed: node <NODE> is available; booting from local disk', 'sanboot --no-describe --drive 0x80 || exit 0'));
     // a UEFI node exits to the firmware's next boot entry (UEFI has no BIOS drive numbers)
     core.nodes.update(n.id, { firmware: 'uefi' });
-    assert.equal(placeholders(core, n.mac, core.policy.scriptFor({ mac: n.mac, ip: null })),
+    assert.equal(placeholders(core, n.mac, core.policy.scriptFor({ mac: n.mac, ip: BIOS_IP })),
       lines('#!ipxe', 'echo RackSeed: node <NODE> is available; booting from local disk', 'exit 0'));
     core.bootSettings = { ...core.bootSettings, safeMode: true };
     assert.equal(core.policy.scriptFor({ mac: '52:54:00:00:00:77', ip: null }),
-      lines('#!ipxe', 'echo RackSeed: safe mode: only allowed machines are booted; booting from local disk', 'exit 0'));
-    assert.equal(core.nodes.getByMac('52:54:00:00:00:77')?.state, 'seen', 'listed as seen, not booted');
+      lines('#!ipxe', 'echo RackSeed: this MAC made no DHCP exchange with RackSeed: only a DHCP exchange makes a node; booting from local disk', 'exit 0'));
+    assert.equal(core.nodes.getByMac('52:54:00:00:00:77'), null, 'a script request makes no node (only a DHCP exchange does)');
     core.close();
   }
 });
@@ -112,13 +117,13 @@ test('local boot script: available, maintenance (sanboot of the first disk on BI
 test('wait script: no ramdisk built, ports 8080 and 80, never the bundled preamble', () => {
   for (const [port, base] of [[8080, 'http://10.230.0.1:8080'], [80, 'http://10.230.0.1']] as const) {
     const core = coreWith({ httpPort: port, biosIpxe: 'bundled', ramdisk: null });
-    assert.equal(core.policy.scriptFor({ mac: UEFI_MAC, ip: null }), lines(
+    assert.equal(core.policy.scriptFor({ mac: UEFI_MAC, ip: UEFI_IP }), lines(
       '#!ipxe',
       'echo RackSeed: the discovery ramdisk is not built yet; asking again in 10 s',
       'sleep 10',
       `chain --replace ${base}/boot.ipxe?mac=${UEFI_MAC} || exit 0`,
     ));
-    assert.equal(core.nodes.agentTokenHash(core.nodes.getByMac(UEFI_MAC)!.id), null, 'no token issued while waiting');
+    assert.deepEqual(core.db.prepare('SELECT count(*) AS n FROM agent_tokens').get(), { n: 0 }, 'no token issued while waiting');
     core.close();
   }
 });

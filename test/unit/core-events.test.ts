@@ -38,7 +38,7 @@ test('netboot sink: ip → mac through leases then nodes; ACK sets the node ip; 
   core.close();
 });
 
-test('netboot sink in proxy mode (no leases): ip → mac from the proxy 4011 request and the /boot.ipxe?mac= request', () => {
+test('netboot sink in proxy mode (no leases): ip → mac from the proxy 4011 request, never from a /boot.ipxe?mac= request', () => {
   const core = new Core({ dataDir: null, logger: pino({ level: 'silent' }) });
   const a = core.nodes.create('52:54:00:00:03:01', 'discovered');
   const b = core.nodes.create('52:54:00:00:03:02', 'discovered');
@@ -49,8 +49,13 @@ test('netboot sink in proxy mode (no leases): ip → mac from the proxy 4011 req
   sink({ source: 'dhcp', kind: 'proxy-request', mac: a.mac, ip: '10.230.0.51', message: 'REQUEST on 4011', detail: { ciaddr: '10.230.0.51' } });
   sink({ source: 'tftp', kind: 'rrq-done', mac: null, ip: '10.230.0.51', message: 'ipxe.efi sent' });
   sink({ source: 'http', kind: 'script', mac: null, ip: '10.230.0.51', message: 'boot script', detail: { mac: a.mac, status: 200 } });
-  // b: first seen by its script request (mac in the URL), then a download from the same address
+  // b: its proxyDHCP request, then its script request (mac in the URL), then a download from the same address
+  sink({ source: 'dhcp', kind: 'proxy-request', mac: b.mac, ip: '10.230.0.52', message: 'REQUEST on 4011', detail: { ciaddr: '10.230.0.52' } });
   sink({ source: 'http', kind: 'script', mac: null, ip: '10.230.0.52', message: 'boot script', detail: { mac: '52-54-00-00-03-02', status: 200 } });
+  // anyone on the segment may ask for b's script: that maps neither the asker's address to b nor moves b (issue 19)
+  sink({ source: 'http', kind: 'script', mac: null, ip: '10.230.0.70', message: 'boot script', detail: { mac: b.mac, status: 200 } });
+  assert.equal(core.addresses.get('10.230.0.70'), null);
+  assert.equal(core.nodes.get(b.id)!.ip, '10.230.0.52');
   sink({ source: 'http', kind: 'download', mac: null, ip: '10.230.0.52', message: 'GET /files/vmlinuz' });
   // a DECLINE names an address the client refuses: never mapped; the stale DISCOVER address neither
   sink({ source: 'dhcp', kind: 'proxy-decline', mac: b.mac, ip: '10.230.0.51', message: 'DECLINE' });
@@ -58,7 +63,7 @@ test('netboot sink in proxy mode (no leases): ip → mac from the proxy 4011 req
 
   assert.deepEqual(core.events.query({ mac: a.mac }).map((e) => `${e.source}:${e.kind}`),
     ['dhcp:proxy-discover', 'dhcp:proxy-request', 'tftp:rrq-done', 'http:script']);
-  assert.deepEqual(core.events.query({ mac: b.mac }).map((e) => `${e.source}:${e.kind}`), ['http:script', 'http:download', 'dhcp:proxy-decline']);
+  assert.deepEqual(core.events.query({ mac: b.mac }).map((e) => `${e.source}:${e.kind}`), ['dhcp:proxy-request', 'http:script', 'http:script', 'http:download', 'dhcp:proxy-decline']);
   assert.equal(core.addresses.get('10.230.0.51'), a.mac);
   assert.equal(core.addresses.get('10.230.0.60'), null);
   assert.equal(core.events.query({}).at(-1)!.mac, null, 'an address seen only in a DISCOVER stays unresolved');
@@ -78,8 +83,9 @@ test('netboot sink in proxy mode: the address a node is bound to is kept in its 
     let sink = createNetbootSink(core); // proxy mode: no lease store
     // a: the 4011 REQUEST of a client bound to 10.230.1.51 (ciaddr) → a's address
     sink({ source: 'dhcp', kind: 'proxy-ack', mac: a.mac, ip: '10.230.1.51', message: 'REQUEST on 4011 → ACK', detail: { ciaddr: '10.230.1.51' } });
-    // b: iPXE's script request names its MAC → b's address
-    sink({ source: 'http', kind: 'script', mac: null, ip: '10.230.1.52', message: 'boot script', detail: { mac: b.mac, status: 200 } });
+    // b: its proxyDHCP INFORM (ciaddr) → b's address; a script request naming b's MAC from elsewhere moves nothing
+    sink({ source: 'dhcp', kind: 'proxy-inform', mac: b.mac, ip: '10.230.1.52', message: 'INFORM on 4011', detail: { ciaddr: '10.230.1.52' } });
+    sink({ source: 'http', kind: 'script', mac: null, ip: '10.230.1.70', message: 'boot script', detail: { mac: b.mac, status: 200 } });
     // c: a DISCOVER's stale option 50 and a RELEASE (ciaddr, but given up) are not c's address
     sink({ source: 'dhcp', kind: 'proxy-discover', mac: c.mac, ip: '10.230.1.60', message: 'DISCOVER' });
     sink({ source: 'dhcp', kind: 'proxy-release', mac: c.mac, ip: '10.230.1.61', message: 'RELEASE', detail: { ciaddr: '10.230.1.61' } });
@@ -96,7 +102,7 @@ test('netboot sink in proxy mode: the address a node is bound to is kept in its 
     sink({ source: 'http', kind: 'download', mac: null, ip: '10.230.1.52', message: 'GET /files/vmlinuz' });
     sink({ source: 'tftp', kind: 'rrq', mac: null, ip: '10.230.1.61', message: 'who?' });
     assert.deepEqual(core.events.query({ mac: a.mac }).map((e) => `${e.source}:${e.kind}`), ['dhcp:proxy-ack', 'tftp:rrq-done']);
-    assert.deepEqual(core.events.query({ mac: b.mac }).map((e) => `${e.source}:${e.kind}`), ['http:script', 'http:download']);
+    assert.deepEqual(core.events.query({ mac: b.mac }).map((e) => `${e.source}:${e.kind}`), ['dhcp:proxy-inform', 'http:script', 'http:download']);
     assert.equal(core.events.query({}).at(-1)!.mac, null, 'a released address is not attributed');
     core.close();
   } finally { rmSync(dir, { recursive: true, force: true }); }

@@ -7,6 +7,7 @@ import { canTransition, IllegalTransitionError, TRANSITIONS } from '../../core/l
 import { NODE_STATES } from '../../shared/node.ts';
 import { guidsMatch, normalizeGuid, swapGuidFields } from '../../core/guid.ts';
 import { hashToken } from '../../core/ids.ts';
+import { dhcpExchange } from '../helpers/dhcp-exchange.ts';
 import { inventoryFor } from './core-inventory-fixture.ts';
 import type { BootRequest } from '../../netboot/boot-policy.ts';
 
@@ -79,6 +80,7 @@ test('boot policy: unknown client discovered and booted; iPXE gets the script; s
 test('boot policy: discovery script carries kernel, initrd and a fresh per-node token that only hashes are stored of', () => {
   const core = new Core({ dataDir: null, logger: log });
   core.bootSettings = { serverIp: '10.230.0.1', httpPort: 80, safeMode: false, admission: 'open', ramdisk: { kernelPath: '/files/vmlinuz', initrdPath: '/files/initrd.img' } };
+  dhcpExchange(core, '52:54:00:00:00:30', '10.230.0.51');
   const s1 = core.policy.scriptFor({ mac: '52-54-00-00-00-30', ip: '10.230.0.51' });
   const n = core.nodes.getByMac('52:54:00:00:00:30')!;
   assert.equal(n.ip, '10.230.0.51');
@@ -95,24 +97,28 @@ test('boot policy: discovery script carries kernel, initrd and a fresh per-node 
     'chain --replace http://10.230.0.1/boot.ipxe?mac=52:54:00:00:00:30 || reboot',
     '',
   ].join('\n'));
-  assert.equal(core.nodes.agentTokenHash(n.id), hashToken(token));
+  assert.equal(core.intake.tokens.grantOf(token)?.nodeId, n.id);
+  assert.ok(core.db.prepare('SELECT hash FROM agent_tokens WHERE hash = ?').get(hashToken(token)), 'its hash is stored');
+  assert.ok(!JSON.stringify(core.db.prepare('SELECT * FROM agent_tokens').all()).includes(token), 'only the hash is stored');
   assert.ok(!JSON.stringify(core.events.query({})).includes(token), 'token never in events');
   // resolution by client address when no ?mac=
   const s2 = core.policy.scriptFor({ mac: null, ip: '10.230.0.51' });
+  assert.match(core.policy.scriptFor({ mac: n.mac, ip: '10.230.0.99' }), /does not hold the DHCP lease/, 'another address gets no token');
   assert.match(s2, /rackseed\.node=/);
   const token2 = /rackseed\.token=(\S+)/.exec(s2)![1]!;
   assert.notEqual(token2, token);
-  assert.equal(core.intake.authenticate(`Bearer ${token}`).ok, false, 'an older token is replaced');
-  assert.equal(core.intake.authenticate(`Bearer ${token2}`).ok, true);
+  assert.equal(core.intake.authenticate(`Bearer ${token}`, '10.230.0.51', 'report').ok, false, 'an older token is replaced');
+  assert.equal(core.intake.authenticate(`Bearer ${token2}`, '10.230.0.51', 'report').ok, true);
   // no ramdisk built → wait script, node untouched
   core.bootSettings = { ...core.bootSettings, ramdisk: null };
-  assert.match(core.policy.scriptFor({ mac: n.mac, ip: null }), /sleep 10/);
+  assert.match(core.policy.scriptFor({ mac: n.mac, ip: '10.230.0.51' }), /sleep 10/);
   core.close();
 });
 
 test('boot policy, biosIpxe "bundled": the discovery script first chains our TFTP undionly.kpxe on BIOS iPXEs that are not it', () => {
   const core = new Core({ dataDir: null, logger: log });
   core.bootSettings = { serverIp: '10.230.0.1', httpPort: 8080, safeMode: false, admission: 'open', ramdisk: { kernelPath: '/files/vmlinuz', initrdPath: '/files/initrd.img' }, biosIpxe: 'bundled' };
+  dhcpExchange(core, '52:54:00:00:00:31', '10.230.0.52');
   const s = core.policy.scriptFor({ mac: '52:54:00:00:00:31', ip: '10.230.0.52' });
   const n = core.nodes.getByMac('52:54:00:00:00:31')!;
   const token = /rackseed\.token=(\S+)/.exec(s)![1]!;
@@ -137,9 +143,9 @@ test('boot policy, biosIpxe "bundled": the discovery script first chains our TFT
   ].join('\n'));
   // "rom" (and absent) keeps the script without the chain lines; the wait script never carries them
   core.bootSettings = { ...core.bootSettings, biosIpxe: 'rom' };
-  assert.match(core.policy.scriptFor({ mac: n.mac, ip: null }), /^#!ipxe\necho RackSeed: discovery ramdisk/);
+  assert.match(core.policy.scriptFor({ mac: n.mac, ip: '10.230.0.52' }), /^#!ipxe\necho RackSeed: discovery ramdisk/);
   core.bootSettings = { ...core.bootSettings, biosIpxe: 'bundled', ramdisk: null };
-  assert.doesNotMatch(core.policy.scriptFor({ mac: n.mac, ip: null }), /undionly/);
+  assert.doesNotMatch(core.policy.scriptFor({ mac: n.mac, ip: '10.230.0.52' }), /undionly/);
   core.close();
 });
 
@@ -147,9 +153,10 @@ test('agent intake: valid inventory stores summary, moves the node to available,
   const core = new Core({ dataDir: null, logger: log });
   core.bootSettings = { serverIp: '10.230.0.1', httpPort: 80, safeMode: false, admission: 'open', ramdisk: { kernelPath: '/k', initrdPath: '/i' } };
   core.bmcs.upsert('10.231.0.11', { guid: '44454c4c-3300-1044-8051-b4c04f4e3132' });
-  const script = core.policy.scriptFor({ mac: '52:54:00:00:00:40', ip: null });
+  dhcpExchange(core, '52:54:00:00:00:40', '10.230.0.50');
+  const script = core.policy.scriptFor({ mac: '52:54:00:00:00:40', ip: '10.230.0.50' });
   const token = /rackseed\.token=(\S+)/.exec(script)![1]!;
-  const auth = core.intake.authenticate(`Bearer ${token}`);
+  const auth = core.intake.authenticate(`Bearer ${token}`, '10.230.0.50', 'report');
   assert.ok(auth.ok);
   const node = auth.node;
   const r = core.intake.acceptInventory(node, inventoryFor(node.mac, node.id, '4c4c4544-0033-4410-8051-b4c04f4e3132', 'SER-40'), '10.230.0.60');
@@ -174,13 +181,15 @@ test('agent intake: valid inventory stores summary, moves the node to available,
 test('agent intake: wrong tokens and bodies are refused before anything changes', () => {
   const core = new Core({ dataDir: null, logger: log });
   core.bootSettings = { serverIp: '10.230.0.1', httpPort: 80, safeMode: false, admission: 'open', ramdisk: { kernelPath: '/k', initrdPath: '/i' } };
-  const tokA = /rackseed\.token=(\S+)/.exec(core.policy.scriptFor({ mac: '52:54:00:00:00:41', ip: null }))![1]!;
-  core.policy.scriptFor({ mac: '52:54:00:00:00:42', ip: null });
+  dhcpExchange(core, '52:54:00:00:00:41', '10.230.0.41');
+  dhcpExchange(core, '52:54:00:00:00:42', '10.230.0.42');
+  const tokA = /rackseed\.token=(\S+)/.exec(core.policy.scriptFor({ mac: '52:54:00:00:00:41', ip: '10.230.0.41' }))![1]!;
+  core.policy.scriptFor({ mac: '52:54:00:00:00:42', ip: '10.230.0.42' });
   const a = core.nodes.getByMac('52:54:00:00:00:41')!;
   const b = core.nodes.getByMac('52:54:00:00:00:42')!;
   const before = JSON.stringify([core.nodes.list(), core.events.query({})]);
-  for (const h of [undefined, '', 'Bearer', 'Basic abc', `Bearer ${'x'.repeat(43)}`, `Bearer ${tokA}x`]) assert.equal(core.intake.authenticate(h).ok, false, String(h));
-  const authA = core.intake.authenticate(`Bearer ${tokA}`);
+  for (const h of [undefined, '', 'Bearer', 'Basic abc', `Bearer ${'x'.repeat(43)}`, `Bearer ${tokA}x`]) assert.equal(core.intake.authenticate(h, '10.230.0.41', 'report').ok, false, String(h));
+  const authA = core.intake.authenticate(`Bearer ${tokA}`, '10.230.0.41', 'report');
   assert.ok(authA.ok);
   // A's token, claiming to be B
   assert.equal(core.intake.acceptInventory(authA.node, inventoryFor(b.mac, b.id, '11111111-2222-3333-4444-555555555555'), null).status, 403);

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { biosMbrImage, gptEspImage } from '../helpers/images.ts';
 import { addNode, deployCore, FakeBmcs, importImage, MiB } from '../helpers/deploy-fakes.ts';
 import type { Core } from '../../core/core.ts';
+import { createNetbootSink } from '../../core/netboot-sink.ts';
 import { CLEAN_STEPS, DEPLOY_STEPS, isOsDhcp } from '../../core/deploy/service.ts';
 
 const env = { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` };
@@ -369,15 +370,18 @@ test('the boot policy: the agent ramdisk while a deploy needs it, then the local
     const node = addNode(core, bmcs, { mac: '52:54:00:d0:07:01', serial: 'P1', address: '10.231.7.11', disk: join(dir, 'p1'), diskBytes: 128 * MiB, agent: { silent: true } });
     const pxe = { mac: node.mac, arch: 0, vendorClass: 'PXEClient:Arch:00000:UNDI:002001', userClass: 'iPXE', uuid: null, interface: 'br0' };
     assert.equal(core.policy.dhcpBoot(pxe), null, 'available: no boot file');
-    assert.match(core.policy.scriptFor({ mac: node.mac, ip: null }), /sanboot --no-describe --drive 0x80 \|\| exit 0/);
+    createNetbootSink(core)({ source: 'dhcp', kind: 'ack', mac: node.mac, ip: '10.230.7.11', message: 'DHCPACK' });
+    assert.match(core.policy.scriptFor({ mac: node.mac, ip: '10.230.7.11' }), /sanboot --no-describe --drive 0x80 \|\| exit 0/);
     core.deploys.deploy(node.id, { image: 'tiny' });
     await until('power-on', 5000, () => bmcs.machines.get('10.231.7.11')!.power === 'on');
     assert.match(core.policy.dhcpBoot(pxe)?.bootFile ?? '', /boot\.ipxe\?mac=/, 'deploying: the ramdisk');
-    assert.match(core.policy.scriptFor({ mac: node.mac, ip: null }), /rackseed\.token=/);
+    const deployScript = core.policy.scriptFor({ mac: node.mac, ip: '10.230.7.11' });
+    assert.equal(core.intake.tokens.grantOf(/rackseed\.token=(\S+)/.exec(deployScript)![1]!)?.purpose, 'deploy', 'a deploy token');
+    assert.doesNotMatch(core.policy.scriptFor({ mac: node.mac, ip: '10.230.7.99' }), /rackseed\.token=/, 'none for another address');
     const f = await until('fail', 10_000, ended(core, node.id));
     assert.equal(f.stage, 'failed');
     core.nodes.update(node.id, { firmware: 'uefi' });
-    assert.match(core.policy.scriptFor({ mac: node.mac, ip: null }), /is deploy-failed; booting from local disk\nexit 0\n$/);
+    assert.match(core.policy.scriptFor({ mac: node.mac, ip: '10.230.7.11' }), /is deploy-failed; booting from local disk\nexit 0\n$/);
   } finally { done(); }
 });
 
