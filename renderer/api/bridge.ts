@@ -5,6 +5,7 @@
 import type { StreamMessage } from '../../shared/api.ts';
 import type { NodeEvent } from '../../shared/node.ts';
 import type { AppStore } from '../store/store.ts';
+import type { NodeUpdate } from '../store/slices.ts';
 
 const MESSAGE_TYPES: ReadonlySet<string> = new Set(['event', 'node', 'node-state', 'sweep', 'services', 'job', 'image', 'image-removed', 'deploy']);
 
@@ -92,6 +93,59 @@ export function createEventBatcher(store: AppStore, schedule: (fn: () => void) =
   };
 }
 
+/** The next animation frame where there is one (a browser), else a 16 ms timer (Node, hidden tabs get rAF paused: a 250 ms timer backs it up). */
+export function nextFrame(fn: () => void): unknown {
+  if (typeof requestAnimationFrame !== 'function') return setTimeout(fn, 16);
+  let done = false;
+  const once = (): void => { if (!done) { done = true; fn(); } };
+  requestAnimationFrame(once);
+  return setTimeout(once, 250);
+}
+
+/**
+ * Live updates batched per animation frame: every stream message of a frame is gathered and applied together —
+ * runs of 'event' messages as one `addEvents`, runs of 'node'/'node-state' messages as one `applyNodeUpdates`, the
+ * others in between as they came — so a hall of 1,000 nodes reporting at once costs one store change (and one
+ * render of the fleet table) per frame instead of one per message. Stream order is kept. `flush()` applies now.
+ */
+export function createStreamBatcher(store: AppStore, schedule: (fn: () => void) => unknown = nextFrame) {
+  let queue: StreamMessage[] = [];
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (queue.length === 0) return;
+    const batch = queue;
+    queue = [];
+    let events: NodeEvent[] = [];
+    let nodes: NodeUpdate[] = [];
+    const s = store.getState();
+    const settle = (): void => {
+      if (events.length) { s.addEvents(events); events = []; }
+      if (nodes.length) { s.applyNodeUpdates(nodes); nodes = []; }
+    };
+    for (const m of batch) {
+      if (m.type === 'event') { if (nodes.length) settle(); events.push(m.payload); continue; }
+      if (m.type === 'node' || m.type === 'node-state') {
+        if (events.length) settle();
+        nodes.push(m.type === 'node' ? { node: m.payload } : { id: m.payload.id, state: m.payload.state });
+        continue;
+      }
+      settle();
+      applyStreamMessage(store, m);
+    }
+    settle();
+  };
+  return {
+    push(m: StreamMessage): void {
+      queue.push(m);
+      if (!scheduled) { scheduled = true; schedule(flush); }
+    },
+    flush,
+    /** messages waiting for the next frame */
+    get pending(): number { return queue.length; },
+  };
+}
+
 export interface StreamHandle { close(): void }
 
 export interface ConnectOptions {
@@ -109,7 +163,7 @@ export function connectStream(opts: ConnectOptions): StreamHandle {
   let closed = false;
   let ws: WebSocket | null = null;
   let timer: ReturnType<typeof setTimeout> | null = null;
-  const events = createEventBatcher(opts.store);
+  const batch = createStreamBatcher(opts.store);
 
   const open = (): void => {
     if (closed) return;
@@ -124,11 +178,7 @@ export function connectStream(opts: ConnectOptions): StreamHandle {
     ws.onmessage = (ev) => {
       const frame = parseStreamFrame(ev.data);
       if (!frame || frame.dropped > 0) console.warn(`rackseed: dropped ${frame ? `${frame.dropped} malformed stream message(s)` : 'a malformed stream frame'}`);
-      for (const msg of frame?.messages ?? []) {
-        if (msg.type === 'event') { events.push(msg.payload); continue; }
-        events.flush();
-        applyStreamMessage(opts.store, msg);
-      }
+      for (const msg of frame?.messages ?? []) batch.push(msg);
     };
     // a failed handshake (e.g. 401) surfaces as error + close(1006); the close handler decides
     ws.onerror = () => { /* followed by close */ };
@@ -149,7 +199,7 @@ export function connectStream(opts: ConnectOptions): StreamHandle {
     close() {
       closed = true;
       if (timer) clearTimeout(timer);
-      events.flush();
+      batch.flush();
       ws?.close();
     },
   };

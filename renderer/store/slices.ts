@@ -71,8 +71,13 @@ export interface NodesSlice {
   setNodes(list: NodeSummary[]): void;
   upsertNode(n: NodeSummary): void;
   setNodeState(id: string, state: NodeState): void;
+  /** many 'node' / 'node-state' stream messages in one state change (one render), applied in order */
+  applyNodeUpdates(updates: NodeUpdate[]): void;
   setDetail(d: NodeDetail): void;
 }
+
+/** A 'node' (whole summary) or 'node-state' (state only) stream message, as applyNodeUpdates takes them. */
+export type NodeUpdate = { node: NodeSummary } | { id: string; state: NodeState };
 
 export const createNodesSlice: Slice<NodesSlice> = (set) => ({
   nodes: {},
@@ -89,6 +94,22 @@ export const createNodesSlice: Slice<NodesSlice> = (set) => ({
     const n = s.nodes[id];
     if (!n) return {};
     return { nodes: { ...s.nodes, [id]: { ...n, state } } };
+  }),
+  applyNodeUpdates: (updates) => set((s) => {
+    if (updates.length === 0) return {};
+    const nodes = { ...s.nodes };
+    let details: Record<string, NodeDetail> | null = null;
+    for (const u of updates) {
+      if ('node' in u) {
+        nodes[u.node.id] = u.node;
+        const detail = (details ?? s.details)[u.node.id];
+        if (detail) { details ??= { ...s.details }; details[u.node.id] = { ...detail, node: u.node }; }
+      } else {
+        const n = nodes[u.id];
+        if (n) nodes[u.id] = { ...n, state: u.state };
+      }
+    }
+    return details ? { nodes, details } : { nodes };
   }),
   setDetail: (d) => set((s) => ({ details: { ...s.details, [d.node.id]: d }, nodes: { ...s.nodes, [d.node.id]: d.node } })),
 });
