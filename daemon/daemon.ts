@@ -77,8 +77,14 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   const api = await buildApiServer({ core, auth, services, bmc, logger: o.logger, version: VERSION, uiDir: o.uiDir, allowedHosts: () => allowedHosts });
 
   core.recover();
+  // handed over and stopped (POST /api/v1/handoff/stop): no netboot service until the user starts them again
+  const stopped = core.handoff.handoverStopped();
+  if (o.network && stopped) {
+    print(`RackSeed was handed over and stopped at ${new Date(stopped.at).toISOString()}: netboot services stay off on ${o.network.interface} `
+      + 'until started again (rackseed services start, PUT /api/v1/config/network, or the UI)');
+  }
   // services first, so that when the API answers, DHCP/TFTP/HTTP boot are already up
-  if (o.network) {
+  if (o.network && !stopped) {
     try {
       await services.configure(o.network);
     } catch (err) {

@@ -5,8 +5,11 @@
 //   GET  /api/v1/handoff[?nodes=ID,ID]         → HandoffRecord[]   (every node with a hand-off or an owner; or those)
 //   POST /api/v1/takeback       { nodes: string[] } → HandoffRecord[]  (owner back to 'rackseed'; the engine keeps its
 //                                                   node — RackSeed never deletes what it handed over)
-//   POST /api/v1/handoff/stop                      → { services: ServicesStatus | null, owned: number }  (hand over and
-//                                                   stop: every netboot service stops; nothing answers on the NIC)
+//   POST /api/v1/handoff/stop                      → { services: ServicesStatus | null, owned: number, stoppedAt: number }
+//                                                   (hand over and stop: every netboot service stops; nothing answers
+//                                                   on the NIC, also after a daemon restart, until PUT
+//                                                   /api/v1/config/network starts them again)
+//   GET  /api/v1/handoff/stop                      → HandoverStopState
 //   GET  /api/v1/engines                           → EngineInfo[]   (passwords never; `passwordSet` only)
 //   GET  /api/v1/export?format=F[&nodes=ID,ID][&secrets=1] → the file (text; `x-rackseed-secrets: included|omitted`)
 //   POST /api/v1/import         { csv: string }    → ImportResult   (400 naming the row and field; nothing imported)
@@ -84,3 +87,6 @@ export interface ImportResult {
   /** BMC addresses registered */
   bmcs: string[];
 }
+
+/** Whether the appliance was handed over and stopped (persisted; null when running or started again since). */
+export interface HandoverStopState { stoppedAt: number | null; owned: number | null }

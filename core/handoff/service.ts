@@ -168,6 +168,32 @@ export class HandoffService {
     });
   }
 
+  /**
+   * Hand over and stop (the whole appliance): persisted before the caller stops the netboot services, so a crash in
+   * between still leaves them stopped; a daemon started later starts none (daemon.ts) until `resumeServices()`.
+   * Returns the stop's record.
+   */
+  markStopped(now = Date.now()): { at: number; owned: number } {
+    const owned = this.store.nodeIds().filter((id) => this.store.owner(id) !== 'rackseed').length;
+    const v = { at: now, owned };
+    this.core.config.setHandoverStop(v);
+    this.core.bus.record({ source: 'api', kind: 'handoff-stop', mac: null, nodeId: null, message: `hand over and stop: netboot services stopped (${owned} node(s) owned by engines); nothing answers on the provisioning NIC, also after a restart, until services are started again` });
+    return v;
+  }
+
+  /** When the appliance was handed over and stopped (and how many nodes engines owned), or null. */
+  handoverStopped(): { at: number; owned: number } | null {
+    return this.core.config.handoverStop();
+  }
+
+  /** The user started services again: clear the stop. True when it was set. */
+  resumeServices(): boolean {
+    if (!this.core.config.handoverStop()) return false;
+    this.core.config.setHandoverStop(null);
+    this.core.bus.record({ source: 'api', kind: 'handoff-resume', mac: null, nodeId: null, message: 'netboot services started again after a hand over and stop' });
+    return true;
+  }
+
   records(nodeIds?: string[]): HandoffRecord[] {
     return (nodeIds ?? this.store.nodeIds()).map((id) => this.store.record(id));
   }

@@ -30,6 +30,20 @@ export class ConfigStore {
     this.setRaw('network', cfg ? JSON.stringify(cfg) : null);
   }
 
+  /**
+   * "Hand over and stop" (core/handoff): when the whole appliance was handed over and its netboot services stopped,
+   * and how many nodes engines owned then; null when not stopped (or started again since). Kept across restarts: the
+   * daemon starts no netboot service while it is set.
+   */
+  handoverStop(): { at: number; owned: number } | null {
+    const raw = this.getRaw('handoff.stopped');
+    return raw ? (JSON.parse(raw) as { at: number; owned: number }) : null;
+  }
+
+  setHandoverStop(v: { at: number; owned: number } | null): void {
+    this.setRaw('handoff.stopped', v ? JSON.stringify(v) : null);
+  }
+
   /** Store BMC credentials; the password is encrypted at rest. */
   setBmcCredentials(creds: BmcCredentials): void {
     this.setRaw('bmc.user', creds.user);

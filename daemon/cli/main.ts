@@ -10,6 +10,7 @@ import { allowCommand } from './allow.ts';
 import { handoffCommands } from './handoff.ts';
 import { exportCommands } from './export.ts';
 import { deployCommands } from './deploy.ts';
+import { servicesCommands } from './services.ts';
 
 const program = new Command('rackseed')
   .description('Bring bare metal up from nothing, offline: DHCP/proxyDHCP, TFTP, HTTP boot, IPMI, discovery.')
@@ -21,6 +22,7 @@ program.addCommand(allowCommand());
 for (const c of handoffCommands()) program.addCommand(c);
 for (const c of exportCommands()) program.addCommand(c);
 for (const c of deployCommands()) program.addCommand(c);
+for (const c of servicesCommands()) program.addCommand(c);
 
 // The IPMI engineer's `rackseed bmc …` subcommand, when present.
 const bmcFile = join(dirname(fileURLToPath(import.meta.url)), 'bmc.ts');

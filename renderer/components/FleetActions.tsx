@@ -91,7 +91,7 @@ function StopDialog({ onClose }: { onClose: () => void }) {
         <li>Stops {running.length ? running.map((k) => names[k]).join(', ') : 'every netboot service (none is running now)'}{iface ? ` on ${iface}` : ''}: nothing of RackSeed answers on the provisioning NIC any more.</li>
         <li>{owned} node{owned === 1 ? ' is' : 's are'} owned by an engine and stay{owned === 1 ? 's' : ''} with it.</li>
         {ours > 0 ? <li className="warn-text">{ours} node{ours === 1 ? ' is' : 's are'} still RackSeed's: they can no longer PXE-boot from this appliance (no discovery, no deploy) until the services run again.</li> : null}
-        <li>The API, this page and the node records stay. To serve again, apply the network settings (Setup → Network).</li>
+        <li>This holds after a restart of RackSeed too. The API, this page and the node records stay. To serve again, apply the network settings (Setup → Network) or run <code>rackseed services start</code>.</li>
       </ul>
       {error ? <div className="alert bad" role="alert">Not stopped: {error}</div> : null}
       <div className="actions">

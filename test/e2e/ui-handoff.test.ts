@@ -320,6 +320,7 @@ test('hand over and stop: the dialog says what it does; the netboot services sto
   const text = await expect(dlg, /nothing of RackSeed answers on the provisioning NIC/);
   assert.match(text, /0 nodes are owned by an engine/);
   assert.match(text, /nodes are still RackSeed's: they can no longer PXE-boot from this appliance/);
+  assert.match(text, /This holds after a restart of RackSeed too/);
   assert.match(text, /To serve again, apply the network settings/);
   await shot('9-stop');
   await dlg.getByRole('button', { name: 'Stop serving' }).click();

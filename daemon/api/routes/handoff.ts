@@ -82,15 +82,17 @@ export function registerHandoffRoutes(app: FastifyInstance, o: ApiServerOptions)
     return core.handoff.takeBack(ids);
   });
 
-  // Hand over and stop: every netboot service stops, so nothing of RackSeed answers on the provisioning NIC.
+  // Hand over and stop: every netboot service stops, so nothing of RackSeed answers on the provisioning NIC — and stays
+  // stopped across daemon restarts (persisted first) until the user starts services again (PUT /api/v1/config/network).
   app.post('/api/v1/handoff/stop', async () => {
     const services = o.services as ServicesPort & { stop?: () => Promise<void> };
     if (!services.stop) throw new HttpError(503, 'this daemon cannot stop its services');
+    const { at, owned } = core.handoff.markStopped();
     await services.stop();
-    const owned = core.handoff.records().filter((r) => r.owner !== 'rackseed').length;
-    core.bus.record({ source: 'api', kind: 'handoff-stop', mac: null, nodeId: null, message: `hand over and stop: netboot services stopped (${owned} node(s) owned by engines); nothing answers on the provisioning NIC` });
-    return { services: services.status(), owned };
+    return { services: services.status(), owned, stoppedAt: at };
   });
+
+  app.get('/api/v1/handoff/stop', async () => ({ stoppedAt: core.handoff.handoverStopped()?.at ?? null, owned: core.handoff.handoverStopped()?.owned ?? null }));
 
   app.get('/api/v1/engines', async () => core.handoff.store.engines((id) => core.config.hasSecret(`engine.${id}`)));
 

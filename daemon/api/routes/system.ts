@@ -14,7 +14,12 @@ export function registerSystemRoutes(app: FastifyInstance, o: ApiServerOptions):
   app.get('/api/v1/interfaces', async () => listInterfaces());
   app.get('/api/v1/services', async () => o.services.status());
   app.get('/api/v1/config', async () => o.core.config.network());
-  app.put('/api/v1/config/network', { schema: { body: NetworkConfigBody } }, async (req) => o.services.configure(req.body as NetworkConfig));
+  // starting services is the user's explicit action that ends a "hand over and stop" (core/handoff)
+  app.put('/api/v1/config/network', { schema: { body: NetworkConfigBody } }, async (req) => {
+    const status = await o.services.configure(req.body as NetworkConfig);
+    o.core.handoff.resumeServices();
+    return status;
+  });
   app.get('/api/v1/survey', async () => o.services.lastSurvey());
   app.post('/api/v1/survey', async (req) => o.services.survey(optionalBody(SurveyBody, req.body).interface));
 }
