@@ -22,6 +22,7 @@ import { ramdiskDir } from '../agent/build/manifest.ts';
 import { prepareRamdiskFiles, type RamdiskFiles } from './ramdisk-files.ts';
 import { ForeignDhcpError, HttpError, type ServicesPort } from './api/ports.ts';
 import { registerAgentRoutes } from './agent-routes.ts';
+import { newClientLimitFromEnv } from '../netboot/dhcp/server/new-client-limit.ts';
 import { registerImageServing } from './image-serving.ts';
 
 /**
@@ -219,6 +220,8 @@ export class ServiceManager implements ServicesPort {
           interface: cfg.interface, serverIp: addr.address, subnetMask: addr.netmask, pool: cfg.pool!, leases: r.leases,
           warmUpLeases: () => openSqliteLeaseStore(':memory:'),
           bootPolicy: this.core.policy, socketFactory: this.factory, logger: log.child({ svc: 'dhcp' }), events: countingSink,
+          // random-MAC floods: rate under pressure, reserve for known nodes (RACKSEED_DHCP_* settings, docs/SECURITY.md)
+          newClientLimit: newClientLimitFromEnv(),
         });
         await dhcp.start();
         r.dhcp = dhcp;

@@ -39,6 +39,12 @@ export interface BootPolicy {
    * reason), or null. Asked once per DISCOVER/REQUEST/INFORM of any client: must be one lookup. Optional.
    */
   ownedElsewhere?(mac: string): string | null;
+  /**
+   * Whether `mac` is a machine the appliance knows beyond a first request (inventoried, deployed, powered on by it): it
+   * may take the addresses the DHCP pool keeps back when a flood of new clients fills it (new-client-limit.ts).
+   * Asked only on the pool's new-client branch. Optional (absent: nobody is known).
+   */
+  knownClient?(mac: string): boolean;
 }
 
 /** Something the netboot servers report for the per-MAC history (DHCP → TFTP → HTTP). */

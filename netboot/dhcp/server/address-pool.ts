@@ -5,6 +5,7 @@
 import { intToIpv4, ipv4ToInt } from '../ipv4.ts';
 import { parseMac } from '../mac.ts';
 import type { Lease, LeaseStore } from './lease-store.ts';
+import { NewClientLimiter, type NewClientLimited, type NewClientLimitOptions } from './new-client-limit.ts';
 
 export interface Reservation { mac: string; ip: string; hostname?: string | null }
 
@@ -36,6 +37,8 @@ export class AddressPool {
   private readonly offersByIp = new Map<string, string>();
   private readonly declined = new Map<string, number>();
   private cursor: number;
+  /** new-client limit (new-client-limit.ts); null: none */
+  private limiter: NewClientLimiter | null = null;
 
   constructor(private readonly cfg: AddressPoolConfig, private readonly store: LeaseStore) {
     this.first = ipv4ToInt(cfg.first);
@@ -100,6 +103,8 @@ export class AddressPool {
       const pending = this.offersByMac.get(mac);
       if (pending && this.mayUse(mac, pending.ip, now)) ip = pending.ip;
     }
+    // the new-client branch: no reservation, usable lease or pending offer — the limiter decides (issue 19 item 3)
+    if (!ip && this.limiter !== null && !this.limiter.admit(mac, now)) return null;
     if (!ip && requested && this.mayUse(mac, requested, now)) ip = requested;
     if (!ip) ip = this.nextFree(mac, now);
     if (ip) this.holdOffer(mac, ip, now);
@@ -130,6 +135,33 @@ export class AddressPool {
       if (this.mayUse(mac, ip, now)) return ip; // released/expired addresses of others are reused; the rotating cursor delays that
     }
     return null;
+  }
+
+  /**
+   * Limit fresh addresses for new clients (new-client-limit.ts): `isKnown` tells a known node's MAC (it may take the
+   * reserve), `onLimited` hears of refusals. Without this call the pool serves any client while an address is free.
+   */
+  limitNewClients(isKnown: (mac: string) => boolean, onLimited: (l: NewClientLimited) => void, opts: NewClientLimitOptions, now: number): NewClientLimiter {
+    this.limiter = new NewClientLimiter(this.last - this.first + 1, (t) => this.countFree(t), isKnown, onLimited, opts, now);
+    return this.limiter;
+  }
+
+  /**
+   * May the REQUEST of `mac` for `ip` (already allowed by mayUse) bind it? True for its reservation, its own lease or
+   * pending offer at that address; a client asking for an address it was never given (INIT-REBOOT, or a REQUEST
+   * without our OFFER) is a new client and goes through the limiter.
+   */
+  admitsBinding(mac: string, ip: string, now: number): boolean {
+    if (this.limiter === null) return true;
+    if (this.offersByMac.get(mac)?.ip === ip || this.store.byMac(mac)?.ip === ip || this.reservedByMac.has(mac)) return true;
+    return this.limiter.admit(mac, now);
+  }
+
+  /** Addresses of the pool no client holds now (a scan: for the limiter's estimate, not per packet). */
+  countFree(now: number): number {
+    let free = 0;
+    for (let n = this.first; n <= this.last; n++) if (this.mayUse('', intToIpv4(n), now)) free++;
+    return free;
   }
 
   /** Record a DHCPDECLINE: the address is not used for declineHoldMs. */

@@ -110,6 +110,8 @@ export class AuthoritativeHandler {
     if (!this.pool.mayUse(mac, ip, now)) {
       return this.nak(req, this.pool.inSubnet(ip) ? `address ${ip} is not available to this client` : `address ${ip} is on the wrong network`);
     }
+    // a client binding an address it was never offered nor leased is a new client: the pool's limit applies (silence)
+    if (!this.pool.admitsBinding(mac, ip, now)) return { action: 'drop', reason: 'new client refused: the pool is under pressure' };
     this.pool.dropOffer(mac);
     // the ACK is sent after the store commits this (durable: true)
     this.store.put({ ip, mac, state: 'bound', expiresAt: now + this.net.leaseTimeSec * 1000, hostname: req.options.hostname });

@@ -14,6 +14,7 @@ import type { LeaseStore } from './lease-store.ts';
 import { attachPipeline, type PipelineHandle } from './serve-loop.ts';
 import type { UdpSendBatch } from '../../net/send-batch.ts';
 import { WARM_UP_NET, warmUpServePath, type ScratchStore, type WarmUpBuilder } from './warm-up.ts';
+import { NEW_CLIENT_LIMIT_DEFAULTS, type NewClientLimitOptions } from './new-client-limit.ts';
 import { interfaceMac } from '../../net/interface-mac.ts';
 
 const DEFAULT_WARM_UP_DORAS = 2000;
@@ -64,6 +65,11 @@ export interface DhcpServerOptions {
   /** lease-expiry sweep period, default 10 s */
   sweepIntervalMs?: number;
   /**
+   * The limit on fresh addresses for new clients (new-client-limit.ts: a rate once the pool is under pressure and a
+   * reserve for known nodes; defaults NEW_CLIENT_LIMIT_DEFAULTS); `{ enabled: false }` turns it off.
+   */
+  newClientLimit?: NewClientLimitOptions;
+  /**
    * Synthetic DORAs run through the serve path before the socket is bound, so the first real storm meets
    * optimised code (warm-up.ts says why and what it touches: nothing real). Default 2000; 0 turns it off.
    */
@@ -113,7 +119,15 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpService {
     ownMac: opts.ownMac === undefined ? interfaceMac(opts.interface) : opts.ownMac,
     offerEventHoldMs: opts.offerEventHoldMs,
   };
-  const { handler, decide, ctx } = buildAuthoritativePipeline(spec);
+  const { handler, decide, ctx, pool } = buildAuthoritativePipeline(spec);
+  // pool exhaustion by random MACs (issue 19 item 3): only the new-client branch of the pool consults this
+  pool.limitNewClients((mac) => opts.bootPolicy?.knownClient?.(mac) ?? false, (l) => {
+    const message = l.reason === 'reserve'
+      ? `DHCP pool on ${opts.interface} nearly exhausted: ${l.free} of ${l.size} addresses free, the last ${l.reserve} kept for known nodes; ${l.refused} new client(s) refused (a client cycling MACs?)`
+      : `DHCP pool on ${opts.interface} under pressure (${l.free} of ${l.size} free): new clients limited to ${opts.newClientLimit?.ratePerSec ?? NEW_CLIENT_LIMIT_DEFAULTS.ratePerSec}/s; ${l.refused} refused (a client cycling MACs?)`;
+    log.warn({ ...l }, message);
+    events?.({ source: 'dhcp', kind: 'pool-pressure', mac: null, ip: null, level: 'warn', message, detail: { ...l, interface: opts.interface } });
+  }, opts.newClientLimit ?? {}, now());
   // the warm-up: the same construction with a scratch network, store, counters, a quiet logger and a sink that drops
   const warmUp: WarmUpBuilder = (pool, leases) => buildAuthoritativePipeline({
     ...spec, iface: 'warm-up', serverIp: WARM_UP_NET.serverIp, subnetMask: WARM_UP_NET.subnetMask, pool, reservations: [], leases,
