@@ -5,9 +5,9 @@
 // RackSeed holds SOL. A BMC without SOL gives its own error.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { startIpmiSim, type IpmiSim } from '../helpers/ipmi-sim.ts';
+import { FakeSerial } from '../helpers/telnet-serial.ts';
 import { IpmiClient } from '../../bmc/ipmi/session/client.ts';
 import { activateSol, type SolConsole } from '../../bmc/ipmi/session/sol-session.ts';
 import { SolInUseError, SolUnavailableError } from '../../bmc/ipmi/session/errors.ts';
@@ -18,42 +18,6 @@ const BASE = 20000 + (process.pid % 20000);
 const SOL_PORT = BASE;       // ipmi_sim with SOL
 const BARE_PORT = BASE + 1;  // ipmi_sim without SOL
 const TELNET_PORT = BASE + 2;
-
-/** The host side of the serial line: strips telnet commands, records what arrived and breaks. */
-class FakeSerial {
-  received = Buffer.alloc(0);
-  breaks = 0;
-  sock: net.Socket | null = null;
-  server: net.Server;
-  private iac: number[] = [];
-  constructor() {
-    this.server = net.createServer((s) => {
-      this.sock = s;
-      s.on('data', (d: Buffer) => this.feed(d));
-      s.on('error', () => undefined);
-    });
-  }
-  private feed(d: Buffer): void {
-    const out: number[] = [];
-    for (const c of d) {
-      if (this.iac.length === 0) { if (c === 255) this.iac.push(c); else out.push(c); continue; }
-      this.iac.push(c);
-      const cmd = this.iac[1];
-      if (cmd === 255) { out.push(255); this.iac = []; } else if (cmd === 243) { this.breaks++; this.iac = []; } else if (cmd >= 251 && cmd <= 254) {
-        if (this.iac.length === 3) this.iac = [];
-      } else this.iac = [];
-    }
-    this.received = Buffer.concat([this.received, Buffer.from(out)]);
-  }
-  /** writes host output (telnet-escaped) */
-  write(b: Buffer): void {
-    const esc: number[] = [];
-    for (const c of b) { esc.push(c); if (c === 255) esc.push(255); }
-    this.sock!.write(Buffer.from(esc));
-  }
-  listen(port: number): Promise<void> { return new Promise((r) => this.server.listen(port, '127.0.0.1', () => r())); }
-  close(): void { this.sock?.destroy(); this.server.close(); }
-}
 
 async function until(what: string, fn: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
