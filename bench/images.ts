@@ -5,7 +5,8 @@
 // Aggregate MB/s = N × size ÷ wall time until the last client finished (MB = 10^6 bytes); every download's size and
 // status are checked, and one download per server is hashed against the image's sha256 first. Rounds alternate
 // the servers (A B A B …); the median round is reported. The page cache is warmed before the first round.
-//   node --import tsx bench/images.ts [--quick] [--size-mb N] [--clients 8,50] [--rounds N]   (or npm run bench -- --only images)
+// The image is the lab-debian cloud image (scripts/setup.sh bench builds it) unless --quick or --size-mb (random data).
+//   node --import tsx bench/images.ts [--quick] [--image debian|synthetic] [--size-mb N] [--clients 8,50] [--rounds N]   (or npm run bench -- --only images)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, linkSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -21,7 +22,9 @@ const REPO = resolve(fileURLToPath(new URL('..', import.meta.url)));
 type Server = 'rackseed' | 'nginx';
 
 export interface ImagesBenchOptions extends Partial<BenchContext> {
-  /** image size in MiB (default 1024; quick 128) */
+  /** debian: the lab-debian cloud image (qcow2, imported → raw; scripts/setup.sh bench builds it); synthetic: random data */
+  image?: 'debian' | 'synthetic';
+  /** synthetic image size in MiB (default 1024; quick 128) */
   sizeMiB?: number;
   clients?: number[];
   rounds?: number;
@@ -124,20 +127,28 @@ const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); retu
 export async function runImagesBench(opts: ImagesBenchOptions = {}): Promise<BenchReport & { results: ImagesBenchResult[] }> {
   const quick = opts.quick ?? false;
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const sizeMiB = opts.sizeMiB ?? (quick ? 128 : 1024);
+  const source = opts.image ?? (quick || opts.sizeMiB ? 'synthetic' : 'debian');
+  let sizeMiB = opts.sizeMiB ?? (quick ? 128 : 1024);
   const clientCounts = opts.clients ?? [8, 50];
   const rounds = opts.rounds ?? (quick ? 1 : 3);
   const dir = mkdtempSync(join(tmpdir(), 'rs-bench-images-'));
   const children: ChildProcess[] = [];
   try {
-    const file = join(dir, 'image.raw');
-    log(`images: making a ${sizeMiB} MiB bootable raw image`);
-    makeImage(file, sizeMiB);
+    let file = join(dir, 'image.raw');
+    if (source === 'debian') {
+      const { ensureLabImages } = await import('../lab/images/index.ts');
+      file = (await ensureLabImages({ debian: true, tiny: false }, { ifMissing: true, log: (l) => log(`images: ${l}`) })).debian!.path;
+      log(`images: the lab-debian cloud image ${file}`);
+    } else {
+      log(`images: making a ${sizeMiB} MiB bootable raw image`);
+      makeImage(file, sizeMiB);
+    }
     const t0 = Date.now();
     const rs = await startRackseed(join(dir, 'data'), file);
     children.push(rs.child);
+    if (source === 'debian') sizeMiB = Math.round(rs.size / 1048576);
     log(`images: imported through the image library in ${((Date.now() - t0) / 1000).toFixed(1)} s (incl. start); RackSeed on 127.0.0.1:${rs.port}`);
-    rmSync(file);
+    if (source === 'synthetic') rmSync(file);
     mkdirSync(join(dir, 'www', 'images'), { recursive: true });
     linkSync(rs.rawPath, join(dir, 'www', 'images', `${rs.sha256}.raw`));
     const nginxPort = await freePort();
@@ -169,10 +180,10 @@ export async function runImagesBench(opts: ImagesBenchOptions = {}): Promise<Ben
     const rows: SummaryRow[] = clientCounts.map((n) => {
       const a = results.find((r) => r.server === 'rackseed' && r.clients === n)!;
       const b = results.find((r) => r.server === 'nginx' && r.clients === n)!;
-      return { bench: 'images', case: `${n} clients × ${sizeMiB} MiB image`, rackseed: `${a.mbPerSec.toFixed(0)} MB/s`, reference: `${b.mbPerSec.toFixed(0)} MB/s (nginx)`, ratio: a.mbPerSec / b.mbPerSec, goal: '≥ 1.0× nginx' };
+      return { bench: 'images', case: `${n} clients × ${sizeMiB} MiB ${source === 'debian' ? 'lab-debian raw' : 'image'}`, rackseed: `${a.mbPerSec.toFixed(0)} MB/s`, reference: `${b.mbPerSec.toFixed(0)} MB/s (nginx)`, ratio: a.mbPerSec / b.mbPerSec, goal: '≥ 1.0× nginx' };
     });
     const md = [
-      `${clientCounts.join(' and ')} concurrent \`curl\` downloads of a ${sizeMiB} MiB raw image (incompressible data), RackSeed's HTTP boot server`,
+      `${clientCounts.join(' and ')} concurrent \`curl\` downloads of ${source === 'debian' ? `the lab-debian cloud image (Debian 12 + cloud-init; its qcow2 imported through the image library → a ${sizeMiB} MiB sparse raw file)` : `a ${sizeMiB} MiB raw image (incompressible data)`}, RackSeed's HTTP boot server`,
       `(\`/images/<sha256>.raw\`, one Node thread) vs nginx-light (worker_processes auto, sendfile), both on 127.0.0.1; median of ${rounds}`,
       'round(s), servers alternating; MB = 10^6 bytes; the page cache holds the file.',
       '',
@@ -193,9 +204,9 @@ export async function runImagesBench(opts: ImagesBenchOptions = {}): Promise<Ben
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, 'size-mb': { type: 'string' }, clients: { type: 'string' }, rounds: { type: 'string' } } });
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, image: { type: 'string' }, 'size-mb': { type: 'string' }, clients: { type: 'string' }, rounds: { type: 'string' } } });
   const r = await runImagesBench({
-    quick: values.quick, sizeMiB: values['size-mb'] ? Number(values['size-mb']) : undefined,
+    quick: values.quick, image: values.image as 'debian' | 'synthetic' | undefined, sizeMiB: values['size-mb'] ? Number(values['size-mb']) : undefined,
     clients: values.clients ? values.clients.split(',').map(Number) : undefined, rounds: values.rounds ? Number(values.rounds) : undefined,
   });
   process.stdout.write(r.markdown + '\n');
