@@ -2,6 +2,7 @@
 // synchronously, until everything handed over is written. If the worker fails, stops answering or exits, the
 // writer writes on the caller's own connection from then on, starting with every batch not known to be written
 // (INSERT OR IGNORE, so rows the worker did write are not doubled): slower, but nothing is lost.
+import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { insertEventRows, type EventRow } from './event-log-db.ts';
 import type { Db } from '../db.ts';
@@ -13,13 +14,21 @@ const START_WAIT_MS = 30_000;
 /** … and then for a batch, before writing the rows itself */
 const WAIT_MS = 5000;
 
+/**
+ * The worker's V8 young generation (MB). Node's default lets each isolate's young generation grow to ~48 MB, which
+ * a thread that only hands rows to SQLite never needs: capped, the daemon's RSS is ~25 MB smaller (bench/hall.ts).
+ */
+const YOUNG_GENERATION_MB = 4;
+
 /** Start the worker; under tsx (a .ts module) it registers tsx first. */
 function startWorker(data: WriterData): Worker {
   const transferList = [data.failures];
-  if (!WORKER_URL.pathname.endsWith('.ts')) return new Worker(WORKER_URL, { workerData: data, transferList });
-  const api = import.meta.resolve('tsx/esm/api');
-  const src = `const { register } = await import(${JSON.stringify(api)}); register(); await import(${JSON.stringify(WORKER_URL.href)});`;
-  return new Worker(src, { eval: true, type: 'module', workerData: data, transferList } as ConstructorParameters<typeof Worker>[1]);
+  const resourceLimits = { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB };
+  if (!WORKER_URL.pathname.endsWith('.ts')) return new Worker(WORKER_URL, { workerData: data, transferList, resourceLimits });
+  // tsx's CommonJS hooks, in the worker's own thread: its ESM hooks (tsx/esm/api) start one more loader thread, a
+  // whole V8 isolate (~10-20 MB of RSS) per worker, for the few modules this worker loads once
+  const src = `require('tsx/cjs/api').register(); require(${JSON.stringify(fileURLToPath(WORKER_URL))});`;
+  return new Worker(src, { eval: true, workerData: data, transferList, resourceLimits });
 }
 
 export class EventLogWriter {

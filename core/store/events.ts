@@ -18,8 +18,26 @@ export interface EventQuery {
   limit?: number;
 }
 
-/** Events the daemon's log keeps (the oldest beyond are deleted). */
-const DEFAULT_KEEP = 500_000;
+/** Events the daemon's log keeps (the oldest beyond are deleted): RACKSEED_EVENT_RETENTION, else this. */
+export const DEFAULT_EVENT_RETENTION = 500_000;
+/** the bounds RACKSEED_EVENT_RETENTION may set */
+export const EVENT_RETENTION_MIN = 1000;
+export const EVENT_RETENTION_MAX = 50_000_000;
+
+/**
+ * The event log's retention from the environment: RACKSEED_EVENT_RETENTION = the number of newest events kept
+ * (1,000 … 50,000,000; `_` separators allowed), DEFAULT_EVENT_RETENTION when unset or empty. Anything else is an
+ * error naming the variable, so a typo does not silently keep everything or nothing.
+ */
+export function eventRetentionFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.RACKSEED_EVENT_RETENTION?.trim();
+  if (!raw) return DEFAULT_EVENT_RETENTION;
+  const n = /^\d[\d_]*$/.test(raw) ? Number(raw.replace(/_/g, '')) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < EVENT_RETENTION_MIN || n > EVENT_RETENTION_MAX) {
+    throw new Error(`RACKSEED_EVENT_RETENTION must be a whole number of events from ${EVENT_RETENTION_MIN} to ${EVENT_RETENTION_MAX} (got "${raw}")`);
+  }
+  return n;
+}
 /** Queued events are handed to the writer at most this long after the first of them was appended… */
 const FLUSH_DELAY_MS = 10;
 /** …or as soon as this many are queued. */
@@ -46,9 +64,9 @@ export class EventStore {
 
   /**
    * Open the event log file at `path` (moving any history `main` still holds into it), written by a worker that
-   * keeps the newest `keep` events (default 500,000: ~150 MB; a DHCP exchange is one event).
+   * keeps the newest `keep` events (default RACKSEED_EVENT_RETENTION or 500,000: ~150 MB; a DHCP exchange is one event).
    */
-  static openLog(path: string, main: Db, warn: (msg: string) => void = (m) => process.emitWarning(m), keep = DEFAULT_KEEP): EventStore {
+  static openLog(path: string, main: Db, warn: (msg: string) => void = (m) => process.emitWarning(m), keep = eventRetentionFromEnv()): EventStore {
     moveLegacyEvents(main, path);
     const reader = openEventLogDb(path);
     const store = new EventStore(reader);
