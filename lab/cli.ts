@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { REPO_ROOT } from './appliance.ts';
 import { DEFAULT_BMC_PASSWORD, DEFAULT_BMC_USER, DEFAULT_ID, labNames, NET, planNodes } from './config.ts';
 import { discoverNodes, sweepBmcs } from './discovery.ts';
+import { ensureLabImages } from './images/index.ts';
+import { registerDebianInBackground, registerLabImage, type BackgroundImage, type LabImageChoice } from './library.ts';
 import { missingPrerequisites } from './prerequisites.ts';
 import { pidAlive, readPidFile } from './processes.ts';
 import { Lab } from './rack.ts';
@@ -23,6 +25,7 @@ const stamp = () => new Date().toISOString().slice(11, 19);
 interface UpOptions {
   id: string; nodes: string; firmware: string; mode: 'authoritative' | 'proxy'; port: string;
   waitAvailable?: boolean; build: boolean; bmcUser: string; bmcPassword: string; timeout: string; redfish: string;
+  images: LabImageChoice;
 }
 
 function build(): void {
@@ -71,12 +74,14 @@ async function up(o: UpOptions): Promise<void> {
   }
 
   let lab: Lab | null = null;
+  let debianImage: BackgroundImage | null = null;
   let finishing = false;
   const abort = new AbortController();
   const finish = (code: number, why: string) => {
     if (finishing) return;
     finishing = true;
     abort.abort();
+    debianImage?.stop();
     say(`\nlab: ${why} — tearing down`);
     void (lab?.forwarder?.close() ?? Promise.resolve()).finally(() => {
       teardownInstance(names);
@@ -100,6 +105,18 @@ async function up(o: UpOptions): Promise<void> {
   say(`RackSeed UI: ${loginUrl(lab)}`);
   say(`API token:   export RACKSEED_TOKEN=${lab.token}`);
   say(`Consoles:    ${join(names.dir, 'nodes', '<node>', 'console.log')}`);
+  if (o.images !== 'none') {
+    // the image library: lab-tiny now (cached by scripts/setup.sh lab), lab-debian built and imported in the background
+    const reg = { url: `unix:${names.apiSocket}`, token: lab.token, progress: (l: string) => say(`[${stamp()}] ${l}`), signal: abort.signal };
+    try {
+      const { tiny } = await ensureLabImages({ tiny: true, debian: false }, { ifMissing: true, log: (l) => say(`lab: ${l}`) });
+      await registerLabImage(tiny!, reg);
+    } catch (err) {
+      if (finishing) return;
+      say(`lab: image lab-tiny not registered: ${(err as Error).message}`);
+    }
+    if (o.images === 'all' && !finishing) debianImage = registerDebianInBackground(reg);
+  }
   say(`Ready. ${o.waitAvailable ? 'Discovering…' : 'Ctrl-C tears the lab down.'}`);
   if (o.waitAvailable) {
     const t0 = Date.now();
@@ -176,6 +193,8 @@ program.command('up')
   .option('--bmc-password <password>', 'BMC password', DEFAULT_BMC_PASSWORD)
   .option('--redfish <n>', 'give the last N nodes a Redfish BMC (HTTPS, self-signed certificate) instead of ipmi_sim', process.env.RACKSEED_LAB_REDFISH ?? '0')
   .option('--timeout <seconds>', 'discovery timeout', '900')
+  .addOption(new Option('--images <which>', 'images registered in the library: all (lab-tiny now, lab-debian built in the background), tiny, none')
+    .choices(['all', 'tiny', 'none']).default(process.env.RACKSEED_LAB_IMAGES ?? 'all'))
   .action((o: UpOptions) => up(o).catch((err: unknown) => {
     say(`lab: ${(err as Error).message}`);
     process.exit(1);

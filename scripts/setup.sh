@@ -66,5 +66,10 @@ bash scripts/build.sh
 node --import tsx agent/build/cli.ts --if-missing
 
 # The lab-tiny image (busybox + the same kernel, ~15 s; rebuilt only when an input changed) under .cache/images/.
-# lab-debian (debootstrap, minutes) is built only when asked: node --import tsx lab/images/cli.ts build --debian
+# lab-debian (debootstrap from Debian's archive: minutes the first time, then cached) for the tests and benchmarks
+# that deploy it (test/e2e/deploy-debian, lab-images-debian; bench deploy/image-serving); `npm run lab` builds it in
+# the background when it is missing (lab/library.ts).
 node --import tsx lab/images/cli.ts build --tiny
+case "$what" in
+  test|bench) node --import tsx lab/images/cli.ts build --debian ;;
+esac

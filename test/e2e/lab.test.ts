@@ -18,6 +18,8 @@ import { namespaceExists } from '../../lab/topology.ts';
 import { REPO_ROOT } from '../../lab/appliance.ts';
 import type { NodeDetail, BmcInfo } from '../../shared/api.ts';
 import type { NodeSummary } from '../../shared/node.ts';
+import type { ImageRecord } from '../../shared/image.ts';
+import { LabApi } from '../../lab/api-client.ts';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -148,8 +150,8 @@ test('virtual rack: 2 nodes swept, discovered, inspected, available, matched to 
   assertGone(lab.names.id, started);
 });
 
-test('lab/cli.ts up: SIGINT tears down every namespace, tap and process', {
-  skip: isRoot ? false : 'needs root', timeout: 120_000,
+test('lab/cli.ts up: lab-tiny and lab-debian registered by name in the image library (lab-debian in the background); SIGINT tears down every namespace, tap and process', {
+  skip: isRoot ? false : 'needs root', timeout: 600_000,
 }, async () => {
   const id = `s${randomBytes(3).toString('hex')}`;
   const child = spawn(process.execPath, ['--import', 'tsx', 'lab/cli.ts', 'up', '--id', id, '--nodes', '1', '--firmware', 'bios',
@@ -160,10 +162,21 @@ test('lab/cli.ts up: SIGINT tears down every namespace, tap and process', {
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   const pids: number[] = [];
   try {
-    await waitFor(`"Ready." from lab/cli.ts up (output so far: ${out})`, 60_000, () => (out.includes('Ready.') ? true : (child.exitCode !== null ? (() => { throw new Error(out); })() : null)));
+    await waitFor(`"Ready." from lab/cli.ts up (output so far: ${out})`, 90_000, () => (out.includes('Ready.') ? true : (child.exitCode !== null ? (() => { throw new Error(out); })() : null)));
+    // lab-tiny is in the library before "Ready."; lab-debian (cached by scripts/setup.sh test) follows in the background
+    assert.match(out.slice(0, out.indexOf('Ready.')), /image lab-tiny: (ready \(bios\+uefi|already in the library)/, out);
+    assert.match(out, /image lab-debian: (checking the cached build|building in the background)/);
     const n = labNames(id);
     const st = readState(n);
     assert.ok(st, 'lab.json written');
+    await waitFor(`lab-debian registered (output so far: ${out})`, 420_000,
+      () => (/image lab-debian: registered/.test(out) ? true : (/lab-debian: not registered/.test(out) ? (() => { throw new Error(out); })() : null)));
+    assert.match(out, /image lab-debian: ready \(bios\+uefi, disk \d+ MiB/);
+    const token = /export RACKSEED_TOKEN=(\S+)/.exec(out)?.[1];
+    assert.ok(token, 'the API token is printed');
+    const lib = await new LabApi(n.apiSocket, token).get<ImageRecord[]>('/api/v1/images');
+    assert.deepEqual(lib.filter((i) => i.state === 'ready').map((i) => i.name).sort(), ['lab-debian', 'lab-tiny']);
+    assert.deepEqual(lib.find((i) => i.name === 'lab-debian')?.sourceFormat, 'qcow2');
     // power the node on through its BMC so a QEMU is running when the signal comes
     execFileSync('ip', ['netns', 'exec', n.appNs, 'ipmitool', '-I', 'lanplus', '-C', '3', '-H', '10.242.0.11',
       '-U', DEFAULT_BMC_USER, '-P', DEFAULT_BMC_PASSWORD, 'chassis', 'power', 'on'], { stdio: 'ignore' });
