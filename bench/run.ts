@@ -5,6 +5,7 @@
 //   npm run bench -- --quick            small counts, a smoke run; the doc is left alone unless --write-doc
 //   npm run bench -- --only dhcp --dhcp-servers rackseed --dhcp-counts 10000 --profile /tmp/prof
 //                                       profile RackSeed's DHCP server (then: node --import tsx bench/lib/cpuprofile-summary.ts FILE)
+//   npm run bench -- --only hall            the 1,000-node hall (bench/hall.ts): rackseed serve, 1,000 simulated PXE clients, Chromium
 //   npm run bench -- --only dhcp --dhcp-topology local --dhcp-servers rackseed-daemon,kea-st
 //                                       one DHCP topology: relayed, or local (the same segment, clients without addresses)
 // Needs root (network namespaces). Every bench runs its subject side by side with reference implementations.
@@ -32,6 +33,7 @@ const BENCHES: BenchEntry[] = [
   { name: 'boot-chain', file: 'boot-chain.ts', fn: 'runBootChainBench', heading: '## Boot chain', owned: true },
   { name: 'redfish', file: 'redfish.ts', fn: 'runRedfishBench', heading: '## Redfish', owned: true },
   { name: 'images', file: 'images.ts', fn: 'runImagesBench', heading: '## Image serving', owned: true },
+  { name: 'hall', file: 'hall.ts', fn: 'runHallBench', heading: '## 1,000-node hall', owned: true },
 ];
 
 const DOC = fileURLToPath(new URL('../docs/BENCHMARKS.md', import.meta.url));
@@ -55,11 +57,12 @@ const program = new Command()
   .option('--dhcp-topology <name>', 'dhcp: relayed or local (same segment) only, instead of both (implies no doc write)')
   .option('--dhcp-counts <n,…>', 'dhcp: client counts instead of 1000,10000 (implies no doc write)')
   .option('--dhcp-repeats <n>', 'dhcp: runs per (server, count) instead of 5, to keep a recorded run short (the doc names the count)')
+  .option('--hall-clients <n>', 'hall: simulated PXE clients instead of 1000 (arriving within a minute; implies no doc write)')
   .option('--boot-repeats <n>', 'boot-chain: boots per path, interleaved (default 3)')
   .option('--profile <dir>', "dhcp: run RackSeed's server under node --cpu-prof, profiles in DIR (stopped with SIGTERM, so no durability check; implies no doc write)")
   .parse();
-const opts = program.opts<{ only?: string; quick: boolean; writeDoc: boolean; dhcpServers?: string; dhcpCounts?: string; dhcpTopology?: string; dhcpRepeats?: string; profile?: string; bootRepeats?: string }>();
-const partial = Boolean(opts.dhcpServers || opts.dhcpCounts || opts.dhcpTopology || opts.profile);
+const opts = program.opts<{ only?: string; quick: boolean; writeDoc: boolean; dhcpServers?: string; dhcpCounts?: string; dhcpTopology?: string; dhcpRepeats?: string; profile?: string; bootRepeats?: string; hallClients?: string }>();
+const partial = Boolean(opts.dhcpServers || opts.dhcpCounts || opts.dhcpTopology || opts.profile || opts.hallClients);
 if (opts.dhcpTopology && opts.dhcpTopology !== 'relayed' && opts.dhcpTopology !== 'local') program.error('--dhcp-topology is relayed or local');
 if (opts.profile) {
   process.env.RS_BENCH_NODE_FLAGS = `--cpu-prof --cpu-prof-dir=${opts.profile}`;
@@ -83,6 +86,7 @@ const ctx: BenchContext & Record<string, unknown> = {
   ...(opts.dhcpTopology ? { topologies: [opts.dhcpTopology] } : {}),
   ...(opts.dhcpRepeats ? { repeats: Number(opts.dhcpRepeats) } : {}),
   ...(opts.bootRepeats ? { bootRepeats: Number(opts.bootRepeats) } : {}),
+  ...(opts.hallClients ? { hallClients: Number(opts.hallClients) } : {}),
 };
 
 interface Outcome { bench: BenchEntry; rows: SummaryRow[]; markdown: string | null; raw: unknown; error: string | null; seconds: number; loadBefore: number; loadAfter: number; at: string }
