@@ -11,8 +11,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from './appliance.ts';
 import { DEFAULT_BMC_PASSWORD, DEFAULT_BMC_USER, DEFAULT_ID, labNames, NET, planNodes } from './config.ts';
 import { discoverNodes, sweepBmcs } from './discovery.ts';
-import { ensureLabImages } from './images/index.ts';
-import { registerDebianInBackground, registerLabImage, type BackgroundImage, type LabImageChoice } from './library.ts';
+import { bringUpLabIronic, ironicInstalled, type LabIronicUp } from './ironic.ts';
 import { missingPrerequisites } from './prerequisites.ts';
 import { pidAlive, readPidFile } from './processes.ts';
 import { Lab } from './rack.ts';
@@ -25,7 +24,7 @@ const stamp = () => new Date().toISOString().slice(11, 19);
 interface UpOptions {
   id: string; nodes: string; firmware: string; mode: 'authoritative' | 'proxy'; port: string;
   waitAvailable?: boolean; build: boolean; bmcUser: string; bmcPassword: string; timeout: string; redfish: string;
-  images: LabImageChoice;
+  ironic: boolean; ironicAuth: 'none' | 'basic'; ironicPort: string;
 }
 
 function build(): void {
@@ -74,19 +73,18 @@ async function up(o: UpOptions): Promise<void> {
   }
 
   let lab: Lab | null = null;
-  let debianImage: BackgroundImage | null = null;
+  let ironic: LabIronicUp | null = null;
   let finishing = false;
   const abort = new AbortController();
   const finish = (code: number, why: string) => {
     if (finishing) return;
     finishing = true;
     abort.abort();
-    debianImage?.stop();
     say(`\nlab: ${why} — tearing down`);
-    void (lab?.forwarder?.close() ?? Promise.resolve()).finally(() => {
+    void Promise.all([lab?.forwarder?.close(), ironic?.forwarder.close()]).finally(() => {
       teardownInstance(names);
       if (lab) reportUplink(lab);
-      say('lab: everything removed (namespaces, taps, bridges, QEMU, BMCs, daemon, forwarder)');
+      say('lab: everything removed (namespaces, taps, bridges, QEMU, BMCs, daemon, Ironic, forwarders)');
       process.exit(code);
     });
   };
@@ -105,17 +103,14 @@ async function up(o: UpOptions): Promise<void> {
   say(`RackSeed UI: ${loginUrl(lab)}`);
   say(`API token:   export RACKSEED_TOKEN=${lab.token}`);
   say(`Consoles:    ${join(names.dir, 'nodes', '<node>', 'console.log')}`);
-  if (o.images !== 'none') {
-    // the image library: lab-tiny now (cached by scripts/setup.sh lab), lab-debian built and imported in the background
-    const reg = { url: `unix:${names.apiSocket}`, token: lab.token, progress: (l: string) => say(`[${stamp()}] ${l}`), signal: abort.signal };
-    try {
-      const { tiny } = await ensureLabImages({ tiny: true, debian: false }, { ifMissing: true, log: (l) => say(`lab: ${l}`) });
-      await registerLabImage(tiny!, reg);
-    } catch (err) {
-      if (finishing) return;
-      say(`lab: image lab-tiny not registered: ${(err as Error).message}`);
-    }
-    if (o.images === 'all' && !finishing) debianImage = registerDebianInBackground(reg);
+  if (o.ironic && !ironicInstalled()) say('Ironic:      not started — Debian\'s Ironic is not installed (bash scripts/setup.sh test)');
+  else if (o.ironic) {
+    // the real Ironic to hand nodes over to (lab/ironic.ts), known to the daemon as its hand-off target
+    ironic = await bringUpLabIronic(lab, o.ironicAuth, Number(o.ironicPort));
+    say(`Ironic API:  ${ironic.hostUrl}  (in the lab: ${ironic.ironic.url}, ${o.ironicAuth === 'basic' ? `HTTP basic, user ${ironic.user}` : 'noauth'}; the daemon's hand-off target)`);
+    say(o.ironicAuth === 'basic'
+      ? `             export OS_ENDPOINT=${ironic.hostUrl} OS_AUTH_TYPE=http_basic OS_USERNAME=${ironic.user} OS_PASSWORD=${ironic.password}; openstack baremetal node list`
+      : `             export OS_ENDPOINT=${ironic.hostUrl} OS_AUTH_TYPE=none; openstack baremetal node list`);
   }
   say(`Ready. ${o.waitAvailable ? 'Discovering…' : 'Ctrl-C tears the lab down.'}`);
   if (o.waitAvailable) {
@@ -193,8 +188,9 @@ program.command('up')
   .option('--bmc-password <password>', 'BMC password', DEFAULT_BMC_PASSWORD)
   .option('--redfish <n>', 'give the last N nodes a Redfish BMC (HTTPS, self-signed certificate) instead of ipmi_sim', process.env.RACKSEED_LAB_REDFISH ?? '0')
   .option('--timeout <seconds>', 'discovery timeout', '900')
-  .addOption(new Option('--images <which>', 'images registered in the library: all (lab-tiny now, lab-debian built in the background), tiny, none')
-    .choices(['all', 'tiny', 'none']).default(process.env.RACKSEED_LAB_IMAGES ?? 'all'))
+  .option('--no-ironic', 'do not start the lab\'s OpenStack Ironic (the hand-off target)')
+  .addOption(new Option('--ironic-auth <kind>', 'the lab Ironic\'s auth: none (noauth, Bifrost\'s) or basic (HTTP basic, Metal3\'s)').choices(['none', 'basic']).default('none'))
+  .option('--ironic-port <port>', 'host port of the Ironic API forwarder (127.0.0.1)', process.env.RACKSEED_IRONIC_PORT ?? '6385')
   .action((o: UpOptions) => up(o).catch((err: unknown) => {
     say(`lab: ${(err as Error).message}`);
     process.exit(1);

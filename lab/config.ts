@@ -30,6 +30,9 @@ export const NET = {
   bmcPrefix: 24,
   bmcNetwork: '10.242.0.0/24',
   bmcFirstHost: 11,
+  /** the lab's Ironic on the BMC segment (its ironic0; API on port 6385): reaches every BMC, the appliance reaches it */
+  ironic: '10.242.0.2',
+  ironicPort: 6385,
   /** IPv6 ULA prefix announced by radvd on br-prov (RA only; iPXE otherwise waits 13–16 s) */
   ulaPrefix: 'fd52:5253:4c41:1::/64',
 } as const;
@@ -99,6 +102,10 @@ export interface LabNames {
   uplinkNs: string;
   /** the daemon's API socket (unix sockets are not namespaced: the host reaches it directly) */
   apiSocket: string;
+  /** the lab's OpenStack Ironic (lab/ironic.ts): its own namespace with ironic0 on br-bmc */
+  ironicNs: string;
+  /** relay socket of Ironic's API (the host forwarder on 127.0.0.1:6385 pipes to it) */
+  ironicSocket: string;
 }
 
 export function labBaseDir(): string {
@@ -112,6 +119,7 @@ export function labNames(id: string): LabNames {
     id, dir,
     rackNs: `${NS_PREFIX}${id}-rack`, appNs: `${NS_PREFIX}${id}-app`, uplinkNs: `${NS_PREFIX}${id}-up`,
     apiSocket: join(dir, 'appliance', 'api.sock'),
+    ironicNs: `${NS_PREFIX}${id}-ironic`, ironicSocket: join(dir, 'ironic', 'api.sock'),
   };
 }
 

@@ -84,6 +84,12 @@ export class Lab {
   private log(line: string): void { this.opts.log?.(line); }
   private save(): void { writeState(this.names, this.state); }
 
+  /** Record processes started beside the rack (the lab's Ironic, lab/ironic.ts) so teardown stops them by PID. */
+  recordPids(p: Partial<LabState['pids']>): void {
+    this.state.pids = { ...this.state.pids, ...p };
+    this.save();
+  }
+
   private async build(): Promise<void> {
     const n = this.names;
     // the lab runs from a checkout: its daemon serves the UI at /, so build it when missing or stale (before anything starts)
@@ -229,7 +235,7 @@ export class Lab {
   /** PIDs the lab started that are still alive (for leak checks). */
   livePids(): number[] {
     const st = readState(this.names) ?? this.state;
-    const all = [st.pids.daemon, st.pids.relay, st.pids.dnsmasq, st.pids.radvd, st.pids.tcpdump, ...st.pids.bmcs, ...this.nodes.map((x) => nodePid(x))];
+    const all = [st.pids.ironic, st.pids.ironicRelay, st.pids.daemon, st.pids.relay, st.pids.dnsmasq, st.pids.radvd, st.pids.tcpdump, ...st.pids.bmcs, ...this.nodes.map((x) => nodePid(x))];
     return all.filter((p): p is number => typeof p === 'number' && pidAlive(p));
   }
 

@@ -14,7 +14,7 @@ export interface LabState {
   /** PID of the process that brought the lab up (the CLI or a test); null once it handed over */
   ownerPid: number | null;
   createdAt: number;
-  pids: { radvd?: number; tcpdump?: number; daemon?: number; relay?: number; dnsmasq?: number; bmcs: number[] };
+  pids: { radvd?: number; tcpdump?: number; daemon?: number; relay?: number; dnsmasq?: number; bmcs: number[]; ironic?: number; ironicRelay?: number };
   nodeDirs: string[];
 }
 
@@ -53,11 +53,11 @@ function namespaceList(): string[] {
 /** Stop everything of instance `n` and delete its namespaces. Idempotent. `removeDir` also deletes its folder. */
 export function teardownInstance(n: LabNames, opts: { removeDir?: boolean; graceMs?: number } = {}): void {
   const st = readState(n);
-  const nss = [n.rackNs, n.appNs, n.uplinkNs];
+  const nss = [n.rackNs, n.appNs, n.uplinkNs, n.ironicNs];
   // nodes first (they are the biggest), then the daemon and the helpers
   const nodePids = (st?.nodeDirs ?? []).map((d) => readPidFile(join(d, 'power.pid'))).filter((p): p is number => p !== null);
   killAll(nodePids, 1000);
-  const recorded = [st?.pids.daemon, st?.pids.relay, st?.pids.dnsmasq, st?.pids.radvd, ...(st?.pids.bmcs ?? []), st?.pids.tcpdump]
+  const recorded = [st?.pids.ironic, st?.pids.ironicRelay, st?.pids.daemon, st?.pids.relay, st?.pids.dnsmasq, st?.pids.radvd, ...(st?.pids.bmcs ?? []), st?.pids.tcpdump]
     .filter((p): p is number => typeof p === 'number');
   killAll(recorded, opts.graceMs ?? 3000);
   // anything else left inside our namespaces (QEMU started by a BMC after we read its pid file, children)
@@ -75,7 +75,7 @@ export function teardownInstance(n: LabNames, opts: { removeDir?: boolean; grace
 export function listInstances(): string[] {
   const ids = new Set<string>();
   for (const ns of namespaceList()) {
-    const m = ns.startsWith(NS_PREFIX) ? /^rslab-([a-z0-9]{1,12})-(rack|app|up)$/.exec(ns) : null;
+    const m = ns.startsWith(NS_PREFIX) ? /^rslab-([a-z0-9]{1,12})-(rack|app|up|ironic)$/.exec(ns) : null;
     if (m) ids.add(m[1]);
   }
   try {

@@ -11,6 +11,7 @@
 //                                                   /api/v1/config/network starts them again)
 //   GET  /api/v1/handoff/stop                      → HandoverStopState
 //   GET  /api/v1/engines                           → EngineInfo[]   (passwords never; `passwordSet` only)
+//   PUT  /api/v1/engines        HandoffRequest['engine'] → EngineRef (checked, then saved: a hand-off target)
 //   GET  /api/v1/export?format=F[&nodes=ID,ID][&secrets=1] → the file (text; `x-rackseed-secrets: included|omitted`)
 //   POST /api/v1/import         { csv: string }    → ImportResult   (400 naming the row and field; nothing imported)
 // Node references in `nodes` are RackSeed ids, boot MACs or serials (as the CLI resolves them).

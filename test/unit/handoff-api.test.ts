@@ -148,3 +148,15 @@ test('the CLI takes no password on its command line and says where it comes from
   const noUrl = await run(['handoff', nodeId]);
   assert.equal(noUrl.code, EXIT.USAGE);
 });
+
+test('PUT /api/v1/engines registers a hand-off target only when it answers (502 naming the reason otherwise); unauthenticated 401', async () => {
+  const dead = await call<{ error: string }>('PUT', '/api/v1/engines', { kind: 'ironic', url: deadUrl });
+  assert.equal(dead.status, 502);
+  const old = await call<{ error: string }>('PUT', '/api/v1/engines', { kind: 'ironic', url: oldUrl });
+  assert.equal(old.status, 502);
+  assert.match(old.body.error, /1\.10/);
+  const engines = await call<{ url: string }[]>('GET', '/api/v1/engines');
+  assert.ok(!engines.body.some((e) => e.url === deadUrl || e.url === oldUrl), 'nothing saved for a refused engine');
+  const anon = await fetch(d.url + '/api/v1/engines', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'ironic', url: deadUrl }) });
+  assert.equal(anon.status, 401);
+});

@@ -17,6 +17,14 @@ import type { Inventory } from '../../../shared/inventory.ts';
 
 const NodeRefs = Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1, maxItems: 10_000 });
 
+const EngineBody = Type.Object({
+    kind: Type.Literal('ironic'),
+    url: Type.String({ minLength: 1, maxLength: 2048 }),
+    auth: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('basic')])),
+    user: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    password: Type.Optional(Type.String({ maxLength: 1024 })),
+  }, { additionalProperties: false });
+
 const HandoffBody = Type.Object({
   nodes: NodeRefs,
   engine: Type.Object({
@@ -93,6 +101,10 @@ export function registerHandoffRoutes(app: FastifyInstance, o: ApiServerOptions)
   });
 
   app.get('/api/v1/handoff/stop', async () => ({ stoppedAt: core.handoff.handoverStopped()?.at ?? null, owned: core.handoff.handoverStopped()?.owned ?? null }));
+
+  // register an engine as a hand-off target (checked first: 502 when it does not answer or refuses the credentials;
+  // the password sealed in the secret store); the UI's hand-off dialog offers the known ones
+  app.put('/api/v1/engines', { schema: { body: EngineBody } }, async (req) => core.handoff.saveEngine(req.body as HandoffRequest['engine']));
 
   app.get('/api/v1/engines', async () => core.handoff.store.engines((id) => core.config.hasSecret(`engine.${id}`)));
 
