@@ -37,6 +37,9 @@ const COLUMNS: Record<keyof NodePatch, string> = {
   bmcAddress: 'bmc_address', bmcMatchedBy: 'bmc_matched_by', poweredOnByRackSeed: 'powered_on_by_rackseed',
 };
 
+/** The columns toSummary reads: lists select these, not the inventory. */
+const SUMMARY_COLUMNS = 'id, mac, ip, state, maintenance, last_error, firmware, serial, uuid, bmc_address, bmc_matched_by, power, powered_on_by_rackseed, cpu, memory_mib, disk_gib, created_at, updated_at';
+
 export class NodeStore {
   /**
    * Every MAC that has a node row, plus any whose create() was rolled back (a superset, never missing one: nodes
@@ -90,12 +93,14 @@ export class NodeStore {
 
   /** All nodes, oldest first. */
   list(): NodeSummary[] {
-    return (prepared(this.db, 'SELECT * FROM nodes ORDER BY created_at, id').all() as NodeRow[]).map((r) => this.toSummary(r));
+    // the summary's columns only: not the inventory JSON (~2 KB a node), which made GET /api/v1/nodes read and
+    // copy ~2 MB at 1,000 nodes (bench/hall.ts)
+    return (prepared(this.db, `SELECT ${SUMMARY_COLUMNS} FROM nodes ORDER BY created_at, id`).all() as NodeRow[]).map((r) => this.toSummary(r));
   }
 
   /** Nodes currently in `state`. */
   listInState(state: NodeState): NodeSummary[] {
-    return (prepared(this.db, 'SELECT * FROM nodes WHERE state = ?').all(state) as NodeRow[]).map((r) => this.toSummary(r));
+    return (prepared(this.db, `SELECT ${SUMMARY_COLUMNS} FROM nodes WHERE state = ?`).all(state) as NodeRow[]).map((r) => this.toSummary(r));
   }
 
   /** Apply `patch`; returns the updated node, or null if no such node. */
@@ -143,6 +148,7 @@ export class NodeStore {
     return row?.agent_token_hash ?? null;
   }
 
+  /** (reads only SUMMARY_COLUMNS of `r`) */
   private toSummary(r: NodeRow): NodeSummary {
     let bmc: BmcRef | null = null;
     if (r.bmc_address) {
