@@ -34,6 +34,7 @@ const BENCHES: BenchEntry[] = [
   { name: 'redfish', file: 'redfish.ts', fn: 'runRedfishBench', heading: '## Redfish', owned: true },
   { name: 'images', file: 'images.ts', fn: 'runImagesBench', heading: '## Image serving', owned: true },
   { name: 'hall', file: 'hall.ts', fn: 'runHallBench', heading: '## 1,000-node hall', owned: true },
+  { name: 'sol', file: 'sol.ts', fn: 'runSolBench', heading: '## Serial-over-LAN console', owned: true },
 ];
 
 const DOC = fileURLToPath(new URL('../docs/BENCHMARKS.md', import.meta.url));
