@@ -28,6 +28,7 @@ import { HandoffService, type HandoffOptions } from './handoff/service.ts';
 import { ImageLibrary } from './images/library.ts';
 import { DeployService, deployOptionsFromEnv, type DeployOptions } from './deploy/service.ts';
 import type { IpmiClient } from '../bmc/ipmi/session/client.ts';
+import { SeedService, type SeedOptions } from './seed/service.ts';
 
 export interface CoreOptions {
   /** data directory (created 0700 if missing) holding rackseed.db, events.db, secret.key and run/; null = in-memory
@@ -48,6 +49,8 @@ export interface CoreOptions {
   handoff?: HandoffOptions;
   /** deploy/release limits and timeouts (default: from the environment, deployOptionsFromEnv) */
   deploy?: DeployOptions;
+  /** the seed's polling and limits (tests) */
+  seed?: SeedOptions;
   /** ip → mac from the DHCP leases (for TFTP/HTTP clients); default: node store only */
   ipToMac?: (ip: string) => string | null;
 }
@@ -88,6 +91,8 @@ export class Core {
   readonly images: ImageLibrary;
   /** deploy and release jobs, their agent commands and progress (core/deploy/service.ts) */
   readonly deploys: DeployService;
+  /** the seed: control node, hand-off to its Ironic, pivot (core/seed/, issue 17) */
+  readonly seed: SeedService;
 
   constructor(opts: CoreOptions) {
     this.log = opts.logger;
@@ -139,6 +144,7 @@ export class Core {
     this.sweeps = new SweepService(this, opts.ipmi ?? null, opts.sweep, this.redfish);
     this.images = new ImageLibrary({ db: this.db, bus: this.bus, dir: imagesDir, log: this.log.child({ svc: 'images' }) });
     this.deploys = new DeployService(this, connector, opts.deploy ?? deployOptionsFromEnv());
+    this.seed = new SeedService(this, opts.seed);
   }
 
   /** After opening: settle what a crash interrupted (resume jobs or move their nodes to error). */
@@ -147,6 +153,7 @@ export class Core {
     this.handoff.resume();
     this.images.recover();
     this.deploys.resume();
+    this.seed.recover();
   }
 
   close(): void {
@@ -154,6 +161,7 @@ export class Core {
     void this.redfish?.close();
     this.handoff.stop();
     this.deploys.stop();
+    this.seed.stop();
     this.images.close();
     this.events.close();
     this.db.close();

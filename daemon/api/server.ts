@@ -20,6 +20,7 @@ import { registerLoginRoutes } from './routes/login.ts';
 import { registerImageRoutes } from './routes/images.ts';
 import { registerHandoffRoutes } from './routes/handoff.ts';
 import { registerDeployRoutes } from './routes/deploy.ts';
+import { registerSeedRoutes } from './routes/seed.ts';
 import { sendError } from './errors.ts';
 import { installAccessControl, looksLikeApiPath, type RouteRecord } from './access.ts';
 
@@ -86,6 +87,7 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
   registerStreamRoute(app, opts);
   registerHandoffRoutes(app, opts);
   registerDeployRoutes(app, opts);
+  registerSeedRoutes(app, opts);
 
   if (opts.uiDir && existsSync(opts.uiDir)) {
     const uiDir = opts.uiDir;
