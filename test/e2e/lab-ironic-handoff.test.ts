@@ -121,3 +121,44 @@ test('npm run lab: real Ironic in the lab, hand-off through RackSeed, power-on t
   for (const ns of [names.rackNs, names.appNs, names.uplinkNs, names.ironicNs]) assert.equal(namespaceExists(ns), false, `namespace ${ns} left behind`);
   assert.deepEqual(pids.filter(pidAlive), [], 'no lab process left (Ironic and its relay included)');
 });
+
+test('npm run lab -- --ironic-auth basic: the lab Ironic asks for HTTP basic auth, the daemon holds the password, openstack baremetal works with the printed credentials', {
+  skip: isRoot ? (ironicInstalled() ? false : 'Debian\'s Ironic is not installed (bash scripts/setup.sh test)') : 'needs root (namespaces, QEMU taps)', timeout: 600_000,
+}, async () => {
+  const id = `t${randomBytes(3).toString('hex')}`;
+  const names = labNames(id);
+  const token = randomBytes(24).toString('base64url');
+  const scratch = mkdtempSync(join(tmpdir(), 'rs-lab-ironic-basic-'));
+  let out = '';
+  // no discovery: the node stays off (no VM boots)
+  const cli: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'lab/cli.ts', 'up', '--id', id, '--nodes', '1', '--firmware', 'bios', '--no-build',
+    '--images', 'none', '--port', '0', '--ironic-port', '0', '--ironic-auth', 'basic'],
+  { env: { ...process.env, RACKSEED_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] });
+  cli.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+  cli.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+  let pids: number[] = [];
+  try {
+    await waitFor(`the lab (${out.slice(-3000)})`, 500_000, () => /Ready\. Ctrl-C/.test(out) || (cli.exitCode !== null && (() => { throw new Error(`lab exited ${cli.exitCode}: ${out.slice(-4000)}`); })()));
+    const m = /export OS_ENDPOINT=(http:\/\/127\.0\.0\.1:\d+) OS_AUTH_TYPE=http_basic OS_USERNAME=(\S+) OS_PASSWORD=(\S+); openstack baremetal node list/.exec(out);
+    assert.ok(m, out);
+    const [, hostUrl, user, password] = m;
+    assert.match(out, /Ironic API:\s+http:\/\/127\.0\.0\.1:\d+\s+\(in the lab: http:\/\/10\.242\.0\.2:6385, HTTP basic, user rackseed-lab;/);
+    const api = new LabApi(names.apiSocket, token);
+    const engines = await api.get<EngineInfo[]>('/api/v1/engines');
+    assert.deepEqual(engines.map((e) => [e.url, e.auth, e.user, e.passwordSet]), [['http://10.242.0.2:6385', 'basic', 'rackseed-lab', true]]);
+    assert.ok(!JSON.stringify(engines).includes(password!), 'the password is never in an API answer');
+    const env = { PATH: '/usr/bin:/bin', HOME: scratch, OS_ENDPOINT: hostUrl!, OS_AUTH_TYPE: 'http_basic', OS_USERNAME: user!, OS_BAREMETAL_API_VERSION: '1.82' };
+    assert.deepEqual(JSON.parse(execFileSync('/usr/bin/baremetal', ['node', 'list', '-f', 'json'], { env: { ...env, OS_PASSWORD: password! }, encoding: 'utf8', timeout: 60_000 })), []);
+    const anon = await fetch(`${hostUrl}/v1/nodes`, { headers: { 'x-openstack-ironic-api-version': '1.82' } });
+    assert.equal(anon.status, 401, 'the lab Ironic refuses a request without credentials');
+  } finally {
+    pids = [...Object.values(readState(names)?.pids ?? {}).flat().filter((p): p is number => typeof p === 'number')];
+    if (cli.exitCode === null) {
+      cli.kill('SIGTERM');
+      await waitFor('the lab CLI to exit', 60_000, () => cli.exitCode !== null);
+    }
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  for (const ns of [names.rackNs, names.appNs, names.uplinkNs, names.ironicNs]) assert.equal(namespaceExists(ns), false, `namespace ${ns} left behind`);
+  assert.deepEqual(pids.filter(pidAlive), [], 'no lab process left');
+});
