@@ -77,6 +77,10 @@ export class SolConsole extends EventEmitter {
     // count is one byte)
     this.chunk = Math.max(1, Math.min(255, payload.inboundSize > 4 ? payload.inboundSize - 4 : payload.inboundSize || 32));
     this.unsubscribe = session.onPayload(PayloadType.Sol, payload.port, (p) => this.receive(p), () => { this.stats.dropped++; });
+    // an empty sequenced packet first: a BMC that keeps the previous console's last sequence number (ipmi_sim
+    // does) would take our first packet for a retransmission of its and drop the characters in it
+    this.queue.push({ data: Buffer.alloc(0), breakSignal: false });
+    this.pump();
   }
 
   /** Queues characters for the host's serial port. */
