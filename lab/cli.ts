@@ -12,6 +12,8 @@ import { REPO_ROOT } from './appliance.ts';
 import { DEFAULT_BMC_PASSWORD, DEFAULT_BMC_USER, DEFAULT_ID, labNames, NET, planNodes } from './config.ts';
 import { discoverNodes, sweepBmcs } from './discovery.ts';
 import { bringUpLabIronic, ironicInstalled, type LabIronicUp } from './ironic.ts';
+import { ensureLabImages } from './images/index.ts';
+import { registerDebianInBackground, registerLabImage, type BackgroundImage, type LabImageChoice } from './library.ts';
 import { missingPrerequisites } from './prerequisites.ts';
 import { pidAlive, readPidFile } from './processes.ts';
 import { Lab } from './rack.ts';
@@ -25,6 +27,7 @@ interface UpOptions {
   id: string; nodes: string; firmware: string; mode: 'authoritative' | 'proxy'; port: string;
   waitAvailable?: boolean; build: boolean; bmcUser: string; bmcPassword: string; timeout: string; redfish: string;
   ironic: boolean; ironicAuth: 'none' | 'basic'; ironicPort: string;
+  images: LabImageChoice;
 }
 
 function build(): void {
@@ -74,12 +77,14 @@ async function up(o: UpOptions): Promise<void> {
 
   let lab: Lab | null = null;
   let ironic: LabIronicUp | null = null;
+  let debianImage: BackgroundImage | null = null;
   let finishing = false;
   const abort = new AbortController();
   const finish = (code: number, why: string) => {
     if (finishing) return;
     finishing = true;
     abort.abort();
+    debianImage?.stop();
     say(`\nlab: ${why} — tearing down`);
     void Promise.all([lab?.forwarder?.close(), ironic?.forwarder.close()]).finally(() => {
       teardownInstance(names);
@@ -111,6 +116,18 @@ async function up(o: UpOptions): Promise<void> {
     say(o.ironicAuth === 'basic'
       ? `             export OS_ENDPOINT=${ironic.hostUrl} OS_AUTH_TYPE=http_basic OS_USERNAME=${ironic.user} OS_PASSWORD=${ironic.password}; openstack baremetal node list`
       : `             export OS_ENDPOINT=${ironic.hostUrl} OS_AUTH_TYPE=none; openstack baremetal node list`);
+  }
+  if (o.images !== 'none') {
+    // the image library: lab-tiny now (cached by scripts/setup.sh lab), lab-debian built and imported in the background
+    const reg = { url: `unix:${names.apiSocket}`, token: lab.token, progress: (l: string) => say(`[${stamp()}] ${l}`), signal: abort.signal };
+    try {
+      const { tiny } = await ensureLabImages({ tiny: true, debian: false }, { ifMissing: true, log: (l) => say(`lab: ${l}`) });
+      await registerLabImage(tiny!, reg);
+    } catch (err) {
+      if (finishing) return;
+      say(`lab: image lab-tiny not registered: ${(err as Error).message}`);
+    }
+    if (o.images === 'all' && !finishing) debianImage = registerDebianInBackground(reg);
   }
   say(`Ready. ${o.waitAvailable ? 'Discovering…' : 'Ctrl-C tears the lab down.'}`);
   if (o.waitAvailable) {
@@ -191,6 +208,8 @@ program.command('up')
   .option('--no-ironic', 'do not start the lab\'s OpenStack Ironic (the hand-off target)')
   .addOption(new Option('--ironic-auth <kind>', 'the lab Ironic\'s auth: none (noauth, Bifrost\'s) or basic (HTTP basic, Metal3\'s)').choices(['none', 'basic']).default('none'))
   .option('--ironic-port <port>', 'host port of the Ironic API forwarder (127.0.0.1)', process.env.RACKSEED_IRONIC_PORT ?? '6385')
+  .addOption(new Option('--images <which>', 'images registered in the library: all (lab-tiny now, lab-debian built in the background), tiny, none')
+    .choices(['all', 'tiny', 'none']).default(process.env.RACKSEED_LAB_IMAGES ?? 'all'))
   .action((o: UpOptions) => up(o).catch((err: unknown) => {
     say(`lab: ${(err as Error).message}`);
     process.exit(1);
