@@ -70,6 +70,10 @@ export async function runSolBench(opts: BenchContext & { keys?: number }): Promi
         if (Date.now() > end || child.exitCode !== null) throw new Error(`ipmitool sol activate did not start: ${out}`);
         await new Promise((res) => setTimeout(res, 20));
       }
+      // ipmi_sim keeps the previous console's last SOL sequence number: ipmitool's first packet may be taken
+      // for a retransmission and its character dropped — one sacrificial character first
+      child.stdin.write('z');
+      await new Promise((res) => setTimeout(res, 1500));
       await measure(5, (c) => child.stdin.write(c), () => out);
       r.ipmitool.push(...await measure(n / 2, (c) => child.stdin.write(c), () => out));
       child.stdin.write('\r~.');
