@@ -4,6 +4,7 @@ import { ApiClient, ApiError, type DownloadedFile } from './api/client.ts';
 import type { NetworkConfig, PowerAction, BootDevRequest } from '../shared/api.ts';
 import type { ExportFormat, HandoffRecord, HandoffRequest, ImportResult } from '../shared/handoff.ts';
 import type { BatchDeployRequest, Deployment } from '../shared/deploy.ts';
+import type { SeedRecord, SeedRequest } from '../shared/seed.ts';
 import { IMAGE_NAME, IMAGE_NAME_RULE, type ImageRecord } from '../shared/image.ts';
 import { uploadImage, type XhrFactory } from './api/upload.ts';
 import { appStore, type AppStore } from './store/store.ts';
@@ -66,6 +67,7 @@ export async function loadSnapshot(): Promise<void> {
     guarded('BMCs', async () => s.setBmcs(await api().bmcs())),
     loadHandoffs(),
     loadDeploy(),
+    guarded('Seed', async () => s.setSeed(await api().seed())),
   ]);
 }
 
@@ -355,5 +357,51 @@ export async function releaseNodes(ids: string[], erase: boolean): Promise<Deplo
   } catch (err) {
     const body = err instanceof ApiError ? err.body as { nodes?: { node: string; error: string }[] } | null : null;
     return { ok: false, message: errorText(err), nodes: body && typeof body === 'object' && Array.isArray(body.nodes) ? body.nodes : [] };
+  }
+}
+
+// ── the seed (issue 17) ──
+
+/** The daemon's plan for `control` (none: the node it proposes); the answer goes to `seedPlan`. */
+export async function loadSeedPlan(control?: string): Promise<void> {
+  await guarded('Seed plan', async () => store.getState().setSeedPlan(await api().seedPlan(control)));
+}
+
+export type SeedAction = { ok: true; seed: SeedRecord } | { ok: false; status: number | null; message: string };
+
+async function seedCall(fn: () => Promise<SeedRecord>): Promise<SeedAction> {
+  try {
+    const seed = await fn();
+    store.getState().setSeed(seed);
+    return { ok: true, seed };
+  } catch (err) {
+    return { ok: false, status: err instanceof ApiError ? err.status : null, message: errorText(err) };
+  }
+}
+
+/** POST /seed. A refusal (too small, a seed running, no control image, bad addresses) comes back for the step to show. */
+export function startSeed(req: SeedRequest): Promise<SeedAction> { return seedCall(() => api().startSeed(req)); }
+
+/** Continue a failed seed from the stage it stopped at. */
+export function resumeSeed(): Promise<SeedAction> { return seedCall(() => api().resumeSeed()); }
+
+/** Take every node of the seed back: RackSeed answers and drives them again (the control node's Ironic keeps its records). */
+export async function rollbackSeed(): Promise<SeedAction> {
+  const r = await seedCall(() => api().rollbackSeed());
+  if (r.ok) {
+    store.getState().notify('info', 'Seed rolled back: RackSeed answers and drives every node of the seed again');
+    await loadHandoffs();
+  }
+  return r;
+}
+
+export type CredentialsOutcome = { ok: true; file: DownloadedFile } | { ok: false; message: string };
+
+/** The site's credentials file, only when the engineer asks (the daemon records each time it hands it out). */
+export async function seedCredentials(): Promise<CredentialsOutcome> {
+  try {
+    return { ok: true, file: await api().seedCredentials() };
+  } catch (err) {
+    return { ok: false, message: errorText(err) };
   }
 }

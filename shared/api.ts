@@ -41,10 +41,12 @@
 //   DELETE /api/v1/images/:id                 → ImageRecord (as it was; an import in progress is stopped)
 //   POST /api/v1/nodes/:id/deploy, POST /api/v1/deploy, POST /api/v1/nodes/:id/release, POST /api/v1/release,
 //   GET  /api/v1/deployments, GET /api/v1/nodes/:id/deployment, GET|PUT /api/v1/deploy/settings → shared/deploy.ts
+//   GET|POST /api/v1/seed, GET /api/v1/seed/plan, POST /api/v1/seed/resume|rollback, GET /api/v1/seed/credentials → shared/seed.ts
 //   WS   /api/v1/stream                       → per frame: a StreamMessage, or a JSON array of them (in order)
 import type { NodeEvent, NodeState, NodeSummary } from './node.ts';
 import type { ImageRecord } from './image.ts';
 import type { Deployment } from './deploy.ts';
+import type { SeedRecord } from './seed.ts';
 
 export interface Health { version: string; uptimeSec: number; configured: boolean }
 
@@ -163,4 +165,7 @@ export type StreamMessage =
   | { type: 'image'; payload: ImageRecord }
   | { type: 'image-removed'; payload: { id: string; name: string } }
   /** a deploy or clean started, changed stage, or progressed (shared/deploy.ts) */
-  | { type: 'deploy'; payload: Deployment };
+  | { type: 'deploy'; payload: Deployment }
+  /** the seed (shared/seed.ts) started, moved to a stage, progressed within one, failed, finished, resumed or was rolled
+   *  back: the whole record as GET /api/v1/seed answers it (never a password) */
+  | { type: 'seed'; payload: SeedRecord };

@@ -60,6 +60,8 @@ export interface SeedPlan {
   nodes: SeedPlanNode[];
   /** why no node can be the control node, or why the asked one cannot */
   problem: string | null;
+  /** the control image's memory need (MiB): a node with less RAM cannot be the control node */
+  minMemoryMiB: number;
 }
 
 export interface SeedReportNode {

@@ -103,7 +103,7 @@ export class SeedService {
       const why = this.handoffProblem(n);
       return { ...base, action: why ? 'skip' : 'handoff', reason: why };
     });
-    return { control: control?.id ?? null, nodes: out, problem };
+    return { control: control?.id ?? null, nodes: out, problem, minMemoryMiB: this.o.minMemoryMiB };
   }
 
   /** Why a node would not be handed over by the seed (it stays RackSeed's), or null. */
@@ -175,11 +175,16 @@ export class SeedService {
     }
   }
 
-  /** Continue a failed seed from the stage that failed. 409 when none failed. */
+  /** Continue a failed seed from the stage that failed, with that stage's time budget (wait-ironic's) counted afresh:
+   *  the engineer fixed something and asks again. 409 when none failed. (A kill -9 resumes through recover(), which
+   *  keeps the budget.) */
   resume(): SeedRecord {
     const cur = this.store.latest();
     if (!cur || cur.status !== 'failed') throw new CoreError(409, cur ? `the seed is ${cur.status}, not failed` : 'no seed');
+    this.store.stage(cur.id, cur.stage, { status: 'pending', startedAt: null, finishedAt: null, error: null });
     this.store.finish(cur.id, 'running', null, null);
+    this.core.bus.record({ source: 'api', kind: 'seed-resumed', mac: null, nodeId: cur.controlNode, message: `seed ${cur.id} resumed at stage ${cur.stage} (it had stopped: ${cur.error ?? 'no reason'})` });
+    this.publish();
     this.kick(cur.id);
     return this.get()!;
   }
@@ -193,6 +198,7 @@ export class SeedService {
     this.core.handoff.takeBack(ids);
     this.store.finish(cur.id, 'rolled-back', null, cur.error);
     this.core.bus.record({ source: 'api', kind: 'seed-rollback', mac: null, nodeId: null, message: `seed ${cur.id} rolled back: RackSeed owns its ${ids.length} node(s) again (Ironic keeps its records)` });
+    this.publish();
     return this.get()!;
   }
 
@@ -236,9 +242,18 @@ export class SeedService {
     this.running = this.run(id).catch((err: unknown) => { this.log.error({ err }, 'seed crashed'); }).finally(() => { this.running = null; });
   }
 
+  /** The seed as it is now, to every stream client ('seed' messages, shared/api.ts). */
   private publish(): void {
     const r = this.get();
-    if (r) this.core.bus.publish({ type: 'seed', payload: r } as never);
+    if (r) this.core.bus.publish({ type: 'seed', payload: r });
+  }
+
+  /** A running stage's progress text, published when it changed (the stages poll every pollMs). */
+  private progress(id: string, name: SeedStageName, detail: string): void {
+    const cur = this.store.get(id)?.stages.find((s) => s.name === name);
+    if (cur?.detail === detail) return;
+    this.store.stage(id, name, { detail });
+    this.publish();
   }
 
   private async run(id: string): Promise<void> {
@@ -308,7 +323,7 @@ export class SeedService {
       if (!d) throw new StageError('the control node\'s deployment disappeared');
       if (d.stage === 'failed') throw new StageError(`the control node's deploy failed: ${d.error ?? 'no reason given'}`);
       if (d.stage === 'done') return `${row.image} on ${d.disk?.name ?? 'its disk'}, booted (${d.bootedVia ?? 'seen'})`;
-      this.store.stage(row.id, 'deploy-control', { detail: `deploy ${d.stage}${d.totalBytes ? ` ${Math.round((100 * d.bytes) / d.totalBytes)} %` : ''}` });
+      this.progress(row.id, 'deploy-control', `deploy ${d.stage}${d.totalBytes ? ` ${Math.round((100 * d.bytes) / d.totalBytes)} %` : ''}`);
       await sleep(this.o.pollMs);
     }
   }
@@ -352,7 +367,7 @@ export class SeedService {
       const recs = h.records(row.nodes);
       const runningN = recs.filter((r) => r.status === 'running').length;
       const failed = recs.filter((r) => r.status === 'failed');
-      this.store.stage(row.id, 'handoff', { detail: `${recs.filter((r) => r.owner !== 'rackseed').length}/${row.nodes.length} handed over${runningN ? `, ${runningN} running` : ''}` });
+      this.progress(row.id, 'handoff', `${recs.filter((r) => r.owner !== 'rackseed').length}/${row.nodes.length} handed over${runningN ? `, ${runningN} running` : ''}`);
       if (runningN === 0) {
         // one retry per stage run of a hand-off that failed: after a kill -9 between Ironic's answer to a POST and the
         // hand-off job's record of it, the resumed job can meet its own port ("already exists"); its rollback removed

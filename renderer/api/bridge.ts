@@ -7,7 +7,7 @@ import type { NodeEvent } from '../../shared/node.ts';
 import type { AppStore } from '../store/store.ts';
 import type { NodeUpdate } from '../store/slices.ts';
 
-const MESSAGE_TYPES: ReadonlySet<string> = new Set(['event', 'node', 'node-state', 'sweep', 'services', 'job', 'image', 'image-removed', 'deploy']);
+const MESSAGE_TYPES: ReadonlySet<string> = new Set(['event', 'node', 'node-state', 'sweep', 'services', 'job', 'image', 'image-removed', 'deploy', 'seed']);
 
 /**
  * Parse one frame: a StreamMessage, or an array of them (the daemon sends the messages of one turn together).
@@ -46,6 +46,7 @@ export function applyStreamMessage(store: AppStore, msg: StreamMessage): void {
     case 'image': s.upsertImage(msg.payload); break;
     case 'image-removed': s.removeImage(msg.payload.id); break;
     case 'deploy': s.upsertDeployment(msg.payload); break;
+    case 'seed': s.setSeed(msg.payload); break;
     case 'job': {
       const job = msg.payload;
       if (job.kind === 'handoff') s.setHandoffJob(job);

@@ -9,6 +9,7 @@ import type { NodeEvent, NodeSummary } from '../../shared/node.ts';
 import type { EngineInfo, ExportFormat, HandoffRecord, HandoffRequest, ImportResult } from '../../shared/handoff.ts';
 import type { ImageRecord } from '../../shared/image.ts';
 import type { BatchDeployRequest, Deployment } from '../../shared/deploy.ts';
+import type { SeedPlan, SeedRecord, SeedRequest } from '../../shared/seed.ts';
 import type { ApiConnection } from './connection.ts';
 import { attachmentName } from '../lib/handoff.ts';
 
@@ -141,4 +142,19 @@ export class ApiClient {
   release(nodes: string[], erase = false): Promise<Deployment[]> { return this.request('POST', '/api/v1/release', { nodes, erase }); }
   /** Remove an image (an import in progress is stopped first); answers the record as it was. */
   deleteImage(id: string): Promise<ImageRecord> { return this.request('DELETE', `/api/v1/images/${encodeURIComponent(id)}`); }
+
+  // ── the seed (shared/seed.ts) ──
+  /** The plan: the control node proposed (or `control`, checked), and what happens to every other node. */
+  seedPlan(control?: string): Promise<SeedPlan> { return this.request('GET', '/api/v1/seed/plan' + (control ? `?control=${encodeURIComponent(control)}` : '')); }
+  /** The latest seed, or null. Never a password. */
+  seed(): Promise<SeedRecord | null> { return this.request('GET', '/api/v1/seed'); }
+  /** 202: one resumable job; 409 (a seed running, the node cannot be the control node, no control image), 400, 404. */
+  startSeed(req: SeedRequest): Promise<SeedRecord> { return this.request('POST', '/api/v1/seed', req); }
+  resumeSeed(): Promise<SeedRecord> { return this.request('POST', '/api/v1/seed/resume', {}); }
+  rollbackSeed(): Promise<SeedRecord> { return this.request('POST', '/api/v1/seed/rollback', {}); }
+  /** The site's credentials file (text, OS_* lines); the daemon records that it handed them out. */
+  async seedCredentials(): Promise<DownloadedFile> {
+    const { res, text } = await this.send('GET', '/api/v1/seed/credentials', undefined, 'text/plain');
+    return { text, fileName: attachmentName(res.headers.get('content-disposition'), 'rackseed-site-credentials.env'), contentType: res.headers.get('content-type') ?? 'text/plain', secrets: 'included' };
+  }
 }

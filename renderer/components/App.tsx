@@ -7,6 +7,7 @@ import { NetworkStep } from './NetworkStep.tsx';
 import { BmcStep } from './BmcStep.tsx';
 import { DiscoverStep } from './DiscoverStep.tsx';
 import { DeployStep } from './DeployStep.tsx';
+import { SeedStep } from './SeedStep.tsx';
 import { NodeFilter, NodeTable } from './NodeTable.tsx';
 import { NodeDetail } from './NodeDetail.tsx';
 import { FleetActions } from './FleetActions.tsx';
@@ -15,7 +16,7 @@ import { EventLog } from './EventLog.tsx';
 
 const go = (r: Route) => { window.location.hash = formatRoute(r); };
 
-const STEPS = [['network', 'Network'], ['bmc', 'BMCs'], ['discover', 'Discover'], ['deploy', 'Deploy']] as const;
+const STEPS = [['network', 'Network'], ['bmc', 'BMCs'], ['discover', 'Discover'], ['deploy', 'Deploy'], ['seed', 'Seed']] as const;
 
 function Wizard({ step }: { step: WizardStep }) {
   const configured = useApp((s) => s.networkConfig !== null);
@@ -23,7 +24,8 @@ function Wizard({ step }: { step: WizardStep }) {
   // discovery has done its part once a node got past inspection (available, or on to deploy)
   const available = useApp((s) => Object.values(s.nodes).some((n) => !['seen', 'discovered', 'inspecting', 'error'].includes(n.state)));
   const active = useApp((s) => Object.values(s.nodes).some((n) => n.state === 'active'));
-  const done = { network: configured, bmc: passwordSet, discover: available, deploy: active };
+  const seeded = useApp((s) => s.seed?.status === 'done');
+  const done = { network: configured, bmc: passwordSet, discover: available, deploy: active, seed: seeded };
   return (
     <div className="wizard">
       <nav aria-label="Setup steps">
@@ -40,7 +42,8 @@ function Wizard({ step }: { step: WizardStep }) {
       {step === 'network' ? <NetworkStep onDone={() => go({ page: 'wizard', step: 'bmc' })} /> : null}
       {step === 'bmc' ? <BmcStep onBack={() => go({ page: 'wizard', step: 'network' })} onDone={() => go({ page: 'wizard', step: 'discover' })} /> : null}
       {step === 'discover' ? <DiscoverStep onBack={() => go({ page: 'wizard', step: 'bmc' })} onDone={() => go({ page: 'fleet', nodeId: null })} onNext={() => go({ page: 'wizard', step: 'deploy' })} /> : null}
-      {step === 'deploy' ? <DeployStep onBack={() => go({ page: 'wizard', step: 'discover' })} onDone={() => go({ page: 'fleet', nodeId: null })} /> : null}
+      {step === 'deploy' ? <DeployStep onBack={() => go({ page: 'wizard', step: 'discover' })} onDone={() => go({ page: 'fleet', nodeId: null })} onNext={() => go({ page: 'wizard', step: 'seed' })} /> : null}
+      {step === 'seed' ? <SeedStep onBack={() => go({ page: 'wizard', step: 'deploy' })} onDone={() => go({ page: 'fleet', nodeId: null })} /> : null}
     </div>
   );
 }

@@ -172,7 +172,7 @@ function DeployProgressTable({ ids }: { ids: string[] }) {
   );
 }
 
-export function DeployStep({ onBack, onDone }: { onBack: () => void; onDone: () => void }) {
+export function DeployStep({ onBack, onDone, onNext }: { onBack: () => void; onDone: () => void; onNext?: () => void }) {
   const nodesById = useApp((s) => s.nodes);
   const images = useApp((s) => s.images);
   const deployments = useApp((s) => s.deployments);
@@ -323,6 +323,7 @@ export function DeployStep({ onBack, onDone }: { onBack: () => void; onDone: () 
       <div className="actions">
         <button type="button" onClick={onBack}>Back</button>
         <button type="button" className="primary" onClick={onDone}>Open fleet view</button>
+        {onNext ? <button type="button" onClick={onNext}>Next: seed the control node</button> : null}
       </div>
     </div>
   );

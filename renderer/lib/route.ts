@@ -1,4 +1,4 @@
-// Hash routes: #/setup/network|bmc|discover|deploy, #/fleet, #/fleet/<node id>, #/events. Pure parse/format.
+// Hash routes: #/setup/network|bmc|discover|deploy|seed, #/fleet, #/fleet/<node id>, #/events. Pure parse/format.
 import type { Route } from '../store/slices.ts';
 
 export function parseRoute(hash: string): Route {
@@ -7,7 +7,7 @@ export function parseRoute(hash: string): Route {
     case 'fleet': return { page: 'fleet', nodeId: parts[1] ?? null };
     case 'events': return { page: 'events' };
     case 'setup': {
-      const step = parts[1] === 'bmc' || parts[1] === 'discover' || parts[1] === 'deploy' ? parts[1] : 'network';
+      const step = parts[1] === 'bmc' || parts[1] === 'discover' || parts[1] === 'deploy' || parts[1] === 'seed' ? parts[1] : 'network';
       return { page: 'wizard', step };
     }
     default: return { page: 'wizard', step: 'network' };

@@ -8,8 +8,9 @@ import type { NodeEvent, NodeState, NodeSummary } from '../../shared/node.ts';
 import type { EngineInfo, HandoffRecord } from '../../shared/handoff.ts';
 import type { ImageRecord } from '../../shared/image.ts';
 import type { Deployment } from '../../shared/deploy.ts';
+import type { SeedPlan, SeedRecord } from '../../shared/seed.ts';
 
-export type RootState = NetworkSlice & BmcSlice & NodesSlice & EventsSlice & ServicesSlice & HandoffSlice & SelectionSlice & DeploySlice & DeployUiSlice & UiSlice;
+export type RootState = NetworkSlice & BmcSlice & NodesSlice & EventsSlice & ServicesSlice & HandoffSlice & SelectionSlice & DeploySlice & DeployUiSlice & SeedSlice & UiSlice;
 type Slice<T> = StateCreator<RootState, [], [], T>;
 
 export interface NetworkSlice {
@@ -291,10 +292,33 @@ export const createDeployUiSlice: Slice<DeployUiSlice> = (set) => ({
   setDeployPreset: (deployPreset) => set({ deployPreset }),
 });
 
-export type WizardStep = 'network' | 'bmc' | 'discover' | 'deploy';
+/** The seed (issue 17): the latest seed record, live from 'seed' stream messages, and the daemon's plan. */
+export interface SeedSlice {
+  /** the latest seed (GET /api/v1/seed); null: never seeded */
+  seed: SeedRecord | null;
+  /** the plan for the control node the Seed step shows (GET /api/v1/seed/plan[?control=]) */
+  seedPlan: SeedPlan | null;
+  /** a seed changed; an older update of the same seed (by updatedAt) is ignored, a newer seed replaces an older one */
+  setSeed(r: SeedRecord | null): void;
+  setSeedPlan(p: SeedPlan | null): void;
+}
+
+export const createSeedSlice: Slice<SeedSlice> = (set) => ({
+  seed: null,
+  seedPlan: null,
+  setSeed: (r) => set((s) => {
+    const cur = s.seed;
+    if (r && cur && cur.id === r.id && cur.updatedAt > r.updatedAt) return {};
+    if (r && cur && cur.id !== r.id && cur.startedAt > r.startedAt) return {};
+    return { seed: r };
+  }),
+  setSeedPlan: (seedPlan) => set({ seedPlan }),
+});
+
+export type WizardStep = 'network' | 'bmc' | 'discover' | 'deploy' | 'seed';
 export type StreamStatus = 'connecting' | 'open' | 'closed' | 'unauthorized';
 export type Route =
-  | { page: 'wizard'; step: 'network' | 'bmc' | 'discover' | 'deploy' }
+  | { page: 'wizard'; step: WizardStep }
   | { page: 'fleet'; nodeId: string | null }
   | { page: 'events' };
 export type SortKey = 'mac' | 'ip' | 'firmware' | 'state' | 'bmc' | 'serial' | 'cpu' | 'memoryMiB' | 'diskGiB' | 'power';
