@@ -11,6 +11,8 @@ import { ServiceManager, defaultIpxeRoot } from './services.ts';
 import type { BmcOpsPort } from './api/ports.ts';
 import { IpmiClient } from '../bmc/ipmi/session/client.ts';
 import { hostsForListen } from './api/access.ts';
+import { nodeConsoles } from '../core/console/node-consoles.ts';
+import { resolve } from 'node:path';
 
 /** Host part of a "HOST:PORT" listen address ("[::1]:8443" → "::1"); "127.0.0.1" when only a port is given. */
 function listenHost(listen: string): string {
@@ -73,8 +75,10 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     discovery: (bmcs) => core.runner.discover(bmcs),
     sweep: (cidr, prefer) => core.sweeps.start(cidr, { prefer }),
   };
+  // serial consoles (SOL through each node's BMC), their logs in <data dir>/console
+  const consoles = nodeConsoles(core, ipmi, o.dataDir ? resolve(o.dataDir) : null);
   const allowedHosts = o.listen.startsWith('unix:') ? null : hostsForListen(listenHost(o.listen), o.allowHosts ?? []);
-  const api = await buildApiServer({ core, auth, services, bmc, logger: o.logger, version: VERSION, uiDir: o.uiDir, allowedHosts: () => allowedHosts });
+  const api = await buildApiServer({ core, auth, services, bmc, logger: o.logger, version: VERSION, uiDir: o.uiDir, allowedHosts: () => allowedHosts, consoles: consoles.manager });
 
   core.recover();
   // handed over and stopped (POST /api/v1/handoff/stop): no netboot service until the user starts them again
@@ -90,6 +94,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     } catch (err) {
       await services.stop();
       await api.close();
+      await consoles.close();
       await ipmi.close();
       core.close();
       throw err;
@@ -119,6 +124,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     core, api, auth, url,
     async close() {
       await services.stop();
+      await consoles.close(); // SOL deactivated on every BMC, so the next tool (or daemon) can take it
       await api.close();
       await ipmi.close();
       core.close();

@@ -78,6 +78,9 @@ export class ConsoleManager extends EventEmitter {
   /** The node's log (also when no console is open): for the boot timeline's "last lines" on a failed stage. */
   lastLines(nodeId: string, n = 20): string[] { return this.logFor(nodeId).lastLines(n); }
 
+  /** The last `bytes` of the node's log (at most the log's limit), also when no console is open. */
+  tail(nodeId: string, bytes = CONSOLE_LOG_LIMIT): Buffer { return this.logFor(nodeId).tail(bytes); }
+
   /** Viewers of a node's console (who, and who types). */
   viewers(nodeId: string): { who: string; writer: boolean }[] {
     const nc = this.consoles.get(nodeId);

@@ -74,3 +74,12 @@ export const EventsQuery = Type.Object({
 });
 
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+/** GET /api/v1/nodes/:id/console/log */
+export const ConsoleLogQuery = Type.Object({ lines: Type.Optional(Type.Integer({ minimum: 1, maximum: 20000 })) });
+
+/** WS /api/v1/nodes/:id/console: who connects (shown to the other viewers); `token` is read by access.ts */
+export const ConsoleWsQuery = Type.Object({
+  client: Type.Optional(Type.Union([Type.Literal('ui'), Type.Literal('cli')])),
+  token: Type.Optional(Type.String({ maxLength: 256 })),
+});

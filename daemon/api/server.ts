@@ -21,6 +21,8 @@ import { registerImageRoutes } from './routes/images.ts';
 import { registerHandoffRoutes } from './routes/handoff.ts';
 import { registerDeployRoutes } from './routes/deploy.ts';
 import { registerSeedRoutes } from './routes/seed.ts';
+import { registerConsoleRoutes } from './routes/console.ts';
+import type { ConsoleManager } from '../../core/console/manager.ts';
 import { sendError } from './errors.ts';
 import { installAccessControl, looksLikeApiPath, type RouteRecord } from './access.ts';
 
@@ -35,6 +37,8 @@ export interface ApiServerOptions {
   uiDir: string | null;
   /** host names (no port) the Host header may carry; null = any (a unix-socket listener). See access.ts hostsForListen. */
   allowedHosts: () => ReadonlySet<string> | null;
+  /** the nodes' serial consoles (core/console); absent: the console routes answer 503 */
+  consoles?: ConsoleManager | null;
 }
 
 declare module 'fastify' {
@@ -88,6 +92,7 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
   registerHandoffRoutes(app, opts);
   registerDeployRoutes(app, opts);
   registerSeedRoutes(app, opts);
+  registerConsoleRoutes(app, opts);
 
   if (opts.uiDir && existsSync(opts.uiDir)) {
     const uiDir = opts.uiDir;

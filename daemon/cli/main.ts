@@ -12,6 +12,7 @@ import { seedCommand } from './seed.ts';
 import { exportCommands } from './export.ts';
 import { deployCommands } from './deploy.ts';
 import { servicesCommands } from './services.ts';
+import { consoleCommand } from './console.ts';
 
 const program = new Command('rackseed')
   .description('Bring bare metal up from nothing, offline: DHCP/proxyDHCP, TFTP, HTTP boot, IPMI, discovery.')
@@ -25,6 +26,7 @@ program.addCommand(seedCommand());
 for (const c of exportCommands()) program.addCommand(c);
 for (const c of deployCommands()) program.addCommand(c);
 for (const c of servicesCommands()) program.addCommand(c);
+program.addCommand(consoleCommand());
 
 // The IPMI engineer's `rackseed bmc …` subcommand, when present.
 const bmcFile = join(dirname(fileURLToPath(import.meta.url)), 'bmc.ts');

@@ -134,6 +134,22 @@ test('the WebSocket refuses every spelling without credentials, a wrong ?token=,
   assert.equal((await raw('GET', '/api/v1/stream', { ...WS, authorization: `Bearer ${TOKEN}`, origin: `http://127.0.0.1:${port}` })).status, 101, 'same origin');
 });
 
+test('the node console WebSocket (issue 18): every spelling refused without credentials, a wrong ?token=, a foreign Origin; the token opens it', async () => {
+  assert.ok(d.api.rackseedRoutes.some((r) => r.url === '/api/v1/nodes/:id/console' && r.websocket && r.access === 'token'), 'the console route is a token WebSocket route');
+  assert.ok(d.api.rackseedRoutes.some((r) => r.url === '/api/v1/nodes/:id/console/log' && r.method === 'GET' && r.access === 'token'));
+  for (const target of spellings('/api/v1/nodes/x/console')) {
+    const res = await raw('GET', target, WS);
+    assert.notEqual(res.status, 101, `upgrade ${target} was accepted`);
+    assert.ok(res.status >= 400, `${target} → ${res.status}`);
+  }
+  assert.equal((await raw('GET', '/api/v1/nodes/x/console?token=wrong-token', WS)).status, 401);
+  assert.equal((await raw('GET', '/api/v1/nodes/x/console', { ...WS, authorization: `Bearer ${TOKEN}`, origin: 'http://127.0.0.1:1' })).status, 403);
+  assert.equal((await raw('GET', '/api/v1/nodes/x/console', { ...WS, cookie: 'rackseed_session=forged' })).status, 401);
+  assert.equal((await raw('GET', `/api/v1/nodes/x/console?token=${TOKEN}&client=ui`, WS)).status, 101, 'the token in the query opens it (an unknown node is then refused inside)');
+  assert.equal((await raw('GET', '/api/v1/nodes/x/console', { ...WS, authorization: `Bearer ${TOKEN}`, origin: `http://127.0.0.1:${port}` })).status, 101, 'same origin');
+  assert.equal((await raw('GET', '/api/v1/nodes/x/console/log')).status, 401);
+});
+
 test('Host must name the daemon (DNS rebinding): 421 even with the token; loopback names pass', async () => {
   const auth = { authorization: `Bearer ${TOKEN}` };
   assert.equal((await raw('GET', '/api/v1/nodes', { ...auth, host: `rebind.example.com:${port}` })).status, 421);

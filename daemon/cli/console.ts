@@ -1,0 +1,180 @@
+// `rackseed console NODE`: a node's serial console (IPMI Serial-over-LAN through its BMC) through the daemon
+// (RACKSEED_URL, RACKSEED_TOKEN) — the same console the UI shows, shared with it (one SOL session per node).
+//   rackseed console NODE                 interactive: the terminal in raw mode, keystrokes to the node; the
+//                                         console's recent output first. Escapes at the start of a line:
+//                                         ~. leave   ~b send a break   ~t take over the keyboard   ~~ a literal ~
+//   rackseed console NODE --log [--lines N] [--json]   the stored log (kept across daemon restarts), no BMC contact
+// Standard input that is not a terminal is sent as typed; when it ends the console is left after --linger seconds
+// (the output of what was sent keeps arriving meanwhile), so `printf 'uname -a\r' | rackseed console NODE` works.
+// Exit codes: client.ts EXIT (2 usage, 3 unreachable, 4 token, 5 no such node, 6 no BMC matched / no credentials /
+// handed over), 20 Serial-over-LAN held by another session (the message names it), 21 the BMC offers no SOL (or the
+// node's serial line is down), 1 the BMC failed or the console ended by itself.
+import { Command, InvalidArgumentError } from 'commander';
+import WebSocket from 'ws';
+import type { ConsoleErrorCode, ConsoleLogTail, ConsoleServerMessage } from '../../shared/console.ts';
+import { CliError, DaemonClient, EXIT, resolveNode, runAction } from './client.ts';
+
+/** Exit codes of a refused console (20/21 as `rackseed bmc` uses for the same BMC refusals). */
+export const CONSOLE_EXIT: Record<ConsoleErrorCode, number> = {
+  'sol-in-use': 20, 'sol-unavailable': 21, 'no-bmc': EXIT.CONFLICT, 'not-found': EXIT.NOT_FOUND, 'bmc-failed': EXIT.FAILED,
+  'read-only': EXIT.FAILED, 'bad-message': EXIT.FAILED,
+};
+
+/** ws:// URL (or ws+unix://) of the node's console on the daemon at `base`. */
+export function consoleWsUrl(base: string, nodeId: string): string {
+  const path = `/api/v1/nodes/${encodeURIComponent(nodeId)}/console?client=cli`;
+  if (base.startsWith('unix:')) return `ws+unix://${base.slice(5)}:${path}`;
+  const u = new URL(base + path);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  return u.href;
+}
+
+/**
+ * Splits keyboard input into bytes for the node and escape commands (`~.`, `~b`, `~t`, `~~`), recognised only right
+ * after a line end (CR or LF) or at the very start, like ssh's. Keeps its state across chunks.
+ */
+export class EscapeReader {
+  private atLineStart = true;
+  private tilde = false;
+  feed(chunk: Buffer): { data: Buffer; commands: ('leave' | 'break' | 'take-over')[] } {
+    const out: number[] = [];
+    const commands: ('leave' | 'break' | 'take-over')[] = [];
+    for (const c of chunk) {
+      if (this.tilde) {
+        this.tilde = false;
+        if (c === 0x2e) { commands.push('leave'); continue; }
+        if (c === 0x62 || c === 0x42) { commands.push('break'); continue; }
+        if (c === 0x74 || c === 0x54) { commands.push('take-over'); continue; }
+        if (c === 0x7e) { out.push(0x7e); this.atLineStart = false; continue; }
+        out.push(0x7e); // not an escape: the ~ was meant for the node
+      } else if (c === 0x7e && this.atLineStart) {
+        this.tilde = true;
+        continue;
+      }
+      out.push(c);
+      this.atLineStart = c === 0x0d || c === 0x0a;
+    }
+    return { data: Buffer.from(out), commands };
+  }
+}
+
+interface InteractiveOptions { linger: number; takeOver: boolean }
+
+async function interactive(client: DaemonClient, nodeId: string, nodeLabel: string, o: InteractiveOptions): Promise<number> {
+  const ws = new WebSocket(consoleWsUrl(client.o.url, nodeId), {
+    headers: { authorization: `Bearer ${client.o.token}`, ...(client.o.url.startsWith('unix:') ? { host: 'localhost' } : {}) },
+    handshakeTimeout: 15_000,
+  });
+  const stdin = process.stdin;
+  const tty = stdin.isTTY === true;
+  const note = (line: string): void => { process.stderr.write(tty ? `\r\n[rackseed: ${line}]\r\n` : `[rackseed: ${line}]\n`); };
+  return new Promise<number>((resolve) => {
+    let code: number | null = null;
+    let opened = false;
+    let readOnlyShown = false;
+    const escapes = new EscapeReader();
+    const finish = (c: number): void => {
+      if (code !== null) return;
+      code = c;
+      if (tty) { try { stdin.setRawMode(false); } catch { /* closed */ } }
+      stdin.pause();
+      stdin.removeAllListeners('data');
+      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000);
+      resolve(c);
+    };
+    ws.on('unexpected-response', (_req, res) => {
+      const status = res.statusCode ?? 0;
+      let body = '';
+      res.on('data', (d: Buffer) => { body += d.toString('utf8'); });
+      res.on('end', () => {
+        let msg = body;
+        try { msg = (JSON.parse(body) as { error?: string }).error ?? body; } catch { /* text */ }
+        note(`the daemon refused the console (HTTP ${status}): ${msg}${status === 401 ? '; check RACKSEED_TOKEN' : ''}`);
+        finish(status === 401 || status === 403 ? EXIT.UNAUTHORIZED : status === 404 ? EXIT.NOT_FOUND : status === 400 ? EXIT.INVALID : EXIT.FAILED);
+      });
+    });
+    ws.on('error', (err) => {
+      if (code !== null) return;
+      note(`cannot reach the daemon at ${client.o.url}: ${err.message} (is \`rackseed serve\` running? set RACKSEED_URL)`);
+      finish(EXIT.UNREACHABLE);
+    });
+    ws.on('close', () => {
+      if (code === null) { note('the console connection closed'); finish(opened ? EXIT.FAILED : EXIT.UNREACHABLE); }
+    });
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary) { process.stdout.write(data); return; }
+      let m: ConsoleServerMessage;
+      try { m = JSON.parse(data.toString('utf8')) as ConsoleServerMessage; } catch { return; }
+      if (m.type === 'attached') {
+        opened = true;
+        const others = m.viewers.filter((v) => v.who !== m.you).map((v) => v.who);
+        note(`console of ${nodeLabel} through BMC ${m.bmc}${others.length ? `, also watched by ${others.join(', ')}` : ''}${m.writer ? `; ${m.writer} is typing (~t takes over)` : ''} — ~. leaves`);
+        if (o.takeOver) ws.send(JSON.stringify({ type: 'take-over' }));
+        if (tty) stdin.setRawMode(true);
+        stdin.on('data', (chunk: Buffer) => {
+          const { data: bytes, commands } = escapes.feed(chunk);
+          if (bytes.length && ws.readyState === WebSocket.OPEN) ws.send(bytes, { binary: true });
+          for (const c of commands) {
+            if (c === 'leave') { note('left the console'); finish(EXIT.OK); return; }
+            if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: c }));
+          }
+        });
+        stdin.on('end', () => { setTimeout(() => finish(EXIT.OK), o.linger * 1000).unref(); });
+        stdin.resume();
+      } else if (m.type === 'writer') {
+        if (m.you) note('you have the keyboard');
+        else if (m.writer) { note(`${m.writer} is typing now (~t takes over)`); readOnlyShown = true; }
+      } else if (m.type === 'error') {
+        if (m.code === 'read-only') { if (!readOnlyShown) note(m.message); readOnlyShown = true; return; }
+        note(m.message);
+        if (m.fatal) finish(CONSOLE_EXIT[m.code] ?? EXIT.FAILED);
+      } else if (m.type === 'closed') {
+        note(`the console ended${m.reason ? `: ${m.reason}` : ''}`);
+        finish(EXIT.FAILED);
+      }
+    });
+  });
+}
+
+function positive(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 3600) throw new InvalidArgumentError('must be a number of seconds from 0 to 3600');
+  return n;
+}
+
+function lineCount(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 20000) throw new InvalidArgumentError('must be a whole number from 1 to 20000');
+  return n;
+}
+
+export function consoleCommand(): Command {
+  return new Command('console')
+    .description("a node's serial console through its BMC (Serial-over-LAN), shared with the UI; ~. leaves (RACKSEED_URL, RACKSEED_TOKEN)")
+    .argument('<node>', 'a node id, MAC or serial')
+    .option('--log', 'print the stored console log instead (kept across daemon restarts; no BMC contact)', false)
+    .option('--lines <n>', 'with --log: how many of the last lines', lineCount, 200)
+    .option('--json', 'with --log: print JSON', false)
+    .option('--take-over', 'take the keyboard from whoever types now', false)
+    .option('--linger <seconds>', 'when standard input is not a terminal: stay this long after it ends', positive, 2)
+    .action(async (ref: string, o: { log: boolean; lines: number; json: boolean; takeOver: boolean; linger: number }) => {
+      if (o.log) {
+        await runAction(o.json, async () => {
+          const client = DaemonClient.fromEnv();
+          const node = await resolveNode(client, ref);
+          return client.call<ConsoleLogTail>('GET', `/api/v1/nodes/${encodeURIComponent(node.id)}/console/log?lines=${o.lines}`);
+        }, (v) => (v.lines.length ? v.lines.join('\n') : `the console log of ${ref} is empty (nothing printed while a console was open)`));
+        return;
+      }
+      try {
+        if (o.json) throw new CliError('--json goes with --log (the live console is a terminal)', EXIT.USAGE);
+        const client = DaemonClient.fromEnv();
+        const node = await resolveNode(client, ref);
+        process.exitCode = await interactive(client, node.id, ref, { linger: o.linger, takeOver: o.takeOver });
+      } catch (err) {
+        const e = err instanceof CliError ? err : new CliError((err as Error).message, EXIT.FAILED);
+        process.stderr.write(`rackseed: ${e.message}\n`);
+        process.exitCode = e.exitCode;
+      }
+    });
+}

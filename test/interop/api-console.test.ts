@@ -1,0 +1,191 @@
+// The node console through the daemon's API and `rackseed console`, against OpenIPMI's ipmi_sim (127.0.0.1, high
+// ports: no root) whose SOL connects to a serial line this test plays (test/helpers/telnet-serial.ts; the lab puts
+// QEMU's serial chardev there). One in-process daemon with a data dir and a node matched to that BMC:
+//   - two WebSocket viewers share one SOL session: host output reaches both, the second gets the log's tail first,
+//     the first to type is the writer, the other is read-only until it takes over;
+//   - meanwhile `ipmitool sol activate` on the same BMC is refused ("SOL payload already active");
+//   - `rackseed console NODE` with piped input types and prints the echo; `--log --json` reads the stored log;
+//   - SOL held by another session: the WebSocket says sol-in-use naming the holder, the CLI exits 20;
+//   - a node without a BMC: no-bmc, CLI exit 6; an unknown node: not-found;
+//   - the log survives a daemon restart on the same data dir.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import WebSocket from 'ws';
+import { startIpmiSim, type IpmiSim } from '../helpers/ipmi-sim.ts';
+import { FakeSerial } from '../helpers/telnet-serial.ts';
+import { startDaemon, type RunningDaemon } from '../../daemon/daemon.ts';
+import { IpmiClient } from '../../bmc/ipmi/session/client.ts';
+import { activateSol } from '../../bmc/ipmi/session/sol-session.ts';
+import type { ConsoleLogTail, ConsoleServerMessage } from '../../shared/console.ts';
+
+const TOKEN = 'api-console-test-token-0123456789abcdef';
+const BASE = 26000 + (process.pid % 15000);
+const BMC_PORT = BASE;
+const SERIAL_PORT = BASE + 1;
+let sim: IpmiSim;
+const serial = new FakeSerial();
+let dir: string;
+let d: RunningDaemon;
+let nodeId: string;
+let bareId: string;
+
+async function until(what: string, fn: () => boolean, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!fn()) { if (Date.now() > end) throw new Error(`timed out waiting for ${what}`); await new Promise((r) => setTimeout(r, 20)); }
+}
+
+async function startD(): Promise<RunningDaemon> {
+  return startDaemon({ dataDir: join(dir, 'data'), listen: '127.0.0.1:0', logger: pino({ level: 'silent' }), token: TOKEN, uiDir: null,
+    repoRoot: process.cwd(), network: null, httpPort: 80, safeMode: false, print: () => {} });
+}
+
+before(async () => {
+  await serial.listen(SERIAL_PORT);
+  sim = await startIpmiSim({ address: '127.0.0.1', port: BMC_PORT, user: 'admin', password: 'secret', guid: '00112233445566778899aabbccddeeff', sol: `telnet:127.0.0.1:${SERIAL_PORT}` });
+  await until('ipmi_sim to connect its serial line', () => serial.sock !== null);
+  dir = mkdtempSync(join(tmpdir(), 'rs-api-console-'));
+  d = await startD();
+  d.core.config.setBmcCredentials({ user: 'admin', password: 'secret' });
+  nodeId = d.core.lifecycle.ensureNode('52:54:00:c0:50:01', 'dhcp').node.id;
+  d.core.nodes.update(nodeId, { bmcAddress: `127.0.0.1:${BMC_PORT}`, bmcMatchedBy: 'guid', serial: 'SN-CONSOLE' });
+  bareId = d.core.lifecycle.ensureNode('52:54:00:c0:50:02', 'dhcp').node.id;
+});
+
+after(async () => {
+  await d?.close();
+  await sim?.stop();
+  serial.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+interface Viewer { ws: WebSocket; msgs: ConsoleServerMessage[]; text: () => string; closed: Promise<number> }
+
+function open(id: string, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }, query = 'client=ui'): Promise<Viewer> {
+  const ws = new WebSocket(`${d.url.replace('http:', 'ws:')}/api/v1/nodes/${id}/console?${query}`, { headers });
+  const msgs: ConsoleServerMessage[] = [];
+  const parts: Buffer[] = [];
+  ws.on('message', (data: Buffer, isBinary: boolean) => { if (isBinary) parts.push(Buffer.from(data)); else msgs.push(JSON.parse(data.toString()) as ConsoleServerMessage); });
+  const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve({ ws, msgs, text: () => Buffer.concat(parts).toString('latin1'), closed }));
+    ws.once('unexpected-response', (_q, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    ws.once('error', reject);
+  });
+}
+
+function cli(args: string[], input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, ['bin/rackseed.mjs', ...args], { env: { ...process.env, RACKSEED_URL: d.url, RACKSEED_TOKEN: TOKEN }, timeout: 60_000 },
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+    child.stdin!.end(input);
+  });
+}
+
+const attached = (v: Viewer) => v.msgs.some((m) => m.type === 'attached');
+
+test('two viewers share one SOL console; writer rules; ipmitool refused meanwhile; the CLI types and reads the echo', { timeout: 120_000 }, async () => {
+  const a = await open(nodeId);
+  await until('A attached', () => attached(a) || a.msgs.some((m) => m.type === 'error'));
+  assert.ok(attached(a), JSON.stringify(a.msgs));
+  const att = a.msgs.find((m) => m.type === 'attached') as Extract<ConsoleServerMessage, { type: 'attached' }>;
+  assert.equal(att.bmc, `127.0.0.1:${BMC_PORT}`);
+  assert.match(att.you, /^UI \d+ at 127\.0\.0\.1$/);
+  serial.write(Buffer.from('rescue login: '));
+  await until('A sees the host', () => a.text().includes('rescue login: '));
+
+  const b = await open(nodeId);
+  await until('B attached with the backlog', () => attached(b) && b.text().includes('rescue login: '));
+
+  serial.received = Buffer.alloc(0);
+  a.ws.send(Buffer.from('root\r'), { binary: true });
+  await until('A typed on the serial line', () => serial.received.toString() === 'root\r');
+  await until('B told A is the writer', () => b.msgs.some((m) => m.type === 'writer' && m.writer === att.you && !m.you));
+  b.ws.send(Buffer.from('x'), { binary: true });
+  await until('B refused: read-only', () => b.msgs.some((m) => m.type === 'error' && m.code === 'read-only' && !m.fatal && m.message.includes(att.you)));
+  b.ws.send(JSON.stringify({ type: 'take-over' }));
+  await until('B has the keyboard', () => b.msgs.some((m) => m.type === 'writer' && m.you));
+  b.ws.send(Buffer.from('ls\r'), { binary: true });
+  await until('B typed', () => serial.received.toString() === 'root\rls\r');
+
+  const r = spawnSync('ipmitool', ['-I', 'lanplus', '-C', '3', '-H', '127.0.0.1', '-p', String(BMC_PORT), '-U', 'admin', '-P', 'secret', 'sol', 'activate'],
+    { input: '', encoding: 'utf8', timeout: 20_000 });
+  assert.notEqual(r.status, 0);
+  assert.match(`${r.stdout}\n${r.stderr}`, /SOL payload already active on another session/);
+
+  const log = await (await fetch(`${d.url}/api/v1/nodes/${nodeId}/console/log?lines=5`, { headers: { authorization: `Bearer ${TOKEN}` } })).json() as ConsoleLogTail;
+  assert.deepEqual(log.lines, ['rescue login: ']);
+  assert.equal(log.viewers.length, 2);
+
+  a.ws.close(); b.ws.close();
+  await Promise.all([a.closed, b.closed]);
+  for (let i = 0; ; i++) { // the last viewer gone: the console (and SOL on the BMC) closes
+    const now = await (await fetch(`${d.url}/api/v1/nodes/${nodeId}/console/log?lines=1`, { headers: { authorization: `Bearer ${TOKEN}` } })).json() as ConsoleLogTail;
+    if (now.viewers.length === 0) break;
+    assert.ok(i < 100, 'viewers still attached 10 s after both left');
+    await new Promise((res) => setTimeout(res, 100));
+  }
+
+  serial.echo = true;
+  serial.received = Buffer.alloc(0);
+  const c = await cli(['console', 'SN-CONSOLE', '--linger', '3'], 'echo cli-typed\r');
+  assert.equal(c.code, 0, c.stderr);
+  assert.match(c.stderr, /console of SN-CONSOLE through BMC 127\.0\.0\.1:\d+/);
+  assert.match(c.stdout, /rescue login: [\s\S]*echo cli-typed/, 'the backlog, then the echo of what was typed');
+  assert.equal(serial.received.toString(), 'echo cli-typed\r');
+  serial.echo = false;
+
+  const l = await cli(['console', nodeId, '--log', '--json']);
+  assert.equal(l.code, 0, l.stderr);
+  const tail = JSON.parse(l.stdout) as ConsoleLogTail;
+  assert.ok(tail.lines.some((x) => x.includes('echo cli-typed')), tail.lines.join('|'));
+  assert.deepEqual(tail.viewers, [], 'nobody left on the console');
+});
+
+test('refusals: SOL held by another session (named), no BMC matched, unknown node; CLI exit codes', { timeout: 120_000 }, async () => {
+  const other = new IpmiClient({ timeoutMs: 500, retries: 3 });
+  const s = await other.session('127.0.0.1', { user: 'admin', password: 'secret', port: BMC_PORT });
+  const held = await activateSol(s);
+  try {
+    const v = await open(nodeId);
+    const code = await v.closed;
+    assert.equal(code, 4000);
+    const err = v.msgs.find((m) => m.type === 'error');
+    assert.ok(err && err.type === 'error' && err.code === 'sol-in-use' && err.fatal, JSON.stringify(v.msgs));
+    assert.match(err.message, /already active on this BMC, held by BMC session 0x[0-9a-f]{8} \(user "admin"/);
+    const c = await cli(['console', nodeId]);
+    assert.equal(c.code, 20, c.stderr);
+    assert.match(c.stderr, /held by BMC session/);
+  } finally {
+    await held.close();
+    await s.close();
+    await other.close();
+  }
+
+  const bare = await open(bareId);
+  assert.equal(await bare.closed, 4000);
+  assert.ok(bare.msgs.some((m) => m.type === 'error' && m.code === 'no-bmc' && /no BMC matched/.test(m.message)), JSON.stringify(bare.msgs));
+  const c6 = await cli(['console', '52:54:00:c0:50:02']);
+  assert.equal(c6.code, 6, c6.stderr);
+  assert.match(c6.stderr, /no BMC matched yet/);
+
+  const unknown = await open('no-such-node');
+  assert.equal(await unknown.closed, 4000);
+  assert.ok(unknown.msgs.some((m) => m.type === 'error' && m.code === 'not-found'));
+  assert.equal((await cli(['console', 'no-such-node'])).code, 5);
+  assert.equal((await cli(['console', nodeId, '--json'])).code, 2, '--json only with --log');
+});
+
+test('the console log survives a daemon restart', { timeout: 60_000 }, async () => {
+  await d.close();
+  d = await startD();
+  const res = await fetch(`${d.url}/api/v1/nodes/${nodeId}/console/log`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  assert.equal(res.status, 200);
+  const tail = await res.json() as ConsoleLogTail;
+  assert.ok(tail.lines.some((l) => l.includes('rescue login: ')) && tail.lines.some((l) => l.includes('echo cli-typed')), tail.lines.join('|'));
+  assert.equal((await fetch(`${d.url}/api/v1/nodes/${nodeId}/console/log`)).status, 401, 'the log needs the token');
+});

@@ -1,0 +1,86 @@
+// `rackseed console` without a BMC (the live console against ipmi_sim is test/interop/api-console.test.ts): the
+// escape reader (~. ~b ~t ~~ only at a line start), `--log` of a stored log (text and JSON), and the exit codes of
+// each refusal — no token 2, unreachable 3, wrong token 4, unknown node 5, no BMC matched 6, --json without --log 2.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { startDaemon, type RunningDaemon } from '../../daemon/daemon.ts';
+import { EXIT } from '../../daemon/cli/client.ts';
+import { EscapeReader, consoleWsUrl } from '../../daemon/cli/console.ts';
+import type { ConsoleLogTail } from '../../shared/console.ts';
+
+const TOKEN = 'cli-console-test-token-0123456789abcdef';
+let d: RunningDaemon;
+let dir: string;
+let logged: string;
+let quiet: string;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'rs-cli-console-'));
+  d = await startDaemon({ dataDir: join(dir, 'data'), listen: '127.0.0.1:0', logger: pino({ level: 'silent' }), token: TOKEN, uiDir: null,
+    repoRoot: process.cwd(), network: null, httpPort: 80, safeMode: false, print: () => {} });
+  logged = d.core.lifecycle.ensureNode('52:54:00:c0:51:01', 'dhcp').node.id;
+  quiet = d.core.lifecycle.ensureNode('52:54:00:c0:51:02', 'dhcp').node.id;
+  // a log an earlier console left (the daemon reads <data>/console/<node>.log the first time it is asked)
+  mkdirSync(join(dir, 'data', 'console'), { recursive: true, mode: 0o700 });
+  writeFileSync(join(dir, 'data', 'console', `${logged}.log`), 'rackseed-init: [4.1s] kernel 6.1\r\n~ # cat /proc/cmdline\r\nconsole=ttyS0\r\n~ # ', { mode: 0o600 });
+});
+after(async () => { await d.close(); rmSync(dir, { recursive: true, force: true }); });
+
+function cli(args: string[], env: Record<string, string | undefined> = { RACKSEED_URL: d.url, RACKSEED_TOKEN: TOKEN }): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, ['bin/rackseed.mjs', ...args], { env: { ...process.env, RACKSEED_URL: undefined, RACKSEED_TOKEN: undefined, ...env }, timeout: 60_000 },
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+    child.stdin!.end();
+  });
+}
+
+test('escapes are read only at a line start; everything else goes to the node', () => {
+  const r = new EscapeReader();
+  assert.deepEqual(r.feed(Buffer.from('~b')), { data: Buffer.alloc(0), commands: ['break'] });
+  assert.deepEqual(r.feed(Buffer.from('ls ~.')).data.toString(), 'ls ~.', 'not at a line start');
+  const x = r.feed(Buffer.from('\r~~home\r~'));
+  assert.equal(x.data.toString(), '\r~home\r');
+  assert.deepEqual(r.feed(Buffer.from('t')).commands, ['take-over'], 'state kept across chunks');
+  assert.deepEqual(r.feed(Buffer.from('\n~x~.')), { data: Buffer.from('\n~x~.'), commands: [] }, '~x is sent as typed; the next ~ is mid-line');
+  assert.deepEqual(r.feed(Buffer.from('\r~.')).commands, ['leave']);
+  assert.equal(consoleWsUrl('http://127.0.0.1:8080', 'a b'), 'ws://127.0.0.1:8080/api/v1/nodes/a%20b/console?client=cli');
+  assert.equal(consoleWsUrl('unix:/run/rs.sock', 'n1'), 'ws+unix:///run/rs.sock:/api/v1/nodes/n1/console?client=cli');
+});
+
+test('rackseed console --log: the stored log as text and JSON; an empty one says so', async () => {
+  const text = await cli(['console', logged, '--log']);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /~ # cat \/proc\/cmdline\nconsole=ttyS0\n~ # \n$/);
+  const json = await cli(['console', '52-54-00-C0-51-01', '--log', '--json', '--lines', '2']);
+  assert.equal(json.code, 0, json.stderr);
+  const tail = JSON.parse(json.stdout) as ConsoleLogTail;
+  assert.deepEqual(tail.lines, ['console=ttyS0', '~ # ']);
+  assert.equal(tail.nodeId, logged);
+  assert.deepEqual(tail.viewers, []);
+  const empty = await cli(['console', quiet, '--log']);
+  assert.equal(empty.code, 0);
+  assert.match(empty.stdout, /is empty/);
+  const bad = await cli(['console', logged, '--log', '--lines', '0']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /from 1 to 20000/);
+});
+
+test('rackseed console: exit codes say what failed', async () => {
+  assert.equal((await cli(['console', logged], { RACKSEED_URL: d.url })).code, EXIT.USAGE, 'no token');
+  assert.equal((await cli(['console', logged], { RACKSEED_URL: 'http://127.0.0.1:1', RACKSEED_TOKEN: TOKEN })).code, EXIT.UNREACHABLE);
+  const wrong = await cli(['console', logged], { RACKSEED_URL: d.url, RACKSEED_TOKEN: 'wrong-token-wrong-token' });
+  assert.equal(wrong.code, EXIT.UNAUTHORIZED);
+  assert.match(wrong.stderr, /RACKSEED_TOKEN/);
+  const missing = await cli(['console', 'no-such-node']);
+  assert.equal(missing.code, EXIT.NOT_FOUND);
+  assert.match(missing.stderr, /no node no-such-node/);
+  const noBmc = await cli(['console', logged]);
+  assert.equal(noBmc.code, EXIT.CONFLICT, noBmc.stderr);
+  assert.match(noBmc.stderr, /has no BMC matched yet/);
+  assert.equal((await cli(['console', logged, '--json'])).code, EXIT.USAGE);
+});
