@@ -8,6 +8,8 @@ import type { SeedRecord, SeedRequest } from '../shared/seed.ts';
 import { IMAGE_NAME, IMAGE_NAME_RULE, type ImageRecord } from '../shared/image.ts';
 import { uploadImage, type XhrFactory } from './api/upload.ts';
 import { appStore, type AppStore } from './store/store.ts';
+import { ConsoleSocket, type ConsoleHandlers } from './api/console-socket.ts';
+import type { ConsoleLogTail } from '../shared/console.ts';
 
 let client: ApiClient | null = null;
 let store: AppStore = appStore;
@@ -115,6 +117,16 @@ export async function startDiscovery(): Promise<boolean> {
 
 export async function loadNodeDetail(id: string): Promise<void> {
   await guarded('Node', async () => store.getState().setDetail(await api().node(id)));
+}
+
+/** Opens the node's live serial console (the component that asked owns the socket and closes it). */
+export function openConsole(id: string, h: ConsoleHandlers): ConsoleSocket {
+  return new ConsoleSocket(api().conn, id, h);
+}
+
+/** The last lines of the node's console log (kept across daemon restarts), or null when it cannot be read. */
+export async function consoleTail(id: string, lines = 15): Promise<ConsoleLogTail | null> {
+  try { return await api().consoleLog(id, lines); } catch { return null; }
 }
 
 export async function power(id: string, action: PowerAction): Promise<void> {

@@ -10,6 +10,7 @@ import type { EngineInfo, ExportFormat, HandoffRecord, HandoffRequest, ImportRes
 import type { ImageRecord } from '../../shared/image.ts';
 import type { BatchDeployRequest, Deployment } from '../../shared/deploy.ts';
 import type { SeedPlan, SeedRecord, SeedRequest } from '../../shared/seed.ts';
+import type { ConsoleLogTail } from '../../shared/console.ts';
 import type { ApiConnection } from './connection.ts';
 import { attachmentName } from '../lib/handoff.ts';
 
@@ -70,6 +71,8 @@ export class ApiClient {
   services(): Promise<ServicesStatus> { return this.request('GET', '/api/v1/services'); }
   nodes(): Promise<NodeSummary[]> { return this.request('GET', '/api/v1/nodes'); }
   node(id: string): Promise<NodeDetail> { return this.request('GET', `/api/v1/nodes/${encodeURIComponent(id)}`); }
+  /** the node's stored serial console log, last `lines` lines (shared/console.ts) */
+  consoleLog(id: string, lines: number): Promise<ConsoleLogTail> { return this.request('GET', `/api/v1/nodes/${encodeURIComponent(id)}/console/log?lines=${lines}`); }
   inspect(id: string): Promise<Job> { return this.request('POST', `/api/v1/nodes/${encodeURIComponent(id)}/inspect`, {}); }
   power(id: string, action: PowerAction): Promise<{ power: 'on' | 'off' | null }> {
     return this.request('POST', `/api/v1/nodes/${encodeURIComponent(id)}/power`, { action });

@@ -1,10 +1,14 @@
-// Detail of one node: identity, power and boot-device controls, boot timeline, inventory, jobs, its events.
-import { useEffect, useState } from 'react';
+// Detail of one node: identity, power and boot-device controls, its serial console, boot timeline (with the console log's last lines), inventory, jobs, its events.
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { useApp } from '../store/store.ts';
 import { allowNode, inspect, loadNodeDetail, power, setBootDevice, setMaintenance } from '../actions.ts';
 import type { BootDevRequest } from '../../shared/api.ts';
 import { formatBytes, formatDisk, formatMemory } from '../lib/fleet-table.ts';
 import { BootTimeline } from './BootTimeline.tsx';
+import { ConsoleTail } from './ConsoleTail.tsx';
+
+// the terminal (xterm.js, ~300 kB) loads when a node detail first shows, not with the fleet view
+const ConsolePanel = lazy(() => import('./ConsolePanel.tsx').then((m) => ({ default: m.ConsolePanel })));
 import { Inventory } from './Inventory.tsx';
 import { EventRows } from './EventLog.tsx';
 import { PowerCell, StateBadge } from './common.tsx';
@@ -187,11 +191,18 @@ export function NodeDetail({ id }: { id: string }) {
         </button>
       </div>
 
+      <Suspense fallback={<p className="muted small">Loading the console…</p>}>
+        <ConsolePanel key={n.id} nodeId={n.id}
+          unavailable={noBmc ? 'No BMC matched to this node yet: its console is reached through the BMC (sweep the BMC subnet, then inspect it).'
+            : owned ? `Owned by ${ownerLabel(handoff?.owner)}: RackSeed does not use its BMC, so no console here.` : null} />
+      </Suspense>
+
       <HandoffSection id={n.id} />
       <DeploySection id={n.id} events={detail?.events ?? []} owned={owned} />
 
       <h3>Boot timeline</h3>
       <BootTimeline events={detail?.events ?? []} />
+      <ConsoleTail id={n.id} refreshKey={`${n.state}:${detail?.events.length ?? 0}`} failed={n.state === 'error' || !!n.lastError} />
 
       <h3>Inventory</h3>
       {detail ? <Inventory inventory={detail.inventory} /> : <p className="muted">Loading…</p>}
