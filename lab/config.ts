@@ -59,7 +59,8 @@ export interface NodeSpec {
   nic: NicModel;
   pxe: PxeClient;
   /** serial console on a unix socket (nodes/NAME/serial.sock) besides console.log, so a test can type into
-   *  the firmware or iPXE (lab/serial.ts); default: console.log only */
+   *  the firmware or iPXE (lab/serial.ts); default: on the telnet port the node's BMC connects to for
+   *  Serial-over-LAN (NodeIdentity.serialPort), so a socket node has no SOL */
   serialSocket?: boolean;
 }
 
@@ -134,6 +135,9 @@ export interface NodeIdentity {
   diskSerial: string;
   tap: string;
   bmcAddress: string;
+  /** TCP port on 127.0.0.1 in the rack namespace where the node's QEMU serves its serial line (a telnet chardev);
+   *  the node's ipmi_sim BMC connects there for Serial-over-LAN (lan.conf `sol "telnet:127.0.0.1:PORT"`) */
+  serialPort: number;
 }
 
 export function nodeIdentity(id: string, index: number): NodeIdentity {
@@ -150,6 +154,7 @@ export function nodeIdentity(id: string, index: number): NodeIdentity {
     diskSerial: `RSDISK${String(index).padStart(3, '0')}`,
     tap: `tap${index}`,
     bmcAddress: `10.242.0.${NET.bmcFirstHost + index - 1}`,
+    serialPort: 7000 + index,
   };
 }
 

@@ -2,7 +2,8 @@
 // chassis-control program (lab/bmc/chassis-control.sh), which reads the files written here:
 //   qemu.args    one argument per line (everything but -boot and -pidfile, which power-on adds)
 //   boot         next boot device (pxe|default|…), one-time
-//   power.pid    QEMU's PID while it runs          console.log   serial console (firmware, iPXE, Linux)
+//   power.pid    QEMU's PID while it runs          console.log   serial console (firmware, iPXE, Linux), also served
+//                                                   on 127.0.0.1:<serialPort> (telnet) for the BMC's Serial-over-LAN
 //   monitor.sock HMP monitor                        OVMF_VARS.fd  per-node UEFI variables (UEFI nodes)
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,6 +50,11 @@ export function qemuArgs(node: LabNode, opts: NodeOptions = {}): string[] {
   ];
   if (spec.serialSocket) {
     args.push('-chardev', `socket,id=ser0,path=${join(dir, 'serial.sock')},server=on,wait=off,logfile=${node.consoleLog},logappend=on`,
+      '-serial', 'chardev:ser0');
+  } else {
+    // the serial line as a telnet server on 127.0.0.1 (rack namespace): the node's ipmi_sim connects to it as a
+    // telnet client for Serial-over-LAN (lab/bmc/ipmi-sim.ts). No client connected: output only goes to console.log
+    args.push('-chardev', `socket,id=ser0,host=127.0.0.1,port=${id.serialPort},server=on,wait=off,telnet=on,logfile=${node.consoleLog},logappend=on`,
       '-serial', 'chardev:ser0');
   }
   if (spec.firmware === 'uefi') {

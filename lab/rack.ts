@@ -128,6 +128,7 @@ export class Lab {
         this.state.pids.bmcs.push(startBmc(n.rackNs, bmcDir, {
           name: identity.name, address: identity.bmcAddress, uuid: identity.uuid,
           user: this.bmcUser, password: this.bmcPassword, nodeDir: dir,
+          solPort: spec.serialSocket ? undefined : identity.serialPort,
         }));
       }
       this.nodes.push(node);

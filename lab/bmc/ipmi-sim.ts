@@ -19,9 +19,13 @@ export interface BmcConfig {
   password: string;
   /** the node's folder, handed to chassis-control.sh */
   nodeDir: string;
+  /** Serial-over-LAN: the TCP port on 127.0.0.1 where the node's QEMU serves its serial line as a telnet server
+   *  (lab/node.ts). ipmi_sim connects to it as a telnet client (at start, then every 10 s while it is down: the
+   *  node powered off), and answers SOL activation only while connected. Absent: no SOL */
+  solPort?: number;
 }
 
-/** lan.conf text: one LAN channel, admin user, GUID, and the chassis-control hook. */
+/** lan.conf text: one LAN channel, admin user, GUID, the chassis-control hook and the SOL serial line. */
 export function lanConf(c: BmcConfig): string {
   const auths = 'none md2 md5 straight';
   return [
@@ -34,6 +38,7 @@ export function lanConf(c: BmcConfig): string {
     `    guid ${ipmiGuidHex(c.uuid)}`,
     '  endlan',
     `  chassis_control "${CHASSIS_CONTROL} ${c.nodeDir}"`,
+    ...(c.solPort ? [`  sol "telnet:127.0.0.1:${c.solPort}" 115200`] : []),
     `  user 2 true "${c.user}" "${c.password}" admin 10 ${auths}`,
     '',
   ].join('\n');
