@@ -43,6 +43,8 @@
 //   GET  /api/v1/deployments, GET /api/v1/nodes/:id/deployment, GET|PUT /api/v1/deploy/settings → shared/deploy.ts
 //   GET|POST /api/v1/seed, GET /api/v1/seed/plan, POST /api/v1/seed/resume|rollback, GET /api/v1/seed/credentials → shared/seed.ts
 //   WS   /api/v1/stream                       → per frame: a StreamMessage, or a JSON array of them (in order)
+//   WS   /api/v1/nodes/:id/console, GET /api/v1/nodes/:id/console/log?lines=N → the node's serial console (SOL) and its
+//                                               stored log: shared/console.ts
 import type { NodeEvent, NodeState, NodeSummary } from './node.ts';
 import type { ImageRecord } from './image.ts';
 import type { Deployment } from './deploy.ts';
