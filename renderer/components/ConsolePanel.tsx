@@ -39,6 +39,8 @@ export function ConsolePanel({ nodeId, unavailable }: { nodeId: string; unavaila
   const sock = useRef<ConsoleSocket | null>(null);
 
   const close = (): void => { sock.current?.close(); sock.current = null; };
+  /** closes the console and its window */
+  const dismiss = (): void => { close(); term.current?.dispose(); term.current = null; setAttached(null); setPhase('idle'); };
   useEffect(() => () => { close(); term.current?.dispose(); term.current = null; }, [nodeId]);
 
   const open = (): void => {
@@ -68,6 +70,7 @@ export function ConsolePanel({ nodeId, unavailable }: { nodeId: string; unavaila
   };
 
   const live = phase === 'open';
+  const hidden = phase === 'idle' || phase === 'refused';
   return (
     <section aria-label="Console">
       <h3>Console</h3>
@@ -78,8 +81,8 @@ export function ConsolePanel({ nodeId, unavailable }: { nodeId: string; unavaila
       {unavailable ? <p className="muted small">{unavailable}</p> : null}
       <div className="btn-row">
         {live || phase === 'connecting'
-          ? <button type="button" onClick={() => { close(); setPhase('ended'); }}>Close console</button>
-          : <button type="button" className="primary" disabled={!!unavailable} onClick={open}>{phase === 'idle' ? 'Open console' : 'Open console again'}</button>}
+          ? <button type="button" onClick={dismiss}>Close console</button>
+          : <button type="button" className="primary" disabled={!!unavailable} onClick={open}>{phase === 'idle' && !refusal ? 'Open console' : 'Open console again'}</button>}
         {live && attached && attached.writer && attached.writer !== attached.you
           ? <button type="button" onClick={() => sock.current?.control({ type: 'take-over' })}>Take over</button> : null}
         {live ? <button type="button" onClick={() => sock.current?.control({ type: 'break' })} title="Send a serial break (SysRq on Linux)">Send break</button> : null}
@@ -97,7 +100,14 @@ export function ConsolePanel({ nodeId, unavailable }: { nodeId: string; unavaila
         </p>
       ) : null}
       {note ? <p className="small err-hint" role="status" aria-label="Console note">{note}</p> : null}
-      <div className={phase === 'idle' ? 'console-host hidden' : 'console-host'} ref={host} aria-label="Console terminal" />
+      {/* the terminal floats over the page (80 columns do not fit the detail panel, and the guest assumes 80) */}
+      <div className={hidden ? 'console-window hidden' : 'console-window'} role="dialog" aria-label="Console window" aria-hidden={hidden}>
+        <div className="console-window-head">
+          <span className="mono small">Console · {attached ? `BMC ${attached.bmc}` : 'Serial-over-LAN'}{phase === 'ended' ? ' · ended' : ''}</span>
+          <button type="button" className="close" aria-label="Close the console window" onClick={dismiss}>✕</button>
+        </div>
+        <div className="console-host" ref={host} aria-label="Console terminal" />
+      </div>
     </section>
   );
 }
