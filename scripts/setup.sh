@@ -14,6 +14,7 @@ export TSX_DISABLE_CACHE=1
 
 lab_pkgs=(qemu-system-x86 qemu-utils ipxe-qemu ipxe ovmf openipmi ipmitool iproute2 tcpdump cpio kmod
   busybox-static radvd dnsmasq-base procps curl openssl  # openssl: the lab Redfish BMCs' self-signed certificates
+  gcc  # the ramdisk's rackseed-zero helper (agent/ramdisk/rackseed-zero.c, freestanding: no libc headers needed)
   xz-utils fdisk dosfstools mtools  # image library: xz -dc on import; sfdisk, mkfs.vfat, mmd/mcopy build its test images
   # lab images (lab/images): syslinux + GRUB boot code, mke2fs -d, debootstrap (lab-debian), genisoimage (config drives)
   debootstrap syslinux syslinux-common grub-pc-bin grub-efi-amd64-bin grub-common e2fsprogs genisoimage)

@@ -125,17 +125,25 @@ export type DeployAgentCommand =
     action: 'deploy';
     /** numbers each command; a result naming an older one is ignored (a daemon restart re-issues the write) */
     attempt: number;
-    /** the raw image on the HTTP boot server */
+    /** the whole raw image on the HTTP boot server (`imageServingPath`) */
     url: string;
     size: number;
     sha256: string;
+    /**
+     * The image's extent map (`imageMapPath`): text, one `data|zero OFFSET LENGTH` line per range in disk order,
+     * adjacent, covering [0, size). The agent zeroes the zero ranges on the disk (BLKZEROOUT) and writes the data.
+     */
+    map: string;
+    /** the data ranges' bytes concatenated in map order (`imageDataPath`; exactly `dataBytes` bytes) */
+    data: string;
+    dataBytes: number;
     /** the target disk: kernel name, size in bytes, serial/WWN ('' when unknown) — the agent checks them */
     disk: string;
     diskSize: number;
     diskSerial: string;
     diskWwn: string;
   }
-  | { action: 'verify'; attempt: number; size: number; disk: string; diskSize: number; diskSerial: string; diskWwn: string }
+  | { action: 'verify'; attempt: number; size: number; map: string; dataBytes: number; disk: string; diskSize: number; diskSerial: string; diskWwn: string }
   | {
     action: 'configdrive';
     attempt: number;
@@ -155,9 +163,13 @@ export interface AgentResult {
   ok: boolean;
   /** what failed, as the agent saw it */
   error?: string;
-  /** write: bytes written; verify: bytes read back */
+  /** write: image bytes placed on the disk (data written + zeros); verify: image bytes checked */
   bytes?: number;
-  /** write: SHA-256 of the bytes received (computed on the stream); verify: of the bytes read back from the disk */
+  /**
+   * verify: SHA-256 of the image's data ranges read back from the disk, concatenated in map order (the zero ranges
+   * were read back as zeros), or of the whole image read back. write (optional): of the data bytes as received
+   * (the shell agent leaves it out: hashing twice costs too much under emulation; it only sharpens a mismatch's reason)
+   */
   sha256?: string;
   /** the disk the agent used (kernel name) */
   disk?: string;

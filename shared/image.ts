@@ -61,3 +61,13 @@ export const IMAGE_NAME_RULE = '1–64 characters of a-z 0-9 . _ -, starting wit
 export function imageServingPath(sha256: string): string {
   return `/images/${sha256}.raw`;
 }
+
+/** Path of a ready image's extent map (text: `data|zero OFFSET LENGTH` lines) on the HTTP boot server. */
+export function imageMapPath(sha256: string): string {
+  return `/images/${sha256}.map`;
+}
+
+/** Path of a ready image's data ranges, concatenated in map order, on the HTTP boot server. */
+export function imageDataPath(sha256: string): string {
+  return `/images/${sha256}.data`;
+}

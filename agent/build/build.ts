@@ -16,6 +16,7 @@ import {
   MANIFEST_NAME, REPO_ROOT, loadRamdiskManifest, ramdiskDir, sha256File, verifyRamdisk, type RamdiskManifest,
 } from './manifest.ts';
 import { RAMDISK_MODULES, moduleClosure } from './modules.ts';
+import { HELPER_PATH, compileHelper, gccVersion } from './helper.ts';
 
 export interface BuildOptions {
   /** keep a valid existing build without looking at the inputs (what scripts/setup.sh wants) */
@@ -67,7 +68,7 @@ async function buildLocked(dir: string, opts: BuildOptions, log: Log): Promise<B
   const kernel = chooseKernel(dir, previous, log);
   const busybox = findBusybox();
   const epoch = sourceDateEpoch();
-  const inputsKey = hashInputs(kernel, busybox.sha256, epoch);
+  const inputsKey = hashInputs(kernel, busybox.sha256, epoch, gccVersion());
   if (!opts.force && previous && previous.inputsKey === inputsKey && (await verifyRamdisk(previous))) {
     log(`up to date: kernel ${previous.kernelVersion}, initrd ${mb(previous.initrd.size)}`);
     return { manifest: previous, built: false };
@@ -83,6 +84,7 @@ async function buildLocked(dir: string, opts: BuildOptions, log: Log): Promise<B
     ...baseEntries(),
     ...busyboxEntries(busybox.path),
     ...agentEntries(),
+    { type: 'file', path: HELPER_PATH, mode: 0o755, data: compileHelper(RAMDISK_SRC) },
     ...moduleEntries(dir, modDir, kernel.kernelVersion, closure.files),
     { type: 'file', path: 'etc/rackseed-release', mode: 0o644, data: Buffer.from(`kernel=${kernel.kernelVersion}\ninputs=${inputsKey}\n`) },
   ] satisfies CpioEntry[];
@@ -187,10 +189,10 @@ export function hasInterpreter(elf: Uint8Array): boolean {
   return false;
 }
 
-/** Hash of everything the output depends on: kernel, busybox, agent scripts, builder code, module list, epoch. */
-function hashInputs(kernel: KernelChoice, busyboxSha: string, epoch: number): string {
+/** Hash of everything the output depends on: kernel, busybox, agent scripts, builder code, module list, epoch, gcc. */
+function hashInputs(kernel: KernelChoice, busyboxSha: string, epoch: number, gcc: string): string {
   const h = createHash('sha256');
-  h.update(JSON.stringify({ kernel, busyboxSha, epoch, modules: RAMDISK_MODULES }));
+  h.update(JSON.stringify({ kernel, busyboxSha, epoch, modules: RAMDISK_MODULES, gcc }));
   for (const d of [RAMDISK_SRC, BUILDER_SRC]) {
     for (const f of readdirSync(d).sort()) {
       h.update(`\0${d}/${f}\0`);

@@ -1,11 +1,14 @@
-# RackSeed deploy/clean agent: sourced by rackseed-agent.sh (which defines log, val, http, URL, TOKEN, RUN) and
+# RackSeed deploy/clean agent: sourced by rackseed-agent.sh (which defines log, val, http, URL, TOKEN, RUN, LIB) and
 # run for the commands of GET /agent/v1/next during a deploy or a release (shared/deploy.ts, the daemon side:
 # core/deploy/service.ts):
-#   deploy {attempt,url,size,sha256,disk,diskSize,diskSerial,diskWwn}
-#       stream the image to the disk: wget -O - URL | tee FIFO | dd of=/dev/DISK conv=fsync, sha256sum reading the
-#       FIFO (nothing is kept in RAM or on a tmpfs); report the write; then drop the caches and read the written
-#       range back (head -c SIZE /dev/DISK | sha256sum) and report that SHA-256: the daemon compares it.
-#   verify {attempt,size,disk,…}     only the read-back
+#   deploy {attempt,map,data,size,dataBytes,sha256,disk,diskSize,diskSerial,diskWwn}
+#       fetch the image's extent map (`data|zero OFFSET LENGTH` lines covering the image, core/images/extent-map.ts);
+#       make every zero range read as zeros (rackseed-zero: ioctl BLKZEROOUT, no bytes on the wire); stream the data
+#       ranges (`wget -O - DATA`: the data ranges concatenated) onto the disk, one dd per range reading exactly its
+#       length from the stream (nothing kept in RAM or on a tmpfs); report the write; then drop the caches and verify:
+#       every zero range reads back as zeros (rackseed-zero check) and the data ranges read back from the disk hash to
+#       the SHA-256 the daemon expects (it compares): together, every byte of the image.
+#   verify {attempt,map,size,dataBytes,disk,…}   only the verification
 #   configdrive {attempt,plan,disk,…} fetch the plan (OFFSET SIZE SHA256 URL lines), write each piece at its offset
 #       after checking its SHA-256, read each back and compare
 #   clean {attempt,erase}            zero the first and last MiB of every partition and every disk (partition
@@ -13,6 +16,10 @@
 # Progress: POST /agent/v1/deploy/progress {attempt,stage,bytes} at most every 2 s. Outcome of each phase:
 # POST /agent/v1/deploy/result {attempt,phase,ok,error?,bytes?,sha256?,disk?,detail?}, retried until the daemon
 # answers (it may be restarting); a 4xx (another attempt runs now) ends the retries.
+# Under QEMU's emulation every byte a busybox applet touches costs (sha256sum ~7 MB/s, tee and wc -c slower still,
+# head -c ~10 MB/s, dd with 4 MiB blocks ~100+ MB/s): the image passes through dd only, and is hashed once, as read back.
+
+ZERO_TOOL=${LIB:-/usr/libexec/rackseed}/rackseed-zero
 
 # jstr KEY JSON — the string value of "KEY":"…" (the daemon's values hold no quotes or backslashes)
 jstr() { printf '%s' "$2" | tr -d '\n' | sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\"\([^\"]*\)\".*/\1/p"; }
@@ -102,7 +109,8 @@ sectors() {
   if [ "$2" = read ]; then SECT=$_srd; else SECT=$_swr; fi
 }
 
-# report_while PID ATTEMPT STAGE DISK read|write TOTAL — progress reports every 2 s until PID exits
+# report_while PID ATTEMPT STAGE DISK read|write TOTAL [DONE] — progress reports every 2 s until PID exits: DONE (bytes
+# already done before PID started, default 0) plus the sectors moved since
 report_while() {
   sectors "$4" "$5"; _wbase=$SECT
   now_s; _wlast=$NOW
@@ -112,71 +120,121 @@ report_while() {
     if [ $((NOW - _wlast)) -ge 2 ]; then
       _wlast=$NOW
       sectors "$4" "$5"
-      _wb=$(((SECT - _wbase) * 512))
+      _wb=$(((SECT - _wbase) * 512 + ${7:-0}))
       [ "$_wb" -gt "$6" ] && _wb=$6
       progress "$2" "$3" "$_wb"
     fi
   done
 }
 
-# readback ATTEMPT SIZE DISK — SHA-256 of the first SIZE bytes of the disk, read from the device (caches dropped)
+# fetch_map ATTEMPT URL SIZE DATABYTES — $RUN/map.data and $RUN/map.zero: "OFFSET LENGTH" lines of the image's data
+# and zero ranges; the map must cover [0, SIZE) without gap or overlap and hold DATABYTES of data (a truncated or
+# foreign map is refused). MAPINFO = "N data ranges (B bytes), M zero ranges (Z bytes)", ZBYTES = Z; MAPERR says why
+# it failed.
+fetch_map() {
+  rm -f "$RUN/map.all" "$RUN/map.data" "$RUN/map.zero"
+  if ! timeout 60 wget -q -O "$RUN/map.all" "$2" 2>"$RUN/http.err"; then
+    MAPERR="fetching the image's extent map failed: $(tr '\n' ' ' <"$RUN/http.err" | cut -c1-200)"; return 1
+  fi
+  _mi=$(awk -v size="$3" -v dbytes="$4" -v dout="$RUN/map.data" -v zout="$RUN/map.zero" '
+    BEGIN { pos = 0; d = 0; z = 0; nd = 0; nz = 0 }
+    ($1 != "data" && $1 != "zero") || NF != 3 || $2 != pos { bad = "line " NR " is not the next range"; exit }
+    { pos += $3; if ($1 == "data") { d += $3; nd++; print $2, $3 > dout } else { z += $3; nz++; print $2, $3 > zout } }
+    END {
+      if (bad == "" && pos != size) bad = "it covers " pos " of " size " bytes"
+      if (bad == "" && d != dbytes) bad = "it holds " d " bytes of data, not " dbytes
+      if (bad != "") { print "BAD " bad; exit }
+      printf "%d %.0f %d %.0f\n", nd, d, nz, z
+    }' "$RUN/map.all")
+  case "$_mi" in
+    BAD*) MAPERR="the image's extent map is damaged: ${_mi#BAD }"; return 1 ;;
+    '') MAPERR="the image's extent map could not be read"; return 1 ;;
+  esac
+  set -- $_mi
+  ZBYTES=$4
+  MAPINFO="$1 data ranges ($2 bytes), $3 zero ranges ($4 bytes)"
+  touch "$RUN/map.data" "$RUN/map.zero"
+  return 0
+}
+
+# write_ranges DISK — stdin is the data stream: each data range's bytes, in map order; one dd per range reads
+# exactly its length (fullblock: pipe reads come short) and writes it at its offset. A short stream leaves the last
+# ranges short: wget's own status says so (Content-Length), and the read-back would not match anyway.
+write_ranges() {
+  while read -r _woff _wlen <&3; do
+    dd of="/dev/$1" bs=4M seek="$_woff" count="$_wlen" oflag=seek_bytes iflag=count_bytes,fullblock 2>"$RUN/dd.err" || return 1
+  done 3<"$RUN/map.data"
+  return 0
+}
+
+# read_ranges DISK — the data ranges read back from the disk, concatenated in map order, on stdout
+read_ranges() {
+  while read -r _roff _rlen; do
+    dd if="/dev/$1" bs=4M skip="$_roff" count="$_rlen" iflag=skip_bytes,count_bytes 2>"$RUN/rd.err" || return 1
+  done <"$RUN/map.data"
+  return 0
+}
+
+# readback ATTEMPT SIZE DISK — caches dropped, every zero range must read as zeros and the data ranges are hashed as
+# read from the device; reports the SHA-256 of the data ranges (the daemon compares it with the image's map)
 readback() {
   sync
   blockdev --flushbufs "/dev/$3" 2>/dev/null
   echo 3 >/proc/sys/vm/drop_caches 2>/dev/null
-  log "reading back $2 bytes from /dev/$3"
-  rm -f "$RUN/readback.sha"
-  (head -c "$2" "/dev/$3" | sha256sum >"$RUN/readback.sha") &
+  log "checking the zero ranges of /dev/$3"
+  if ! "$ZERO_TOOL" check "/dev/$3" <"$RUN/map.zero" 2>"$RUN/zero.err"; then
+    fail "$1" verify "the zero ranges of /dev/$3 do not read back as zeros: $(tr '\n' ' ' <"$RUN/zero.err" | cut -c1-300)" "$3"; return 1
+  fi
+  log "reading back the data ranges from /dev/$3"
+  rm -f "$RUN/readback.sha" "$RUN/readback.rc"
+  ( set -o pipefail; read_ranges "$3" | sha256sum >"$RUN/readback.sha"; echo $? >"$RUN/readback.rc" ) &
   _vp=$!
-  report_while $_vp "$1" verifying "$3" read "$2"
+  report_while $_vp "$1" verifying "$3" read "$2" "${ZBYTES:-0}"
   wait $_vp
   _vsha=$(cut -c1-64 "$RUN/readback.sha" 2>/dev/null)
-  case "$_vsha" in
-    [0-9a-f]*) ;;
-    *) fail "$1" verify "reading /dev/$3 back failed" "$3"; return 1 ;;
+  val "$RUN/readback.rc"
+  case "$V:$_vsha" in
+    0:[0-9a-f]*) ;;
+    *) fail "$1" verify "reading /dev/$3 back failed: $(tr '\n' ' ' <"$RUN/rd.err" 2>/dev/null | cut -c1-200)" "$3"; return 1 ;;
   esac
-  log "read back: sha256 $_vsha"
-  result "{\"attempt\":$1,\"phase\":\"verify\",\"ok\":true,\"bytes\":$2,\"sha256\":\"$_vsha\",\"disk\":\"$3\"}"
+  log "read back: zero ranges are zeros, data ranges sha256 $_vsha"
+  result "{\"attempt\":$1,\"phase\":\"verify\",\"ok\":true,\"bytes\":$2,\"sha256\":\"$_vsha\",\"disk\":\"$3\",\"detail\":\"zero ranges read back as zeros\"}"
 }
 
 cmd_deploy() {
-  _a=$(jnum attempt "$1"); _url=$(jstr url "$1"); _size=$(jnum size "$1")
+  _a=$(jnum attempt "$1"); _map=$(jstr map "$1"); _data=$(jstr data "$1"); _size=$(jnum size "$1"); _dbytes=$(jnum dataBytes "$1")
   if ! find_disk "$1"; then fail "$_a" write "$D"; return; fi
-  log "deploy (attempt $_a): $_url ($_size bytes) → /dev/$D"
-  rm -f "$RUN/img.fifo" "$RUN/len.fifo" "$RUN/wire.sha" "$RUN/wire.len" "$RUN/write.rc" "$RUN/dd.err" "$RUN/wget.err"
-  mkfifo "$RUN/img.fifo" "$RUN/len.fifo"
-  sha256sum <"$RUN/img.fifo" >"$RUN/wire.sha" &
-  _sp=$!
-  wc -c <"$RUN/len.fifo" >"$RUN/wire.len" &
-  _lp=$!
-  # the image passes through once: wget → tee (→ FIFOs → sha256sum, wc -c) → dd to the disk; the pipeline's status is
-  # wget's or dd's when either fails (pipefail). busybox dd does not print a byte count: wc counts what dd was given.
+  if ! fetch_map "$_a" "$_map" "$_size" "$_dbytes"; then fail "$_a" write "$MAPERR" "$D"; return; fi
+  log "deploy (attempt $_a): $_size bytes → /dev/$D: $MAPINFO"
+  # zeros first: BLKZEROOUT makes each range read as zeros whatever the disk held (a reused disk)
+  if ! "$ZERO_TOOL" zero "/dev/$D" <"$RUN/map.zero" 2>"$RUN/zero.err"; then
+    fail "$_a" write "zeroing the image's zero ranges on /dev/$D failed: $(tr '\n' ' ' <"$RUN/zero.err" | cut -c1-300)" "$D"; return
+  fi
+  rm -f "$RUN/write.rc" "$RUN/dd.err" "$RUN/wget.err"
+  # the pipeline's status is wget's (short stream, server gone) or the ranges' dd's when either fails (pipefail)
   (
     set -o pipefail
-    wget -q -O - "$_url" 2>"$RUN/wget.err" | tee "$RUN/img.fifo" "$RUN/len.fifo" | dd of="/dev/$D" bs=4M conv=fsync 2>"$RUN/dd.err"
+    wget -q -O - "$_data" 2>"$RUN/wget.err" | write_ranges "$D"
     echo $? >"$RUN/write.rc"
   ) &
   _wp=$!
-  report_while $_wp "$_a" writing "$D" write "$_size"
+  report_while $_wp "$_a" writing "$D" write "$_size" "$ZBYTES"
   wait $_wp
-  wait $_sp
-  wait $_lp
   val "$RUN/write.rc"; _rc=$V
-  _wire=$(cut -c1-64 "$RUN/wire.sha" 2>/dev/null)
   if [ "$_rc" != 0 ]; then
     fail "$_a" write "the stream to /dev/$D failed (status ${_rc:-?}): $(cat "$RUN/wget.err" "$RUN/dd.err" 2>/dev/null | tr '\n' ' ' | cut -c1-400)" "$D"
     return
   fi
-  # bytes that reached the disk: all that dd was given, since it succeeded
-  val "$RUN/wire.len"; _bytes=$(echo $V)
-  log "written: ${_bytes:-?} bytes, sha256 of the stream $_wire"
-  result "{\"attempt\":$_a,\"phase\":\"write\",\"ok\":true,\"bytes\":${_bytes:-0},\"sha256\":\"$_wire\",\"disk\":\"$D\"}" || return
+  sync
+  log "written: $_dbytes bytes of data, the rest zeroed"
+  result "{\"attempt\":$_a,\"phase\":\"write\",\"ok\":true,\"bytes\":$_size,\"disk\":\"$D\",\"detail\":\"$(jesc "$MAPINFO")\"}" || return
   readback "$_a" "$_size" "$D"
 }
 
 cmd_verify() {
-  _a=$(jnum attempt "$1"); _size=$(jnum size "$1")
+  _a=$(jnum attempt "$1"); _map=$(jstr map "$1"); _size=$(jnum size "$1"); _dbytes=$(jnum dataBytes "$1")
   if ! find_disk "$1"; then fail "$_a" verify "$D"; return; fi
+  if ! fetch_map "$_a" "$_map" "$_size" "$_dbytes"; then fail "$_a" verify "$MAPERR" "$D"; return; fi
   readback "$_a" "$_size" "$D"
 }
 

@@ -7,10 +7,12 @@
 //                                                                       cleaning → available
 // A failed step fails the job with its reason, powers off a node the job powered on, and moves the node to
 // `deploy-failed` / `clean-failed` with that reason. The agent (agent/ramdisk/deploy.sh) learns what to do from
-// GET /agent/v1/next (command()), reports progress at most every ~2 s and the outcome of each phase (result()); it
-// streams the image `wget | tee fifo | dd` with sha256sum on the fifo, then reads the written range back
-// (`head -c SIZE /dev/DISK | sha256sum`). The node is `active` only after verify-image compared that read-back SHA-256
-// with the image's and the deployed OS was seen booting (DoneWhen), each step persisted before the next starts.
+// GET /agent/v1/next (command()), reports progress at most every ~2 s and the outcome of each phase (result()). It
+// writes the image by its extent map (core/images/extent-map.ts): the zero ranges zeroed on the disk (BLKZEROOUT), the
+// data ranges streamed (`wget DATA | dd` per range); then it checks that the zero ranges read back as zeros and reads
+// the data ranges back through sha256sum. The node is `active` only after verify-image compared that SHA-256 with the
+// one the map computed from the library's file — whose whole-file SHA-256 is the image's — and the deployed OS was
+// seen booting (DoneWhen), each step persisted before the next starts.
 //
 // Crash safety: at start (resume()) every unfinished deploy/clean job continues from its first unfinished step. A step
 // that was running runs again: an interrupted write is written again from the start under a new attempt number (the
@@ -29,7 +31,8 @@ import type { Job, StreamMessage } from '../../shared/api.ts';
 import type { AgentCommand, Inventory } from '../../shared/inventory.ts';
 import type { NodeSummary } from '../../shared/node.ts';
 import type { ImageRecord } from '../../shared/image.ts';
-import { imageServingPath } from '../../shared/image.ts';
+import { imageDataPath, imageMapPath, imageServingPath } from '../../shared/image.ts';
+import { ImageDamagedError, type ExtentMap } from '../images/extent-map.ts';
 import {
   DONE_WHEN, type AgentProgress, type AgentResult, type BatchDeployRequest, type DeployAgentCommand, type Deployment, type DeployRequest,
   type DeploySettings, type DeployStage, type DoneWhen, type RootDeviceHints, type TargetDisk,
@@ -111,6 +114,8 @@ interface AgentWait {
   since: number;
   /** a PXE/iPXE DHCP request of the node came since: it network-boots (the agent's own DHCP follows) */
   sawPxe: boolean;
+  /** the node was already PXE-booted again once because no agent asked in time */
+  pxeRetried: boolean;
   timer: NodeJS.Timeout | null;
   resolve: (r: AgentResult) => void;
   reject: (e: Error) => void;
@@ -343,6 +348,8 @@ export class DeployService {
       { job: job.id, image: image.name, sha256: image.sha256, disk: c.disk.name, hostname: c.hostname, doneWhen: c.doneWhen });
     this.publishJob(job.id);
     this.publish(node.id);
+    // the extent map is needed once the agent is up (a minute away): compute it meanwhile (kept by the library)
+    this.core.images.extentMap(c.image).catch(() => undefined);
     void this.run(job.id);
     return this.get(node.id)!;
   }
@@ -623,20 +630,39 @@ export class DeployService {
     return `${httpBase(this.core.bootSettings)}${imageServingPath(sha256)}`;
   }
 
+  /** The extent map of the deployment's image, as a step needs it: a damaged or vanished library copy fails the step. */
+  private async imageMap(step: string, rec: DeploymentRecord): Promise<ExtentMap> {
+    const img = this.core.images.get(rec.image!.id);
+    if (!img || img.state !== 'ready' || img.sha256 !== rec.image!.sha256) {
+      throw new StepError(step, `image ${rec.image!.name} is no longer in the library (removed or replaced since the deploy started)`);
+    }
+    try {
+      return await this.core.images.extentMap(img);
+    } catch (err) {
+      if (err instanceof ImageDamagedError) {
+        throw new StepError(step, `checksum mismatch (expected ${err.expected}, got ${err.actual}): ${err.message}; nothing was written`);
+      }
+      throw new StepError(step, `the image ${rec.image!.name} cannot be read from the library: ${(err as Error).message}`);
+    }
+  }
+
   private async writeImage(job: Job): Promise<void> {
     const nodeId = job.nodeId!;
     const rec = this.store.get(nodeId)!;
-    const img = this.core.images.get(rec.image!.id);
-    if (!img || img.state !== 'ready' || img.sha256 !== rec.image!.sha256) {
-      throw new StepError('write-image', `image ${rec.image!.name} is no longer in the library (removed or replaced since the deploy started)`);
-    }
+    // a new attempt at once: reports of an older one (a stream a restart broke) are refused from now on
     const attempt = this.nextAttempt(nodeId);
+    const map = await this.imageMap('write-image', rec);
     this.store.update(nodeId, { bytes: 0, mbps: null, totalBytes: rec.image!.sizeBytes });
     this.wire.delete(nodeId);
     let handedOut = Date.now();
+    const base = httpBase(this.core.bootSettings);
+    const sha = rec.image!.sha256;
     const r = await this.awaitAgent(job, 'write-image', 'write', attempt, true, () => {
       handedOut = Date.now();
-      return { action: 'deploy', attempt, url: this.imageUrl(rec.image!.sha256), size: rec.image!.sizeBytes, sha256: rec.image!.sha256, ...this.diskArgs(rec) };
+      return {
+        action: 'deploy', attempt, url: this.imageUrl(sha), size: rec.image!.sizeBytes, sha256: sha,
+        map: `${base}${imageMapPath(sha)}`, data: `${base}${imageDataPath(sha)}`, dataBytes: map.dataBytes, ...this.diskArgs(rec),
+      };
     }, this.agentTimeoutMs);
     this.releaseSlot(nodeId);
     if (!r.ok) throw new StepError('write-image', `writing the image failed on the node: ${r.error ?? 'no reason given'}`);
@@ -645,8 +671,10 @@ export class DeployService {
     this.store.update(nodeId, { bytes: rec.image!.sizeBytes });
     const secs = Math.max(0.001, (Date.now() - handedOut) / 1000);
     const avg = Math.round((r.bytes / secs / 1e6) * 10) / 10;
-    this.record(nodeId, 'image-written', `image written to ${r.disk ?? rec.disk!.name}: ${formatBytes(r.bytes)} in ${Math.round(secs)} s, ${avg} MB/s (SHA-256 of the bytes received ${r.sha256 ?? '?'})`,
-      { bytes: r.bytes, sha256: r.sha256, disk: r.disk, seconds: Math.round(secs), mbps: avg });
+    const zeros = rec.image!.sizeBytes - map.dataBytes;
+    this.record(nodeId, 'image-written', `image written to ${r.disk ?? rec.disk!.name}: ${formatBytes(r.bytes)} in ${Math.round(secs)} s, ${avg} MB/s ` +
+      `(${formatBytes(map.dataBytes)} of data sent, ${formatBytes(zeros)} zeroed on the disk${r.sha256 ? `; SHA-256 of the data received ${r.sha256}` : ''})`,
+    { bytes: r.bytes, dataBytes: map.dataBytes, zeroBytes: zeros, sha256: r.sha256, disk: r.disk, seconds: Math.round(secs), mbps: avg });
   }
 
   private async verifyImage(job: Job): Promise<void> {
@@ -654,6 +682,8 @@ export class DeployService {
     const rec = this.store.get(nodeId)!;
     const expected = rec.image!.sha256;
     this.setStage(nodeId, 'verifying');
+    const map = await this.imageMap('verify-image', rec);
+    const base = httpBase(this.core.bootSettings);
     // The agent reads back right after writing, under the write's attempt number (also after a restart: the write
     // step was done, so that attempt wrote the whole image). An agent that asks for a command meanwhile is idle (a
     // restart lost its read-back): it gets a verify of its own, under a new attempt.
@@ -662,19 +692,42 @@ export class DeployService {
       const a = this.nextAttempt(nodeId);
       const w = this.waits.get(nodeId);
       if (w) w.attempt = a;
-      return { action: 'verify', attempt: a, size: rec.image!.sizeBytes, ...this.diskArgs(rec) };
+      return { action: 'verify', attempt: a, size: rec.image!.sizeBytes, map: `${base}${imageMapPath(expected)}`, dataBytes: map.dataBytes, ...this.diskArgs(rec) };
     }, this.stallMs, true);
     if (!r.ok) throw new StepError('verify-image', `reading the image back from ${r.disk ?? rec.disk!.name} failed: ${r.error ?? 'no reason given'}`);
     const got = (r.sha256 ?? '').toLowerCase();
-    if (got !== expected) {
-      const wire = this.wire.get(nodeId);
-      const why = wire === undefined ? ''
-        : wire === expected ? ': the bytes were received intact but the disk read back differently (a failing disk or controller?)'
-          : wire === got ? ': the bytes the agent received already differed (corrupted on the image server or in flight)'
-            : `: the bytes received (SHA-256 ${wire}) differ from both`;
-      throw new StepError('verify-image', `checksum mismatch (expected ${expected}, got ${got || 'nothing'})${why}`);
+    // either the data ranges read back (their SHA-256 from the map, the zero ranges checked by the agent) or — an
+    // agent reading everything back — the whole image
+    const whole = got === expected && r.bytes === rec.image!.sizeBytes;
+    if (got !== map.dataSha256 && !whole) throw new StepError('verify-image', await this.mismatchReason(rec, map, got));
+    this.record(nodeId, 'image-verified', whole
+      ? `read back ${formatBytes(rec.image!.sizeBytes)} from ${r.disk ?? rec.disk!.name}: SHA-256 ${got} matches the image`
+      : `read back ${formatBytes(rec.image!.sizeBytes)} from ${r.disk ?? rec.disk!.name}: the zero ranges are zeros and the data ranges' SHA-256 ${got} matches; ` +
+        `the image is SHA-256 ${expected}`, { sha256: got, imageSha256: expected, dataSha256: map.dataSha256 });
+  }
+
+  /**
+   * Why a read-back did not match: the SHA-256 of the data as the agent received it tells in-flight damage from a
+   * disk that reads back differently (when the agent sent one); otherwise the library's file is hashed again — a
+   * damaged copy explains it, an intact one leaves the network or the disk.
+   */
+  private async mismatchReason(rec: DeploymentRecord, map: ExtentMap, got: string): Promise<string> {
+    const expected = rec.image!.sha256;
+    const head = `checksum mismatch (expected ${expected}, got ${got || 'nothing'})`;
+    const note = got ? ` [${got} is the SHA-256 of the data ranges read back from the disk; the image's data ranges give ${map.dataSha256}]` : '';
+    const wire = this.wire.get(rec.nodeId);
+    if (wire !== undefined) {
+      return head + (wire === map.dataSha256 ? ': the bytes were received intact but the disk read back differently (a failing disk or controller?)'
+        : wire === got ? ': the bytes the agent received already differed (corrupted on the image server or in flight)'
+          : `: the bytes received (SHA-256 ${wire}) differ from both`) + note;
     }
-    this.record(nodeId, 'image-verified', `read back ${formatBytes(rec.image!.sizeBytes)} from ${r.disk ?? rec.disk!.name}: SHA-256 ${got} matches the image`, { sha256: got });
+    try {
+      await this.core.images.remapImage(rec.image!);
+      return `${head}: the library's copy of the image is intact, so the bytes were damaged in flight or the disk read back differently (a failing disk, controller or NIC?)${note}`;
+    } catch (err) {
+      if (err instanceof ImageDamagedError) return `${head}: the bytes the agent received already differed: ${err.message}${note}`;
+      return `${head} (the library's copy could not be checked: ${(err as Error).message})${note}`;
+    }
   }
 
   private async writeConfigDrive(job: Job): Promise<void> {
@@ -890,7 +943,7 @@ export class DeployService {
         fn();
       };
       const w: AgentWait = {
-        jobId: job.id, step, phase, attempt, command, issued: continued ? 1 : 0, needsSlot, since: Date.now(), sawPxe: false, timer: null,
+        jobId: job.id, step, phase, attempt, command, issued: continued ? 1 : 0, needsSlot, since: Date.now(), sawPxe: false, pxeRetried: false, timer: null,
         resolve: (r) => done(() => resolve(r)), reject: (e) => done(() => reject(e)),
       };
       this.waits.set(nodeId, w);
@@ -908,11 +961,38 @@ export class DeployService {
     w.timer = setTimeout(() => {
       const rec = this.store.get(nodeId);
       const stage = rec?.stage ?? w.step;
+      // the agent never came up: PXE timeouts and lost boot packets happen on real networks too; boot it once more
+      if (w.issued === 0 && stage === 'booting-agent' && !w.pxeRetried) { w.pxeRetried = true; void this.retryPxe(nodeId, w, ms); return; }
       w.reject(new StepError(w.step, w.issued === 0
         ? `no agent asked for its command within ${Math.round(ms / 1000)} s${stage === 'queued' ? '' : ' of the power-on'} (did the node PXE-boot the agent ramdisk? see its console and boot history)`
         : `the agent stopped reporting while ${stage} (nothing for ${Math.round(ms / 1000)} s; did the node hang or lose its network?)`));
     }, ms);
     w.timer.unref?.();
+  }
+
+  /**
+   * One retry of the agent's network boot when no agent asked within the first-contact time: the BMC sets the one-time
+   * PXE boot device again and power-cycles the node, then the same time runs again before the step fails.
+   */
+  private async retryPxe(nodeId: string, w: AgentWait, ms: number): Promise<void> {
+    const job = this.core.jobs.get(w.jobId);
+    const address = job?.bmcAddress;
+    const uefi = this.core.nodes.get(nodeId)?.firmware === 'uefi';
+    const secs = Math.round(ms / 1000);
+    if (!address) { w.reject(new StepError(w.step, `no agent asked for its command within ${secs} s of the power-on, and the node has no BMC to boot it again`)); return; }
+    this.record(nodeId, 'pxe-retry', `no agent asked for its command within ${secs} s of the power-on: PXE-booting the node again through BMC ${address} (one retry)`,
+      { bmc: address, seconds: secs }, 'warn', 'bmc');
+    try {
+      await this.withBmc(address, w.step, async (s) => {
+        await s.setBootDevice('pxe', { persistent: false, uefi });
+        await s.power('cycle');
+      });
+    } catch (err) {
+      if (this.waits.get(nodeId) === w) w.reject(err as Error);
+      return;
+    }
+    this.setPower(nodeId, address, 'on', true);
+    if (this.waits.get(nodeId) === w && w.issued === 0) { w.since = Date.now(); w.sawPxe = false; this.arm(nodeId, ms); }
   }
 
   private touch(nodeId: string): void {

@@ -14,6 +14,7 @@ import { IMAGE_NAME, IMAGE_NAME_RULE, type ImageProgress, type ImageRecord } fro
 import { ImageStore, type StoredImage } from './store.ts';
 import { importImage, rawFilePath, workFiles } from './import.ts';
 import { ImageError, ImageRefusedError } from './errors.ts';
+import { ExtentMapCache, mapImage, type ExtentMap } from './extent-map.ts';
 
 export interface ImageLibraryOptions {
   db: Db;
@@ -57,12 +58,15 @@ export class ImageLibrary {
   private readonly everyMs: number;
   /** set by close(): imports still settling must not touch the (closing) database */
   private closed = false;
+  /** extent maps of ready images (extent-map.ts), computed on first use or right after an import */
+  private readonly maps: ExtentMapCache;
 
   constructor(private readonly o: ImageLibraryOptions) {
     this.store = new ImageStore(o.db);
     this.maxUploadBytes = o.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
     this.maxRawBytes = o.maxRawBytes ?? DEFAULT_MAX_RAW_BYTES;
     this.everyMs = o.progressEveryMs ?? 250;
+    this.maps = new ExtentMapCache((id) => this.rawPath({ id }));
   }
 
   /** The images folder, or null without a data dir. */
@@ -94,6 +98,20 @@ export class ImageLibrary {
   rawPath(image: Pick<ImageRecord, 'id'>): string {
     if (!this.o.dir) throw new ImageError(503, 'the daemon has no data directory: there are no images');
     return rawFilePath(this.o.dir, image.id);
+  }
+
+  /**
+   * The extent map of a ready image (which ranges hold data, which are zeros; the SHA-256 of the data ranges), computed
+   * once in a worker and kept; rejects with ImageDamagedError when the raw file no longer has the recorded SHA-256.
+   */
+  extentMap(image: Pick<ImageRecord, 'id' | 'sha256' | 'state'>): Promise<ExtentMap> {
+    if (image.state !== 'ready' || !image.sha256) return Promise.reject(new ImageError(409, 'the image is not ready'));
+    return this.maps.get({ id: image.id, sha256: image.sha256 });
+  }
+
+  /** The image's map computed afresh from its file (bypassing the kept one): is the library's copy still intact? */
+  remapImage(image: Pick<ImageRecord, 'id' | 'sha256'>): Promise<ExtentMap> {
+    return mapImage(this.rawPath(image), image.sha256 ?? '');
   }
 
   /** A running import's settled record, or the record itself when nothing runs (tests, --wait). */
@@ -160,6 +178,8 @@ export class ImageLibrary {
       });
       log.info({ sha256: out.sha256, virtualSize: out.virtualSize, bootModes: out.bootModes, bios: out.check.bios, uefi: out.check.uefi }, 'image ready');
       this.o.bus.record({ source: 'api', kind: 'image-ready', mac: null, nodeId: null, message: `image ${name} ready (${out.sourceFormat}, ${out.virtualSize} bytes, boots ${out.bootModes.join('+')})`, detail: { id, sha256: out.sha256 } });
+      // the first deploy needs the extent map: compute it now, while the bytes are in the page cache
+      if (cur) this.extentMap(cur).catch((err: Error) => log.warn({ err: err.message }, 'image extent map failed'));
       return this.settle(id, cur);
     }, (err: Error) => {
       this.running.delete(id);
@@ -201,6 +221,7 @@ export class ImageLibrary {
       await run.done;
     }
     this.store.delete(img.id);
+    this.maps.forget(img.id);
     if (this.o.dir) rmSync(rawFilePath(this.o.dir, img.id), { force: true });
     this.o.log.info({ image: img.name, id: img.id }, 'image removed');
     this.o.bus.publish({ type: 'image-removed', payload: { id: img.id, name: img.name } });

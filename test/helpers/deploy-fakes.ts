@@ -1,6 +1,8 @@
 // A fake rack for the deploy job's unit tests: a BMC that powers fake machines on and off, a fake agent that obeys
-// the deploy service's commands the way agent/ramdisk/deploy.sh does — but writing to a sparse file standing for the
-// node's disk —, and a fake deployed OS that reads its config drive from that file and calls back or asks DHCP.
+// the deploy service's commands the way agent/ramdisk/deploy.sh does — by the image's extent map: zero ranges zeroed,
+// data ranges written, then zeros checked and the data ranges hashed as read back; but writing to a sparse file
+// standing for the node's disk —, and a fake deployed OS that reads its config drive from that file and calls back or
+// asks DHCP.
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readSync, statSync, writeSync, ftruncateSync } from 'node:fs';
 import { pino } from 'pino';
@@ -38,10 +40,16 @@ export interface FakeMachine {
 export interface AgentOptions {
   /** never ask for a command (the ramdisk never came up) */
   silent?: boolean;
-  /** flip one byte of the image on the way (the bytes received differ) */
+  /** the first N boots of the agent never ask (a lost PXE boot), the next ones do */
+  silentBoots?: number;
+  /** flip one byte of the image's data on the way (the bytes received differ) */
   corruptWire?: boolean;
-  /** flip one byte on the disk after writing (it reads back differently) */
+  /** flip one byte of a data range on the disk after writing (it reads back differently) */
   corruptDisk?: boolean;
+  /** leave this byte of a zero range non-zero after writing (the disk does not zero it) */
+  dirtyZeroAt?: number;
+  /** report no SHA-256 of the data received (as the shell agent does) */
+  noWire?: boolean;
   /**
    * the stream breaks after the first progress report of this attempt, when the daemon goes away (the test replaces
    * its core: a simulated kill): the agent then reports the failure to whichever daemon answers, as the shell agent does
@@ -197,6 +205,7 @@ export class FakeAgent {
 
   start(): void {
     if (this.m.agentOpts.silent) return;
+    if ((this.m.agentOpts.silentBoots ?? 0) > 0) { this.m.agentOpts.silentBoots!--; return; }
     this.running = true;
     void this.loop();
   }
@@ -226,7 +235,7 @@ export class FakeAgent {
         switch (cmd.action) {
           case 'poweroff': this.bmcs.off(this.m); return;
           case 'deploy': await this.deploy(cmd); break;
-          case 'verify': await this.verify(cmd.attempt, cmd.size); break;
+          case 'verify': await this.verify(cmd.attempt, cmd.size, cmd.map); break;
           case 'configdrive': await this.configDrive(cmd.attempt); break;
           case 'clean': await this.clean(cmd.attempt); break;
           default: await sleep(20);
@@ -237,34 +246,73 @@ export class FakeAgent {
     }
   }
 
-  private async deploy(cmd: Extract<DeployAgentCommand, { action: 'deploy' }>): Promise<void> {
-    const img = this.core.images.readyBySha256(cmd.sha256)!;
-    const data = readAt(this.core.images.rawPath(img), 0, cmd.size);
-    if (this.m.agentOpts.corruptWire) data[data.length >> 1] ^= 0xff;
-    const step = Math.max(512, Math.ceil(data.length / 4 / 512) * 512);
-    for (let off = 0; off < data.length; off += step) {
-      if (!this.running) return;
-      writeAt(this.m.disk, off, data.subarray(off, off + step));
-      const before = this.core;
-      this.core.deploys.progress(this.node(), { attempt: cmd.attempt, stage: 'writing', bytes: Math.min(data.length, off + step) });
-      this.progressCount++;
-      if (this.m.agentOpts.breakOnAttempt === cmd.attempt) {
-        while (this.running && this.bmcs.core === before) await sleep(20);
-        await sleep(50);
-        await this.post({ attempt: cmd.attempt, phase: 'write', ok: false, error: 'wget: error getting response: Connection reset by peer', disk: 'vda' });
-        return;
-      }
-      await sleep(5);
-    }
-    if (this.m.agentOpts.corruptDisk) writeAt(this.m.disk, 1000, Buffer.from([readAt(this.m.disk, 1000, 1)[0]! ^ 0xff]));
-    if (!(await this.post({ attempt: cmd.attempt, phase: 'write', ok: true, bytes: data.length, sha256: sha(data), disk: 'vda' }))) return;
-    await this.verify(cmd.attempt, cmd.size);
+  /** The image's extent map, fetched as the agent does (GET /images/<sha256>.map, here through the library). */
+  private async map(url: string): Promise<{ img: ImageRecord; extents: { offset: number; length: number; data: boolean }[]; dataBytes: number }> {
+    const sha256 = /\/images\/([0-9a-f]{64})\.map$/.exec(url)?.[1];
+    const img = sha256 ? this.core.images.readyBySha256(sha256) : null;
+    if (!img) throw new Error(`no image behind ${url}`);
+    const m = await this.core.images.extentMap(img);
+    return { img, extents: m.extents, dataBytes: m.dataBytes };
   }
 
-  private async verify(attempt: number, size: number): Promise<void> {
+  private async deploy(cmd: Extract<DeployAgentCommand, { action: 'deploy' }>): Promise<void> {
+    const { img, extents, dataBytes } = await this.map(cmd.map);
+    if (dataBytes !== cmd.dataBytes) throw new Error('map and command disagree');
+    const raw = this.core.images.rawPath(img);
+    for (const e of extents) if (!e.data) for (let o = 0; o < e.length; o += MiB) writeAt(this.m.disk, e.offset + o, Buffer.alloc(Math.min(MiB, e.length - o)));
+    if (this.m.agentOpts.dirtyZeroAt !== undefined) writeAt(this.m.disk, this.m.agentOpts.dirtyZeroAt, Buffer.from([0x5a]));
+    const wire = createHash('sha256');
+    const data = extents.filter((e) => e.data);
+    let got = 0;
+    let flipAt = this.m.agentOpts.corruptWire ? dataBytes >> 1 : -1;
+    const step = Math.max(512, Math.ceil(dataBytes / 4 / 512) * 512);
+    for (const e of data) {
+      for (let o = 0; o < e.length; o += step) {
+        if (!this.running) return;
+        const piece = readAt(raw, e.offset + o, Math.min(step, e.length - o));
+        if (flipAt >= got && flipAt < got + piece.length) { piece[flipAt - got] ^= 0xff; flipAt = -1; }
+        wire.update(piece);
+        writeAt(this.m.disk, e.offset + o, piece);
+        got += piece.length;
+        const before = this.core;
+        this.core.deploys.progress(this.node(), { attempt: cmd.attempt, stage: 'writing', bytes: Math.min(cmd.size, got + (cmd.size - dataBytes)) });
+        this.progressCount++;
+        if (this.m.agentOpts.breakOnAttempt === cmd.attempt) {
+          while (this.running && this.bmcs.core === before) await sleep(20);
+          await sleep(50);
+          await this.post({ attempt: cmd.attempt, phase: 'write', ok: false, error: 'wget: error getting response: Connection reset by peer', disk: 'vda' });
+          return;
+        }
+        await sleep(5);
+      }
+    }
+    if (this.m.agentOpts.corruptDisk) {
+      const at = data[0]!.offset + Math.min(1000, data[0]!.length - 1);
+      writeAt(this.m.disk, at, Buffer.from([readAt(this.m.disk, at, 1)[0]! ^ 0xff]));
+    }
+    const received = this.m.agentOpts.noWire ? {} : { sha256: wire.digest('hex') };
+    if (!(await this.post({ attempt: cmd.attempt, phase: 'write', ok: true, bytes: cmd.size, ...received, disk: 'vda' }))) return;
+    await this.verify(cmd.attempt, cmd.size, cmd.map);
+  }
+
+  /** As the agent: every zero range must read as zeros, and the data ranges read back are hashed in order. */
+  private async verify(attempt: number, size: number, mapUrl: string): Promise<void> {
+    const { extents } = await this.map(mapUrl);
     this.core.deploys.progress(this.node(), { attempt, stage: 'verifying', bytes: size });
     await sleep(5);
-    await this.post({ attempt, phase: 'verify', ok: true, bytes: size, sha256: sha(readAt(this.m.disk, 0, size)), disk: 'vda' });
+    const h = createHash('sha256');
+    for (const e of extents) {
+      for (let o = 0; o < e.length; o += MiB) {
+        const b = readAt(this.m.disk, e.offset + o, Math.min(MiB, e.length - o));
+        if (e.data) { h.update(b); continue; }
+        const nz = b.findIndex((x) => x !== 0);
+        if (nz >= 0) {
+          await this.post({ attempt, phase: 'verify', ok: false, error: `the zero ranges of /dev/vda do not read back as zeros: rackseed-zero: not zero at byte ${e.offset + o + nz}`, disk: 'vda' });
+          return;
+        }
+      }
+    }
+    await this.post({ attempt, phase: 'verify', ok: true, bytes: size, sha256: h.digest('hex'), disk: 'vda', detail: 'zero ranges read back as zeros' });
   }
 
   private async configDrive(attempt: number): Promise<void> {

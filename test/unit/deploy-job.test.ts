@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { biosMbrImage, gptEspImage } from '../helpers/images.ts';
@@ -151,6 +151,49 @@ test('checksum mismatch fails one node with the expected and actual SHA-256; the
   } finally { done(); }
 });
 
+test('by the extent map: the zeros are zeroed on the disk, not sent; a zero range that reads back non-zero fails; a damaged library copy is named', async () => {
+  const { dir, bmcs, core, done } = setup('extents');
+  try {
+    // a bootable MBR image followed by 40 MiB of zeros and 1 MiB of data: one zero range
+    const imgPath = join(dir, 'padded.img');
+    biosMbrImage(imgPath);
+    writeFileSync(imgPath, Buffer.concat([readFileSync(imgPath), Buffer.alloc(40 * MiB), Buffer.alloc(MiB, 0x77)]));
+    const img = await importImage(core, 'padded', imgPath);
+    const map = await core.images.extentMap(img);
+    assert.ok(map.dataBytes < 10 * MiB && map.extents.some((e) => !e.data && e.length >= 39 * MiB), 'mostly zeros');
+    // a used disk: old bytes everywhere must not survive in the image's zero range
+    const disk = join(dir, 'e1');
+    const ok = addNode(core, bmcs, { mac: '52:54:00:d0:0e:01', serial: 'E1', address: '10.231.14.11', disk, diskBytes: 128 * MiB, agent: { noWire: true } });
+    writeFileSync(disk, Buffer.alloc(128 * MiB, 0xee));
+    core.deploys.deploy(ok.id, { image: 'padded' });
+    const d = await until('deploy', 15_000, ended(core, ok.id));
+    assert.equal(d.stage, 'done', d.error ?? '');
+    assert.equal(createHash('sha256').update(readFileSync(disk).subarray(512, img.rawSize!)).digest('hex'),
+      createHash('sha256').update(readFileSync(imgPath).subarray(512)).digest('hex'), 'the whole image, zeros included, is on the disk');
+    const evs = core.events.query({ nodeId: ok.id, limit: 500 });
+    const written = evs.find((e) => e.kind === 'image-written')!;
+    assert.match(written.message, /MiB of data sent, 4\d\.\d MiB zeroed on the disk\)$/);
+    assert.equal((written.detail as { zeroBytes: number }).zeroBytes, img.rawSize! - map.dataBytes);
+    assert.match(evs.find((e) => e.kind === 'image-verified')!.message, /the zero ranges are zeros and the data ranges' SHA-256 [0-9a-f]{64} matches; the image is SHA-256/);
+
+    // the disk does not zero: the agent's check fails the verify
+    const dirty = addNode(core, bmcs, { mac: '52:54:00:d0:0e:02', serial: 'E2', address: '10.231.14.12', disk: join(dir, 'e2'), diskBytes: 128 * MiB, agent: { dirtyZeroAt: 20 * MiB } });
+    core.deploys.deploy(dirty.id, { image: 'padded' });
+    const f = await until('dirty', 15_000, ended(core, dirty.id));
+    assert.match(f.error!, /^reading the image back from vda failed: the zero ranges of \/dev\/vda do not read back as zeros: rackseed-zero: not zero at byte 20971520/);
+    assert.equal(core.nodes.get(dirty.id)!.state, 'deploy-failed');
+
+    // the library's file damaged after its map was made, an agent that sends no SHA-256 of what it received
+    const flip = readFileSync(core.images.rawPath(img));
+    flip[100] ^= 0xff;
+    writeFileSync(core.images.rawPath(img), flip);
+    const third = addNode(core, bmcs, { mac: '52:54:00:d0:0e:03', serial: 'E3', address: '10.231.14.13', disk: join(dir, 'e3'), diskBytes: 128 * MiB, agent: { noWire: true } });
+    core.deploys.deploy(third.id, { image: 'padded' });
+    const t = await until('third', 15_000, ended(core, third.id));
+    assert.match(t.error!, new RegExp(`^checksum mismatch \\(expected ${img.sha256}, got [0-9a-f]{64}\\): the bytes the agent received already differed: the library's copy of the image is damaged`));
+  } finally { done(); }
+});
+
 test('many at once: with 2 writers, a third node waits queued until a slot frees, and all three end active', async () => {
   const { dir, bmcs, core, done } = setup('slots', { maxWriters: 2 });
   try {
@@ -237,10 +280,30 @@ test('failures while running: a wrong BMC password, an agent that never calls, a
     assert.ok(!bmcs.calls.some((x) => x.startsWith('10.231.3.11')), 'nothing reached that BMC');
     assert.match(b!.error!, /^no agent asked for its command within 0 s of the power-on \(did the node PXE-boot the agent ramdisk\?/);
     assert.equal(core.nodes.get(silent.id)!.power, 'off', 'powered off again');
+    assert.ok(core.events.query({ nodeId: silent.id, limit: 500 }).some((e) => e.kind === 'pxe-retry'), 'booted once more before failing');
+    assert.ok(bmcs.calls.includes('10.231.3.12 power cycle'));
     assert.match(c!.error!, /^the deployed OS did not report booting within 1 s of the power-on from disk \(no phone-home callback, no DHCP request from its OS/);
     assert.equal(core.nodes.get(mute.id)!.state, 'deploy-failed');
     const job = core.jobs.get(c!.jobId)!;
     assert.equal(job.steps.find((s) => s.status === 'failed')?.name, 'wait-booted');
+  } finally { done(); }
+});
+
+test('an agent that does not come up within the first-contact time is PXE-booted once more through the BMC, then the deploy goes on', async () => {
+  const { dir, bmcs, core, done } = setup('pxeretry', { agentTimeoutMs: 1000 });
+  try {
+    const imgPath = join(dir, 'bios.img');
+    biosMbrImage(imgPath);
+    await importImage(core, 'tiny', imgPath);
+    const node = addNode(core, bmcs, { mac: '52:54:00:d0:0f:01', serial: 'R1', address: '10.231.15.11', disk: join(dir, 'r1'), diskBytes: 128 * MiB, agent: { silentBoots: 1 } });
+    core.deploys.deploy(node.id, { image: 'tiny' });
+    const d = await until('deploy', 15_000, ended(core, node.id));
+    assert.equal(d.stage, 'done', d.error ?? '');
+    const retry = core.events.query({ nodeId: node.id, limit: 500 }).find((e) => e.kind === 'pxe-retry');
+    assert.match(retry?.message ?? '', /^no agent asked for its command within 1 s of the power-on: PXE-booting the node again through BMC 10\.231\.15\.11 \(one retry\)/);
+    const calls = bmcs.calls.filter((c) => c.startsWith('10.231.15.11'));
+    assert.deepEqual(calls.slice(0, 4), ['10.231.15.11 bootdev pxe', '10.231.15.11 power on', '10.231.15.11 bootdev pxe', '10.231.15.11 power cycle']);
+    assert.deepEqual(bmcs.machines.get('10.231.15.11')!.boots.slice(0, 2), ['agent', 'agent']);
   } finally { done(); }
 });
 
