@@ -158,6 +158,9 @@ const MIGRATIONS: string[] = [
    ) WITHOUT ROWID;
    CREATE INDEX agent_tokens_node ON agent_tokens(node_id);
    UPDATE nodes SET agent_token_hash = NULL;`,
+  // hand-off (core/handoff/store.ts): the MACs whose `POST /v1/ports` this attempt sent, recorded before the POST, so a
+  // resumed job counts a port a kill -9 kept it from recording as its own (rolled back with the attempt)
+  `ALTER TABLE handoffs ADD COLUMN ports_sent TEXT NOT NULL DEFAULT '[]';`,
 ];
 
 /**

@@ -271,7 +271,7 @@ export class HandoffService {
     const p = this.store.progress(nodeId);
     let leftBehind: string | null = null;
     let rolledBack = '';
-    if (p && p.engineNode && (p.createdNode || p.createdPorts.length > 0)) {
+    if (p && p.engineNode && (p.createdNode || p.createdPorts.length > 0 || p.portsSent.length > 0)) {
       try {
         const client = this.client(p.engineId);
         await client.negotiate();
@@ -286,10 +286,16 @@ export class HandoffService {
             rolledBack = `; removed the Ironic node ${p.engineNode} this attempt created`;
           }
         } else {
-          for (const port of p.createdPorts) await client.deletePort(port).catch((err: unknown) => {
+          // a port whose POST went out but whose answer never came (a timeout) may exist too: found by its MAC
+          const ports = [...p.createdPorts];
+          for (const mac of p.portsSent) {
+            const [x] = await client.portsByAddress(mac);
+            if (x && x.node_uuid === p.engineNode && !ports.includes(x.uuid)) ports.push(x.uuid);
+          }
+          for (const port of ports) await client.deletePort(port).catch((err: unknown) => {
             if (!(err instanceof IronicError && err.kind === 'not-found')) throw err;
           });
-          rolledBack = `; removed the ${p.createdPorts.length} port(s) this attempt added to Ironic node ${p.engineNode}`;
+          if (ports.length > 0) rolledBack = `; removed the ${ports.length} port(s) this attempt added to Ironic node ${p.engineNode}`;
         }
       } catch (err) {
         leftBehind = `Ironic ${p.createdNode ? `node ${p.engineNode}` : `ports ${p.createdPorts.join(', ')} of node ${p.engineNode}`} created by this attempt could not be removed: ${(err as Error).message}`;
@@ -384,7 +390,12 @@ export class HandoffService {
     return c;
   }
 
-  /** Find the node's Ironic node (own UUID, a port with one of its MACs, its name) and update it, or create it. */
+  /**
+   * Find the node's Ironic node (own UUID, a port with one of its MACs, its name) and update it, or create it. A POST
+   * that Ironic answers "a node with that name already exists" is the POST a kill -9 interrupted, processed by Ironic
+   * only after this resumed job looked the name up (or another client's, meanwhile): the node is looked up again by
+   * name and adopted like one found before the POST — never a second node, never a failure that leaves it behind.
+   */
   private async stepNode(job: Job, p: NonNullable<ReturnType<HandoffStore['progress']>>): Promise<void> {
     const nodeId = job.nodeId!;
     const c = await this.connected(p.engineId);
@@ -399,46 +410,82 @@ export class HandoffService {
       }
     }
     if (!found) { found = await c.getNode(spec.name); how = `name ${spec.name}`; }
-    if (found) {
-      const ours = found.extra?.rackseed_id === nodeId;
-      // a node with our name but another machine's identity is not ours to change
-      if (how.startsWith('name') && !ours) {
-        throw new StepError('node', `Ironic already has a node named ${spec.name} (${found.uuid}) that is not this machine (extra.rackseed_id ${String(found.extra?.rackseed_id ?? 'unset')})`);
-      }
-      if (!TOUCHABLE.has(found.provision_state)) {
-        throw new StepError('node', `this machine is already Ironic node ${found.uuid}${found.name ? ` (${found.name})` : ''} in state ${found.provision_state}: reported, not changed`);
-      }
-      const createdByUs = p.engineNode === found.uuid ? p.createdNode : (p.createSent && ours && how.startsWith('name'));
-      const existing = createdByUs ? null : `Ironic node ${found.uuid}${found.name ? ` (${found.name})` : ''} found by ${how} in state ${found.provision_state}: updated`;
-      this.store.update(nodeId, { engineNode: found.uuid, createdNode: createdByUs, existing });
-      await c.patchNode(found.uuid, nodePatch(found, spec));
-      if (existing) this.core.bus.record({ source: 'job', kind: 'handoff-existing', mac: h.bootMac, nodeId, message: `${existing} (no duplicate created)`, detail: { engineNode: found.uuid } });
-      return;
-    }
+    if (found) return this.adoptNode(c, nodeId, p, h, spec, found, how);
     this.store.update(nodeId, { createSent: true });
-    const created = await c.createNode({ ...spec });
+    let created: IronicNode;
+    try {
+      created = await c.createNode({ ...spec });
+    } catch (err) {
+      if (!(err instanceof IronicError && err.kind === 'conflict')) throw err;
+      const late = await c.getNode(spec.name);
+      if (!late) throw err;
+      return this.adoptNode(c, nodeId, p, h, spec, late, `name ${spec.name}`);
+    }
     this.store.update(nodeId, { engineNode: created.uuid, createdNode: true });
     this.core.bus.record({ source: 'job', kind: 'handoff-node', mac: h.bootMac, nodeId, message: `Ironic node ${created.uuid} (${spec.name}) created`, detail: { engineNode: created.uuid } });
   }
 
+  /**
+   * Make `found` this attempt's Ironic node and update it to the spec. It is the attempt's own (rolled back on failure)
+   * when it is the UUID the attempt recorded, or — found by name, with RackSeed's id in extra — when the attempt had
+   * already sent its POST before this run (`p.createSent`: a kill -9 lost the answer); otherwise it is reported as
+   * existing. A node named like this machine but carrying another identity, or in a state RackSeed must not touch, fails.
+   */
+  private async adoptNode(c: IronicClient, nodeId: string, p: NonNullable<ReturnType<HandoffStore['progress']>>, h: HandoffNode,
+    spec: ReturnType<typeof ironicNodeSpec>, found: IronicNode, how: string): Promise<void> {
+    const ours = found.extra?.rackseed_id === nodeId;
+    // a node with our name but another machine's identity is not ours to change
+    if (how.startsWith('name') && !ours) {
+      throw new StepError('node', `Ironic already has a node named ${spec.name} (${found.uuid}) that is not this machine (extra.rackseed_id ${String(found.extra?.rackseed_id ?? 'unset')})`);
+    }
+    if (!TOUCHABLE.has(found.provision_state)) {
+      throw new StepError('node', `this machine is already Ironic node ${found.uuid}${found.name ? ` (${found.name})` : ''} in state ${found.provision_state}: reported, not changed`);
+    }
+    const createdByUs = p.engineNode === found.uuid ? p.createdNode : (p.createSent && ours && how.startsWith('name'));
+    const existing = createdByUs ? null : `Ironic node ${found.uuid}${found.name ? ` (${found.name})` : ''} found by ${how} in state ${found.provision_state}: updated`;
+    this.store.update(nodeId, { engineNode: found.uuid, createdNode: createdByUs, existing });
+    await c.patchNode(found.uuid, nodePatch(found, spec));
+    if (existing) this.core.bus.record({ source: 'job', kind: 'handoff-existing', mac: h.bootMac, nodeId, message: `${existing} (no duplicate created)`, detail: { engineNode: found.uuid } });
+    else if (p.engineNode !== found.uuid) this.core.bus.record({ source: 'job', kind: 'handoff-node', mac: h.bootMac, nodeId, message: `Ironic node ${found.uuid} (${spec.name}), created by this hand-off before the restart, adopted`, detail: { engineNode: found.uuid } });
+  }
+
+  /**
+   * One port per MAC on the attempt's node. Each MAC is recorded in `portsSent` before its POST, so a port a kill -9
+   * kept the job from recording is recognised as the attempt's own when the resumed job finds it. A POST Ironic answers
+   * "already exists" (the interrupted POST, processed only after the resumed job looked) is resolved by looking the MAC
+   * up again: on the attempt's node it is adopted, on another node the step fails as below.
+   */
   private async stepPorts(job: Job): Promise<void> {
     const nodeId = job.nodeId!;
     const p = this.store.progress(nodeId)!;
     const c = await this.connected(p.engineId);
     const h = this.handoffNode(job.id, nodeId);
     const created = [...p.createdPorts];
+    const sent = [...p.portsSent];
+    const own = (uuid: string) => { // a port this attempt added to a node it did not create: rolled back with it
+      if (p.createdNode || created.includes(uuid)) return;
+      created.push(uuid);
+      this.store.update(nodeId, { createdPorts: created });
+    };
     for (const want of ironicPortSpecs(h)) {
-      const [have] = await c.portsByAddress(want.address);
-      if (have && have.node_uuid !== p.engineNode) {
+      let [have] = await c.portsByAddress(want.address);
+      if (!have) {
+        if (!sent.includes(want.address)) { sent.push(want.address); this.store.update(nodeId, { portsSent: sent }); }
+        try {
+          const port = await c.createPort({ address: want.address, node_uuid: p.engineNode!, pxe_enabled: want.pxe_enabled });
+          own(port.uuid);
+          continue;
+        } catch (err) {
+          if (!(err instanceof IronicError && err.kind === 'conflict')) throw err;
+          [have] = await c.portsByAddress(want.address);
+          if (!have) throw err;
+        }
+      }
+      if (have.node_uuid !== p.engineNode) {
         throw new StepError('ports', `MAC ${want.address} is already a port of another Ironic node (${have.node_uuid}): reported, not moved`);
       }
-      if (have) {
-        if (have.pxe_enabled !== want.pxe_enabled) await c.patchPort(have.uuid, [{ op: 'replace', path: '/pxe_enabled', value: want.pxe_enabled }]);
-        continue;
-      }
-      const port = await c.createPort({ address: want.address, node_uuid: p.engineNode!, pxe_enabled: want.pxe_enabled });
-      created.push(port.uuid);
-      if (!p.createdNode) this.store.update(nodeId, { createdPorts: created });
+      if (sent.includes(want.address)) own(have.uuid);
+      if (have.pxe_enabled !== want.pxe_enabled) await c.patchPort(have.uuid, [{ op: 'replace', path: '/pxe_enabled', value: want.pxe_enabled }]);
     }
   }
 

@@ -22,7 +22,7 @@ export function engineLabel(e: EngineRef): string {
 
 interface HandoffRow {
   node_id: string; job_id: string | null; engine_id: string; status: string; engine_node: string | null; create_sent: number;
-  created_node: number; created_ports: string; existing: string | null; result: string | null; error: string | null;
+  created_node: number; created_ports: string; ports_sent: string; existing: string | null; result: string | null; error: string | null;
   left_behind: string | null; started_at: number; updated_at: number;
 }
 
@@ -32,6 +32,9 @@ export interface HandoffProgress {
   createSent?: boolean;
   createdNode?: boolean;
   createdPorts?: string[];
+  /** MACs whose `POST /v1/ports` this attempt sent (persisted before the POST): a port found later for one of them on
+   * the attempt's node is the attempt's own, whether or not its answer arrived */
+  portsSent?: string[];
   /** what the engine already had for this node before this attempt ("node X (name) in state S, updated") */
   existing?: string | null;
   result?: HandoffVerification | null;
@@ -124,10 +127,10 @@ export class HandoffStore {
   // ── attempts ──
   /** Start (or restart) a node's hand-off attempt: a fresh row, nothing created yet. */
   begin(nodeId: string, jobId: string, engine: EngineRef, now = Date.now()): void {
-    prepared(this.db, `INSERT INTO handoffs (node_id, job_id, engine_id, status, engine_node, create_sent, created_node, created_ports, existing, result, error, left_behind, started_at, updated_at)
-      VALUES (?, ?, ?, 'running', NULL, 0, 0, '[]', NULL, NULL, NULL, NULL, ?, ?)
+    prepared(this.db, `INSERT INTO handoffs (node_id, job_id, engine_id, status, engine_node, create_sent, created_node, created_ports, ports_sent, existing, result, error, left_behind, started_at, updated_at)
+      VALUES (?, ?, ?, 'running', NULL, 0, 0, '[]', '[]', NULL, NULL, NULL, NULL, ?, ?)
       ON CONFLICT(node_id) DO UPDATE SET job_id = excluded.job_id, engine_id = excluded.engine_id, status = 'running', engine_node = NULL,
-        create_sent = 0, created_node = 0, created_ports = '[]', existing = NULL, result = NULL, error = NULL, left_behind = NULL,
+        create_sent = 0, created_node = 0, created_ports = '[]', ports_sent = '[]', existing = NULL, result = NULL, error = NULL, left_behind = NULL,
         started_at = excluded.started_at, updated_at = excluded.updated_at`).run(nodeId, jobId, engineId(engine), now, now);
   }
 
@@ -140,6 +143,7 @@ export class HandoffStore {
     if (p.createSent !== undefined) set('create_sent', p.createSent ? 1 : 0);
     if (p.createdNode !== undefined) set('created_node', p.createdNode ? 1 : 0);
     if (p.createdPorts !== undefined) set('created_ports', JSON.stringify(p.createdPorts));
+    if (p.portsSent !== undefined) set('ports_sent', JSON.stringify(p.portsSent));
     if (p.existing !== undefined) set('existing', p.existing);
     if (p.result !== undefined) set('result', p.result === null ? null : JSON.stringify(p.result));
     if (p.error !== undefined) set('error', p.error);
@@ -156,7 +160,7 @@ export class HandoffStore {
     if (!r) return null;
     return {
       jobId: r.job_id, engineId: r.engine_id, engineNode: r.engine_node, createSent: r.create_sent === 1, createdNode: r.created_node === 1,
-      createdPorts: JSON.parse(r.created_ports) as string[], existing: r.existing, result: r.result ? JSON.parse(r.result) as HandoffVerification : null,
+      createdPorts: JSON.parse(r.created_ports) as string[], portsSent: JSON.parse(r.ports_sent) as string[], existing: r.existing, result: r.result ? JSON.parse(r.result) as HandoffVerification : null,
       error: r.error, leftBehind: r.left_behind, status: r.status as HandoffStatus,
     };
   }

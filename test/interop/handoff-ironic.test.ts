@@ -19,6 +19,7 @@ import { pino } from 'pino';
 import { NetnsSandbox, canUseNetns, ip } from '../helpers/netns.ts';
 import { enterNetns, startIpmiSim, type IpmiSim } from '../helpers/ipmi-sim.ts';
 import { startIronic, ironicInstalled, type IronicProcess } from '../helpers/ironic.ts';
+import { startHeldProxy } from '../helpers/held-proxy.ts';
 import { Core } from '../../core/core.ts';
 import { ipmiConnector } from '../../core/bmc/ipmi-connector.ts';
 import { IpmiClient } from '../../bmc/ipmi/session/client.ts';
@@ -33,6 +34,9 @@ const BMC_PASSWORD = 'bmc-Pw-4-sim';
 const IRONIC_USER = 'metal3';
 const IRONIC_PASSWORD = 'Ir0nic-basic-S3cret';
 const NOAUTH_PORT = 6385;
+// how long Ironic retries a failing ipmitool call ([ipmi] command_retry_timeout): long enough that a loaded machine's
+// slow ipmi_sim answer is retried, not turned into a failed manage; the wrong-password case waits it out once
+const IPMI_RETRY_SEC = 30;
 const BASIC_PORT = 6386;
 const sandbox = new NetnsSandbox();
 let ns = '';
@@ -110,10 +114,10 @@ before(async () => {
   assert.ok(ironicInstalled(), 'Debian\'s ironic-api, ironic-conductor and python3-ironicclient are needed (scripts/setup.sh test)');
   ns = sandbox.addNamespace('ho');
   leave = await enterNetns(ns); // Ironic, the daemons and the CLI are spawned from here: they live in the namespace
-  for (let n = 11; n <= 17; n++) await machine(n, n === 13 ? 'the-right-one' : BMC_PASSWORD);
+  for (let n = 11; n <= 20; n++) await machine(n, n === 13 ? 'the-right-one' : BMC_PASSWORD);
   [noauth, basic] = await Promise.all([
-    startIronic({ host: '127.0.0.1', port: NOAUTH_PORT, auth: { kind: 'noauth' }, ipmiRetrySec: 5, syncPowerSec: 5 }),
-    startIronic({ host: '127.0.0.1', port: BASIC_PORT, auth: { kind: 'http_basic', user: IRONIC_USER, password: IRONIC_PASSWORD }, ipmiRetrySec: 5, syncPowerSec: 5 }),
+    startIronic({ host: '127.0.0.1', port: NOAUTH_PORT, auth: { kind: 'noauth' }, ipmiRetrySec: IPMI_RETRY_SEC, syncPowerSec: 5 }),
+    startIronic({ host: '127.0.0.1', port: BASIC_PORT, auth: { kind: 'http_basic', user: IRONIC_USER, password: IRONIC_PASSWORD }, ipmiRetrySec: IPMI_RETRY_SEC, syncPowerSec: 5 }),
   ]);
 });
 
@@ -137,7 +141,7 @@ test('noauth: two nodes handed over reach available, Ironic\'s power reading is 
     const ids = [seed(core, a), seed(core, b)];
     const started = await core.handoff.start(ids, { kind: 'ironic', url: noauth.url });
     assert.deepEqual(started.map((r) => r.status), ['running', 'running']);
-    await until('hand-offs', 120_000, () => core.handoff.records(ids).every((r) => r.status !== 'running'));
+    await until('hand-offs', 240_000, () => core.handoff.records(ids).every((r) => r.status !== 'running'));
     const recs = core.handoff.records(ids);
     for (const r of recs) {
       assert.equal(r.status, 'done', r.error ?? '');
@@ -169,7 +173,7 @@ test('noauth: two nodes handed over reach available, Ironic\'s power reading is 
     // Ironic's own ipmitool drives the BMC: power on through Ironic's API reaches the simulated chassis
     const put = await fetch(`${noauth.url}/v1/nodes/${na.UUID}/states/power`, { method: 'PUT', headers: { 'x-openstack-ironic-api-version': '1.82', 'content-type': 'application/json' }, body: JSON.stringify({ target: 'power on' }) });
     assert.equal(put.status, 202);
-    await until('Ironic power on', 30_000, async () => (await ironicGet<{ power_state: string; target_power_state: string | null }>(noauth.url, `/v1/nodes/${na.UUID}?fields=power_state,target_power_state`)).power_state === 'power on');
+    await until('Ironic power on', 120_000, async () => (await ironicGet<{ power_state: string; target_power_state: string | null }>(noauth.url, `/v1/nodes/${na.UUID}?fields=power_state,target_power_state`)).power_state === 'power on');
     assert.equal(a.sim.readPower(), '1');
 
     // the pivot: no DHCP boot answer for any of its MACs, one "owned by" event per MAC, RackSeed does not drive the BMC
@@ -189,7 +193,7 @@ test('noauth: two nodes handed over reach available, Ironic\'s power reading is 
     assert.equal(back[0]!.status, 'taken-back');
     assert.ok(core.policy.dhcpBoot({ mac: a.mac, arch: 7, vendorClass: 'PXEClient', userClass: null, uuid: null, interface: 'br0' }) === null, 'an available node gets no boot file anyway');
     await core.handoff.start([ids[0]!], { kind: 'ironic', url: noauth.url });
-    await until('second hand-off', 120_000, () => core.handoff.records([ids[0]!])[0]!.status !== 'running');
+    await until('second hand-off', 240_000, () => core.handoff.records([ids[0]!])[0]!.status !== 'running');
     const again = core.handoff.records([ids[0]!])[0]!;
     assert.equal(again.status, 'done', again.error ?? '');
     assert.equal(again.engineNode, na.UUID);
@@ -217,7 +221,7 @@ test('a wrong BMC password given to Ironic: Ironic\'s own last_error is reported
     const m = machines[2]!;
     const id = seed(core, m);
     await core.handoff.start([id], { kind: 'ironic', url: basic.url, user: IRONIC_USER, password: IRONIC_PASSWORD });
-    await until('hand-off to fail', 90_000, () => core.handoff.records([id])[0]!.status !== 'running');
+    await until('hand-off to fail', 240_000, () => core.handoff.records([id])[0]!.status !== 'running');
     const r = core.handoff.records([id])[0]!;
     assert.equal(r.status, 'failed');
     assert.match(r.error ?? '', /^Ironic refused manage: Failed to get power state for node [0-9a-f-]{36}\. Error: IPMI call failed: power status\.$/);
@@ -264,6 +268,20 @@ test('HTTP basic through the CLI: a wrong Ironic password is refused before anyt
     assert.equal(recs[0]!.status, 'done');
     assert.equal(recs[0]!.result?.provisionState, 'available');
     assert.equal(recs[0]!.result?.powerMatches, true);
+    // with HTTP basic too: a power-on through Ironic's API (its own ipmitool) starts the machine, which RackSeed then
+    // does not answer (no DHCP boot answer, one "owned by" event for its MAC)
+    const auth = { authorization: 'Basic ' + Buffer.from(`${IRONIC_USER}:${IRONIC_PASSWORD}`).toString('base64'), 'x-openstack-ironic-api-version': '1.82' };
+    assert.equal(m.sim.readPower(), '0', 'the machine is off before Ironic powers it on');
+    const on = await fetch(`${basic.url}/v1/nodes/${recs[0]!.engineNode}/states/power`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ target: 'power on' }) });
+    assert.equal(on.status, 202, await on.text());
+    await until('Ironic power on (basic auth)', 120_000, async () => {
+      const r = await fetch(`${basic.url}/v1/nodes/${recs[0]!.engineNode}?fields=power_state,target_power_state`, { headers: auth });
+      const n = await r.json() as { power_state: string; target_power_state: string | null };
+      return n.power_state === 'power on' && n.target_power_state === null;
+    });
+    assert.equal(m.sim.readPower(), '1', 'Ironic\'s ipmitool started the machine');
+    for (let i = 0; i < 3; i++) assert.equal(d.core.policy.dhcpBoot({ mac: m.mac, arch: 7, vendorClass: 'PXEClient:Arch:00007', userClass: null, uuid: m.uuid, interface: 'br0' }), null);
+    assert.deepEqual(d.core.events.query({ mac: m.mac, limit: 5000 }).filter((e) => e.kind === 'owned-elsewhere').map((e) => e.message), [`not answered: owned by ironic (${basic.url})`]);
     const table = await cli(['takeback', id], env);
     assert.equal(table.code, EXIT.OK, table.stderr);
     assert.match(table.stdout, new RegExp(`^${id}\\s+taken-back\\s+rackseed\\s+[0-9a-f-]{36}`, 'm'));
@@ -352,18 +370,22 @@ test('kill -9 of the daemon in the middle of a hand-off: the job resumes after t
   const get = async <T>(path: string): Promise<T | null> => {
     try { const r = await fetch(url + path, { headers: { authorization: `Bearer ${TOKEN}` } }); return r.ok ? await r.json() as T : null; } catch { return null; }
   };
+  // the daemon reaches Ironic through a proxy that holds its `manage` request (never delivered): the kill lands in the
+  // manage step however fast or slow Ironic is, not in a race with Ironic's ~1.5 s ipmitool read
+  const proxy = await startHeldProxy(noauth.url);
+  const manageHeld = proxy.hold({ method: 'PUT', path: /^\/v1\/nodes\/[0-9a-f-]{36}\/states\/provision$/ });
   let daemon = serve();
   await until('daemon up', 90_000, () => get('/api/v1/health'));
-  const start = await cli(['handoff', m.serial, '--ironic', noauth.url, '--json'], env);
+  const start = await cli(['handoff', m.serial, '--ironic', proxy.url, '--json'], env);
   assert.equal(start.code, EXIT.OK, start.stderr);
   const nodeId = (JSON.parse(start.stdout) as HandoffRecord[])[0]!.nodeId;
-  // kill it while Ironic verifies the BMC (manage: ~1.5 s of Ironic's ipmitool)
-  const job = await until('manage step running', 30_000, async () => (await get<Job[]>('/api/v1/jobs'))?.find((j) => j.kind === 'handoff' && j.steps.find((s) => s.name === 'manage')?.status === 'running'));
+  await manageHeld;
+  const job = await until('manage step running', 60_000, async () => (await get<Job[]>('/api/v1/jobs'))?.find((j) => j.kind === 'handoff' && j.steps.find((s) => s.name === 'manage')?.status === 'running'));
   daemon.kill('SIGKILL');
   await new Promise((r) => daemon.once('exit', r));
   assert.deepEqual(job.steps.filter((s) => s.status === 'done').map((s) => s.name), ['read-bmc', 'engine', 'node', 'ports']);
   daemon = serve();
-  const done = await until('resumed hand-off', 120_000, async () => {
+  const done = await until('resumed hand-off', 240_000, async () => {
     const r = (await get<HandoffRecord[]>(`/api/v1/handoff?nodes=${nodeId}`))?.[0];
     return r && r.status !== 'running' ? r : null;
   });
@@ -380,6 +402,7 @@ test('kill -9 of the daemon in the middle of a hand-off: the job resumes after t
   assert.deepEqual(ports.ports.map((p) => p.node_uuid), [done.engineNode]);
   daemon.kill('SIGTERM');
   await new Promise((r) => daemon.once('exit', r));
+  await proxy.close();
   process.stdout.write(`# kill -9 and resume: ${Date.now() - t0} ms\n`);
 });
 
@@ -419,4 +442,97 @@ test('a crash after the node POST went out but before its answer was stored: the
     core.close();
     await ipmi.close();
   }
+});
+
+/**
+ * kill -9 of a real process (test/helpers/handoff-child.ts) at one exact point of a hand-off to the noauth Ironic, then
+ * a restarted core on the same database resumes the job. The points:
+ *   port-answered   Ironic created the port and answered; the process dies before the job records it
+ *   port-in-flight  the `POST /v1/ports` was sent, the process dies, Ironic processes it only after the resumed job
+ *                   looked the MAC up (held-proxy.ts delivers it late): the resumed POST meets "already exists"
+ *   node-in-flight  the same for `POST /v1/nodes`: the resumed job's name lookup finds nothing, its POST meets
+ *                   "a node with that name already exists"
+ * The resumed job must adopt what Ironic has — the hand-off finishes, the node and each port exist once.
+ */
+async function killMidHandoff(m: Machine, point: 'port-answered' | 'port-in-flight' | 'node-in-flight'): Promise<void> {
+  const t0 = Date.now();
+  const dir = join(scratch, `kill-${point}`);
+  const name = `rs-${m.serial.toLowerCase()}`;
+  let nodeId: string;
+  { // the node as discovery left it, in the database the child opens
+    const core = new Core({ dataDir: dir, logger: pino({ level: 'silent' }) });
+    core.config.setBmcCredentials({ user: 'admin', password: BMC_PASSWORD });
+    nodeId = seed(core, m);
+    core.close();
+  }
+  const proxy = point === 'port-answered' ? null : await startHeldProxy(noauth.url);
+  const ironicUrl = proxy?.url ?? noauth.url;
+  const held = point === 'port-in-flight' ? proxy!.hold({ method: 'POST', path: /^\/v1\/ports$/ })
+    : point === 'node-in-flight' ? proxy!.hold({ method: 'POST', path: /^\/v1\/nodes$/ }) : null;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/handoff-child.ts', dir, nodeId, ironicUrl, held ? 'by-test' : 'after-port-post'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  const exited = new Promise<NodeJS.Signals | number | null>((r) => child.once('exit', (code, sig) => r(sig ?? code)));
+  if (held) {
+    await Promise.race([held, exited.then(() => { throw new Error(`the child ended before its request was held: ${out}`); })]);
+    child.kill('SIGKILL');
+  }
+  assert.equal(await exited, 'SIGKILL', `the child dies at the crash point: ${out}`);
+  if (!held) assert.match(out, /crashing at after-port-post/);
+  const named = async () => (await ironicGet<{ nodes: { uuid: string; name: string }[] }>(noauth.url, '/v1/nodes?fields=uuid,name')).nodes.filter((n) => n.name === name);
+  // what the kill left in Ironic: the node with one port (answered), the node and no port yet, or nothing yet
+  const left = await named();
+  assert.equal(left.length, point === 'node-in-flight' ? 0 : 1);
+  if (left[0]) {
+    const p = await ironicGet<{ ports: unknown[] }>(noauth.url, `/v1/ports?node=${left[0].uuid}&fields=address`);
+    assert.equal(p.ports.length, point === 'port-answered' ? 1 : 0);
+  }
+  // the held request reaches Ironic right after the resumed job's lookup was answered, before the job sees the answer
+  const late = point === 'port-in-flight' ? proxy!.deliverAfter({ method: 'GET', path: new RegExp(`^/v1/ports\\?address=${encodeURIComponent(m.mac)}&`) })
+    : point === 'node-in-flight' ? proxy!.deliverAfter({ method: 'GET', path: new RegExp(`^/v1/nodes/${name}\\?`) }) : null;
+
+  const ipmi = new IpmiClient({ logger: pino({ level: 'silent' }) });
+  const core = new Core({ dataDir: dir, logger: pino({ level: 'silent' }), ipmi, handoff: { pollMs: 100 } });
+  try {
+    core.recover();
+    await until('resumed hand-off', 180_000, () => core.handoff.records([nodeId])[0]!.status !== 'running');
+    if (late) assert.equal(await late, 201, 'the late request created its object in Ironic');
+    const r = core.handoff.records([nodeId])[0]!;
+    assert.equal(r.status, 'done', `${r.error ?? ''} ${r.leftBehind ?? ''}`);
+    assert.equal(r.result?.provisionState, 'available');
+    assert.equal(r.result?.portsMatch, true);
+    assert.equal(r.existing, null, 'the node is this attempt\'s own, not one Ironic had before');
+    assert.equal(core.handoff.store.progress(nodeId)!.createdNode, true);
+    assert.notEqual(r.owner, 'rackseed');
+    const jobs = core.jobs.list().filter((j) => j.kind === HANDOFF_JOB_KIND && j.nodeId === nodeId);
+    assert.deepEqual(jobs.map((j) => j.status), ['done'], 'the same job, resumed');
+    const now = await named();
+    assert.deepEqual(now.map((n) => n.uuid), [r.engineNode], 'exactly one Ironic node for the machine');
+    if (left[0]) assert.equal(r.engineNode, left[0].uuid, 'the node the killed process created');
+    for (const mac of [m.mac, m.extraMac]) {
+      const p = await ironicGet<{ ports: { node_uuid: string; pxe_enabled: boolean }[] }>(noauth.url, `/v1/ports?address=${mac}&fields=node_uuid,pxe_enabled`);
+      assert.deepEqual(p.ports.map((x) => [x.node_uuid, x.pxe_enabled]), [[r.engineNode, mac === m.mac]], `one port for ${mac}`);
+    }
+    assert.ok(core.events.query({ nodeId, limit: 500 }).some((e) => e.kind === 'job-resumed'));
+  } finally {
+    await core.handoff.idle();
+    core.close();
+    await ipmi.close();
+    await proxy?.close();
+  }
+  process.stdout.write(`# kill -9 (${point}) and resume: ${Date.now() - t0} ms\n`);
+}
+
+test('kill -9 right after Ironic created a port and before the job recorded it: the resumed job adopts the port, no node or port twice', async () => {
+  await killMidHandoff(machines[7]!, 'port-answered');
+});
+
+test('kill -9 while Ironic had not yet processed the port POST (it lands after the restarted job looked): the resumed job adopts that port instead of failing on "already exists" and removing the node', async () => {
+  await killMidHandoff(machines[8]!, 'port-in-flight');
+});
+
+test('kill -9 while Ironic had not yet processed the node POST (it lands after the restarted job looked the name up): the resumed job adopts that node, no second one', async () => {
+  await killMidHandoff(machines[9]!, 'node-in-flight');
 });
