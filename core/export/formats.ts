@@ -22,9 +22,13 @@ export interface ExportOptions {
   generatedAt: string;
 }
 
-/** Column order of the CSV export (and of `rackseed import`). */
+/**
+ * Column order of the CSV export (`rackseed import` matches columns by name). `bmc_protocol` is the protocol RackSeed
+ * drives the BMC with: `ipmi` or `redfish`; a Redfish BMC's `bmc_address` carries `#<system id>` when the
+ * ComputerSystem is known (RackSeed's address notation, host[#system]), `bmc_port` its HTTPS port.
+ */
 export const CSV_COLUMNS = ['id', 'name', 'boot_mac', 'macs', 'serial', 'system_uuid', 'boot_mode', 'cpu_arch', 'cpus', 'memory_mb',
-  'local_gb', 'root_device', 'ip', 'bmc_address', 'bmc_port', 'bmc_username', 'bmc_password'] as const;
+  'local_gb', 'root_device', 'ip', 'bmc_address', 'bmc_port', 'bmc_protocol', 'bmc_username', 'bmc_password'] as const;
 
 // YAML 1.1 output: PyYAML (ansible, openstackclient) and Go's yaml.v2 read 1.1, where an unquoted 52:54:00:12:34:01 is a
 // base-60 integer and yes/no are booleans — the 1.1 stringifier quotes such strings
@@ -191,10 +195,17 @@ export function csvField(v: string | number | null | undefined): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+/** The CSV's bmc_address: the host; for Redfish with the system id when known (`host#1`). */
+function csvBmcAddress(h: HandoffNode): string | null {
+  if (!h.bmc) return null;
+  const system = h.bmc.protocol === 'redfish' ? /\/Systems\/([^/#\s]+)\/?$/.exec(h.bmc.systemPath ?? '')?.[1] : undefined;
+  return system ? `${h.bmc.host}#${decodeURIComponent(system)}` : h.bmc.host;
+}
+
 export function exportCsv(nodes: HandoffNode[], o: ExportOptions): string {
   const rows = nodes.map((h) => [
     h.id, h.name, h.bootMac, h.macs.join(' '), h.serial, h.uuid, h.bootMode, h.cpuArch, h.cpus, h.memoryMiB, h.localGiB,
-    h.rootDevice?.name ?? null, h.ip, h.bmc?.host ?? null, h.bmc?.port ?? null, h.bmc?.username ?? null,
+    h.rootDevice?.name ?? null, h.ip, csvBmcAddress(h), h.bmc?.port ?? null, h.bmc?.protocol ?? null, h.bmc?.username ?? null,
     o.secrets ? h.bmc?.password ?? null : null,
   ].map(csvField).join(','));
   return header('csv', nodes, o, '#', 'the bmc_password column is empty') + [CSV_COLUMNS.join(','), ...rows].join('\n') + '\n';

@@ -1,5 +1,6 @@
-// `rackseed import FILE.csv`: the CSV export read back, or a rack plan (position, serial, BMC address[, mac]) — to
-// pre-register BMCs and the nodes expected in a hall before they PXE-boot. Parsing is pure (parseImportCsv); a bad
+// `rackseed import FILE.csv`: the CSV export read back (bmc_protocol ipmi|redfish included), or a rack plan (position,
+// serial, BMC address[, mac][, bmc_protocol]) — to pre-register BMCs and the nodes expected in a hall before they
+// PXE-boot. Parsing is pure (parseImportCsv); a bad
 // row is named with its field and nothing is imported (applyImport runs in one transaction after parsing succeeded).
 // Lines starting with '#' (the export's header) are skipped. Columns are matched by header name, in any order.
 import type { Core } from '../core.ts';
@@ -21,8 +22,10 @@ export interface ImportRow {
   macs: string[];
   serial: string | null;
   systemUuid: string | null;
-  /** "host" or "host:port" (port kept only when not 623) */
+  /** "host" or "host:port" (port kept only when not the protocol's default: 623 IPMI, 443 Redfish), Redfish "#system" */
   bmcAddress: string | null;
+  /** the `bmc_protocol` column: the protocol the BMC is driven with; null when the file does not say */
+  bmcProtocol: 'ipmi' | 'redfish' | null;
   bmcUser: string | null;
   bmcPassword: string | null;
   position: string | null;
@@ -100,23 +103,28 @@ export function parseImportCsv(text: string): ImportPlan {
       if (prev !== undefined) bad(macField, `${mac} is already on line ${prev}`);
       seenMacs.set(mac, r.line);
     }
+    const protoText = get('bmc_protocol')?.toLowerCase() ?? null;
+    if (protoText !== null && protoText !== 'ipmi' && protoText !== 'redfish') bad('bmc_protocol', `'${get('bmc_protocol')}' is neither ipmi nor redfish`);
+    const bmcProtocol = protoText as ImportRow['bmcProtocol'];
     const host = get('bmc_address');
     if (kind === 'rack-plan' && host === null) bad('bmc_address', 'is empty');
     let bmcAddress: string | null = null;
     if (host !== null) {
-      const m = /^(.+?)(?::(\d{1,5}))?$/.exec(host)!;
+      const m = /^(.+?)(?::(\d{1,5}))?(?:#([^#\s]{1,64}))?$/.exec(host)!;
       if (!IPV4.test(m[1]!) && (/^[\d.]+$/.test(m[1]!) || !HOSTNAME.test(m[1]!))) bad('bmc_address', `'${host}' is not an IPv4 address or host name`);
+      if (m[3] !== undefined && bmcProtocol !== 'redfish') bad('bmc_address', `'${host}' names a Redfish system (#${m[3]}) but bmc_protocol is not redfish`);
       const portText = get('bmc_port') ?? m[2] ?? null;
-      const port = portText === null ? 623 : Number(portText);
+      const defaultPort = bmcProtocol === 'redfish' ? 443 : 623;
+      const port = portText === null ? defaultPort : Number(portText);
       if (!Number.isInteger(port) || port < 1 || port > 65535) bad('bmc_port', `'${portText}' is not a port number`);
-      bmcAddress = port === 623 ? m[1]! : `${m[1]}:${port}`;
-    }
+      bmcAddress = (port === defaultPort ? m[1]! : `${m[1]}:${port}`) + (m[3] !== undefined ? `#${m[3]}` : '');
+    } else if (bmcProtocol !== null) bad('bmc_protocol', 'is given but bmc_address is empty');
     const serial = get('serial');
     if (kind === 'rack-plan' && serial === null) bad('serial', 'is empty');
     const systemUuid = get('system_uuid');
     if (systemUuid !== null && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(systemUuid)) bad('system_uuid', `'${systemUuid}' is not a UUID`);
     rows.push({
-      line: r.line, mac, macs, serial, systemUuid: systemUuid?.toLowerCase() ?? null, bmcAddress,
+      line: r.line, mac, macs, serial, systemUuid: systemUuid?.toLowerCase() ?? null, bmcAddress, bmcProtocol,
       bmcUser: get('bmc_username'), bmcPassword: get('bmc_password'), position: get('position'),
     });
   }
@@ -153,7 +161,9 @@ export function applyImport(core: Core, plan: ImportPlan): ImportResult {
       }
       if (r.bmcAddress) {
         const cur = core.bmcs.get(r.bmcAddress);
-        core.bmcs.upsert(r.bmcAddress, { nodeId: nodeId ?? cur?.nodeId ?? null, seenAt: cur?.seenAt ?? Date.now() });
+        // a protocol the file names is the engineer's choice (the sweep keeps it, as when chosen in the UI)
+        core.bmcs.upsert(r.bmcAddress, { nodeId: nodeId ?? cur?.nodeId ?? null, seenAt: cur?.seenAt ?? Date.now(),
+          ...(r.bmcProtocol !== null ? { protocol: r.bmcProtocol, protocolChosen: true } : {}) });
         if (!result.bmcs.includes(r.bmcAddress)) result.bmcs.push(r.bmcAddress);
       }
     }

@@ -164,6 +164,40 @@ test('import: the CSV export read back registers nodes and BMCs; a second import
   } finally { core.close(); }
 });
 
+test('CSV round trip keeps the BMC protocol: an IPMI and a Redfish BMC (with its system) exported, imported, exported again the same', () => {
+  const inv = inventoryFor('52:54:00:12:34:03', 'n3', '11111111-2222-3333-4444-555555555503', 'SN-0003');
+  const redfish = { ...summary('6f1c0a52-0003-4000-8000-000000000003', '52:54:00:12:34:03', 'SN-0003', '10.242.16.13:8443#System.Embedded.1', null) };
+  redfish.bmc = { ...redfish.bmc!, protocol: 'redfish' };
+  const nodes = [fleet(true)[0]!, gatherNode({ node: redfish, inventory: inv, credentials: { user: 'admin', password: PASSWORD } })];
+  const csv = exportNodes('csv', nodes, opts(true));
+  const lines = csv.split('\n').filter((l) => l && !l.startsWith('#'));
+  const head = lines[0]!.split(',');
+  const protoCol = head.indexOf('bmc_protocol');
+  assert.ok(protoCol > 0, 'the CSV has a bmc_protocol column');
+  assert.deepEqual(lines.slice(1).map((l) => l.split(',')[protoCol]), ['ipmi', 'redfish']);
+  assert.deepEqual(lines.slice(1).map((l) => l.split(',')[head.indexOf('bmc_address')]), ['10.242.16.11', '10.242.16.13#System.Embedded.1']);
+  const core = memCore();
+  try {
+    const r = applyImport(core, parseImportCsv(csv));
+    assert.deepEqual(r.bmcs, ['10.242.16.11', '10.242.16.13:8443#System.Embedded.1']);
+    const rf = core.nodes.getByMac('52:54:00:12:34:03')!;
+    assert.equal(rf.bmc?.address, '10.242.16.13:8443#System.Embedded.1');
+    assert.equal(rf.bmc?.protocol, 'redfish');
+    assert.equal(core.bmcs.get('10.242.16.13:8443#System.Embedded.1')?.protocolChosen, true, 'the file\'s protocol is kept by later sweeps');
+    assert.equal(core.nodes.getByMac('52:54:00:12:34:01')!.bmc?.protocol, 'ipmi');
+    // exported again from what the import stored: the same BMC columns
+    const back = exportNodes('csv', [core.nodes.getByMac('52:54:00:12:34:01')!, rf].map((n) => gatherNode({ node: n, inventory: null, credentials: { user: 'admin', password: PASSWORD } })), opts(true));
+    const cols = (text: string) => text.split('\n').filter((l) => l && !l.startsWith('#')).slice(1)
+      .map((l) => ['bmc_address', 'bmc_port', 'bmc_protocol', 'bmc_username', 'bmc_password'].map((c) => l.split(',')[head.indexOf(c)]));
+    assert.deepEqual(cols(back), cols(csv));
+    assert.deepEqual(cols(csv)[1], ['10.242.16.13#System.Embedded.1', '8443', 'redfish', 'admin', PASSWORD]);
+  } finally { core.close(); }
+  // a wrong protocol, or a system id on an IPMI BMC, names its row and field
+  assert.throws(() => parseImportCsv('boot_mac,bmc_address,bmc_protocol\n52:54:00:00:00:01,10.0.0.1,snmp\n'), /line 2, field bmc_protocol: 'snmp' is neither ipmi nor redfish/);
+  assert.throws(() => parseImportCsv('boot_mac,bmc_address,bmc_protocol\n52:54:00:00:00:01,10.0.0.1#1,ipmi\n'), /line 2, field bmc_address: .*bmc_protocol is not redfish/);
+  assert.deepEqual(parseImportCsv('boot_mac,bmc_address,bmc_protocol\n52:54:00:00:00:01,10.0.0.1,Redfish\n').rows.map((x) => [x.bmcAddress, x.bmcProtocol]), [['10.0.0.1', 'redfish']]);
+});
+
 test('import: a rack plan pre-registers BMCs, and nodes where it names a MAC', () => {
   const core = memCore();
   try {
