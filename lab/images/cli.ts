@@ -22,7 +22,7 @@ program.command('build')
       images = [await buildLabImage(o.control ? 'lab-control' : o.debian ? 'lab-debian' : 'lab-tiny', { force: o.force, ifMissing: o.ifMissing, outDir: o.out })];
     } else {
       const r = await ensureLabImages({ tiny: o.tiny, debian: o.debian, control: o.control }, { force: o.force, ifMissing: o.ifMissing });
-      images = [r.tiny, r.debian].filter((i): i is LabImage => i !== undefined);
+      images = [r.tiny, r.debian, r.control].filter((i): i is LabImage => i !== undefined);
     }
     if (o.json) process.stdout.write(`${JSON.stringify(images.map((i) => i.manifest), null, 2)}\n`);
     else for (const i of images) process.stdout.write(`${i.name}\t${i.format}\t${i.path}\t${i.sha256}${i.built ? '' : '\t(cached)'}\n`);
