@@ -23,6 +23,8 @@
 //   every file in them.
 // - A data dir, secret key or database file that is unsafe (core/safe-path.ts UnsafePathError) ends the
 //   command with its message and exit 2, not a stack trace.
+// - `rackseed serve` re-executes itself (execve: same PID, descriptors, environment) with the daemon's Node flags
+//   (bin/daemon-node-flags.mjs: a 2 MB V8 semi-space, for the daemon's RSS) unless the caller gave its own.
 // NODE_OPTIONS/NODE_PATH are the caller's: whoever sets root's environment already runs code as root (pkexec
 // clears it; the desktop app's wrapper starts this file directly).
 import { existsSync, lstatSync, statSync } from 'node:fs';
@@ -87,6 +89,12 @@ if (process.geteuid?.() === 0) {
     process.exit(2);
   }
 }
+
+// `serve`: the same process image again with the daemon's Node flags (a small V8 young generation;
+// bin/daemon-node-flags.mjs). Imported dynamically, after the checks above (a static import would be evaluated
+// before them), so it and koffi are only loaded from folders they passed.
+const { reexecWithDaemonFlags } = await import('./daemon-node-flags.mjs');
+await reexecWithDaemonFlags();
 
 const { register } = await import('tsx/esm/api');
 register({ tsconfig });

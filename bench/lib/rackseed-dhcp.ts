@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DAEMON_NODE_FLAGS } from '../../bin/daemon-node-flags.mjs';
 import { waitExit } from '../../test/helpers/netns.ts';
 import type { ServerStarter } from './dhcp-bench-run.ts';
 import type { RunningDhcpServer } from './dhcp-servers.ts';
@@ -25,7 +26,9 @@ const starter = (withDaemonCore: boolean): ServerStarter => async ({ sandbox, se
     dbPath, interface: SERVER_IF, serverIp: net.serverAddr, subnetMask: net.subnetMask,
     pool: { first: net.poolFirst, last: net.poolLast }, routers: [net.router], withDaemonCore,
   };
-  const child = sandbox.spawn(serverNs, process.execPath, [...nodeFlags(), '--import', 'tsx', SERVER_MAIN, JSON.stringify(cfg)]);
+  // as the daemon runs it: with the Node flags bin/rackseed.mjs gives `rackseed serve` (bin/daemon-node-flags.mjs)
+  const daemonFlags = withDaemonCore ? DAEMON_NODE_FLAGS : [];
+  const child = sandbox.spawn(serverNs, process.execPath, [...daemonFlags, ...nodeFlags(), '--import', 'tsx', SERVER_MAIN, JSON.stringify(cfg)]);
   let tail = '';
   const keep = (d: Buffer): void => { tail = (tail + d.toString()).slice(-4000); };
   child.stderr?.on('data', keep);
@@ -37,7 +40,7 @@ const starter = (withDaemonCore: boolean): ServerStarter => async ({ sandbox, se
   const server: RunningDhcpServer = {
     name: withDaemonCore ? 'rackseed-daemon' : 'rackseed',
     describe: withDaemonCore
-      ? 'RackSeed as `rackseed serve` runs it: the same server with the Core\'s database (leases beside nodes, jobs, events), the daemon\'s event sink (each DORA is one per-MAC history entry, written to events.db by the event-log thread) and boot policy'
+      ? 'RackSeed as `rackseed serve` runs it: the same server with the Core\'s database (leases beside nodes, jobs, events), the daemon\'s event sink (each DORA is one per-MAC history entry, written to events.db by the event-log thread), boot policy and Node flags (bin/daemon-node-flags.mjs)'
       : 'RackSeed createDhcpServer (netboot/dhcp/server), SO_BINDTODEVICE socket, SQLite lease store only, own process',
     process: child,
     output: () => tail,

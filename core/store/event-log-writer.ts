@@ -26,9 +26,13 @@ function startWorker(data: WriterData): Worker {
   const resourceLimits = { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB };
   if (!WORKER_URL.pathname.endsWith('.ts')) return new Worker(WORKER_URL, { workerData: data, transferList, resourceLimits });
   // tsx's CommonJS hooks, in the worker's own thread: its ESM hooks (tsx/esm/api) start one more loader thread, a
-  // whole V8 isolate (~10-20 MB of RSS) per worker, for the few modules this worker loads once
-  const src = `require('tsx/cjs/api').register(); require(${JSON.stringify(fileURLToPath(WORKER_URL))});`;
-  return new Worker(src, { eval: true, workerData: data, transferList, resourceLimits });
+  // whole V8 isolate (~10-20 MB of RSS) per worker, for the few modules this worker loads once. tsx by absolute
+  // path: an eval worker's require() searches from the working directory (a root daemon started in a folder other
+  // users can write must not load their tsx). ESBUILD_WORKER_THREADS=0: esbuild's synchronous transform, which those
+  // hooks call, would otherwise keep a thread of its own (one more isolate) in the worker for good.
+  const tsx = fileURLToPath(import.meta.resolve('tsx/cjs/api'));
+  const src = `require(${JSON.stringify(tsx)}).register(); require(${JSON.stringify(fileURLToPath(WORKER_URL))});`;
+  return new Worker(src, { eval: true, workerData: data, transferList, resourceLimits, env: { ...process.env, ESBUILD_WORKER_THREADS: '0' } });
 }
 
 export class EventLogWriter {

@@ -52,7 +52,7 @@ export function serveCommand(): Command {
       + '"bundled" chains our TFTP undionly.kpxe first when the client\'s iPXE is not it').choices([...BIOS_IPXE_CHOICES]).default('rom'))
     .option('--allow-host <name>', 'a host name (besides the listen address) browsers may use to reach the UI/API, e.g. a jump host\'s DNS name; repeatable',
       (v: string, prev: string[]) => [...prev, v], [] as string[])
-    .option('--tftp-workers <n>', 'TFTP transfers on N worker threads, 0 = on the main thread (default: 2 on a machine with 2 or more cores)', parseWorkers)
+    .option('--tftp-workers <n>', 'TFTP transfers on N worker threads, 0 = on the main thread (default: 2 on a machine with 2 or more cores; started by the first transfer, ended after 60 s without one)', parseWorkers)
     .action(async (o: ServeOptions) => {
       const log = makeLogger();
       let d;

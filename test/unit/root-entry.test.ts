@@ -121,6 +121,8 @@ test('as root, bin/rackseed.mjs refuses a package another user owns or can write
       mkdirSync(join(p, 'core'));
       mkdirSync(join(p, 'node_modules'));
       copyFileSync(join(REPO, 'bin', 'rackseed.mjs'), join(p, 'bin', 'rackseed.mjs'));
+      // bin/rackseed.mjs's own helper, planted: it must not be loaded before the checks refuse
+      writeFileSync(join(p, 'bin', 'daemon-node-flags.mjs'), `import { writeFileSync } from 'node:fs'; writeFileSync(${JSON.stringify(join(tmp, 'helper-ran'))}, 'x');\nexport async function reexecWithDaemonFlags() {}\n`);
       return p;
     };
     const refuse = (p: string, why: RegExp) => {
@@ -162,6 +164,7 @@ test('as root, bin/rackseed.mjs refuses a package another user owns or can write
     for (const d of ['bin', 'core', 'node_modules']) mkdirSync(join(under, d));
     copyFileSync(join(REPO, 'bin', 'rackseed.mjs'), join(under, 'bin', 'rackseed.mjs'));
     refuse(under, /- .*\/open \(above the package\) is writable by group or others without the sticky bit \(mode 0777\)/);
+    assert.equal(existsSync(join(tmp, 'helper-ran')), false, 'bin/daemon-node-flags.mjs of a refused package was never loaded');
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -69,6 +69,7 @@ async function startServer(extra: Partial<TftpServerOptions>, events?: NetbootEv
     onEvent: (e) => events?.push(e), timeoutMs: 2000, retries: 3, ...extra,
   });
   await server.start();
+  await server.warmTransferWorkers(); // workers start on first use otherwise, and those first transfers run here
   return { server, port: server.address().port };
 }
 

@@ -143,6 +143,7 @@ test('without GSO (RACKSEED_TFTP_NO_GSO=1) windows go out datagram by datagram a
 test('transferWorkers 2: concurrent atftp (windowsize 16), curl and tftp-hpa downloads are intact; counters add up', async () => {
   const s = createTftpServer({ socketFactory: dgramSocketFactory, address: '127.0.0.1', port: 0, handler: createFilesystemHandler(dir), logger, transferWorkers: 2 });
   await s.start();
+  await s.warmTransferWorkers(); // loaded now: every download below runs on a worker
   const port = String(s.address().port);
   try {
     const outs = [0, 1, 2, 3].map((i) => join(dir, `w-atftp-${i}.bin`));
@@ -154,6 +155,7 @@ test('transferWorkers 2: concurrent atftp (windowsize 16), curl and tftp-hpa dow
     for (const o of [...outs, join(dir, 'w-curl.bin'), join(dir, 'w-hpa.bin')]) assert.equal(sha(await readFile(o)), sha(big), o);
     await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual({ ...s.counters(), dropped: 0 }, { rrq: 6, done: 6, errors: 0, aborted: 0, bytes: 6 * big.length, dropped: 0, active: 0, clientLimited: 0 });
+    assert.deepEqual(s.transferWorkers(), { running: 2, loaded: 2, transfers: 6, starts: 1 });
     // requests refused by the handler are still answered from the main thread: traversal → 2, missing → 1
     const c = await rawClient();
     try {
@@ -170,9 +172,47 @@ test('transferWorkers 2: concurrent atftp (windowsize 16), curl and tftp-hpa dow
   }
 });
 
+test('transferWorkers start on the first transfer (which runs on the main thread meanwhile) and end after transferWorkerIdleMs; the next transfer starts them again', async () => {
+  const s = createTftpServer({ socketFactory: dgramSocketFactory, address: '127.0.0.1', port: 0, handler: createFilesystemHandler(dir), logger, transferWorkers: 2, transferWorkerIdleMs: 3000 });
+  await s.start();
+  const port = String(s.address().port);
+  const get = async (name: string) => {
+    const out = join(dir, name);
+    await run('curl', ['-sS', '--max-time', '60', '--tftp-blksize', '1468', '-o', out, `tftp://127.0.0.1:${port}/big.bin`]);
+    assert.equal(sha(await readFile(out)), sha(big), name);
+  };
+  const until = async (what: string, ok: () => boolean, ms = 60_000) => {
+    const t0 = Date.now();
+    while (!ok()) {
+      assert.ok(Date.now() - t0 < ms, `${what} within ${ms / 1000} s: ${JSON.stringify(s.transferWorkers())}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  try {
+    assert.deepEqual(s.transferWorkers(), { running: 0, loaded: 0, transfers: 0, starts: 0 }, 'no worker before any transfer');
+    await get('lazy-1.bin'); // starts the workers; no worker had loaded yet, so it ran on the main thread
+    assert.equal(s.transferWorkers().starts, 1);
+    await until('both workers loaded', () => s.transferWorkers().loaded === 2);
+    await get('lazy-2.bin');
+    assert.equal(s.transferWorkers().transfers, 1, 'the second transfer ran on a worker');
+    await until('the workers ended after 3 s idle', () => s.transferWorkers().running === 0, 30_000);
+    await get('lazy-3.bin'); // served (on the main thread) and the workers start again
+    assert.equal(s.transferWorkers().starts, 2);
+    await until('the workers loaded again', () => s.transferWorkers().loaded === 2);
+    await get('lazy-4.bin');
+    assert.equal(s.transferWorkers().transfers, 2);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual([s.counters().done, s.counters().errors, s.counters().bytes], [4, 0, 4 * big.length]);
+  } finally {
+    await s.stop();
+  }
+  assert.equal(s.transferWorkers().running, 0, 'stop() ended the workers');
+});
+
 test('transferWorkers: stop() during a worker transfer ends it (ERROR to the client) and resolves', async () => {
   const s = createTftpServer({ socketFactory: dgramSocketFactory, address: '127.0.0.1', port: 0, handler: createFilesystemHandler(dir), logger, transferWorkers: 1, timeoutMs: 5000 });
   await s.start();
+  await s.warmTransferWorkers(); // loaded now: the transfer below runs on the worker
   const c = await rawClient();
   try {
     c.sock.send(encodeTftpPacket({ op: 'RRQ', filename: 'big.bin', mode: 'octet', options: [{ name: 'windowsize', value: '4' }] }), s.address().port, '127.0.0.1');
@@ -195,6 +235,7 @@ test('transferWorkers: stop() during a worker transfer ends it (ERROR to the cli
 test('worker transfers read each window straight into its send buffer: exact-multiple file ends with an empty block; an ACK inside the window and a duplicate ACK resend from the right block', async () => {
   const s = createTftpServer({ socketFactory: dgramSocketFactory, address: '127.0.0.1', port: 0, handler: createFilesystemHandler(dir), logger, transferWorkers: 1, timeoutMs: 5000 });
   await s.start();
+  await s.warmTransferWorkers(); // loaded now: the transfer below runs on the worker
   const c = await rawClient();
   const want = await readFile(join(dir, 'one.bin'));
   const expectData = async (n: number, len = 1468) => {
@@ -231,6 +272,7 @@ test('a file that shrinks during a worker transfer ends it with an ERROR naming 
   await writeFile(path, randomBytes(1468 * 64));
   const s = createTftpServer({ socketFactory: dgramSocketFactory, address: '127.0.0.1', port: 0, handler: createFilesystemHandler(dir), logger, transferWorkers: 1, timeoutMs: 5000 });
   await s.start();
+  await s.warmTransferWorkers(); // loaded now: the transfer below runs on the worker
   const c = await rawClient();
   try {
     c.sock.send(encodeTftpPacket({ op: 'RRQ', filename: 'shrinks.bin', mode: 'octet', options: [{ name: 'blksize', value: '1468' }, { name: 'windowsize', value: '16' }] }), s.address().port, '127.0.0.1');

