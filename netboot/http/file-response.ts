@@ -2,7 +2,7 @@
 // ETag + If-None-Match → 304, single Range → 206 / 416, If-Range, HEAD. Multiple ranges are answered with the
 // whole file (200), which RFC 9110 §14.2 allows. Paths go through the same traversal guard as TFTP.
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { resolveUnderRoot } from '../tftp/server/safe-path.ts';
@@ -17,6 +17,18 @@ export interface FileResponse {
   bytes: number;
   /** the Range header when one was honoured (206) or refused (416) */
   range: string | null;
+  /**
+   * With `deferBody`: the open file and the inclusive byte range the body is, instead of a stream in `body`. The
+   * caller owns the handle: it sends the range (sendfile-offload.ts, or `fileBodyStream`) and closes it.
+   */
+  file?: OpenFileBody;
+}
+
+export interface OpenFileBody { handle: FileHandle; start: number; end: number }
+
+/** The body of an `OpenFileBody` as a stream that closes the handle at its end (or when destroyed). */
+export function fileBodyStream(f: OpenFileBody, readChunk = 64 * 1024): Readable {
+  return f.handle.createReadStream({ start: f.start, end: f.end, autoClose: true, highWaterMark: readChunk });
 }
 
 export function sendFileResponse(reply: FastifyReply, r: FileResponse): FastifyReply {
@@ -34,10 +46,11 @@ const text = (status: number, body: string, headers: Record<string, string> = {}
   ({ status, headers: { 'content-type': 'text/plain; charset=utf-8', ...headers }, body, bytes: 0, range: null });
 
 /**
- * Decide the answer for `relPath` under `root`; opens the file only when a body will be streamed. `readChunk`: bytes
- * per read of the body stream (default 64 KiB; the image route uses 1 MiB: fewer reads and writes per GB served).
+ * Decide the answer for `relPath` under `root`; keeps the file open only when a body will be sent. `readChunk`: bytes
+ * per read of the body stream (default 64 KiB). `deferBody`: answer the open file and range in `file` (body null)
+ * instead of a stream, for a caller that sends it another way (the image route: sendfile-offload.ts).
  */
-export async function prepareFileResponse(req: FastifyRequest, root: string, relPath: string, o: { readChunk?: number } = {}): Promise<FileResponse> {
+export async function prepareFileResponse(req: FastifyRequest, root: string, relPath: string, o: { readChunk?: number; deferBody?: boolean } = {}): Promise<FileResponse> {
   const r = await resolveUnderRoot(root, relPath);
   if (r.kind === 'refused') return text(403, `forbidden: ${r.reason}\n`);
   if (r.kind === 'missing') return text(404, 'not found\n');
@@ -73,7 +86,9 @@ export async function prepareFileResponse(req: FastifyRequest, root: string, rel
     const range = status === 206 ? rangeHeader! : null;
     if (req.method === 'HEAD' || length === 0) return { status, headers, body: null, bytes: 0, range };
     handedOver = true;
-    return { status, headers, body: fh.createReadStream({ start, end, autoClose: true, highWaterMark: o.readChunk ?? 64 * 1024 }), bytes: length, range };
+    const file: OpenFileBody = { handle: fh, start, end };
+    if (o.deferBody) return { status, headers, body: null, bytes: length, range, file };
+    return { status, headers, body: fileBodyStream(file, o.readChunk), bytes: length, range };
   } finally {
     if (!handedOver) await fh.close();
   }
