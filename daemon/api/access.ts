@@ -100,8 +100,20 @@ class RefusalLog {
     const e = this.last.get(reason);
     if (e && now - e.at < this.everyMs) { e.suppressed++; return; }
     this.last.set(reason, { at: now, suppressed: 0 });
-    this.log.warn({ reason, method: req.method, url: req.url.slice(0, 200), from: req.ip, suppressedSinceLast: e?.suppressed ?? 0 }, `API request refused: ${reason}`);
+    this.log.warn({ reason, method: req.method, url: loggableUrl(req.url), from: req.ip, suppressedSinceLast: e?.suppressed ?? 0 }, `API request refused: ${reason}`);
   }
+}
+
+/**
+ * The request target as a log line may show it: the path, and of the query only its parameter names. Query values
+ * can be secrets — the token (`?token=`, also percent-encoded as `?%74oken=`) and the one-time login code
+ * (`/login?code=`) — and a refused request can carry a valid one (another Host, another Origin).
+ */
+export function loggableUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url.slice(0, 200);
+  const names = url.slice(q + 1).split('&').map((kv) => kv.split('=')[0]!.slice(0, 20)).join('&');
+  return `${url.slice(0, Math.min(q, 200))}?${names.slice(0, 100)} (values not logged)`;
 }
 
 function isWebSocketUpgrade(req: FastifyRequest): boolean {
