@@ -195,11 +195,15 @@ export function csvField(v: string | number | null | undefined): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** The CSV's bmc_address: the host; for Redfish with the system id when known (`host#1`). */
+/**
+ * The CSV's bmc_address: the host; for Redfish with the system id when known (`host#1`) — the last segment of the
+ * system's link as the BMC lists it, not percent-decoded: that is how RackSeed's host#system names it (the Redfish
+ * client compares raw segments), and a BMC's malformed `%` sequence must not fail the export.
+ */
 function csvBmcAddress(h: HandoffNode): string | null {
   if (!h.bmc) return null;
   const system = h.bmc.protocol === 'redfish' ? /\/Systems\/([^/#\s]+)\/?$/.exec(h.bmc.systemPath ?? '')?.[1] : undefined;
-  return system ? `${h.bmc.host}#${decodeURIComponent(system)}` : h.bmc.host;
+  return system ? `${h.bmc.host}#${system}` : h.bmc.host;
 }
 
 export function exportCsv(nodes: HandoffNode[], o: ExportOptions): string {

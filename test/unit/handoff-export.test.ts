@@ -234,3 +234,21 @@ test('import: a bad row names its line and field, and nothing is imported', () =
     assert.equal(core.bmcs.list().length, 0);
   } finally { core.close(); }
 });
+
+test('CSV: a Redfish system id is exported as RackSeed stores it (percent signs included), and imported back the same', () => {
+  // RackSeed's host#system names the system by the last segment of its link as the BMC lists it, undecoded
+  // (bmc/redfish/session/client.ts pickSystem compares raw segments). The export decoded it: `System%201` became
+  // `System 1`, which the import refuses (no whitespace), and a BMC's `%E0` made decodeURIComponent throw (URIError),
+  // failing the whole export.
+  const inv = inventoryFor('52:54:00:12:34:04', 'n4', '11111111-2222-3333-4444-555555555504', 'SN-0004');
+  const node = (mac: string, address: string) => {
+    const s = summary(`6f1c0a52-00${mac.slice(-2)}-4000-8000-000000000004`, mac, `SN-${mac.slice(-2)}`, address, null);
+    s.bmc = { ...s.bmc!, protocol: 'redfish' };
+    return gatherNode({ node: s, inventory: inv, credentials: { user: 'admin' } });
+  };
+  const csv = exportNodes('csv', [node('52:54:00:12:34:04', '10.242.16.14#System%201'), node('52:54:00:12:34:05', '10.242.16.15#%E0')], opts(false));
+  const rows = csv.split('\n').filter((l) => l && !l.startsWith('#'));
+  const col = rows[0]!.split(',').indexOf('bmc_address');
+  assert.deepEqual(rows.slice(1).map((l) => l.split(',')[col]), ['10.242.16.14#System%201', '10.242.16.15#%E0']);
+  assert.deepEqual(parseImportCsv(csv).rows.map((r) => r.bmcAddress), ['10.242.16.14#System%201', '10.242.16.15#%E0']);
+});
