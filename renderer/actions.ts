@@ -1,6 +1,6 @@
 // Side effects of the UI: each action calls the daemon through the typed client and writes the answer into
 // the store. Components call these; they never fetch themselves. `initActions` is called once at start-up.
-import { ApiClient, ApiError, type DownloadedFile } from './api/client.ts';
+import { ApiClient, ApiError, type DownloadedFile, type HandoverStopState } from './api/client.ts';
 import type { NetworkConfig, PowerAction, BootDevRequest } from '../shared/api.ts';
 import type { ExportFormat, HandoffRecord, HandoffRequest, ImportResult } from '../shared/handoff.ts';
 import type { BatchDeployRequest, Deployment } from '../shared/deploy.ts';
@@ -256,6 +256,18 @@ export async function handoverAndStop(): Promise<StopResult> {
     return { ok: true, owned: r.owned };
   } catch (err) {
     return { ok: false, message: errorText(err) };
+  }
+}
+
+/**
+ * The hand-over-and-stop state as the daemon keeps it (it outlives a daemon restart), or null when it cannot be read
+ * (the banner then shows nothing rather than a guess).
+ */
+export async function loadHandoverStop(): Promise<HandoverStopState | null> {
+  try {
+    return await api().handoverStopped();
+  } catch {
+    return null;
   }
 }
 

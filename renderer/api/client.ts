@@ -23,6 +23,9 @@ export class ApiError extends Error {
 
 export interface BmcCredentialsState { user: string | null; passwordSet: boolean }
 
+/** GET /api/v1/handoff/stop: when the appliance was handed over and stopped (null: it serves), how many nodes engines owned. */
+export interface HandoverStopState { stoppedAt: number | null; owned: number | null }
+
 /** A file the daemon handed out (an export): its text, the name it suggested and what its headers said. */
 export interface DownloadedFile { text: string; fileName: string; contentType: string; secrets: 'included' | 'omitted' | null }
 
@@ -114,6 +117,8 @@ export class ApiClient {
   takeBack(nodes: string[]): Promise<HandoffRecord[]> { return this.request('POST', '/api/v1/takeback', { nodes }); }
   /** Hand over and stop: every netboot service stops. */
   handoverAndStop(): Promise<{ services: ServicesStatus | null; owned: number }> { return this.request('POST', '/api/v1/handoff/stop', {}); }
+  /** Whether the appliance was handed over and stopped (persisted: also after a daemon restart) and when. */
+  handoverStopped(): Promise<HandoverStopState> { return this.request('GET', '/api/v1/handoff/stop'); }
   engines(): Promise<EngineInfo[]> { return this.request('GET', '/api/v1/engines'); }
   /** The export file of these nodes (all exportable ones when `nodes` is empty); BMC passwords only with `secrets`. */
   async exportNodes(format: ExportFormat, nodes: string[], secrets: boolean): Promise<DownloadedFile> {

@@ -5,6 +5,7 @@ import { counterHint, type ServiceKey } from '../lib/counter-hints.ts';
 import { admissionInForce, admissionLabel, admissionText } from '../lib/admission.ts';
 import { networkWarnings } from '../lib/network-warnings.ts';
 import { Dot } from './common.tsx';
+import { HandoverStoppedBanner } from './HandoverStoppedBanner.tsx';
 
 const NAMES = [['dhcp', 'DHCP'], ['proxy', 'proxyDHCP'], ['tftp', 'TFTP'], ['http', 'HTTP']] as const;
 
@@ -37,6 +38,7 @@ export function ServicesPanel() {
         <span className="muted">{cfg ? `${cfg.mode} on ${cfg.interface}${cfg.pool ? ` · pool ${cfg.pool.first}–${cfg.pool.last}` : ''}` : 'not configured — finish the Network step'}</span>
         {cfg && admission ? <span className="muted" title={admissionText(admission, cfg)}> · boots {admissionLabel(admission)}</span> : null}
       </div>
+      <HandoverStoppedBanner />
       {warnings.pool ? (
         <div className="alert warn" role="alert" aria-label="DHCP pool under pressure">
           <strong>DHCP pool under pressure.</strong> {warnings.pool.message}

@@ -7,7 +7,8 @@
 // password sent exactly once and never kept in the page; a live hand-off whose progress bar follows the job's steps and
 // ends with Ironic's own refusal and "nothing left behind"; take-back; exports downloaded and read back (secrets left out
 // by default and the header saying so; included only when ticked, with a warning); the import's line/field error and a
-// rack plan imported; hand over and stop. Screenshots: test-results/ui/handoff-*.png.
+// rack plan imported; hand over and stop, with the Services panel's "Handed over and stopped" banner (also after a daemon
+// restart on the same data dir). Screenshots: test-results/ui/handoff-*.png.
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -313,7 +314,7 @@ test('import: a bad row names its line and field and imports nothing; a rack pla
   await expect(bar.row('52:54:00:77:bb:02'), /10\.77\.0\.12/);
 });
 
-test('hand over and stop: the dialog says what it does; the netboot services stop', async () => {
+test('hand over and stop: the dialog says what it does; the netboot services stop; the Services panel says so with how to serve again, also after a daemon restart', async () => {
   const bar = new FleetActionsBar(page);
   await bar.button('Hand over and stop…').click();
   const dlg = page.getByRole('dialog', { name: 'Hand over and stop' });
@@ -327,7 +328,23 @@ test('hand over and stop: the dialog says what it does; the netboot services sto
   await expect(page.locator('.notice'), /Netboot services stopped/);
   const events = (await (await apiFetch(daemon, '/api/v1/events?limit=50')).json()) as NodeEvent[];
   assert.ok(events.some((e) => e.kind === 'handoff-stop'));
+  const services = page.getByRole('region', { name: 'Services' });
+  const banner = services.getByRole('status', { name: 'Handed over and stopped' });
+  assert.match(await expect(banner, /Handed over and stopped/), /stay off, also after a restart .*To serve again: Setup → Network → Apply network settings, or run rackseed services start/);
   // network failures the tests caused on purpose (the 502, the 400) are logged by Chromium; nothing else may be
   const unexpected = errors.filter((e) => !/Failed to load resource: the server responded with a status of (502|400)/.test(e));
   assert.deepEqual(unexpected, [], 'no console errors (CSP violations, exceptions)');
+
+  // a daemon restarted on the same data dir still says so: the stop is persisted, and the banner is there at load
+  const dir = daemon.dataDir;
+  await daemon.stop({ keepData: true });
+  daemon = await startDaemon({ dataDir: dir });
+  await page.goto(daemon.loginUrl);
+  errors.length = 0; // the old daemon going away (its stream, its port) is not this page's error
+  await new AppShell(page).waitLive();
+  await page.goto(daemon.baseUrl + '/#/fleet');
+  const again = await expect(page.getByRole('region', { name: 'Services' }).getByRole('status', { name: 'Handed over and stopped' }), /Handed over and stopped/);
+  assert.match(again, /\(\d+ nodes? owned by engines\)\. To serve again: Setup → Network → Apply network settings/);
+  await shot('10-stopped-after-restart');
+  assert.deepEqual(errors, [], 'no console errors after the restart');
 });

@@ -18,7 +18,8 @@ export interface RunningDaemon {
   dataDir: string;
   child: ChildProcess;
   output(): string;
-  stop(): Promise<void>;
+  /** SIGTERM (SIGKILL after 5 s), then remove the data dir unless keepData (to start a daemon on it again) */
+  stop(o?: { keepData?: boolean }): Promise<void>;
 }
 
 /** A free TCP port on 127.0.0.1 (bind 0, read, close). */
@@ -44,13 +45,15 @@ export interface StartOptions {
   timeoutMs?: number;
   /** runs on the fresh data dir before the daemon starts (tests seed nodes through the daemon's own store: seed.ts) */
   prepare?: (dataDir: string) => void | Promise<void>;
+  /** use this data dir (a daemon stopped with keepData: a restart) instead of a fresh one; removed by this one's stop() */
+  dataDir?: string;
 }
 
 export async function startDaemon(opts: StartOptions = {}): Promise<RunningDaemon> {
   const port = await freePort();
   const host = opts.host ?? '127.0.0.1';
   const token = randomBytes(24).toString('base64url');
-  const dataDir = mkdtempSync(join(tmpdir(), 'rs-ui-daemon-'));
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'rs-ui-daemon-'));
   if (opts.prepare) {
     try { await opts.prepare(dataDir); } catch (err) { rmSync(dataDir, { recursive: true, force: true }); throw err; }
   }
@@ -64,7 +67,7 @@ export async function startDaemon(opts: StartOptions = {}): Promise<RunningDaemo
   let out = '';
   child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
   child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
-  const stop = async () => {
+  const stop = async (o: { keepData?: boolean } = {}) => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
@@ -72,7 +75,7 @@ export async function startDaemon(opts: StartOptions = {}): Promise<RunningDaemo
       await exited;
       clearTimeout(t);
     }
-    rmSync(dataDir, { recursive: true, force: true });
+    if (!o.keepData) rmSync(dataDir, { recursive: true, force: true });
   };
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   try {
