@@ -3,7 +3,7 @@
 //           also set BMC credentials, sweep the BMC segment, start discovery and follow it until every node
 //           is available. Then keep running until Ctrl-C/SIGTERM, and tear everything down on the way out.
 //   down    remove the lab instance (default `lab`) and every orphaned instance (owner gone); --all: every one
-//   status  what runs: namespaces, nodes (power), BMCs, daemon
+//   status  what runs: namespaces (the Ironic one too), nodes (power), BMCs, daemon, Ironic
 import { Command, Option } from 'commander';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -180,10 +180,15 @@ function status(o: { id: string }): void {
   for (const id of ids) {
     const n = labNames(id);
     const st = readState(n);
-    const nss = [n.rackNs, n.appNs, n.uplinkNs].filter(namespaceExists);
+    // the Ironic namespace counts when this instance started its Ironic (or the namespace is there, a leftover)
+    const want = [n.rackNs, n.appNs, n.uplinkNs, ...(st?.pids.ironic || namespaceExists(n.ironicNs) ? [n.ironicNs] : [])];
+    const nss = want.filter(namespaceExists);
     const owner = st?.ownerPid != null && pidAlive(st.ownerPid) ? `owner pid ${st.ownerPid}` : 'no owner (leftover: lab down removes it)';
-    say(`${id === o.id ? '*' : ' '} ${id}: ${nss.length}/3 namespaces, ${owner}`);
+    say(`${id === o.id ? '*' : ' '} ${id}: ${nss.length}/${want.length} namespaces, ${owner}`);
     if (st?.pids.daemon) say(`    daemon pid ${st.pids.daemon} ${pidAlive(st.pids.daemon) ? 'running' : 'stopped'}, API ${n.apiSocket}`);
+    if (st?.pids.ironic) {
+      say(`    ironic pid ${st.pids.ironic} ${pidAlive(st.pids.ironic) ? 'running' : 'stopped'} in ${n.ironicNs} (namespace ${namespaceExists(n.ironicNs) ? 'present' : 'gone'}), API http://${NET.ironic}:${NET.ironicPort} in the lab, ${n.ironicSocket}`);
+    }
     for (const dir of st?.nodeDirs ?? []) {
       const pid = readPidFile(join(dir, 'power.pid'));
       say(`    ${dir.split('/').pop()}: power ${pid !== null && pidAlive(pid) ? `on (qemu pid ${pid})` : 'off'}, console ${join(dir, 'console.log')}`);

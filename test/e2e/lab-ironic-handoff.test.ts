@@ -151,6 +151,10 @@ test('npm run lab -- --ironic-auth basic: the lab Ironic asks for HTTP basic aut
     assert.deepEqual(JSON.parse(execFileSync('/usr/bin/baremetal', ['node', 'list', '-f', 'json'], { env: { ...env, OS_PASSWORD: password! }, encoding: 'utf8', timeout: 60_000 })), []);
     const anon = await fetch(`${hostUrl}/v1/nodes`, { headers: { 'x-openstack-ironic-api-version': '1.82' } });
     assert.equal(anon.status, 401, 'the lab Ironic refuses a request without credentials');
+    // `lab status` counts the Ironic namespace and shows Ironic's process
+    const st = execFileSync(process.execPath, ['--import', 'tsx', 'lab/cli.ts', 'status', '--id', id], { encoding: 'utf8', timeout: 120_000 });
+    assert.match(st, new RegExp(`^\\* ${id}: 4/4 namespaces, owner pid \\d+$`, 'm'), st);
+    assert.match(st, new RegExp(`^    ironic pid \\d+ running in ${names.ironicNs} \\(namespace present\\), API http://10\\.242\\.0\\.2:6385 in the lab`, 'm'), st);
   } finally {
     pids = [...Object.values(readState(names)?.pids ?? {}).flat().filter((p): p is number => typeof p === 'number')];
     if (cli.exitCode === null) {
