@@ -4,8 +4,8 @@
 // creates the device node) and the kernel .deb (fetched once with apt-get download into .cache/ramdisk/debs).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -118,13 +118,23 @@ test('two builds are byte-identical, carry the agent and drivers, and are cached
   const kdir = `lib/modules/${m.kernelVersion}`;
   for (const p of ['init', 'bin/busybox', 'bin/sh', 'sbin/modprobe', 'sbin/udhcpc', 'usr/bin/wget', 'dev/console',
     'usr/libexec/rackseed/rackseed-agent.sh', 'usr/libexec/rackseed/inventory.sh', 'usr/libexec/rackseed/udhcpc.script', 'usr/libexec/rackseed/deploy.sh',
-    `${kdir}/modules.dep`, `${kdir}/modules.alias`, `${kdir}/kernel/drivers/net/ethernet/intel/e1000/e1000.ko`,
+    'usr/libexec/rackseed/rackseed-zero', `${kdir}/modules.dep`, `${kdir}/modules.alias`, `${kdir}/kernel/drivers/net/ethernet/intel/e1000/e1000.ko`,
     `${kdir}/kernel/drivers/net/virtio_net.ko`]) {
     assert.ok(names.has(p), `${p} in the initrd`);
   }
   const extract = join(work, 'initrd');
   mkdirSync(extract);
-  execFileSync('cpio', ['-idm', '--quiet', '--no-absolute-filenames', `${kdir}/modules.alias`, `${kdir}/modules.dep`, 'init'], { cwd: extract, input: cpio });
+  execFileSync('cpio', ['-idm', '--quiet', '--no-absolute-filenames', `${kdir}/modules.alias`, `${kdir}/modules.dep`, 'init', 'usr/libexec/rackseed/rackseed-zero'], { cwd: extract, input: cpio });
+  // the deploy agent's C helper: static, runs here too (usage → exit 2; a zero range of a file reads back as zeros)
+  const zero = join(extract, 'usr/libexec/rackseed/rackseed-zero');
+  assert.equal(statSync(zero).mode & 0o777, 0o755);
+  assert.equal(spawnSync(zero, []).status, 2);
+  writeFileSync(join(work, 'zeros'), Buffer.alloc(8192));
+  assert.equal(spawnSync(zero, ['check', join(work, 'zeros')], { input: '0 8192\n' }).status, 0);
+  writeFileSync(join(work, 'zeros'), Buffer.concat([Buffer.alloc(5000), Buffer.from([1]), Buffer.alloc(3191)]));
+  const dirty = spawnSync(zero, ['check', join(work, 'zeros')], { input: '4096 4096\n', encoding: 'utf8' });
+  assert.equal(dirty.status, 1);
+  assert.match(dirty.stderr, /^rackseed-zero: not zero at byte 5000 \(\+3192\)$/m);
   const aliases = readFileSync(join(extract, kdir, 'modules.alias'), 'utf8');
   assert.match(aliases, /^alias pci:v00008086d0000100Esv\*sd\*bc\*sc\*i\* e1000$/m, 'QEMU e1000 PCI id resolves');
   assert.match(aliases, /^alias virtio:d00000001v\* virtio_net$/m, 'virtio net device resolves');
