@@ -9,7 +9,7 @@
 //   node --import tsx bench/images.ts [--quick] [--image debian|synthetic] [--size-mb N] [--clients 8,50] [--rounds N]   (or npm run bench -- --only images)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, linkSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -30,7 +30,21 @@ export interface ImagesBenchOptions extends Partial<BenchContext> {
   rounds?: number;
 }
 
-export interface ImagesBenchResult { server: Server; clients: number; mbPerSec: number; seconds: number; rounds: number[] }
+export interface ImagesBenchResult { server: Server; clients: number; mbPerSec: number; seconds: number; rounds: number[]; cpuSecPerGB: number }
+
+/** CPU seconds (user + system) of a process and its children (nginx's workers) so far; 0 once it is gone. */
+function cpuSeconds(pid: number): number {
+  const one = (p: string): number => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on: utime is 14, stime 15
+      return (Number(f[11]) + Number(f[12])) / 100; // clock ticks (USER_HZ 100)
+    } catch { return 0; }
+  };
+  let kids: string[] = [];
+  try { kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean); } catch { /* gone */ }
+  return one(String(pid)) + kids.reduce((a, k) => a + one(k), 0);
+}
 
 /** A bootable raw image (BIOS: boot code + active partition) of `mib` MiB of incompressible, non-zero data. */
 function makeImage(path: string, mib: number): void {
@@ -153,6 +167,7 @@ export async function runImagesBench(opts: ImagesBenchOptions = {}): Promise<Ben
     linkSync(rs.rawPath, join(dir, 'www', 'images', `${rs.sha256}.raw`));
     const nginxPort = await freePort();
     children.push(await startNginx(dir, nginxPort));
+    const pids: Record<Server, number> = { rackseed: rs.child.pid!, nginx: children[1]!.pid! };
     const urls: Record<Server, string> = {
       rackseed: `http://127.0.0.1:${rs.port}/images/${rs.sha256}.raw`,
       nginx: `http://127.0.0.1:${nginxPort}/images/${rs.sha256}.raw`,
@@ -165,16 +180,20 @@ export async function runImagesBench(opts: ImagesBenchOptions = {}): Promise<Ben
     const results: ImagesBenchResult[] = [];
     for (const n of clientCounts) {
       const secs: Record<Server, number[]> = { rackseed: [], nginx: [] };
+      const cpu: Record<Server, number> = { rackseed: 0, nginx: 0 };
       for (let i = 0; i < rounds; i++) {
         for (const s of (i % 2 === 0 ? ['rackseed', 'nginx'] : ['nginx', 'rackseed']) as Server[]) {
+          const c0 = cpuSeconds(pids[s]);
           const t = await round(urls[s], n, rs.size);
+          const c = cpuSeconds(pids[s]) - c0;
+          cpu[s] += c;
           secs[s].push(t);
-          log(`images: ${s} ${n} clients round ${i + 1}: ${((n * rs.size) / 1e6 / t).toFixed(0)} MB/s (${t.toFixed(2)} s, load ${load1()})`);
+          log(`images: ${s} ${n} clients round ${i + 1}: ${((n * rs.size) / 1e6 / t).toFixed(0)} MB/s (${t.toFixed(2)} s, server CPU ${c.toFixed(2)} s, load ${load1()})`);
         }
       }
       for (const s of ['rackseed', 'nginx'] as Server[]) {
         const m = median(secs[s]);
-        results.push({ server: s, clients: n, seconds: m, mbPerSec: (n * rs.size) / 1e6 / m, rounds: secs[s].map((t) => (n * rs.size) / 1e6 / t) });
+        results.push({ server: s, clients: n, seconds: m, mbPerSec: (n * rs.size) / 1e6 / m, rounds: secs[s].map((t) => (n * rs.size) / 1e6 / t), cpuSecPerGB: cpu[s] / ((rounds * n * rs.size) / 1e9) });
       }
     }
     const rows: SummaryRow[] = clientCounts.map((n) => {
@@ -184,15 +203,15 @@ export async function runImagesBench(opts: ImagesBenchOptions = {}): Promise<Ben
     });
     const md = [
       `${clientCounts.join(' and ')} concurrent \`curl\` downloads of ${source === 'debian' ? `the lab-debian cloud image (Debian 12 + cloud-init; its qcow2 imported through the image library → a ${sizeMiB} MiB sparse raw file)` : `a ${sizeMiB} MiB raw image (incompressible data)`}, RackSeed's HTTP boot server`,
-      `(\`/images/<sha256>.raw\`, one Node thread) vs nginx-light (worker_processes auto, sendfile), both on 127.0.0.1; median of ${rounds}`,
-      'round(s), servers alternating; MB = 10^6 bytes; the page cache holds the file.',
+      `(\`/images/<sha256>.raw\`: headers on the main thread, bodies by sendfile(2) on worker threads) vs nginx-light (worker_processes auto, sendfile), both on 127.0.0.1; median of ${rounds}`,
+      'round(s), servers alternating; MB = 10^6 bytes; the page cache holds the file. Server CPU = user + system seconds of the server process(es) per GB served.',
       '',
-      '| clients | RackSeed MB/s | nginx MB/s | ratio | rounds (RackSeed / nginx) |',
-      '|---:|---:|---:|---:|---|',
+      '| clients | RackSeed MB/s | nginx MB/s | ratio | server CPU s/GB (RackSeed / nginx) | rounds (RackSeed / nginx) |',
+      '|---:|---:|---:|---:|---|---|',
       ...clientCounts.map((n) => {
         const a = results.find((r) => r.server === 'rackseed' && r.clients === n)!;
         const b = results.find((r) => r.server === 'nginx' && r.clients === n)!;
-        return `| ${n} | ${a.mbPerSec.toFixed(0)} | ${b.mbPerSec.toFixed(0)} | ${(a.mbPerSec / b.mbPerSec).toFixed(2)}× | ${a.rounds.map((x) => x.toFixed(0)).join(', ')} / ${b.rounds.map((x) => x.toFixed(0)).join(', ')} |`;
+        return `| ${n} | ${a.mbPerSec.toFixed(0)} | ${b.mbPerSec.toFixed(0)} | ${(a.mbPerSec / b.mbPerSec).toFixed(2)}× | ${a.cpuSecPerGB.toFixed(2)} / ${b.cpuSecPerGB.toFixed(2)} | ${a.rounds.map((x) => x.toFixed(0)).join(', ')} / ${b.rounds.map((x) => x.toFixed(0)).join(', ')} |`;
       }),
     ].join('\n');
     return { rows, markdown: md, results };
