@@ -2,7 +2,7 @@
 // them through user space nor runs the sockets' TCP work on the main thread (which answers DHCP and the API).
 // The main thread keeps the HTTP exchange (request parsing, headers, keep-alive); it hands a worker a dup of the
 // connection's socket and the open file's descriptor, and learns the outcome. Jobs go to the worker with the
-// fewest running. Workers start on first use and are unref'd while idle. Linux only: `send()` answers null when
+// fewest running. All workers start on the first job and are unref'd while idle. Linux only: `send()` answers null when
 // the calls cannot be loaded, the pool is empty or closed, or the socket cannot be duplicated — the caller streams.
 import { writeSync } from 'node:fs';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
@@ -110,12 +110,18 @@ export class FileSendPool {
     try { writeSync(slot.wakeFd, WAKE); } catch { /* the counter is already non-zero enough: the worker will wake */ }
   }
 
+  /** The least busy worker; the first job starts all of them at once (so a burst of downloads finds them loaded). */
   private pick(): Slot | null {
+    while (this.slots.filter((s) => !s.failed).length < this.size) if (!this.startSlot()) break;
     const live = this.slots.filter((s) => !s.failed);
-    if (live.length < this.size) {
+    return live.length ? live.reduce((a, b) => (b.pending.size < a.pending.size ? b : a)) : null;
+  }
+
+  private startSlot(): Slot | null {
+    {
       const c = loadSendCalls()!;
       const wakeFd = c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-      if (wakeFd < 0) return live[0] ?? null;
+      if (wakeFd < 0) return null;
       const { port1, port2 } = new MessageChannel();
       const slot: Slot = { worker: startWorker({ port: port2, wakeFd, stallMs: this.stallMs }), port: port1, wakeFd, pending: new Map(), failed: false, wakeClosed: false };
       const failAll = (reason: string) => {
@@ -142,6 +148,5 @@ export class FileSendPool {
       this.slots.push(slot);
       return slot;
     }
-    return live.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
   }
 }
