@@ -11,9 +11,10 @@
 //   loader thread too. Idle daemon: ~185 MB RSS without it, ~140 MB with it.
 // - --heap-growing-percent=20: the old generation may grow to 1.2 × what the last full GC kept (V8 otherwise picks
 //   up to ~4× for a small heap). With small semi-spaces more short-lived objects reach the old generation; without
-//   this cap the 1,000-node hall peaked at 184 MB with ~26 MB live, with it at 163 MB.
-// The DHCP hot path (server CPU per DORA, bench/dhcp.ts rackseed-daemon, which runs with these flags) was within
-// run-to-run noise with them; a 1 MB semi-space cost ~25 % more CPU per DORA, hence 2.
+//   this cap the 1,000-node hall peaked at 184–244 MB with ~26 MB live, with it at 153–175 MB.
+// The DHCP hot path (bench/dhcp.ts rackseed-daemon, which runs with these flags): three interleaved rounds at load
+// 8–9 gave medians of 124 vs 113 µs server CPU per DORA (the default runs spread 86–155 µs): maybe ~10 % more, not
+// settled at that load. A 1 MB semi-space cost ~25 % more CPU per DORA, hence 2.
 export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=2', '--heap-growing-percent=20'];
 
 /**
