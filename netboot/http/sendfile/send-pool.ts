@@ -117,36 +117,35 @@ export class FileSendPool {
     return live.length ? live.reduce((a, b) => (b.pending.size < a.pending.size ? b : a)) : null;
   }
 
+  /** One more worker (null when no eventfd can be made). */
   private startSlot(): Slot | null {
-    {
-      const c = loadSendCalls()!;
-      const wakeFd = c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-      if (wakeFd < 0) return null;
-      const { port1, port2 } = new MessageChannel();
-      const slot: Slot = { worker: startWorker({ port: port2, wakeFd, stallMs: this.stallMs }), port: port1, wakeFd, pending: new Map(), failed: false, wakeClosed: false };
-      const failAll = (reason: string) => {
-        if (slot.failed) return;
-        slot.failed = true;
-        for (const resolve of slot.pending.values()) resolve({ ok: false, bytes: 0, reason, clientAborted: false });
-        slot.pending.clear();
-        const i = this.slots.indexOf(slot);
-        if (i >= 0) this.slots.splice(i, 1);
-        void slot.worker.terminate().then(() => closeWake(slot));
-      };
-      port1.on('message', (m: FromSendWorker) => {
-        if (m.type === 'ready') return;
-        if (m.type === 'failed') { failAll(`file-send worker failed: ${m.reason}`); return; }
-        const resolve = slot.pending.get(m.id);
-        slot.pending.delete(m.id);
-        if (slot.pending.size === 0) slot.worker.unref();
-        resolve?.(m.outcome);
-      });
-      port1.unref();
-      slot.worker.on('error', (err) => failAll(`file-send worker failed: ${err.message}`));
-      slot.worker.on('exit', (code) => failAll(`file-send worker exited (${code})`));
-      slot.worker.unref();
-      this.slots.push(slot);
-      return slot;
-    }
+    const c = loadSendCalls()!;
+    const wakeFd = c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wakeFd < 0) return null;
+    const { port1, port2 } = new MessageChannel();
+    const slot: Slot = { worker: startWorker({ port: port2, wakeFd, stallMs: this.stallMs }), port: port1, wakeFd, pending: new Map(), failed: false, wakeClosed: false };
+    const failAll = (reason: string) => {
+      if (slot.failed) return;
+      slot.failed = true;
+      for (const resolve of slot.pending.values()) resolve({ ok: false, bytes: 0, reason, clientAborted: false });
+      slot.pending.clear();
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots.splice(i, 1);
+      void slot.worker.terminate().then(() => closeWake(slot));
+    };
+    port1.on('message', (m: FromSendWorker) => {
+      if (m.type === 'ready') return;
+      if (m.type === 'failed') { failAll(`file-send worker failed: ${m.reason}`); return; }
+      const resolve = slot.pending.get(m.id);
+      slot.pending.delete(m.id);
+      if (slot.pending.size === 0) slot.worker.unref();
+      resolve?.(m.outcome);
+    });
+    port1.unref();
+    slot.worker.on('error', (err) => failAll(`file-send worker failed: ${err.message}`));
+    slot.worker.on('exit', (code) => failAll(`file-send worker exited (${code})`));
+    slot.worker.unref();
+    this.slots.push(slot);
+    return slot;
   }
 }
