@@ -369,9 +369,9 @@ export class SeedService {
       const failed = recs.filter((r) => r.status === 'failed');
       this.progress(row.id, 'handoff', `${recs.filter((r) => r.owner !== 'rackseed').length}/${row.nodes.length} handed over${runningN ? `, ${runningN} running` : ''}`);
       if (runningN === 0) {
-        // one retry per stage run of a hand-off that failed: after a kill -9 between Ironic's answer to a POST and the
-        // hand-off job's record of it, the resumed job can meet its own port ("already exists"); its rollback removed
-        // the node it created, and a new attempt finds a clean Ironic (or updates the node holding the MAC)
+        // one retry per stage run of a hand-off that failed (a transient Ironic or BMC error): a new attempt finds a
+        // clean Ironic or updates the node holding the MAC. (The resumed job's own "already exists" after a kill -9 —
+        // a POST Ironic processed late — no longer fails: core/handoff adopts that node/port.)
         const retry = failed.filter((r) => !retried.has(r.nodeId) && h.store.owner(r.nodeId) === 'rackseed' && !this.core.jobs.activeForNode(r.nodeId));
         if (retry.length) {
           for (const r of retry) retried.add(r.nodeId);
