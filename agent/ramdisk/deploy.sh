@@ -185,6 +185,7 @@ readback() {
   if ! "$ZERO_TOOL" check "/dev/$3" <"$RUN/map.zero" 2>"$RUN/zero.err"; then
     fail "$1" verify "the zero ranges of /dev/$3 do not read back as zeros: $(tr '\n' ' ' <"$RUN/zero.err" | cut -c1-300)" "$3"; return 1
   fi
+  progress "$1" verifying "${ZBYTES:-0}"
   log "reading back the data ranges from /dev/$3"
   rm -f "$RUN/readback.sha" "$RUN/readback.rc"
   ( set -o pipefail; read_ranges "$3" | sha256sum >"$RUN/readback.sha"; echo $? >"$RUN/readback.rc" ) &
@@ -210,6 +211,8 @@ cmd_deploy() {
   if ! "$ZERO_TOOL" zero "/dev/$D" <"$RUN/map.zero" 2>"$RUN/zero.err"; then
     fail "$_a" write "zeroing the image's zero ranges on /dev/$D failed: $(tr '\n' ' ' <"$RUN/zero.err" | cut -c1-300)" "$D"; return
   fi
+  # the zeros are in place: say so at once (a small image's data may be written before the first 2 s report)
+  progress "$_a" writing "$ZBYTES"
   rm -f "$RUN/write.rc" "$RUN/dd.err" "$RUN/wget.err"
   # the pipeline's status is wget's (short stream, server gone) or the ranges' dd's when either fails (pipefail)
   (

@@ -6,14 +6,16 @@
 //      and SSH key count on their serial consoles; one `deploy-failed` with "checksum mismatch", the others unaffected
 //   3. `rackseed release` of one active node: cleaned (wipe events), powered off, `available`; its next power-on through
 //      RackSeed (an inspection) boots the discovery ramdisk
-//   4. `kill -9` of the daemon while a node streams a 192 MiB image: after a restart the write starts over (attempt 2)
-//      and the node becomes `active` only after the full image was written and read back
+//   4. `kill -9` of the daemon while a node streams a 192 MiB image (128 MiB of it pseudo-random data: the agent sends
+//      only data ranges, zeros are zeroed on the disk): after a restart the write starts over (attempt 2) and the node
+//      becomes `active` only after the full image was written and read back
 // Everything is torn down by PID in `finally` (Lab.down: processes it recorded, then anything left in its namespaces).
 // Nodes: RACKSEED_E2E_DEPLOY_NODES, firmware tokens of lab/config.ts (default "bios,uefi,bios": the last one gets the
 // damaged image); with two tokens step 2 has one good node (two VMs at a time on a loaded machine).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { closeSync, copyFileSync, createReadStream, existsSync, mkdtempSync, openSync, rmSync, statSync, writeSync, ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,11 +78,14 @@ async function upload(lab: Lab, name: string, path: string): Promise<ImageRecord
 }
 
 /** A copy of `src` with one byte changed at `offset` (a different image, as bootable), `size` bytes long (zero-padded). */
-function variant(src: string, dest: string, offset: number, size: number): void {
+/** `src` with 0x5a at `offset`, grown to `size`: with zeros, or (`data`) with pseudo-random bytes the agent must send. */
+function variant(src: string, dest: string, offset: number, size: number, data = false): void {
   copyFileSync(src, dest);
   const fd = openSync(dest, 'r+');
   try {
-    if (size > statSync(src).size) ftruncateSync(fd, size);
+    const from = statSync(src).size;
+    if (size > from) ftruncateSync(fd, size);
+    if (data) for (let at = from; at < size; at += MiB) writeSync(fd, randomBytes(Math.min(MiB, size - at)), 0, Math.min(MiB, size - at), at);
     writeSync(fd, Buffer.from([0x5a]), 0, 1, offset);
   } finally { closeSync(fd); }
 }
@@ -113,7 +118,7 @@ test('deploy on the virtual rack: 3 nodes at once (one checksum mismatch), boote
   const bad = join(work, 'lab-tiny-bad.raw');
   const big = join(work, 'lab-tiny-big.raw');
   variant(tiny.path, bad, 100 * 512, 64 * MiB); // a byte in the MBR gap: another image, as bootable
-  variant(tiny.path, big, 101 * 512, 192 * MiB); // zero-padded to 192 MiB, for a write slow enough to kill mid-stream
+  variant(tiny.path, big, 101 * 512, 192 * MiB, true); // 128 MiB of data after it, for a write slow enough to kill mid-stream
 
   assert.ok(NODE_TOKENS.length === 2 || NODE_TOKENS.length === 3, 'RACKSEED_E2E_DEPLOY_NODES: two or three firmware tokens');
   const lab = await Lab.up({ nodes: NODE_TOKENS.map(parseNodeSpec), daemon: { mode: 'authoritative' }, forwardPort: null, node: { memoryMiB: 256, diskGiB: 2 }, log: (l) => t.diagnostic(l) });
@@ -140,7 +145,8 @@ test('deploy on the virtual rack: 3 nodes at once (one checksum mismatch), boote
     });
     lap('discovery and uploads');
     // the damaged copy: the library's raw file of lab-tiny-bad no longer has the bytes its SHA-256 says
-    flipByte(join(lab.daemon!.dataDir, 'images', `${badImg.id}.raw`), 40 * MiB + 123);
+    // (in a data range of its extent map — the 0x5a's block —, which the library made at import: the agent receives it)
+    flipByte(join(lab.daemon!.dataDir, 'images', `${badImg.id}.raw`), 100 * 512 + 1);
 
     // ---- 2. deploy at once: the good ones through the CLI (with --wait), the damaged one through the API
     const [n1, n2, n3] = lab.nodes as [RackNode, RackNode, RackNode | undefined];
