@@ -655,10 +655,11 @@ export class DeployService {
     this.store.update(nodeId, { bytes: 0, mbps: null, totalBytes: rec.image!.sizeBytes });
     this.wire.delete(nodeId);
     let handedOut = Date.now();
-    const base = httpBase(this.core.bootSettings);
     const sha = rec.image!.sha256;
     const r = await this.awaitAgent(job, 'write-image', 'write', attempt, true, () => {
       handedOut = Date.now();
+      // the server's address as it is when the agent asks (a resumed job starts before the services are configured)
+      const base = httpBase(this.core.bootSettings);
       return {
         action: 'deploy', attempt, url: this.imageUrl(sha), size: rec.image!.sizeBytes, sha256: sha,
         map: `${base}${imageMapPath(sha)}`, data: `${base}${imageDataPath(sha)}`, dataBytes: map.dataBytes, ...this.diskArgs(rec),
@@ -683,7 +684,6 @@ export class DeployService {
     const expected = rec.image!.sha256;
     this.setStage(nodeId, 'verifying');
     const map = await this.imageMap('verify-image', rec);
-    const base = httpBase(this.core.bootSettings);
     // The agent reads back right after writing, under the write's attempt number (also after a restart: the write
     // step was done, so that attempt wrote the whole image). An agent that asks for a command meanwhile is idle (a
     // restart lost its read-back): it gets a verify of its own, under a new attempt.
@@ -692,7 +692,7 @@ export class DeployService {
       const a = this.nextAttempt(nodeId);
       const w = this.waits.get(nodeId);
       if (w) w.attempt = a;
-      return { action: 'verify', attempt: a, size: rec.image!.sizeBytes, map: `${base}${imageMapPath(expected)}`, dataBytes: map.dataBytes, ...this.diskArgs(rec) };
+      return { action: 'verify', attempt: a, size: rec.image!.sizeBytes, map: `${httpBase(this.core.bootSettings)}${imageMapPath(expected)}`, dataBytes: map.dataBytes, ...this.diskArgs(rec) };
     }, this.stallMs, true);
     if (!r.ok) throw new StepError('verify-image', `reading the image back from ${r.disk ?? rec.disk!.name} failed: ${r.error ?? 'no reason given'}`);
     const got = (r.sha256 ?? '').toLowerCase();
