@@ -188,7 +188,7 @@ test(`a live SOL console to ipmi_sim keeps working while ${ITER} mutated, forged
     assert.equal(closed, undefined, 'the console stayed up');
     // every injected datagram that still looks like an RMCP+ SOL packet was refused (bad HMAC, or an exact
     // replay of a session sequence number already seen); the rest never reach the SOL path
-    assert.ok(solTyped > ITER / 2 && c.stats.dropped >= solTyped, `dropped ${c.stats.dropped} of ${solTyped} SOL-typed (${ITER} injected)`);
+    assert.ok(solTyped > ITER / 10 && c.stats.dropped >= solTyped, `dropped ${c.stats.dropped} of ${solTyped} SOL-typed (${ITER} injected)`);
     // and afterwards: both ways, plus an ordinary command on the same session
     serial.write(Buffer.from('after\r\n'));
     c.write('after\r');
