@@ -1,5 +1,12 @@
-// The few libc calls the netboot sockets make through koffi (Linux only): socket options node's dgram does not
-// offer (SO_BINDTODEVICE), packet sockets for link-layer DHCP replies, and entering a network namespace for one call.
+// The one libc binding of the netboot layer (koffi, Linux only) — every netboot server and worker that needs a call
+// node does not offer goes through here rather than loading libc itself: socket options node's dgram does not offer
+// (SO_BINDTODEVICE, UDP_SEGMENT), packet sockets for link-layer DHCP replies, entering a network namespace for one
+// call, and fcntl(F_DUPFD_CLOEXEC) to duplicate a socket for a worker thread (dupCloexec). Modules with calls of
+// their own (netboot/http/sendfile/linux-calls.ts: sendfile, epoll, eventfd) declare them on libcLibrary().
+// Loaded once per thread (a worker thread has its own module state).
+//
+// Descriptors made here are close-on-exec: the daemon spawns ipmitool, qemu-img and others, and a socket a child
+// inherited would outlive our close of it (a TFTP transfer port or an HTTP connection held open by a stranger).
 import { closeSync, openSync } from 'node:fs';
 import koffi from 'koffi';
 
@@ -28,15 +35,29 @@ export interface Libc {
   setns(fd: number, nstype: number): number;
   if_nametoindex(name: string): number;
   strerror(errnum: number): string;
+  /** fcntl(2) with an int argument (F_DUPFD_CLOEXEC, F_GETFD, …) */
+  fcntl(fd: number, cmd: number, arg: number): number;
 }
 
+export const F_GETFD = 1;
+export const FD_CLOEXEC = 1;
+export const F_DUPFD_CLOEXEC = 1030;
+
+let lib: koffi.IKoffiLib | null = null;
 let libc: Libc | null = null;
+
+/** libc.so.6 loaded through koffi, once; throws on anything but Linux. */
+export function libcLibrary(): koffi.IKoffiLib {
+  if (lib) return lib;
+  if (process.platform !== 'linux') throw new Error(`these socket calls are implemented for Linux only, not ${process.platform}`);
+  lib = koffi.load('libc.so.6');
+  return lib;
+}
 
 /** Load libc's functions once; throws on anything but Linux. */
 export function loadLibc(): Libc {
   if (libc) return libc;
-  if (process.platform !== 'linux') throw new Error(`interface-bound sockets are implemented for Linux only, not ${process.platform}`);
-  const lib = koffi.load('libc.so.6');
+  const lib = libcLibrary();
   libc = {
     socket: lib.func('int socket(int, int, int)'),
     setsockopt: lib.func('int setsockopt(int, int, int, const void *, uint32_t)'),
@@ -48,8 +69,22 @@ export function loadLibc(): Libc {
     setns: lib.func('int setns(int, int)'),
     if_nametoindex: lib.func('unsigned int if_nametoindex(const char *)'),
     strerror: lib.func('const char *strerror(int)'),
+    fcntl: lib.func('int fcntl(int, int, int)'),
   };
   return libc;
+}
+
+/** loadLibc(), or null off Linux or when libc cannot be loaded (for callers with a fallback). */
+export function tryLoadLibc(): Libc | null {
+  try { return loadLibc(); } catch { return null; }
+}
+
+/**
+ * A second descriptor for the same open file or socket, with FD_CLOEXEC set atomically (fcntl F_DUPFD_CLOEXEC,
+ * not dup(2) + a later fcntl: a child spawned in between would inherit it). -1 with errno on failure.
+ */
+export function dupCloexec(c: Libc, fd: number): number {
+  return c.fcntl(fd, F_DUPFD_CLOEXEC, 0);
 }
 
 /** An Error with `code` (EACCES, ENODEV …), `errno` and a message that says what to do about it. */

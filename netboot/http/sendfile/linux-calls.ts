@@ -2,7 +2,9 @@
 // socket inside the kernel, no copy through user space), epoll(7) to wait for many sockets at once on a worker that
 // runs no event loop, eventfd(2) to wake that worker, fcntl(F_DUPFD_CLOEXEC) to hand a socket to it. Linux only: `loadSendCalls()`
 // answers null elsewhere (or when libc cannot be loaded), and callers then stream the file from the main thread.
+// libc itself is the netboot layer's one binding (netboot/net/libc.ts): its library handle, close and dupCloexec.
 import koffi from 'koffi';
+import { dupCloexec, libcLibrary, loadLibc } from '../../net/libc.ts';
 
 export interface SendCalls {
   /** bytes sent, 0 at end of file, -1 with errno (EAGAIN: the socket's send buffer is full) */
@@ -55,7 +57,8 @@ export function loadSendCalls(): SendCalls | null {
   calls = null;
   if (process.platform !== 'linux') return null;
   try {
-    const lib = koffi.load('libc.so.6');
+    const lib = libcLibrary();
+    const libc = loadLibc();
     const sendfile = lib.func('long sendfile(int, int, void *, unsigned long)') as SendCalls['sendfile'];
     const epollCreate1 = lib.func('int epoll_create1(int)') as (flags: number) => number;
     calls = {
@@ -64,9 +67,8 @@ export function loadSendCalls(): SendCalls | null {
       epollCtl: lib.func('int epoll_ctl(int, int, int, void *)') as SendCalls['epollCtl'],
       epollWait: lib.func('int epoll_wait(int, void *, int, int)') as SendCalls['epollWait'],
       eventfd: lib.func('int eventfd(unsigned int, int)') as SendCalls['eventfd'],
-      dupCloexec: ((fcntl: (fd: number, cmd: number, arg: number) => number) => (fd: number) => fcntl(fd, 1030 /* F_DUPFD_CLOEXEC */, 0))(
-        lib.func('int fcntl(int, int, int)') as (fd: number, cmd: number, arg: number) => number),
-      close: lib.func('int close(int)') as SendCalls['close'],
+      dupCloexec: (fd) => dupCloexec(libc, fd),
+      close: (fd) => libc.close(fd),
       errno: () => koffi.errno(),
     };
   } catch {

@@ -1,32 +1,9 @@
-// File descriptors of node:dgram sockets, and dup(2), for the two things node's dgram cannot do by itself:
+// File descriptors of node:dgram sockets, and their duplicates, for the two things node's dgram cannot do by itself:
 // setting UDP_SEGMENT (udp-gso.ts) and handing a bound transfer socket to a worker thread (transfer-pool.ts).
-// Linux (libc via koffi); every function answers null when that is not possible, and callers fall back.
+// Linux (libc through the netboot layer's one binding, netboot/net/libc.ts); every function answers null when that
+// is not possible, and callers fall back.
 import type { Socket } from 'node:dgram';
-import koffi from 'koffi';
-
-interface Libc {
-  setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
-  dup(fd: number): number;
-}
-
-let libc: Libc | null | undefined;
-
-/** libc functions, or null off Linux / when libc cannot be loaded. */
-export function loadLibc(): Libc | null {
-  if (libc !== undefined) return libc;
-  libc = null;
-  if (process.platform !== 'linux') return null;
-  try {
-    const lib = koffi.load('libc.so.6');
-    libc = {
-      setsockopt: lib.func('int setsockopt(int, int, int, const void *, uint32_t)') as Libc['setsockopt'],
-      dup: lib.func('int dup(int)') as Libc['dup'],
-    };
-  } catch {
-    libc = null;
-  }
-  return libc;
-}
+import { dupCloexec, tryLoadLibc } from '../../net/libc.ts';
 
 /**
  * The file descriptor of a bound dgram socket, read from node's internal state (the public `_handle` accessor
@@ -41,11 +18,15 @@ export function socketFd(socket: Socket): number | null {
   return null;
 }
 
-/** A second descriptor for the same socket (dup(2)); the socket lives until both are closed. Null on failure. */
+/**
+ * A second descriptor for the same socket; the socket lives until both are closed. Close-on-exec from the start
+ * (fcntl F_DUPFD_CLOEXEC): a child process the daemon spawns (ipmitool, qemu-img, …) does not inherit it, so the
+ * transfer's port is released when the worker closes it. Null on failure.
+ */
 export function dupSocketFd(socket: Socket): number | null {
-  const c = loadLibc();
+  const c = tryLoadLibc();
   const fd = socketFd(socket);
   if (!c || fd === null) return null;
-  const copy = c.dup(fd);
+  const copy = dupCloexec(c, fd);
   return copy >= 0 ? copy : null;
 }

@@ -4,7 +4,8 @@
 // costs one syscall and one trip through the IP stack instead of one per block. The receiver sees ordinary
 // datagrams (the kernel segments before the wire, or at the receiving socket on veth/loopback).
 import type { Socket } from 'node:dgram';
-import { loadLibc, socketFd } from './socket-fd.ts';
+import { tryLoadLibc } from '../../net/libc.ts';
+import { socketFd } from './socket-fd.ts';
 
 const SOL_UDP = 17;
 const UDP_SEGMENT = 103;
@@ -21,7 +22,7 @@ export const GSO_MAX_BYTES = 65507;
  */
 export function enableUdpGso(socket: Socket, segmentBytes: number): boolean {
   if (process.env.RACKSEED_TFTP_NO_GSO === '1') return false;
-  const c = loadLibc();
+  const c = tryLoadLibc();
   const fd = c ? socketFd(socket) : null;
   if (!c || fd === null) return false;
   const v = Buffer.alloc(4);
