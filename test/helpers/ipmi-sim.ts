@@ -38,6 +38,8 @@ export interface IpmiSimOptions {
 
 export interface IpmiSim {
   stop(): Promise<void>;
+  /** the ipmi_sim process (e.g. to SIGSTOP it: a BMC that stops answering, then SIGCONT) */
+  pid: number | undefined;
   /** ipmi_sim's persistent state dir (wiped at start) */
   stateDir: string;
   /** folder holding lan.conf, the .emu and the chassis state files */
@@ -140,7 +142,7 @@ export async function startIpmiSim(o: IpmiSimOptions): Promise<IpmiSim> {
   }
   const read = (f: string) => { try { return readFileSync(f, 'utf8').trim(); } catch { return ''; } };
   return {
-    dir, stateDir,
+    dir, stateDir, pid: child.pid,
     powerFile: join(chassisDir, 'power'), bootFile: join(chassisDir, 'boot'), logFile: join(chassisDir, 'log'),
     readPower: () => read(join(chassisDir, 'power')),
     readBoot: () => read(join(chassisDir, 'boot')),

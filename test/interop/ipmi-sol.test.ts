@@ -2,15 +2,16 @@
 // "telnet:HOST:PORT"` connects to a TCP port as a telnet client; this test serves that port and plays the
 // host's serial line (the lab puts QEMU's serial chardev there): what RackSeed types arrives there, what the
 // "host" writes comes back, a break arrives as telnet IAC BREAK. ipmitool is the second console: refused while
-// RackSeed holds SOL. A BMC without SOL gives its own error.
+// RackSeed holds SOL. A BMC without SOL gives its own error. Typing while the BMC does not acknowledge (ipmi_sim
+// stopped with SIGSTOP) is bounded: past maxPendingBytes a write is refused whole with SolInputOverflowError.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { startIpmiSim, type IpmiSim } from '../helpers/ipmi-sim.ts';
 import { FakeSerial } from '../helpers/telnet-serial.ts';
 import { IpmiClient } from '../../bmc/ipmi/session/client.ts';
-import { activateSol, type SolConsole } from '../../bmc/ipmi/session/sol-session.ts';
-import { SolInUseError, SolUnavailableError } from '../../bmc/ipmi/session/errors.ts';
+import { activateSol, SOL_MAX_PENDING_BYTES, type SolConsole } from '../../bmc/ipmi/session/sol-session.ts';
+import { SolConsoleClosedError, SolInUseError, SolInputOverflowError, SolUnavailableError } from '../../bmc/ipmi/session/errors.ts';
 
 const GUID = '00112233445566778899aabbccddeeff';
 const creds = { user: 'admin', password: 'secret', cipher: 3 };
@@ -141,4 +142,76 @@ test('a BMC without SOL gives its own error', async () => {
     });
     assert.equal((await s.chassisStatus()).powerOn, false, 'the session still works');
   } finally { await s.close(); }
+});
+
+test('typing while the BMC does not acknowledge is bounded: past the limit a write is refused whole with the reason, counted, never sent; what was taken arrives in order', async () => {
+  const s = await client.session('127.0.0.1', { ...creds, port: SOL_PORT });
+  // the BMC is stopped for a while below: enough retries that the console outlives that
+  const c = await activateSol(s, { retryMs: 300, retries: 60, maxPendingBytes: 4096 });
+  let stopped = false;
+  try {
+    assert.equal(c.maxPendingBytes, 4096);
+    serial.received = Buffer.alloc(0);
+    process.kill(sim.pid!, 'SIGSTOP');
+    stopped = true;
+    const taken: Buffer[] = [];
+    const refusals: SolInputOverflowError[] = [];
+    for (let i = 0; i < 12; i++) {
+      const chunk = Buffer.alloc(1024, 0x61 + i); // 'a'.. per write, to see which ones arrive
+      try { c.write(chunk); taken.push(chunk); } catch (err) {
+        assert.ok(err instanceof SolInputOverflowError, String(err));
+        refusals.push(err);
+      }
+      assert.ok(c.backlog <= 4096, `backlog ${c.backlog} within the limit`);
+      await new Promise((r) => setTimeout(r, 50)); // time passes; the stopped BMC acknowledges nothing
+    }
+    assert.equal(taken.length, 4, 'the first 4 KiB are queued');
+    assert.equal(refusals.length, 8, 'everything past the limit is refused');
+    assert.equal(c.stats.inputRefused, 8);
+    assert.equal(c.stats.inputDropped, 8 * 1024);
+    assert.equal(refusals[0]!.code, 'sol-input-overflow');
+    assert.match(refusals[0]!.message, /typed input dropped \(1024 bytes\): the BMC has not taken the 4096 bytes typed before yet \(at most 4096 may wait\)/);
+    assert.ok(c.stats.resent > 0, 'the console kept resending meanwhile');
+    assert.ok(!c.closed, 'a refusal does not end the console');
+    c.sendBreak();
+    c.sendBreak();
+    assert.equal(c.stats.breaksMerged, 1, 'a second break while one is queued is the same break');
+
+    process.kill(sim.pid!, 'SIGCONT');
+    stopped = false;
+    const want = Buffer.concat(taken);
+    await until('the 4 KiB taken on the serial line', () => serial.received.length >= want.length, 60_000);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(serial.received.equals(want), `what was taken arrives complete and in order, nothing refused (got ${serial.received.length} bytes)`);
+    await until('the backlog drained', () => c.backlog === 0, 10_000);
+    c.write('after\r');
+    await until('typing works again', () => serial.received.toString('latin1').endsWith('after\r'));
+  } finally {
+    if (stopped) process.kill(sim.pid!, 'SIGCONT');
+    await c.close();
+    await s.close();
+  }
+  // an ended console says so instead of dropping keystrokes or a break silently
+  assert.throws(() => c.write('x'), (err: unknown) => err instanceof SolConsoleClosedError && /cannot type into the console: this Serial-over-LAN console has ended/.test(err.message));
+  assert.throws(() => c.sendBreak(), (err: unknown) => err instanceof SolConsoleClosedError && /cannot send a break/.test(err.message));
+});
+
+test('the default bound is 64 KiB of typed input waiting for the BMC', async () => {
+  const s = await client.session('127.0.0.1', { ...creds, port: SOL_PORT });
+  const c = await activateSol(s, { retryMs: 300 });
+  try {
+    assert.equal(SOL_MAX_PENDING_BYTES, 64 * 1024);
+    assert.equal(c.maxPendingBytes, SOL_MAX_PENDING_BYTES);
+    // all at once, before the BMC can take any: 64 KiB fit, one more byte does not
+    for (let i = 0; i < 64; i++) c.write(Buffer.alloc(1024, 0x20));
+    assert.equal(c.backlog, 64 * 1024);
+    assert.throws(() => c.write('x'), SolInputOverflowError);
+    assert.throws(() => c.write(Buffer.alloc(128 * 1024)), SolInputOverflowError, 'a paste larger than the bound is refused whole');
+    assert.equal(c.backlog, 64 * 1024, 'refused writes queue nothing');
+    assert.equal(c.stats.inputDropped, 1 + 128 * 1024);
+  } finally {
+    await c.close();
+    await s.close();
+  }
+  assert.equal(c.backlog, 0, 'closing lets the queue go');
 });

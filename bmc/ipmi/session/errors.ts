@@ -78,3 +78,23 @@ export class SolUnavailableError extends BmcError {
   readonly code = 'sol-unavailable'; readonly exitCode = 21; override readonly name = 'SolUnavailableError';
   constructor(host: string, detail: string) { super(host, `this BMC offers no Serial-over-LAN console: ${detail}`); }
 }
+
+/**
+ * Keystrokes refused: the BMC has not yet acknowledged `pending` bytes typed earlier, and taking these `dropped`
+ * bytes too would pass the console's limit (SolOptions.maxPendingBytes). Nothing of this write was queued; the
+ * console stays open and what was queued before still goes out in order. Exit code 1: not a BMC failure.
+ */
+export class SolInputOverflowError extends BmcError {
+  readonly code = 'sol-input-overflow'; readonly exitCode = 1; override readonly name = 'SolInputOverflowError';
+  constructor(host: string, readonly dropped: number, readonly pending: number, readonly limit: number) {
+    super(host, `typed input dropped (${dropped} bytes): the BMC has not taken the ${pending} bytes typed before yet (at most ${limit} may wait); wait for the node to catch up, then type or paste again`);
+  }
+}
+
+/** write()/sendBreak() on a console that has ended (`reason`: why, null when it was closed on purpose). */
+export class SolConsoleClosedError extends BmcError {
+  readonly code = 'sol-closed'; readonly exitCode = 1; override readonly name = 'SolConsoleClosedError';
+  constructor(host: string, what: string, readonly reason: string | null) {
+    super(host, `cannot ${what}: this Serial-over-LAN console has ended${reason ? ` (${reason})` : ' (closed)'}; open the console again`);
+  }
+}

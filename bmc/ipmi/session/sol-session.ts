@@ -16,6 +16,13 @@
 //    so that a BMC's duplicate detection does not swallow it).
 //  - Packets that fail the session's HMAC, belong to another session or replay a session sequence number are
 //    dropped (counted in `stats`).
+//
+// Input bound: keystrokes the BMC has not acknowledged yet (queued or in flight) never pass `maxPendingBytes`
+// (64 KiB): a write that would pass it is refused whole with SolInputOverflowError (nothing of it is sent, so a
+// paste never reaches the node cut short) and counted in `stats.inputRefused` / `stats.inputDropped`; a break while
+// another is still queued is the same break (`stats.breaksMerged`). A BMC that stops acking thus costs at most that
+// much memory until the retries run out and the console closes. write()/sendBreak() on an ended console throw
+// SolConsoleClosedError with the reason it ended.
 import { EventEmitter } from 'node:events';
 import { PayloadType } from '../rmcpplus.ts';
 import {
@@ -28,13 +35,21 @@ import {
 import { ConfAlg, IntegrityAlg } from '../cipher-suites.ts';
 import { privilegeName } from '../open-session.ts';
 import type { BmcSession } from './bmc-session.ts';
-import { BmcProtocolError, IpmiCommandError, SolInUseError, SolUnavailableError } from './errors.ts';
+import {
+  BmcProtocolError, IpmiCommandError, SolConsoleClosedError, SolInUseError, SolInputOverflowError, SolUnavailableError,
+} from './errors.ts';
+
+/** Default bound of typed bytes waiting for the BMC's acknowledgement (SolOptions.maxPendingBytes). */
+export const SOL_MAX_PENDING_BYTES = 64 * 1024;
 
 export interface SolOptions {
   /** wait for an ack before resending, ms (default 500) */
   retryMs?: number;
   /** resends of one packet before the console fails (default 7) */
   retries?: number;
+  /** typed bytes queued or in flight, not yet acknowledged by the BMC, at most (default SOL_MAX_PENDING_BYTES);
+   * a write that would pass it is refused whole (SolInputOverflowError) */
+  maxPendingBytes?: number;
 }
 
 export interface SolStats {
@@ -46,6 +61,12 @@ export interface SolStats {
   dropped: number;
   nacks: number;
   overruns: number;
+  /** writes refused because the BMC had not taken `maxPendingBytes` typed earlier (SolInputOverflowError) */
+  inputRefused: number;
+  /** bytes of those refused writes (never sent) */
+  inputDropped: number;
+  /** breaks asked for while one was still queued (sent as that one) */
+  breaksMerged: number;
 }
 
 interface Outgoing { data: Buffer; breakSignal: boolean }
@@ -53,11 +74,18 @@ interface Outgoing { data: Buffer; breakSignal: boolean }
 /**
  * Events: 'data' (Buffer from the host's serial port), 'break' (the BMC saw a break from the host),
  * 'overrun' (the BMC dropped host characters), 'close' (reason: string | null — null when we deactivated),
- * 'error' is never emitted: a failed console emits 'close' with the reason.
+ * 'error' is never emitted: a failed console emits 'close' with the reason. Refused input is reported by the
+ * throwing write() and counted in `stats`.
  */
 export class SolConsole extends EventEmitter {
-  readonly stats: SolStats = { sentPackets: 0, resent: 0, receivedPackets: 0, duplicates: 0, dropped: 0, nacks: 0, overruns: 0 };
+  readonly stats: SolStats = {
+    sentPackets: 0, resent: 0, receivedPackets: 0, duplicates: 0, dropped: 0, nacks: 0, overruns: 0, inputRefused: 0, inputDropped: 0, breaksMerged: 0,
+  };
   closed = false;
+  /** why the console ended (null: closed on purpose or still open) */
+  closeReason: string | null = null;
+  /** the bound of typed bytes waiting for the BMC (SolOptions.maxPendingBytes) */
+  readonly maxPendingBytes: number;
   private readonly queue: Outgoing[] = [];
   private outstanding: (Outgoing & { seq: number; tries: number }) | null = null;
   private seq = 0;
@@ -68,11 +96,16 @@ export class SolConsole extends EventEmitter {
   private readonly retryMs: number;
   private readonly retries: number;
   private readonly chunk: number;
+  /** typed bytes queued or outstanding (not yet acknowledged) */
+  private pending = 0;
+  private breakQueued = false;
 
   constructor(readonly session: BmcSession, readonly payload: ActivatedPayload, opts: SolOptions = {}) {
     super();
     this.retryMs = opts.retryMs ?? 500;
     this.retries = opts.retries ?? 7;
+    this.maxPendingBytes = opts.maxPendingBytes ?? SOL_MAX_PENDING_BYTES;
+    if (!Number.isInteger(this.maxPendingBytes) || this.maxPendingBytes < 1) throw new RangeError(`maxPendingBytes must be a whole number of bytes ≥ 1, not ${this.maxPendingBytes}`);
     // inbound payload size is the BMC's buffer; keep each packet within it (at least 1, at most 255: the accepted
     // count is one byte)
     this.chunk = Math.max(1, Math.min(255, payload.inboundSize > 4 ? payload.inboundSize - 4 : payload.inboundSize || 32));
@@ -83,23 +116,36 @@ export class SolConsole extends EventEmitter {
     this.pump();
   }
 
-  /** Queues characters for the host's serial port. */
+  /**
+   * Queues characters for the host's serial port. Throws SolInputOverflowError (nothing queued, console still
+   * open) when the BMC has not yet taken so much that these would pass `maxPendingBytes`, SolConsoleClosedError
+   * when the console has ended.
+   */
   write(data: Uint8Array | string): void {
-    if (this.closed) return;
+    if (this.closed) throw new SolConsoleClosedError(this.session.host, 'type into the console', this.closeReason);
     const b = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
+    if (b.length === 0) return;
+    if (this.pending + b.length > this.maxPendingBytes) {
+      this.stats.inputRefused++;
+      this.stats.inputDropped += b.length;
+      throw new SolInputOverflowError(this.session.host, b.length, this.pending, this.maxPendingBytes);
+    }
+    this.pending += b.length;
     for (let i = 0; i < b.length; i += this.chunk) this.queue.push({ data: b.subarray(i, i + this.chunk), breakSignal: false });
     this.pump();
   }
 
-  /** Sends a serial break to the host. */
+  /** Sends a serial break to the host (one still queued counts for this one too); SolConsoleClosedError when ended. */
   sendBreak(): void {
-    if (this.closed) return;
+    if (this.closed) throw new SolConsoleClosedError(this.session.host, 'send a break', this.closeReason);
+    if (this.breakQueued) { this.stats.breaksMerged++; return; }
+    this.breakQueued = true;
     this.queue.push({ data: Buffer.alloc(0), breakSignal: true });
     this.pump();
   }
 
-  /** Characters queued or in flight (not yet acknowledged by the BMC). */
-  get backlog(): number { return this.queue.reduce((n, o) => n + o.data.length, 0) + (this.outstanding?.data.length ?? 0); }
+  /** Characters queued or in flight (not yet acknowledged by the BMC); at most `maxPendingBytes`. */
+  get backlog(): number { return this.pending; }
 
   private pump(): void {
     if (this.closed || this.outstanding) return;
@@ -108,6 +154,7 @@ export class SolConsole extends EventEmitter {
       if (this.pendingAck) this.transmit(0, Buffer.alloc(0), false);
       return;
     }
+    if (next.breakSignal) this.breakQueued = false;
     this.seq = nextSolSeq(this.seq);
     this.outstanding = { ...next, seq: this.seq, tries: 0 };
     this.transmit(this.seq, next.data, next.breakSignal);
@@ -152,6 +199,7 @@ export class SolConsole extends EventEmitter {
       const accepted = p.nack ? 0 : Math.min(p.accepted, o.data.length);
       if (p.nack) this.stats.nacks++;
       const rest = o.data.subarray(accepted);
+      this.pending -= accepted;
       this.outstanding = null;
       if (rest.length > 0) {
         // not accepted: goes again first, in a new packet (a NACK waits a retry interval)
@@ -182,7 +230,12 @@ export class SolConsole extends EventEmitter {
   private finish(reason: string | null): void {
     if (this.closed) return;
     this.closed = true;
+    this.closeReason = reason;
     if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    // what was typed and not taken will not be sent: let it go
+    this.queue.length = 0;
+    this.outstanding = null;
+    this.pending = 0;
     this.unsubscribe();
     this.emit('close', reason);
   }
