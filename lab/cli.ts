@@ -17,6 +17,7 @@ import { registerDebianInBackground, registerLabImage, type BackgroundImage, typ
 import { missingPrerequisites } from './prerequisites.ts';
 import { pidAlive, readPidFile } from './processes.ts';
 import { Lab } from './rack.ts';
+import { runLabSeed, seedNodeSpecs } from './seed.ts';
 import { instanceOwned, listInstances, readState, teardownInstance } from './teardown.ts';
 import { namespaceExists } from './topology.ts';
 
@@ -28,6 +29,7 @@ interface UpOptions {
   waitAvailable?: boolean; build: boolean; bmcUser: string; bmcPassword: string; timeout: string; redfish: string;
   ironic: boolean; ironicAuth: 'none' | 'basic'; ironicPort: string;
   images: LabImageChoice;
+  seed?: boolean;
 }
 
 function build(): void {
@@ -67,7 +69,13 @@ async function up(o: UpOptions): Promise<void> {
     return;
   }
   if (o.build) build();
-  const nodes = planNodes(Number(o.nodes), o.firmware);
+  let nodes = planNodes(Number(o.nodes), o.firmware);
+  if (o.seed) {
+    // node 1 becomes the control node (lab/seed.ts); its Ironic is the hand-off target, not the lab's own
+    nodes = seedNodeSpecs(nodes);
+    o.waitAvailable = true;
+    o.ironic = false;
+  }
   const redfish = Number(o.redfish);
   if (!Number.isInteger(redfish) || redfish < 0 || redfish > nodes.length) {
     say(`lab: --redfish must be 0–${nodes.length} (the number of nodes whose BMC speaks Redfish), got "${o.redfish}"`);
@@ -140,7 +148,7 @@ async function up(o: UpOptions): Promise<void> {
     try {
       await sweepBmcs(lab.api, opts);
       await discoverNodes(lab.api, lab.nodes.length, opts);
-      say(`\n${lab.nodes.length} nodes available (${Math.round((Date.now() - t0) / 1000)} s). Ctrl-C tears the lab down.`);
+      say(`\n${lab.nodes.length} nodes available (${Math.round((Date.now() - t0) / 1000)} s).${o.seed ? '' : ' Ctrl-C tears the lab down.'}`);
     } catch (err) {
       if (finishing) return;
       say(`lab: bring-up did not complete: ${(err as Error).message}`);
@@ -148,6 +156,22 @@ async function up(o: UpOptions): Promise<void> {
       finish(1, 'bring-up failed');
       return;
     }
+  }
+  if (o.seed) {
+    const t0 = Date.now();
+    try {
+      const code = await runLabSeed(lab, { progress: (l) => say(`[${stamp()}] ${l}`), signal: abort.signal });
+      if (finishing) return;
+      if (code !== 0) {
+        say(`lab: the seed stopped (rackseed seed exit ${code}); resume with: RACKSEED_URL=unix:${names.apiSocket} RACKSEED_TOKEN=${lab.token} bin/rackseed.mjs seed --resume --wait`);
+      } else {
+        say(`\nSeed done in ${Math.round((Date.now() - t0) / 1000)} s: ${lab.nodes[0]!.identity.name} runs the site's Ironic at http://${NET.seed.controlProvisioning}:6385 (on br-prov). The laptop can be unplugged.`);
+      }
+    } catch (err) {
+      if (finishing) return;
+      say(`lab: the seed did not run: ${(err as Error).message}`);
+    }
+    say('Ctrl-C tears the lab down.');
   }
   // keep running until a signal arrives
   setInterval(() => {}, 1 << 30);
@@ -210,6 +234,8 @@ program.command('up')
   .option('--bmc-password <password>', 'BMC password', DEFAULT_BMC_PASSWORD)
   .option('--redfish <n>', 'give the last N nodes a Redfish BMC (HTTPS, self-signed certificate) instead of ipmi_sim', process.env.RACKSEED_LAB_REDFISH ?? '0')
   .option('--timeout <seconds>', 'discovery timeout', '900')
+  .option('--seed', 'the seed scenario: node 1 (1536 MiB, a 2nd NIC on br-bmc) becomes the control node running Ironic; '
+    + 'after discovery, lab-control is imported and `rackseed seed` hands nodes 2.. over to it (implies --wait-available, --no-ironic)')
   .option('--no-ironic', 'do not start the lab\'s OpenStack Ironic (the hand-off target)')
   .addOption(new Option('--ironic-auth <kind>', 'the lab Ironic\'s auth: none (noauth, Bifrost\'s) or basic (HTTP basic, Metal3\'s)').choices(['none', 'basic']).default('none'))
   .option('--ironic-port <port>', 'host port of the Ironic API forwarder (127.0.0.1)', process.env.RACKSEED_IRONIC_PORT ?? '6385')

@@ -33,6 +33,14 @@ export const NET = {
   /** the lab's Ironic on the BMC segment (its ironic0; API on port 6385): reaches every BMC, the appliance reaches it */
   ironic: '10.242.0.2',
   ironicPort: 6385,
+  /** the seed scenario (lab/seed.ts): node 1's static addresses as the control node, its dnsmasq's range (outside
+   *  the appliance's pool), and the address the lab's checks use on br-prov once the appliance is gone */
+  seed: {
+    controlProvisioning: '10.240.0.250',
+    controlBmc: '10.242.0.250',
+    dhcpRange: { start: '10.240.0.200', end: '10.240.0.249' },
+    observer: '10.240.0.3',
+  },
   /** IPv6 ULA prefix announced by radvd on br-prov (RA only; iPXE otherwise waits 13–16 s) */
   ulaPrefix: 'fd52:5253:4c41:1::/64',
 } as const;
@@ -62,6 +70,11 @@ export interface NodeSpec {
    *  the firmware or iPXE (lab/serial.ts); default: on the telnet port the node's BMC connects to for
    *  Serial-over-LAN (NodeIdentity.serialPort), so a socket node has no SOL */
   serialSocket?: boolean;
+  /** guest RAM in MiB for this node (default: LabOptions.node.memoryMiB, else 256); the seed's control node needs 1536 */
+  memoryMiB?: number;
+  /** a second NIC on br-bmc (virtio, no option ROM: never a boot device), MAC NodeIdentity.bmcNicMac — the seed's
+   *  control node reaches the BMCs through it after the laptop leaves (issue 17 item 1) */
+  bmcNic?: boolean;
 }
 
 /**
@@ -134,6 +147,9 @@ export interface NodeIdentity {
   uuid: string;
   diskSerial: string;
   tap: string;
+  /** the second NIC's MAC and tap (on br-bmc), used when the node's spec has bmcNic */
+  bmcNicMac: string;
+  bmcTap: string;
   bmcAddress: string;
   /** TCP port on 127.0.0.1 in the rack namespace where the node's QEMU serves its serial line (a telnet chardev);
    *  the node's ipmi_sim BMC connects there for Serial-over-LAN (lan.conf `sol "telnet:127.0.0.1:PORT"`) */
@@ -153,6 +169,8 @@ export function nodeIdentity(id: string, index: number): NodeIdentity {
     uuid,
     diskSerial: `RSDISK${String(index).padStart(3, '0')}`,
     tap: `tap${index}`,
+    bmcNicMac: `52:54:00:52:42:${idx}`,
+    bmcTap: `btap${index}`,
     bmcAddress: `10.242.0.${NET.bmcFirstHost + index - 1}`,
     serialPort: 7000 + index,
   };

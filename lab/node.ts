@@ -37,7 +37,7 @@ export function qemuArgs(node: LabNode, opts: NodeOptions = {}): string[] {
     '-name', id.name,
     '-accel', 'tcg,tb-size=32',
     '-machine', 'pc',
-    '-m', String(opts.memoryMiB ?? 256),
+    '-m', String(spec.memoryMiB ?? opts.memoryMiB ?? 256),
     '-smp', '1',
     '-nographic',
     '-monitor', `unix:${join(dir, 'monitor.sock')},server,nowait`,
@@ -48,6 +48,11 @@ export function qemuArgs(node: LabNode, opts: NodeOptions = {}): string[] {
     '-device', `virtio-blk-pci,drive=d0,serial=${id.diskSerial}`,
     '-smbios', `type=1,manufacturer=RackSeed Lab,product=Virtual Node,version=1,serial=${id.serial},uuid=${id.uuid}`,
   ];
+  if (spec.bmcNic) {
+    // second NIC on br-bmc; romfile= (empty): no iPXE ROM on it, so the firmware never tries to boot from it
+    args.push('-netdev', `tap,id=n1,ifname=${id.bmcTap},script=no,downscript=no`,
+      '-device', `virtio-net-pci,netdev=n1,mac=${id.bmcNicMac},romfile=`);
+  }
   if (spec.serialSocket) {
     args.push('-chardev', `socket,id=ser0,path=${join(dir, 'serial.sock')},server=on,wait=off,logfile=${node.consoleLog},logappend=on`,
       '-serial', 'chardev:ser0');

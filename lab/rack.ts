@@ -113,6 +113,7 @@ export class Lab {
       const protocol = i >= redfishFrom ? 'redfish' as const : 'ipmi' as const;
       const node: RackNode = { identity, spec, dir, consoleLog: join(dir, 'console.log'), bmcAddress: identity.bmcAddress, bmcProtocol: protocol };
       addNodeTap(n, identity.tap);
+      if (spec.bmcNic) addNodeTap(n, identity.bmcTap, IFACES.bmcBridge);
       addBmcAddress(n, identity.bmcAddress);
       prepareNode(node, this.opts.node);
       this.state.nodeDirs.push(dir);
@@ -133,7 +134,7 @@ export class Lab {
       }
       this.nodes.push(node);
       this.save();
-      this.log(`lab ${n.id}: ${identity.name} ${spec.firmware}/${spec.nic}${spec.pxe === 'firmware' ? '/firmware-pxe' : ''} mac ${identity.mac} serial ${identity.serial} uuid ${identity.uuid} bmc ${identity.bmcAddress} (${protocol === 'redfish' ? `Redfish, certificate SHA-256 ${node.bmcCertSha256}` : 'IPMI'})`);
+      this.log(`lab ${n.id}: ${identity.name} ${spec.firmware}/${spec.nic}${spec.pxe === 'firmware' ? '/firmware-pxe' : ''}${spec.memoryMiB ? ` ${spec.memoryMiB} MiB` : ''}${spec.bmcNic ? ` 2nd NIC ${identity.bmcNicMac} on br-bmc` : ''} mac ${identity.mac} serial ${identity.serial} uuid ${identity.uuid} bmc ${identity.bmcAddress} (${protocol === 'redfish' ? `Redfish, certificate SHA-256 ${node.bmcCertSha256}` : 'IPMI'})`);
     });
     await this.waitBmcs();
     if (this.opts.siteDhcp) this.startSiteDhcp();

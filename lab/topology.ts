@@ -63,10 +63,11 @@ export function createTopology(n: LabNames): void {
   ip('-n', n.appNs, 'route', 'add', 'default', 'via', NET.uplinkGateway, 'dev', IFACES.appUplink);
 }
 
-/** One tap per node on br-prov, created in the rack namespace (QEMU there attaches with ifname=). */
-export function addNodeTap(n: LabNames, tap: string): void {
+/** One tap per node on br-prov (or, for a node's second NIC, on br-bmc), created in the rack namespace (QEMU there
+ *  attaches with ifname=). */
+export function addNodeTap(n: LabNames, tap: string, bridge: string = IFACES.provBridge): void {
   ip('-n', n.rackNs, 'tuntap', 'add', 'dev', tap, 'mode', 'tap');
-  ip('-n', n.rackNs, 'link', 'set', tap, 'master', IFACES.provBridge);
+  ip('-n', n.rackNs, 'link', 'set', tap, 'master', bridge);
   ip('-n', n.rackNs, 'link', 'set', tap, 'up');
 }
 

@@ -76,10 +76,20 @@ export function seedCommand(): Command {
         }
         if (!o.wait || !r) return r;
         const end = Date.now() + Number(o.timeout) * 1000;
+        // progress while waiting (stderr, so stdout stays the final result): one line per change of a stage's state
+        let shown = '';
+        const progress = (x: SeedRecord | null) => {
+          if (o.json || !x) return;
+          const s = x.stages.find((st) => st.name === x.stage);
+          const line = s ? `${s.name}: ${s.status}${s.detail ? ` — ${s.detail}` : ''}` : '';
+          if (line && line !== shown) { process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`); shown = line; }
+        };
+        progress(r);
         while (r && r.status === 'running') {
           if (Date.now() > end) throw new CliError(`the seed is still running after ${o.timeout} s (stage ${r.stage})`, EXIT.TIMEOUT, r);
           await sleep(1000);
           r = await client.call<SeedRecord | null>('GET', '/api/v1/seed');
+          progress(r);
         }
         if (r && r.status === 'failed') throw new CliError(`the seed stopped: ${r.error}\n${seedText(r)}`, EXIT.FAILED, r);
         return o.json && r?.report ? r.report as never : r;
