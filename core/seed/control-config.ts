@@ -130,6 +130,10 @@ lock_path = ${IRONIC_DIR}/lock
 export function controlDnsmasqConf(p: ControlConfigParams): string {
   return `# Written by RackSeed's seed. Ironic writes one file per port into hosts/ and opts/ (dhcp_provider = dnsmasq).
 port=0
+# as Ironic's user: it reads the hosts/opts files Ironic writes and the TFTP root, and writes the lease file, all in
+# Ironic's 0700 home (as dnsmasq's default user it refused to start: "TFTP directory … inaccessible", lab seed run)
+user=ironic
+group=ironic
 bind-dynamic
 dhcp-range=${p.dhcpRange.start},static,${p.dhcpRange.netmask},10m
 dhcp-hostsdir=${DNSMASQ_DIR}/hosts
@@ -212,6 +216,10 @@ WantedBy=multi-user.target
       ['curl', '-fsS', '--retry', '5', '-o', CONTROL_RAMDISK_PATHS.initrd, p.ramdisk.initrdUrl],
       ['chown', '-R', 'ironic:ironic', IRONIC_DIR, DNSMASQ_DIR],
       ['chgrp', 'ironic', '/etc/ironic/ironic.conf', '/etc/ironic/htpasswd'],
+      // nginx (www-data) serves HTTP_ROOT: the path to it must be searchable (Ironic's home is 0700)
+      ['chmod', '0755', IRONIC_DIR, HTTP_ROOT, `${HTTP_ROOT}/seed`],
+      // a cloud image may ship without /var/log/nginx, and nginx then refuses to start (seen on lab-control)
+      ['install', '-d', '-m', '0755', '-o', 'root', '-g', 'adm', '/var/log/nginx'],
       ['rm', '-f', '/etc/nginx/sites-enabled/default'],
       ['su', '-s', '/bin/sh', 'ironic', '-c', 'ironic-dbsync --config-file /etc/ironic/ironic.conf create_schema'],
       ['systemctl', 'enable', '--now', 'nginx.service', 'rackseed-dnsmasq.service', 'rackseed-ironic.service'],

@@ -215,7 +215,8 @@ export class SeedService {
       'OS_AUTH_TYPE=http_basic',
       `OS_USERNAME=${CONTROL_IRONIC_USER}`,
       `OS_PASSWORD=${password}`,
-      'OS_BAREMETAL_API_VERSION=1.82',
+      // the client negotiates: Debian bookworm's ironicclient knows up to 1.78 and refuses a pinned 1.82 outright
+      'OS_BAREMETAL_API_VERSION=latest',
       '',
     ].join('\n');
   }

@@ -40,6 +40,11 @@ test('user_data: a #cloud-config the config drive accepts, with the files and co
   assert.ok(cmds.some((c) => c.includes('ironic-dbsync') && c.includes('create_schema')));
   assert.ok(cmds.some((c) => c.includes('http://10.0.0.1:8081/ramdisk/vmlinuz')), 'the ramdisk comes from the laptop, on site');
   assert.ok(!cmds.some((c) => /deb\.debian\.org|apt-get|pip /.test(c)), 'nothing fetched from outside the site');
+  // found on the first lab-control boot: nginx refused to start without /var/log/nginx, and could not have read
+  // Ironic's 0700 home; both are set before nginx is enabled
+  const nginxAt = cmds.findIndex((c) => c.includes('enable') && c.includes('nginx.service'));
+  assert.ok(cmds.findIndex((c) => c.includes('/var/log/nginx')) in cmds && cmds.findIndex((c) => c.includes('/var/log/nginx')) < nginxAt, 'the nginx log folder exists before nginx starts');
+  assert.ok(cmds.findIndex((c) => c.startsWith('chmod 0755 /var/lib/ironic /var/lib/ironic/httpboot')) in cmds, 'the HTTP root is reachable by nginx');
   assert.equal(controlIronicUrl(params()), 'http://10.0.0.2:6385');
 });
 
@@ -97,6 +102,10 @@ test('dnsmasq.conf: answers only the hosts Ironic writes (static range), TFTP on
   assert.match(c, /^port=0$/m);
   assert.match(c, /^dhcp-hostsdir=\/etc\/dnsmasq\.d\/ironic\/hosts$/m);
   assert.match(c, /^enable-tftp$/m);
+  // as Ironic's user (its hosts files, the TFTP root and the lease file are in Ironic's 0700 home): as dnsmasq's
+  // default user it failed at the first lab-control boot, "TFTP directory /var/lib/ironic/tftpboot inaccessible"
+  assert.match(c, /^user=ironic$/m);
+  assert.match(c, /^group=ironic$/m);
   // Debian's dnsmasq checks the syntax of the file it would run with
   if (execFileSync('sh', ['-c', 'command -v dnsmasq || true'], { encoding: 'utf8' }).trim()) {
     const dir = mkdtempSync(join(tmpdir(), 'rs-dnsmasq-'));
