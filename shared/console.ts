@@ -27,7 +27,11 @@ export type ConsoleErrorCode =
   /** somebody else types: take over to write (not fatal, the console stays open) */
   | 'read-only'
   /** a malformed message from the client (not fatal) */
-  | 'bad-message';
+  | 'bad-message'
+  /** keystrokes refused whole: the BMC has not yet taken the 64 KiB typed before (not fatal: wait, then type again) */
+  | 'input-dropped'
+  /** keystrokes or a break while the console is not open (before `attached`, or after it ended; not fatal) */
+  | 'not-open';
 
 export interface ConsoleViewer { who: string; writer: boolean }
 

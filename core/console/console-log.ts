@@ -3,6 +3,11 @@
 // it is rewritten with its last `limit` bytes (a temp file renamed over it, so a crash leaves the old or the new
 // file, never half of one). Files are created 0600 without following symlinks and checked like the other
 // files of the data dir (core/safe-path.ts).
+//
+// File descriptors: the log holds one only between the first append and close() (the console manager closes it
+// when the node's console ends), so a hall of nodes whose logs are read now and then holds none. Reading a log
+// that holds no descriptor opens the file read-only for that read (without creating it: a node that never had a
+// console reads as empty). close() leaves the object usable: the next append opens the file again.
 import { closeSync, constants, fstatSync, openSync, readSync, renameSync, writeSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkOwnFile } from '../safe-path.ts';
@@ -19,20 +24,44 @@ function openPrivate(path: string, flags: number): number {
   return openSync(path, flags | constants.O_NOFOLLOW, 0o600);
 }
 
+/** The last `n` bytes of the file open on `fd`, whose size is `size`. */
+function readTail(fd: number, size: number, n: number): Buffer {
+  const want = Math.min(n, size);
+  const b = Buffer.alloc(want);
+  let got = 0;
+  while (got < want) {
+    const r = readSync(fd, b, got, want - got, size - want + got);
+    if (r <= 0) break;
+    got += r;
+  }
+  return b.subarray(0, got);
+}
+
 export class ConsoleLog {
   readonly path: string;
-  private fd: number;
-  private size: number;
+  /** open only while appending (between the first append and close()) */
+  private fd: number | null = null;
+  private size = 0;
 
   constructor(dir: string, nodeId: string, readonly limit = CONSOLE_LOG_LIMIT) {
     this.path = join(dir, safeName(nodeId));
-    this.fd = openPrivate(this.path, constants.O_RDWR | constants.O_CREAT | constants.O_APPEND);
-    this.size = fstatSync(this.fd).size;
+  }
+
+  /** True while the log holds a file descriptor. */
+  get isOpen(): boolean { return this.fd !== null; }
+
+  private openForAppend(): number {
+    if (this.fd === null) {
+      const fd = openPrivate(this.path, constants.O_RDWR | constants.O_CREAT | constants.O_APPEND);
+      this.size = fstatSync(fd).size;
+      this.fd = fd;
+    }
+    return this.fd;
   }
 
   append(data: Uint8Array): void {
     if (data.length === 0) return;
-    writeSync(this.fd, data);
+    writeSync(this.openForAppend(), data);
     this.size += data.length;
     if (this.size > 2 * this.limit) this.trim();
   }
@@ -45,22 +74,22 @@ export class ConsoleLog {
     const t = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     try { writeSync(t, keep); } finally { closeSync(t); }
     renameSync(tmp, this.path);
-    closeSync(this.fd);
-    this.fd = openPrivate(this.path, constants.O_RDWR | constants.O_APPEND);
-    this.size = keep.length;
+    this.close();
+    this.openForAppend();
   }
 
-  /** The last `bytes` bytes (at most `limit`). */
+  /** The last `bytes` bytes (at most `limit`); empty when there is no log yet. */
   tail(bytes = this.limit): Buffer {
-    const n = Math.min(bytes, this.limit, this.size);
-    const b = Buffer.alloc(n);
-    let got = 0;
-    while (got < n) {
-      const r = readSync(this.fd, b, got, n - got, this.size - n + got);
-      if (r <= 0) break;
-      got += r;
+    const n = Math.min(bytes, this.limit);
+    if (this.fd !== null) return readTail(this.fd, this.size, n);
+    let fd: number;
+    try {
+      fd = openPrivate(this.path, constants.O_RDONLY);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
+      throw err;
     }
-    return b.subarray(0, got);
+    try { return readTail(fd, fstatSync(fd).size, n); } finally { closeSync(fd); }
   }
 
   /** The last `n` lines as text (control sequences left in; the UI's terminal or a log view renders them). */
@@ -70,5 +99,11 @@ export class ConsoleLog {
     return lines.slice(-n);
   }
 
-  close(): void { try { closeSync(this.fd); } catch { /* closed */ } }
+  /** Lets the file descriptor go (the next append opens the file again). */
+  close(): void {
+    if (this.fd === null) return;
+    const fd = this.fd;
+    this.fd = null;
+    try { closeSync(fd); } catch { /* closed */ }
+  }
 }

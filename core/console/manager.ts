@@ -2,6 +2,11 @@
 // every viewer sees the same output, one viewer at a time may type (the writer; the others are read-only until
 // it releases or a viewer takes over), and everything the console prints goes to the node's rolling log
 // (console-log.ts). The last viewer leaving closes the console (SOL deactivated), so the BMC is free for others.
+// A node's log holds a file descriptor only while its console is open; reading the log of a node without an open
+// console (the boot timeline's "last lines", `console --log`) opens the file for that read only, so a hall of
+// 1000 nodes holds as many log descriptors as it has open consoles.
+// Typing or a break on a console that is not open (the viewer detached, or the console ended) throws
+// ConsoleClosedError saying so; typing faster than the BMC takes it throws the link's SolInputOverflowError.
 import { EventEmitter } from 'node:events';
 import { ConsoleLog, CONSOLE_LOG_LIMIT } from './console-log.ts';
 
@@ -31,6 +36,14 @@ export class ConsoleReadOnlyError extends Error {
   constructor(readonly writer: string) { super(`the console is read-only for you: ${writer} is typing (take over to write)`); }
 }
 
+/** Typing or a break through an attachment whose console is not open any more (`reason`: why, when it ended by itself). */
+export class ConsoleClosedError extends Error {
+  override readonly name = 'ConsoleClosedError';
+  constructor(readonly nodeId: string, what: string, readonly reason: string | null) {
+    super(`cannot ${what}: the console of ${nodeId} is not open${reason ? ` (it ended: ${reason})` : ' (this viewer left it)'}; open the console again`);
+  }
+}
+
 interface NodeConsole {
   nodeId: string;
   link: ConsoleLink | null;
@@ -42,18 +55,31 @@ interface NodeConsole {
 
 export class Attachment {
   detached = false;
+  /** why the console ended under this viewer (set when it ended by itself, not when the viewer detached) */
+  endedReason: string | null = null;
   constructor(private readonly mgr: ConsoleManager, private readonly nc: NodeConsole, readonly viewer: Viewer) {}
   get isWriter(): boolean { return this.nc.writer === this; }
-  /** Types into the console; ConsoleReadOnlyError when another viewer is the writer. Becomes the writer when nobody is. */
+  /** The open link, or ConsoleClosedError saying why there is none. */
+  private linkFor(what: string): ConsoleLink {
+    if (this.detached || !this.nc.link) throw new ConsoleClosedError(this.nc.nodeId, what, this.endedReason);
+    return this.nc.link;
+  }
+  /**
+   * Types into the console; ConsoleReadOnlyError when another viewer is the writer, ConsoleClosedError when the
+   * console is not open, the link's error when it refuses (SolInputOverflowError: the BMC lags). Becomes the
+   * writer when nobody is.
+   */
   write(data: Uint8Array | string): void {
-    if (this.detached) return;
+    const link = this.linkFor('type into it');
     if (this.nc.writer && this.nc.writer !== this) throw new ConsoleReadOnlyError(this.nc.writer.viewer.who);
     if (!this.nc.writer) this.mgr.setWriter(this.nc, this);
-    this.nc.link?.write(data);
+    link.write(data);
   }
+  /** Sends a serial break; the same refusals as write(). */
   sendBreak(): void {
+    const link = this.linkFor('send a break');
     if (this.nc.writer && this.nc.writer !== this) throw new ConsoleReadOnlyError(this.nc.writer.viewer.who);
-    this.nc.link?.sendBreak();
+    link.sendBreak();
   }
   /** Takes the keyboard from whoever has it. */
   takeOver(): void { if (!this.detached) this.mgr.setWriter(this.nc, this); }
@@ -65,14 +91,18 @@ export class Attachment {
 
 export class ConsoleManager extends EventEmitter {
   private readonly consoles = new Map<string, NodeConsole>();
-  private readonly logs = new Map<string, ConsoleLog>();
 
   constructor(private readonly o: { logDir: string; open: ConsoleOpener; logLimit?: number }) { super(); }
 
+  /** The open console's log, or one that reads the file without keeping a descriptor. */
   private logFor(nodeId: string): ConsoleLog {
-    let l = this.logs.get(nodeId);
-    if (!l) { l = new ConsoleLog(this.o.logDir, nodeId, this.o.logLimit); this.logs.set(nodeId, l); }
-    return l;
+    return this.consoles.get(nodeId)?.log ?? new ConsoleLog(this.o.logDir, nodeId, this.o.logLimit);
+  }
+
+  /** Forgets a node's console and lets its log's file descriptor go. */
+  private forget(nc: NodeConsole): void {
+    if (this.consoles.get(nc.nodeId) === nc) this.consoles.delete(nc.nodeId);
+    nc.log.close();
   }
 
   /** The node's log (also when no console is open): for the boot timeline's "last lines" on a failed stage. */
@@ -94,7 +124,7 @@ export class ConsoleManager extends EventEmitter {
   async attach(nodeId: string, viewer: Viewer): Promise<Attachment> {
     let nc = this.consoles.get(nodeId);
     if (!nc) {
-      nc = { nodeId, link: null, opening: null, viewers: new Set(), writer: null, log: this.logFor(nodeId) };
+      nc = { nodeId, link: null, opening: null, viewers: new Set(), writer: null, log: new ConsoleLog(this.o.logDir, nodeId, this.o.logLimit) };
       this.consoles.set(nodeId, nc);
     }
     const a = new Attachment(this, nc, viewer);
@@ -118,6 +148,7 @@ export class ConsoleManager extends EventEmitter {
       const link = await this.o.open(nc.nodeId);
       nc.link = link;
       link.on('data', (d: Buffer) => {
+        if (nc.link !== link) return; // after the console was shut: nothing to log (the log's descriptor is gone)
         nc.log.append(d);
         for (const a of nc.viewers) { try { a.viewer.onData(d); } catch { /* a viewer's failure is its own */ } }
       });
@@ -125,7 +156,7 @@ export class ConsoleManager extends EventEmitter {
       if (nc.viewers.size === 0) await this.shut(nc);
       return link;
     } catch (err) {
-      if (this.consoles.get(nc.nodeId) === nc && nc.viewers.size <= 1) this.consoles.delete(nc.nodeId);
+      if (nc.viewers.size <= 1) this.forget(nc);
       throw err;
     } finally {
       nc.opening = null;
@@ -135,8 +166,8 @@ export class ConsoleManager extends EventEmitter {
   private ended(nc: NodeConsole, link: ConsoleLink, reason: string | null): void {
     if (nc.link !== link) return;
     nc.link = null;
-    if (this.consoles.get(nc.nodeId) === nc) this.consoles.delete(nc.nodeId);
-    for (const a of nc.viewers) { a.detached = true; try { a.viewer.onClose(reason); } catch { /* ignore */ } }
+    this.forget(nc);
+    for (const a of nc.viewers) { a.detached = true; a.endedReason = reason ?? 'closed'; try { a.viewer.onClose(reason); } catch { /* ignore */ } }
     nc.viewers.clear();
     nc.writer = null;
   }
@@ -158,18 +189,16 @@ export class ConsoleManager extends EventEmitter {
   private async shut(nc: NodeConsole): Promise<void> {
     const link = nc.link;
     nc.link = null;
-    if (this.consoles.get(nc.nodeId) === nc) this.consoles.delete(nc.nodeId);
+    this.forget(nc);
     await link?.close();
   }
 
-  /** Closes every console (SOL deactivated) and the logs. */
+  /** Closes every console (SOL deactivated) and their logs. */
   async close(): Promise<void> {
     for (const nc of [...this.consoles.values()]) {
-      for (const a of nc.viewers) { a.detached = true; try { a.viewer.onClose('the daemon is shutting down'); } catch { /* ignore */ } }
+      for (const a of nc.viewers) { a.detached = true; a.endedReason = 'the daemon is shutting down'; try { a.viewer.onClose('the daemon is shutting down'); } catch { /* ignore */ } }
       nc.viewers.clear();
       await this.shut(nc);
     }
-    for (const l of this.logs.values()) l.close();
-    this.logs.clear();
   }
 }

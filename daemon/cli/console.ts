@@ -17,7 +17,7 @@ import { CliError, DaemonClient, EXIT, resolveNode, runAction } from './client.t
 /** Exit codes of a refused console (20/21 as `rackseed bmc` uses for the same BMC refusals). */
 export const CONSOLE_EXIT: Record<ConsoleErrorCode, number> = {
   'sol-in-use': 20, 'sol-unavailable': 21, 'no-bmc': EXIT.CONFLICT, 'not-found': EXIT.NOT_FOUND, 'bmc-failed': EXIT.FAILED,
-  'read-only': EXIT.FAILED, 'bad-message': EXIT.FAILED,
+  'read-only': EXIT.FAILED, 'bad-message': EXIT.FAILED, 'input-dropped': EXIT.FAILED, 'not-open': EXIT.FAILED,
 };
 
 /** ws:// URL (or ws+unix://) of the node's console on the daemon at `base`. */

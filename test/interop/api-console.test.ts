@@ -2,7 +2,8 @@
 // ports: no root) whose SOL connects to a serial line this test plays (test/helpers/telnet-serial.ts; the lab puts
 // QEMU's serial chardev there). One in-process daemon with a data dir and a node matched to that BMC:
 //   - two WebSocket viewers share one SOL session: host output reaches both, the second gets the log's tail first,
-//     the first to type is the writer, the other is read-only until it takes over;
+//     the first to type is the writer, the other is read-only until it takes over; typing past what may wait for
+//     the BMC (64 KiB) is refused whole with an `input-dropped` error, the console stays open;
 //   - meanwhile `ipmitool sol activate` on the same BMC is refused ("SOL payload already active");
 //   - `rackseed console NODE` with piped input types and prints the echo; `--log --json` reads the stored log;
 //   - SOL held by another session: the WebSocket says sol-in-use naming the holder, the CLI exits 20;
@@ -111,6 +112,16 @@ test('two viewers share one SOL console; writer rules; ipmitool refused meanwhil
   await until('B has the keyboard', () => b.msgs.some((m) => m.type === 'writer' && m.you));
   b.ws.send(Buffer.from('ls\r'), { binary: true });
   await until('B typed', () => serial.received.toString() === 'root\rls\r');
+  // a 48 KiB paste, then 32 KiB more right away (frames are at most 64 KiB): the BMC (32-byte buffer) cannot have
+  // taken 16 KiB in between, so the second is refused whole; the first arrives, then what is typed next
+  b.ws.send(Buffer.alloc(48 * 1024, 0x61), { binary: true });
+  b.ws.send(Buffer.alloc(32 * 1024, 0x62), { binary: true });
+  await until('B told the paste was dropped', () => b.msgs.some((m) => m.type === 'error' && m.code === 'input-dropped' && !m.fatal
+    && /typed input dropped \(32768 bytes\).*at most 65536 may wait/.test(m.message)));
+  b.ws.send(Buffer.from('pwd\r'), { binary: true });
+  const pasted = 'root\rls\r' + 'a'.repeat(48 * 1024) + 'pwd\r';
+  await until('the first paste and then pwd on the serial line', () => serial.received.length >= pasted.length, 60_000);
+  assert.equal(serial.received.toString(), pasted, 'nothing of the refused paste was sent');
 
   const r = spawnSync('ipmitool', ['-I', 'lanplus', '-C', '3', '-H', '127.0.0.1', '-p', String(BMC_PORT), '-U', 'admin', '-P', 'secret', 'sol', 'activate'],
     { input: '', encoding: 'utf8', timeout: 20_000 });

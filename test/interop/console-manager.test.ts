@@ -2,16 +2,19 @@
 // serial line ipmi_sim's SOL connects to: two viewers share ONE SOL session (ipmi_sim allows one, so a second
 // activation would fail), one writer at a time (the other is refused with who types, until it takes over), the
 // last viewer leaving deactivates SOL (ipmitool could take it), and the node's rolling log keeps the last
-// 1 MiB across a manager restart (a new manager on the same folder), its file created 0600.
+// 1 MiB across a manager restart (a new manager on the same folder), its file created 0600. Log file descriptors
+// are held only by open consoles (300 logs read → none held); typing or a break on a console that is not open
+// (the viewer left, or the BMC ended SOL) throws ConsoleClosedError saying why.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, chmodSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync, chmodSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startIpmiSim, type IpmiSim } from '../helpers/ipmi-sim.ts';
 import { FakeSerial } from '../helpers/telnet-serial.ts';
 import { IpmiClient } from '../../bmc/ipmi/session/client.ts';
-import { ConsoleManager, ConsoleReadOnlyError, type Viewer } from '../../core/console/manager.ts';
+import { ConsoleClosedError, ConsoleManager, ConsoleReadOnlyError, type Viewer } from '../../core/console/manager.ts';
 import { ipmiConsoleOpener } from '../../core/console/ipmi-opener.ts';
 import { ConsoleLog } from '../../core/console/console-log.ts';
 import { SolInUseError } from '../../bmc/ipmi/session/errors.ts';
@@ -124,4 +127,61 @@ test('the rolling log keeps the last 1 MiB across a restart; the file is private
   assert.ok(again.tail().equals(all.subarray(all.length - 1024 * 1024)));
   again.close();
   assert.throws(() => new ConsoleLog(dir, '../etc/passwd'), /not a node id/);
+});
+
+/** Descriptors this process holds on files in the log folder. */
+function logFds(): number {
+  const real = realpathSync(dir) + '/';
+  return readdirSync('/proc/self/fd').filter((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`).startsWith(real); } catch { return false; } }).length;
+}
+
+test('log descriptors: reading the logs of a hall of nodes holds none; an open console holds one, let go when it closes', async () => {
+  for (let i = 0; i < 300; i++) writeFileSync(join(dir, `hall-${i}.log`), `node ${i} booted\r\n`, { mode: 0o600 });
+  const mgr = new ConsoleManager({ logDir: dir, open: ipmiConsoleOpener(client, bmcOf) });
+  try {
+    // what the boot timeline ("last lines") and `rackseed console --log` do for every node
+    for (let i = 0; i < 300; i++) {
+      assert.deepEqual(mgr.lastLines(`hall-${i}`, 1), [`node ${i} booted`]);
+      assert.equal(mgr.tail(`hall-${i}`).toString(), `node ${i} booted\r\n`);
+    }
+    assert.equal(logFds(), 0, 'no log descriptor held after reading 300 logs');
+    assert.deepEqual(mgr.lastLines('never-opened'), [], 'a node without a log reads as empty');
+    assert.ok(!existsSync(join(dir, 'never-opened.log')), 'and reading does not create one');
+
+    // consoles opened and closed one after another (ipmi_sim has one SOL)
+    for (let i = 0; i < 3; i++) {
+      const v = viewer(`viewer-${i}`);
+      const a = await mgr.attach(`hall-${i}`, v);
+      serial.write(Buffer.from(`live ${i}\r\n`));
+      await until(`output of console ${i}`, () => v.text().includes(`live ${i}\r\n`));
+      assert.equal(logFds(), 1, 'the open console holds its log');
+      assert.match(mgr.tail(`hall-${i}`).toString(), new RegExp(`node ${i} booted\\r\\nlive ${i}\\r\\n$`));
+      await a.detach();
+      assert.equal(logFds(), 0, 'let go when the console closed');
+    }
+    assert.deepEqual(mgr.lastLines('hall-2', 2), ['node 2 booted', 'live 2'], 'the log kept what the console printed');
+  } finally { await mgr.close(); }
+  assert.equal(logFds(), 0);
+});
+
+test('typing or a break on a console that is not open says why instead of doing nothing', async () => {
+  const mgr = new ConsoleManager({ logDir: dir, open: ipmiConsoleOpener(client, bmcOf) });
+  try {
+    const a = await mgr.attach('node-4', viewer('erin'));
+    a.sendBreak(); // open: taken
+    await a.detach();
+    assert.throws(() => a.sendBreak(), (err: unknown) => err instanceof ConsoleClosedError
+      && /^cannot send a break: the console of node-4 is not open \(this viewer left it\); open the console again$/.test(err.message));
+    assert.throws(() => a.write('x'), (err: unknown) => err instanceof ConsoleClosedError && /cannot type into it/.test(err.message));
+
+    // the BMC ends SOL (ipmitool sol deactivate from another session): the viewer is told, and a later break says why
+    const v = viewer('frank');
+    const b = await mgr.attach('node-4', v);
+    const r = spawnSync('ipmitool', ['-I', 'lanplus', '-C', '3', '-H', '127.0.0.1', '-p', String(BASE), '-U', 'admin', '-P', 'secret', 'sol', 'deactivate'],
+      { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 0, `ipmitool sol deactivate: ${r.stdout}${r.stderr}`);
+    await until('the console ended', () => v.closed.length > 0, 30_000);
+    assert.ok(b.detached);
+    assert.throws(() => b.sendBreak(), (err: unknown) => err instanceof ConsoleClosedError && /^cannot send a break: the console of node-4 is not open \(it ended: .+\)/.test(err.message));
+  } finally { await mgr.close(); }
 });

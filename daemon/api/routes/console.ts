@@ -8,8 +8,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from '@fastify/websocket';
 import type { ConsoleClientMessage, ConsoleErrorCode, ConsoleLogTail, ConsoleServerMessage } from '../../../shared/console.ts';
 import { CONSOLE_CLOSE } from '../../../shared/console.ts';
-import { ConsoleReadOnlyError, type Attachment, type ConsoleManager } from '../../../core/console/manager.ts';
-import { SolInUseError, SolUnavailableError, BmcError } from '../../../bmc/ipmi/session/errors.ts';
+import { ConsoleClosedError, ConsoleReadOnlyError, type Attachment, type ConsoleManager } from '../../../core/console/manager.ts';
+import { SolInUseError, SolUnavailableError, BmcError, SolInputOverflowError, SolConsoleClosedError } from '../../../bmc/ipmi/session/errors.ts';
 import type { ApiServerOptions } from '../server.ts';
 import { HttpError } from '../ports.ts';
 import { ConsoleLogQuery, ConsoleWsQuery, IdParams } from '../schemas.ts';
@@ -72,7 +72,10 @@ export function registerConsoleRoutes(app: FastifyInstance, o: ApiServerOptions)
     socket.on('close', () => { gone = true; void attachment?.detach(); });
     socket.on('error', () => { gone = true; void attachment?.detach(); });
     socket.on('message', (data: Buffer, isBinary: boolean) => {
-      if (!attachment || attachment.detached) return;
+      if (!attachment) {
+        send({ type: 'error', code: 'not-open', message: 'the console is not open yet: keystrokes and breaks are taken after the `attached` message', fatal: false });
+        return;
+      }
       try {
         if (isBinary) { attachment.write(data); return; }
         let msg: ConsoleClientMessage;
@@ -83,6 +86,8 @@ export function registerConsoleRoutes(app: FastifyInstance, o: ApiServerOptions)
         else send({ type: 'error', code: 'bad-message', message: 'text frames are JSON control messages ({"type":"take-over"|"release"|"break"}); keystrokes go in binary frames', fatal: false });
       } catch (err) {
         if (err instanceof ConsoleReadOnlyError) send({ type: 'error', code: 'read-only', message: err.message, fatal: false });
+        else if (err instanceof SolInputOverflowError) send({ type: 'error', code: 'input-dropped', message: err.message, fatal: false });
+        else if (err instanceof ConsoleClosedError || err instanceof SolConsoleClosedError) send({ type: 'error', code: 'not-open', message: err.message, fatal: false });
         else send({ type: 'error', code: 'bad-message', message: (err as Error).message, fatal: false });
       }
     });
