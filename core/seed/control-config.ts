@@ -115,6 +115,9 @@ tftp_server = ${host}
 tftp_root = ${TFTP_ROOT}
 tftp_master_path = ${TFTP_ROOT}/master_images
 images_path = ${IRONIC_DIR}/images
+# the boot loaders runcmd copies from Debian's ipxe package (Ironic's default UEFI name is snponly.efi)
+ipxe_bootfile_name = undionly.kpxe
+uefi_ipxe_bootfile_name = ipxe.efi
 instance_master_path = ${IRONIC_DIR}/master_images
 [deploy]
 http_root = ${HTTP_ROOT}

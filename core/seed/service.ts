@@ -6,7 +6,7 @@
 //   handoff         every other node of the plan goes to that Ironic through the hand-off service (core/handoff: enroll,
 //                   manage, provide, verified through Ironic); nodes already handed over or with a hand-off job running
 //                   (a kill -9 mid-stage) are waited for, never started twice; then each Ironic node is set up for
-//                   the laptop's absence: deploy_interface ramdisk, boot_interface pxe, instance_info kernel/ramdisk =
+//                   the laptop's absence: deploy_interface ramdisk, boot_interface ipxe, instance_info kernel/ramdisk =
 //                   the ramdisk copied onto the control node
 //   pivot           RackSeed owns none of them any more: the handed-over nodes are the engine's (hand-off's pivot step)
 //                   and the control node is marked owned by it too (no DHCP/proxyDHCP answer, BMC not driven)
@@ -402,9 +402,13 @@ export class SeedService {
       try {
         await client.patchNode(r.engineNode, [
           { op: 'add', path: '/deploy_interface', value: 'ramdisk' },
-          { op: 'add', path: '/boot_interface', value: 'pxe' },
+          // iPXE: the kernel and ramdisk come over the control node's HTTP server (nginx), not TFTP; iPXE clients
+          // (QEMU's ROMs, most NIC firmware chain-loads) get the script at once, others get undionly.kpxe/ipxe.efi
+          { op: 'add', path: '/boot_interface', value: 'ipxe' },
           { op: 'add', path: '/instance_info/kernel', value: `${httpBase}${CONTROL_RAMDISK_PATHS.kernel.replace(/^.*\/httpboot/, '')}` },
           { op: 'add', path: '/instance_info/ramdisk', value: `${httpBase}${CONTROL_RAMDISK_PATHS.initrd.replace(/^.*\/httpboot/, '')}` },
+          // the serial console last, so it is /dev/console: the ramdisk's output reaches the BMC's Serial-over-LAN
+          { op: 'add', path: '/instance_info/ramdisk_kernel_arguments', value: 'console=tty0 console=ttyS0,115200n8' },
         ]);
       } catch (err) {
         throw new StageError(`node ${r.nodeId} was handed over but Ironic refused its ramdisk settings: ${(err as Error).message}`);

@@ -172,7 +172,7 @@ test('seed: plan, refusal of a too-small control node, deploy → wait for Ironi
       assert.equal(node.provision_state, 'available');
       assert.equal(node.power_state, want, 'Ironic reads the BMC like RackSeed');
       assert.equal(node.deploy_interface, 'ramdisk');
-      assert.equal(node.boot_interface, 'pxe');
+      assert.equal(node.boot_interface, 'ipxe');
       assert.equal(node.instance_info.kernel, 'http://10.242.17.250:8080/seed/vmlinuz', 'the ramdisk the control node holds');
     }
     // the pivot: RackSeed answers none of the seed's MACs
