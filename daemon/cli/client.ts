@@ -5,6 +5,7 @@
 // Exit codes (stable, for scripts) are EXIT below; `--json` prints one JSON document on stdout.
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
+import { jsonVisible } from './visible-controls.ts';
 
 export const EXIT = {
   OK: 0,
@@ -125,12 +126,13 @@ function readAll(res: IncomingMessage): Promise<string> {
 export async function runAction<T>(json: boolean, action: () => Promise<T>, human: (v: T) => string | null): Promise<void> {
   try {
     const v = await action();
-    if (json) process.stdout.write(JSON.stringify(v, null, 2) + '\n');
+    // jsonVisible: the same JSON with DEL/C1/bidi characters escaped too (text from nodes must not drive the terminal)
+    if (json) process.stdout.write(jsonVisible(v) + '\n');
     else { const text = human(v); if (text) process.stdout.write(text.endsWith('\n') ? text : text + '\n'); }
     process.exitCode = process.exitCode ?? EXIT.OK;
   } catch (err) {
     const e = err instanceof CliError ? err : new CliError((err as Error).message, EXIT.FAILED);
-    if (json) process.stdout.write(JSON.stringify({ error: e.message, exitCode: e.exitCode, detail: e.detail }, null, 2) + '\n');
+    if (json) process.stdout.write(jsonVisible({ error: e.message, exitCode: e.exitCode, detail: e.detail }) + '\n');
     process.stderr.write(`rackseed: ${e.message}\n`);
     process.exitCode = e.exitCode;
   }

@@ -3,7 +3,10 @@
 //   rackseed console NODE                 interactive: the terminal in raw mode, keystrokes to the node; the
 //                                         console's recent output first. Escapes at the start of a line:
 //                                         ~. leave   ~b send a break   ~t take over the keyboard   ~~ a literal ~
-//   rackseed console NODE --log [--lines N] [--json]   the stored log (kept across daemon restarts), no BMC contact
+//   rackseed console NODE --log [--lines N] [--json] [--raw]   the stored log (kept across daemon restarts), no BMC
+//                                         contact; control characters and escape sequences are shown visibly (ESC as
+//                                         ^[, visible-controls.ts) so that a node cannot drive the terminal reading
+//                                         its log; --raw prints them as the node sent them
 // Standard input that is not a terminal is sent as typed; when it ends the console is left after --linger seconds
 // (the output of what was sent keeps arriving meanwhile), so `printf 'uname -a\r' | rackseed console NODE` works.
 // Exit codes: client.ts EXIT (2 usage, 3 unreachable, 4 token, 5 no such node, 6 no BMC matched / no credentials /
@@ -13,6 +16,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import WebSocket from 'ws';
 import type { ConsoleErrorCode, ConsoleLogTail, ConsoleServerMessage } from '../../shared/console.ts';
 import { CliError, DaemonClient, EXIT, resolveNode, runAction } from './client.ts';
+import { visibleControls } from './visible-controls.ts';
 
 /** Exit codes of a refused console (20/21 as `rackseed bmc` uses for the same BMC refusals). */
 export const CONSOLE_EXIT: Record<ConsoleErrorCode, number> = {
@@ -67,7 +71,8 @@ async function interactive(client: DaemonClient, nodeId: string, nodeLabel: stri
   });
   const stdin = process.stdin;
   const tty = stdin.isTTY === true;
-  const note = (line: string): void => { process.stderr.write(tty ? `\r\n[rackseed: ${line}]\r\n` : `[rackseed: ${line}]\n`); };
+  // notes carry text from the BMC (who holds SOL, why the console ended): shown, never obeyed by the terminal
+  const note = (line: string): void => { const l = visibleControls(line); process.stderr.write(tty ? `\r\n[rackseed: ${l}]\r\n` : `[rackseed: ${l}]\n`); };
   return new Promise<number>((resolve) => {
     let code: number | null = null;
     let opened = false;
@@ -155,15 +160,25 @@ export function consoleCommand(): Command {
     .option('--log', 'print the stored console log instead (kept across daemon restarts; no BMC contact)', false)
     .option('--lines <n>', 'with --log: how many of the last lines', lineCount, 200)
     .option('--json', 'with --log: print JSON', false)
+    .option('--raw', 'with --log: print control characters and escape sequences as the node sent them (they act on your terminal)', false)
     .option('--take-over', 'take the keyboard from whoever types now', false)
     .option('--linger <seconds>', 'when standard input is not a terminal: stay this long after it ends', positive, 2)
-    .action(async (ref: string, o: { log: boolean; lines: number; json: boolean; takeOver: boolean; linger: number }) => {
+    .action(async (ref: string, o: { log: boolean; lines: number; json: boolean; raw: boolean; takeOver: boolean; linger: number }) => {
+      if (o.raw && (!o.log || o.json)) {
+        process.stderr.write('rackseed: --raw goes with --log (text output; the live console is always raw, --json escapes everything)\n');
+        process.exitCode = EXIT.USAGE;
+        return;
+      }
       if (o.log) {
         await runAction(o.json, async () => {
           const client = DaemonClient.fromEnv();
           const node = await resolveNode(client, ref);
           return client.call<ConsoleLogTail>('GET', `/api/v1/nodes/${encodeURIComponent(node.id)}/console/log?lines=${o.lines}`);
-        }, (v) => (v.lines.length ? v.lines.join('\n') : `the console log of ${ref} is empty (nothing printed while a console was open)`));
+        }, (v) => {
+          if (!v.lines.length) return `the console log of ${ref} is empty (nothing printed while a console was open)`;
+          const text = v.lines.join('\n');
+          return o.raw ? text : visibleControls(text);
+        });
         return;
       }
       try {

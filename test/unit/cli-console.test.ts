@@ -1,6 +1,7 @@
 // `rackseed console` without a BMC (the live console against ipmi_sim is test/interop/api-console.test.ts): the
-// escape reader (~. ~b ~t ~~ only at a line start), `--log` of a stored log (text and JSON), and the exit codes of
-// each refusal — no token 2, unreachable 3, wrong token 4, unknown node 5, no BMC matched 6, --json without --log 2.
+// escape reader (~. ~b ~t ~~ only at a line start), `--log` of a stored log (text and JSON), a hostile log's escape
+// sequences shown visibly instead of driving the terminal (--raw passes them), and the exit codes of each refusal —
+// no token 2, unreachable 3, wrong token 4, unknown node 5, no BMC matched 6, --json or --raw without --log 2.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -11,6 +12,7 @@ import { pino } from 'pino';
 import { startDaemon, type RunningDaemon } from '../../daemon/daemon.ts';
 import { EXIT } from '../../daemon/cli/client.ts';
 import { EscapeReader, consoleWsUrl } from '../../daemon/cli/console.ts';
+import { visibleControls } from '../../daemon/cli/visible-controls.ts';
 import type { ConsoleLogTail } from '../../shared/console.ts';
 
 const TOKEN = 'cli-console-test-token-0123456789abcdef';
@@ -18,6 +20,9 @@ let d: RunningDaemon;
 let dir: string;
 let logged: string;
 let quiet: string;
+let hostile: string;
+/** what a hostile node printed: set the window title, clear the screen, a C1 CSI (U+009B), bell, NUL, DEL, bidi override */
+const HOSTILE = 'login ok\x1b]0;pwned\x07\x1b[2J\x1b[H\tdone\r\n\u009b31mred \x00\x7f \u202Eevil\r\nlast ümlaut line\r\n';
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rs-cli-console-'));
@@ -25,9 +30,11 @@ before(async () => {
     repoRoot: process.cwd(), network: null, httpPort: 80, safeMode: false, print: () => {} });
   logged = d.core.lifecycle.ensureNode('52:54:00:c0:51:01', 'dhcp').node.id;
   quiet = d.core.lifecycle.ensureNode('52:54:00:c0:51:02', 'dhcp').node.id;
+  hostile = d.core.lifecycle.ensureNode('52:54:00:c0:51:03', 'dhcp').node.id;
   // a log an earlier console left (the daemon reads <data>/console/<node>.log the first time it is asked)
   mkdirSync(join(dir, 'data', 'console'), { recursive: true, mode: 0o700 });
   writeFileSync(join(dir, 'data', 'console', `${logged}.log`), 'rackseed-init: [4.1s] kernel 6.1\r\n~ # cat /proc/cmdline\r\nconsole=ttyS0\r\n~ # ', { mode: 0o600 });
+  writeFileSync(join(dir, 'data', 'console', `${hostile}.log`), HOSTILE, { mode: 0o600 });
 });
 after(async () => { await d.close(); rmSync(dir, { recursive: true, force: true }); });
 
@@ -68,6 +75,32 @@ test('rackseed console --log: the stored log as text and JSON; an empty one says
   const bad = await cli(['console', logged, '--log', '--lines', '0']);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /from 1 to 20000/);
+});
+
+test('visibleControls: line ends, tabs and printable text stay; every other control is shown, not sent', () => {
+  assert.equal(visibleControls('a\tb\r\nc ümlaut 日本'), 'a\tb\r\nc ümlaut 日本');
+  assert.equal(visibleControls('\x1b[2J\x1b]0;t\x07'), '^[[2J^[]0;t^G');
+  assert.equal(visibleControls('\x00\x08\x7f\u009b\u0085\u202e'), '^@^H^?\\x9B\\x85\\u{202E}');
+});
+
+test('rackseed console --log: a hostile log cannot drive the terminal; --raw prints it as sent; JSON is escaped', async () => {
+  const text = await cli(['console', hostile, '--log']);
+  assert.equal(text.code, 0, text.stderr);
+  assert.doesNotMatch(text.stdout, /[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f\u202e]/, 'no control character reaches the terminal');
+  assert.equal(text.stdout, 'login ok^[]0;pwned^G^[[2J^[[H\tdone\n\\x9B31mred ^@^? \\u{202E}evil\nlast ümlaut line\n');
+
+  const raw = await cli(['console', hostile, '--log', '--raw']);
+  assert.equal(raw.code, 0, raw.stderr);
+  assert.equal(raw.stdout, HOSTILE.replace(/\r\n/g, '\n'), 'the log as the node sent it (lines as the daemon splits them)');
+
+  const json = await cli(['console', hostile, '--log', '--json']);
+  assert.equal(json.code, 0, json.stderr);
+  assert.doesNotMatch(json.stdout, /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]/, 'JSON escapes every control character, C1 and bidi too');
+  assert.deepEqual((JSON.parse(json.stdout) as ConsoleLogTail).lines, HOSTILE.split('\r\n').slice(0, -1), 'and still carries the text exactly');
+
+  const misuse = await cli(['console', hostile, '--raw']);
+  assert.equal(misuse.code, EXIT.USAGE);
+  assert.match(misuse.stderr, /--raw goes with --log/);
 });
 
 test('rackseed console: exit codes say what failed', async () => {
