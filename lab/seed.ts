@@ -13,6 +13,7 @@ import { ensureLabImages } from './images/index.ts';
 import { registerLabImage } from './library.ts';
 import type { Lab } from './rack.ts';
 import { CONTROL_MIN_MEMORY_MIB } from '../core/seed/control-config.ts';
+import type { SeedRequest } from '../shared/seed.ts';
 
 /** Node 1 as the control node: the RAM the control image needs and its own NIC on the BMC network. */
 export function seedNodeSpecs(nodes: NodeSpec[]): NodeSpec[] {
@@ -20,15 +21,29 @@ export function seedNodeSpecs(nodes: NodeSpec[]): NodeSpec[] {
   return nodes.map((n, i) => (i === 0 ? { ...n, memoryMiB: CONTROL_MIN_MEMORY_MIB, bmcNic: true } : n));
 }
 
-/** The `rackseed seed` arguments for this lab (node 1 as the control node). */
-export function seedArgs(lab: Lab): string[] {
+/** The seed this lab runs (node 1 as the control node), as the API takes it (POST /api/v1/seed). */
+export function seedRequest(lab: Lab): SeedRequest {
   const control = lab.nodes[0]!;
   const s = NET.seed;
-  return ['seed', '--control', control.identity.mac,
-    '--provisioning', `${s.controlProvisioning}/${NET.provPrefix}`,
-    '--dhcp-range', `${s.dhcpRange.start},${s.dhcpRange.end},255.255.255.0`,
-    '--bmc-nic', `${control.identity.bmcNicMac}=${s.controlBmc}/${NET.bmcPrefix}`,
-    '--image', 'lab-control', '--wait'];
+  return {
+    control: control.identity.mac, image: 'lab-control',
+    network: {
+      provisioningCidr: `${s.controlProvisioning}/${NET.provPrefix}`,
+      dhcpRange: { start: s.dhcpRange.start, end: s.dhcpRange.end, netmask: '255.255.255.0' },
+      bmcNic: { mac: control.identity.bmcNicMac, cidr: `${s.controlBmc}/${NET.bmcPrefix}` },
+    },
+  };
+}
+
+/** The `rackseed seed` arguments for this lab: seedRequest() on the command line (daemon/cli/seed.ts builds it back). */
+export function seedArgs(lab: Lab): string[] {
+  const r = seedRequest(lab);
+  const n = r.network;
+  return ['seed', '--control', r.control,
+    '--provisioning', n.provisioningCidr,
+    '--dhcp-range', `${n.dhcpRange.start},${n.dhcpRange.end},${n.dhcpRange.netmask}`,
+    '--bmc-nic', `${n.bmcNic!.mac}=${n.bmcNic!.cidr}`,
+    '--image', r.image!, '--wait'];
 }
 
 export interface LabSeedOptions {

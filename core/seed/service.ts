@@ -28,8 +28,9 @@ import {
 } from '../../shared/seed.ts';
 import { SeedStore, type SeedRow } from './store.ts';
 import {
-  CONTROL_HTTP_PORT, CONTROL_IRONIC_USER, CONTROL_MIN_MEMORY_MIB, CONTROL_RAMDISK_PATHS, controlIronicUrl, controlPasswordHash, controlUserData,
+  CONTROL_HTTP_PORT, CONTROL_IRONIC_USER, CONTROL_MIN_MEMORY_MIB, CONTROL_RAMDISK_PATHS, controlIronicUrl,
 } from './control-config.ts';
+import { seedControlUserData } from './control-user-data.ts';
 
 export const CONTROL_HOSTNAME = 'rackseed-control';
 const MiB = 1024 * 1024;
@@ -159,17 +160,8 @@ export class SeedService {
   }
 
   private userData(req: Pick<SeedRequest, 'network'>, password: string, controlMac?: string): string {
-    const s = this.core.bootSettings;
-    if (!s.ramdisk) throw new CoreError(400, 'the discovery ramdisk is not built (npm run build:ramdisk): the control node needs it to boot the nodes it owns');
-    const base = `http://${s.serverIp}:${s.httpPort}`;
     try {
-      return controlUserData({
-        provisioning: { mac: controlMac ?? '00:00:00:00:00:00', cidr: req.network.provisioningCidr },
-        bmc: req.network.bmcNic ?? null,
-        dhcpRange: req.network.dhcpRange,
-        ironic: { user: CONTROL_IRONIC_USER, passwordHash: controlPasswordHash(password, 4) },
-        ramdisk: { kernelUrl: base + s.ramdisk.kernelPath, initrdUrl: base + s.ramdisk.initrdPath },
-      });
+      return seedControlUserData({ boot: this.core.bootSettings, network: req.network, password, controlMac });
     } catch (err) {
       throw new CoreError(400, (err as Error).message);
     }
