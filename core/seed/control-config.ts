@@ -129,7 +129,7 @@ lock_path = ${IRONIC_DIR}/lock
 `;
 }
 
-/** dnsmasq for Ironic's DHCP provider: answers only the hosts Ironic writes into hostsdir (`static`), TFTP for PXE. */
+/** dnsmasq for Ironic's DHCP provider: answers only the hosts Ironic writes into hostsdir (`dhcp-ignore=tag:!known`), TFTP for PXE. */
 export function controlDnsmasqConf(p: ControlConfigParams): string {
   return `# Written by RackSeed's seed. Ironic writes one file per port into hosts/ and opts/ (dhcp_provider = dnsmasq).
 port=0
@@ -138,7 +138,10 @@ port=0
 user=ironic
 group=ironic
 bind-dynamic
-dhcp-range=${p.dhcpRange.start},static,${p.dhcpRange.netmask},10m
+# a dynamic range, answered only for known hosts: Ironic's host files name a MAC and its tags, not an address (a
+# \`static\` range answered them "no address available" — first lab seed run)
+dhcp-range=${p.dhcpRange.start},${p.dhcpRange.end},${p.dhcpRange.netmask},10m
+dhcp-ignore=tag:!known
 dhcp-hostsdir=${DNSMASQ_DIR}/hosts
 dhcp-optsdir=${DNSMASQ_DIR}/opts
 dhcp-leasefile=${IRONIC_DIR}/dnsmasq.leases

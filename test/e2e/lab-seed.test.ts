@@ -114,7 +114,7 @@ test('npm run lab -- --seed: node 1 becomes the control node; nodes 2 and 3 are 
       }, 5000);
       // the ramdisk given to the control node runs: its init's lines in the console, after this deploy began
       const fresh = () => readFileSync(consoleOf(index)).subarray(from).toString('latin1');
-      await waitFor(`node ${index} booted the control node's ramdisk`, 900_000, () => /rackseed-init: \[[\d.]+s\] pci drivers loaded/.test(fresh()), 3000);
+      await waitFor(`node ${index} booted the control node's ramdisk`, 480_000, () => /rackseed-init: \[[\d.]+s\] pci drivers loaded/.test(fresh()), 3000);
       return fresh();
     };
 

@@ -96,9 +96,11 @@ print(json.dumps(out))`;
   }
 });
 
-test('dnsmasq.conf: answers only the hosts Ironic writes (static range), TFTP on, no DNS', () => {
+test('dnsmasq.conf: answers only the hosts Ironic writes (known hosts), TFTP on, no DNS', () => {
   const c = controlDnsmasqConf(params());
-  assert.match(c, /^dhcp-range=10\.0\.0\.100,static,255\.255\.255\.0,10m$/m);
+  // a dynamic range, only for the hosts Ironic knows: its host files carry no address (a static range refused them)
+  assert.match(c, /^dhcp-range=10\.0\.0\.100,10\.0\.0\.199,255\.255\.255\.0,10m$/m);
+  assert.match(c, /^dhcp-ignore=tag:!known$/m);
   assert.match(c, /^port=0$/m);
   assert.match(c, /^dhcp-hostsdir=\/etc\/dnsmasq\.d\/ironic\/hosts$/m);
   assert.match(c, /^enable-tftp$/m);
