@@ -1,7 +1,8 @@
 // `npm run bench` — runs each benchmark in turn (DHCP; TFTP, IPMI and the boot chain when their modules
 // exist), prints a summary table and rewrites the runner's sections of docs/BENCHMARKS.md.
 //   npm run bench                       everything, full counts; writes the doc
-//   npm run bench -- --only dhcp,tftp   a subset
+//   npm run bench -- --only dhcp,tftp   a subset (`npm run bench -- dhcp tftp` is the same)
+//   npm run bench -- --only sol         SOL keystroke → echo: rackseed serve's console (WebSocket, `rackseed console`) vs ipmitool
 //   npm run bench -- --quick            small counts, a smoke run; the doc is left alone unless --write-doc
 //   npm run bench -- --only dhcp --dhcp-servers rackseed --dhcp-counts 10000 --profile /tmp/prof
 //                                       profile RackSeed's DHCP server (then: node --import tsx bench/lib/cpuprofile-summary.ts FILE)
@@ -53,6 +54,7 @@ not tests: the machine is shared, so the load average is recorded beside every f
 
 const program = new Command()
   .name('bench')
+  .argument('[names...]', 'benchmarks to run, as --only takes them')
   .option('--only <names>', `comma-separated subset of: ${BENCHES.map((b) => b.name).join(', ')}`)
   .option('--quick', 'small counts (smoke run); does not write the doc', false)
   .option('--write-doc', 'write docs/BENCHMARKS.md even with --quick', false)
@@ -72,7 +74,8 @@ if (opts.profile) {
   process.env.RS_BENCH_GRACEFUL = '1';
 }
 
-const only = opts.only ? opts.only.split(',').map((s) => s.trim()).filter(Boolean) : null;
+const named = [...(opts.only ? opts.only.split(',') : []), ...program.args.flatMap((a) => a.split(','))].map((s) => s.trim()).filter(Boolean);
+const only = named.length ? named : null;
 for (const n of only ?? []) if (!BENCHES.some((b) => b.name === n)) program.error(`unknown bench "${n}"`);
 if (process.getuid?.() !== 0) program.error('benchmarks need root (they create network namespaces)');
 
