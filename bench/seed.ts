@@ -17,7 +17,8 @@
 //       Lab B is torn down. (The seed's handoff stage also PATCHes each Ironic node's ramdisk settings afterwards —
 //       a few requests — and its pivot and report stages have no part alone: they count in the seed's total only.)
 // Ratio = seed total ÷ (deploy + Ironic start + hand-off). Goal ≤ 1.1×. The goal missed is reported, not an error.
-// Labs use unique ids (rslab-s{a,b}XXXX-…) and are always torn down (finally; SIGINT/SIGTERM too).
+// Labs use unique ids (rslab-s{a,b}XXXX-…) and are always torn down (finally; SIGINT/SIGTERM too); a lab's folder
+// (/tmp/rslab/ID: node disks, logs, consoles) is removed unless that lab failed.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -90,9 +91,13 @@ async function bringUp(tag: 'a' | 'b', control: LabImage, say: (l: string) => vo
   return { lab, nodes, discoveryMs };
 }
 
-async function down(lab: Lab | null, say: (l: string) => void): Promise<void> {
+/** Tear a lab down; its folder (node disks: ~2.3 GB) goes too, unless the lab failed (its logs and consoles are kept). */
+async function down(lab: Lab | null, failed: boolean, say: (l: string) => void): Promise<void> {
   if (!lab) return;
-  try { await lab.down(); say(`lab ${lab.names.id}: torn down (logs kept in ${lab.names.dir})`); } finally { live.delete(lab); }
+  try {
+    await lab.down({ removeDir: !failed });
+    say(`lab ${lab.names.id}: torn down${failed ? ` (logs and consoles kept in ${lab.names.dir})` : ''}`);
+  } finally { live.delete(lab); }
 }
 
 function nodeByMac(nodes: NodeSummary[], mac: string): NodeSummary {
@@ -236,23 +241,27 @@ export async function runSeedBench(ctx: BenchContext): Promise<BenchReport & { r
     // (a) the seed, whole
     let lab: Lab | null = null;
     let seed: SeedBenchResult['seed'];
+    let ok = false;
     try {
       const a = await bringUp('a', control!, say);
       lab = a.lab;
       seed = { ...(await seedWhole(lab, say)), discoveryMs: a.discoveryMs };
       say(`seed done: ${fmt(seed.totalMs)} (seed start → report, the daemon's clock; ${fmt(seed.wallMs)} as this process saw it)`);
+      ok = true;
     } finally {
-      await down(lab, say);
+      await down(lab, !ok, say);
     }
     // (b) the parts alone, on a fresh lab
     let labB: Lab | null = null;
     let alone: SeedBenchResult['alone'];
+    ok = false;
     try {
       const b = await bringUp('b', control!, say);
       labB = b.lab;
       alone = { ...(await partsAlone(labB, b.nodes, say)), discoveryMs: b.discoveryMs };
+      ok = true;
     } finally {
-      await down(labB, say);
+      await down(labB, !ok, say);
     }
     loads.push(loadavg()[0]);
     const sumMs = alone.deployMs + alone.ironicMs + alone.handoffMs;
@@ -303,6 +312,6 @@ function markdown(r: SeedBenchResult, goalText: string, benchMs: number): string
     `Context: discovery ${fmt(r.seed.discoveryMs)} (lab A) and ${fmt(r.alone.discoveryMs)} (lab B), not part of either figure; the`,
     `deploy alone by the daemon's own clock ${fmt(r.alone.deployDaemonMs)}; control node's Ironic API ${r.alone.ironicMicroversion}.`,
     `1-min load during the run (${r.load.samples} samples, every 15 s): min ${r.load.min.toFixed(2)}, mean ${r.load.mean.toFixed(2)}, max ${r.load.max.toFixed(2)} on`,
-    `2 cores. The whole bench took ${fmt(benchMs)}. Command: \`flock .scratch/quiet flock .scratch/heavy npm run bench -- --only seed\` (as root).`,
+    `2 cores. The whole bench took ${fmt(benchMs)} (both labs, first bring-up to last teardown; as root, the command above).`,
   ].join('\n');
 }
