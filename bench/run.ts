@@ -7,7 +7,7 @@
 //   npm run bench -- --only dhcp --dhcp-servers rackseed --dhcp-counts 10000 --profile /tmp/prof
 //                                       profile RackSeed's DHCP server (then: node --import tsx bench/lib/cpuprofile-summary.ts FILE)
 //   npm run bench -- --only hall            the 1,000-node hall (bench/hall.ts): rackseed serve, 1,000 simulated PXE clients, Chromium
-//   npm run bench -- --only seed            the seed in the 3-node lab vs its parts alone (bench/seed.ts; two labs, ~30-40 min)
+//   npm run bench -- --only seed            the seed in the 3-node lab vs its parts alone (bench/seed.ts; two labs, ~15 min at load 2-8)
 //   npm run bench -- --only dhcp --dhcp-topology local --dhcp-servers rackseed-daemon,kea-st
 //                                       one DHCP topology: relayed, or local (the same segment, clients without addresses)
 // Needs root (network namespaces). Every bench runs its subject side by side with reference implementations.
