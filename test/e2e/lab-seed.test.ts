@@ -173,4 +173,6 @@ test('npm run lab -- --seed: node 1 becomes the control node; nodes 2 and 3 are 
   assert.match(out, /everything removed \(namespaces, taps, bridges, QEMU, BMCs, daemon, Ironic, forwarders\)/);
   for (const ns of [names.rackNs, names.appNs, names.uplinkNs]) assert.equal(namespaceExists(ns), false, `namespace ${ns} left behind`);
   assert.deepEqual(pids.filter(pidAlive), [], 'no lab process left');
+  // passed: the lab's folder goes too (three node disks, ~2.4 GB); a failed run keeps it (consoles, logs, capture)
+  rmSync(names.dir, { recursive: true, force: true });
 });
