@@ -38,6 +38,7 @@ import {
   type DeploySettings, type DeployStage, type DoneWhen, type RootDeviceHints, type TargetDisk,
 } from '../../shared/deploy.ts';
 import { CoreError } from '../jobs/runner.ts';
+import { runJobSteps } from '../jobs/step-loop.ts';
 import { StepError, withTimeout } from '../jobs/steps.ts';
 import { hashToken, newToken, normalizeMac } from '../ids.ts';
 import { httpBase } from '../boot/boot-files.ts';
@@ -537,28 +538,16 @@ export class DeployService {
       if (!job?.nodeId) return;
       this.core.jobs.setStatus(jobId, 'running');
       this.publishJob(jobId);
-      for (let i = 0; i < job.steps.length; i++) {
-        if (this.stopped) return;
-        const step = this.core.jobs.get(jobId)!.steps[i]!;
-        if (step.status === 'done') continue;
-        this.core.jobs.setStep(jobId, i, 'running');
-        this.publishJob(jobId);
-        try {
-          await this.runStep(job, step.name);
-        } catch (err) {
-          if (this.stopped) return;
-          const reason = err instanceof StepError ? err.message : `${step.name}: ${(err as Error).message}`;
-          this.core.jobs.setStep(jobId, i, 'failed', reason);
-          this.publishJob(jobId);
+      const end = await runJobSteps(this.core.jobs, job, {
+        isStopped: () => this.stopped,
+        runStep: (name) => this.runStep(job, name),
+        publish: () => this.publishJob(jobId),
+        onFailure: async (i, reason) => {
           await this.powerOffAfterFailure(jobId, i);
           this.failJob(jobId, reason, 'job-failed');
-          return;
-        }
-        if (this.stopped) return;
-        this.core.jobs.setStep(jobId, i, 'done');
-        this.publishJob(jobId);
-      }
-      this.finish(jobId);
+        },
+      });
+      if (end === 'done') this.finish(jobId);
     } catch (err) {
       this.log.error({ err, job: jobId }, 'deploy runner failed');
     } finally {

@@ -21,6 +21,7 @@ import type { EngineAuthKind, EngineRef, HandoffRecord, HandoffRequest, HandoffV
 import type { Core } from '../core.ts';
 import type { BmcConnector, BmcSession } from '../bmc-port.ts';
 import { CoreError } from '../jobs/runner.ts';
+import { runJobSteps } from '../jobs/step-loop.ts';
 import { StepError, withTimeout } from '../jobs/steps.ts';
 import { HandoffStore, engineId, engineLabel } from './store.ts';
 import { gatherNode, type HandoffNode } from './model.ts';
@@ -236,24 +237,14 @@ export class HandoffService {
       if (!job?.nodeId) return;
       this.core.jobs.setStatus(jobId, 'running');
       this.publishJob(jobId);
-      for (let i = 0; i < job.steps.length; i++) {
-        if (this.stopped) return;
-        const step = this.core.jobs.get(jobId)!.steps[i]!;
-        if (step.status === 'done') continue;
-        this.core.jobs.setStep(jobId, i, 'running');
-        this.publishJob(jobId);
-        try {
-          await this.runStep(job, step.name);
-        } catch (err) {
-          if (this.stopped) return;
-          const reason = err instanceof StepError || err instanceof IronicError ? err.message : `${step.name}: ${(err as Error).message}`;
-          this.core.jobs.setStep(jobId, i, 'failed', reason);
-          await this.fail(job, reason);
-          return;
-        }
-        this.core.jobs.setStep(jobId, i, 'done');
-        this.publishJob(jobId);
-      }
+      const end = await runJobSteps(this.core.jobs, job, {
+        isStopped: () => this.stopped,
+        runStep: (name) => this.runStep(job, name),
+        publish: () => this.publishJob(jobId),
+        onFailure: (_i, reason) => this.fail(job, reason),
+        ownsMessage: (err) => err instanceof StepError || err instanceof IronicError,
+      });
+      if (end !== 'done') return;
       this.core.jobs.setStatus(jobId, 'done');
       this.publishJob(jobId);
     } catch (err) {

@@ -13,6 +13,7 @@ import type { Core } from '../core.ts';
 import type { AgentIntake } from '../agent/intake.ts';
 import type { BmcConnector, BmcSession } from '../bmc-port.ts';
 import { guidsMatch, normalizeGuid } from '../guid.ts';
+import { runJobSteps } from './step-loop.ts';
 import { DISCOVERY_STEPS, INSPECT_STEPS, StepError, withTimeout } from './steps.ts';
 
 export interface JobRunnerOptions {
@@ -160,26 +161,16 @@ export class JobRunner {
       if (!job) return;
       this.core.jobs.setStatus(jobId, 'running');
       this.publishJob(jobId);
-      for (let i = 0; i < job.steps.length; i++) {
-        if (this.stopped) return;
-        const step = this.core.jobs.get(jobId)!.steps[i]!;
-        if (step.status === 'done') continue;
-        this.core.jobs.setStep(jobId, i, 'running');
-        this.publishJob(jobId);
-        try {
-          await this.runStep(jobId, step.name);
-        } catch (err) {
-          if (this.stopped) return;
-          const reason = err instanceof StepError ? err.message : `${step.name}: ${(err as Error).message}`;
-          this.core.jobs.setStep(jobId, i, 'failed', reason);
-          this.publishJob(jobId);
+      const end = await runJobSteps(this.core.jobs, job, {
+        isStopped: () => this.stopped,
+        runStep: (name) => this.runStep(jobId, name),
+        publish: () => this.publishJob(jobId),
+        onFailure: async (i, reason) => {
           await this.powerOffAfterFailure(jobId, i);
           this.failJob(jobId, i, reason, 'job-failed');
-          return;
-        }
-        this.core.jobs.setStep(jobId, i, 'done');
-        this.publishJob(jobId);
-      }
+        },
+      });
+      if (end !== 'done') return;
       this.core.jobs.setStatus(jobId, 'done');
       const done = this.core.jobs.get(jobId)!;
       this.core.bus.record({ source: 'job', kind: 'job-done', mac: this.macOf(done.nodeId), nodeId: done.nodeId, message: `inspect job done (BMC ${done.bmcAddress})` });
