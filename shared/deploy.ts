@@ -134,6 +134,9 @@ export type DeployAgentCommand =
      * adjacent, covering [0, size). The agent zeroes the zero ranges on the disk (BLKZEROOUT) and writes the data.
      */
     map: string;
+    /** SHA-256 (hex) of the map's text: the agent refuses a map that does not hash to it (a damaged or swapped map
+     *  would otherwise be written and read back by the same wrong ranges, and pass the data-range check) */
+    mapSha256: string;
     /** the data ranges' bytes concatenated in map order (`imageDataPath`; exactly `dataBytes` bytes) */
     data: string;
     dataBytes: number;
@@ -143,7 +146,7 @@ export type DeployAgentCommand =
     diskSerial: string;
     diskWwn: string;
   }
-  | { action: 'verify'; attempt: number; size: number; map: string; dataBytes: number; disk: string; diskSize: number; diskSerial: string; diskWwn: string }
+  | { action: 'verify'; attempt: number; size: number; map: string; mapSha256: string; dataBytes: number; disk: string; diskSize: number; diskSerial: string; diskWwn: string }
   | {
     action: 'configdrive';
     attempt: number;

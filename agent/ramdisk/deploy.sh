@@ -127,14 +127,22 @@ report_while() {
   done
 }
 
-# fetch_map ATTEMPT URL SIZE DATABYTES — $RUN/map.data and $RUN/map.zero: "OFFSET LENGTH" lines of the image's data
-# and zero ranges; the map must cover [0, SIZE) without gap or overlap and hold DATABYTES of data (a truncated or
-# foreign map is refused). MAPINFO = "N data ranges (B bytes), M zero ranges (Z bytes)", ZBYTES = Z; MAPERR says why
+# fetch_map ATTEMPT URL SIZE DATABYTES MAPSHA — $RUN/map.data and $RUN/map.zero: "OFFSET LENGTH" lines of the image's
+# data and zero ranges; the map's text must hash to MAPSHA (the daemon's SHA-256 of it, given with the command), cover
+# [0, SIZE) without gap or overlap and hold DATABYTES of data (a truncated, damaged or foreign map is refused: a swapped
+# range would be written and read back alike, and pass the data-range check). MAPINFO = "N data ranges (B bytes), M zero ranges (Z bytes)", ZBYTES = Z; MAPERR says why
 # it failed.
 fetch_map() {
   rm -f "$RUN/map.all" "$RUN/map.data" "$RUN/map.zero"
   if ! timeout 60 wget -q -O "$RUN/map.all" "$2" 2>"$RUN/http.err"; then
     MAPERR="fetching the image's extent map failed: $(tr '\n' ' ' <"$RUN/http.err" | cut -c1-200)"; return 1
+  fi
+  _mgot=$(sha256sum <"$RUN/map.all" | cut -c1-64)
+  # no digest given: a daemon older than this agent (the check guards against damage on the way, not against an
+  # attacker on the segment, who could as well strip the digest from the plain-HTTP command: docs/SECURITY.md)
+  if [ -z "$5" ]; then log "the daemon gave no digest for the extent map: not checked"
+  elif [ "$_mgot" != "$5" ]; then
+    MAPERR="the image's extent map arrived damaged (sha256 $_mgot, expected $5)"; return 1
   fi
   _mi=$(awk -v size="$3" -v dbytes="$4" -v dout="$RUN/map.data" -v zout="$RUN/map.zero" '
     BEGIN { pos = 0; d = 0; z = 0; nd = 0; nz = 0 }
@@ -203,9 +211,9 @@ readback() {
 }
 
 cmd_deploy() {
-  _a=$(jnum attempt "$1"); _map=$(jstr map "$1"); _data=$(jstr data "$1"); _size=$(jnum size "$1"); _dbytes=$(jnum dataBytes "$1")
+  _a=$(jnum attempt "$1"); _map=$(jstr map "$1"); _msha=$(jstr mapSha256 "$1"); _data=$(jstr data "$1"); _size=$(jnum size "$1"); _dbytes=$(jnum dataBytes "$1")
   if ! find_disk "$1"; then fail "$_a" write "$D"; return; fi
-  if ! fetch_map "$_a" "$_map" "$_size" "$_dbytes"; then fail "$_a" write "$MAPERR" "$D"; return; fi
+  if ! fetch_map "$_a" "$_map" "$_size" "$_dbytes" "$_msha"; then fail "$_a" write "$MAPERR" "$D"; return; fi
   log "deploy (attempt $_a): $_size bytes → /dev/$D: $MAPINFO"
   # zeros first: BLKZEROOUT makes each range read as zeros whatever the disk held (a reused disk)
   if ! "$ZERO_TOOL" zero "/dev/$D" <"$RUN/map.zero" 2>"$RUN/zero.err"; then
@@ -235,9 +243,9 @@ cmd_deploy() {
 }
 
 cmd_verify() {
-  _a=$(jnum attempt "$1"); _map=$(jstr map "$1"); _size=$(jnum size "$1"); _dbytes=$(jnum dataBytes "$1")
+  _a=$(jnum attempt "$1"); _map=$(jstr map "$1"); _msha=$(jstr mapSha256 "$1"); _size=$(jnum size "$1"); _dbytes=$(jnum dataBytes "$1")
   if ! find_disk "$1"; then fail "$_a" verify "$D"; return; fi
-  if ! fetch_map "$_a" "$_map" "$_size" "$_dbytes"; then fail "$_a" verify "$MAPERR" "$D"; return; fi
+  if ! fetch_map "$_a" "$_map" "$_size" "$_dbytes" "$_msha"; then fail "$_a" verify "$MAPERR" "$D"; return; fi
   readback "$_a" "$_size" "$D"
 }
 

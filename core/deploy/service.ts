@@ -32,7 +32,7 @@ import type { AgentCommand, Inventory } from '../../shared/inventory.ts';
 import type { NodeSummary } from '../../shared/node.ts';
 import type { ImageRecord } from '../../shared/image.ts';
 import { imageDataPath, imageMapPath, imageServingPath } from '../../shared/image.ts';
-import { ImageDamagedError, type ExtentMap } from '../images/extent-map.ts';
+import { ImageDamagedError, extentMapTextSha256, type ExtentMap } from '../images/extent-map.ts';
 import {
   DONE_WHEN, type AgentProgress, type AgentResult, type BatchDeployRequest, type DeployAgentCommand, type Deployment, type DeployRequest,
   type DeploySettings, type DeployStage, type DoneWhen, type RootDeviceHints, type TargetDisk,
@@ -651,7 +651,7 @@ export class DeployService {
       const base = httpBase(this.core.bootSettings);
       return {
         action: 'deploy', attempt, url: this.imageUrl(sha), size: rec.image!.sizeBytes, sha256: sha,
-        map: `${base}${imageMapPath(sha)}`, data: `${base}${imageDataPath(sha)}`, dataBytes: map.dataBytes, ...this.diskArgs(rec),
+        map: `${base}${imageMapPath(sha)}`, mapSha256: extentMapTextSha256(map), data: `${base}${imageDataPath(sha)}`, dataBytes: map.dataBytes, ...this.diskArgs(rec),
       };
     }, this.agentTimeoutMs);
     this.releaseSlot(nodeId);
@@ -681,7 +681,7 @@ export class DeployService {
       const a = this.nextAttempt(nodeId);
       const w = this.waits.get(nodeId);
       if (w) w.attempt = a;
-      return { action: 'verify', attempt: a, size: rec.image!.sizeBytes, map: `${httpBase(this.core.bootSettings)}${imageMapPath(expected)}`, dataBytes: map.dataBytes, ...this.diskArgs(rec) };
+      return { action: 'verify', attempt: a, size: rec.image!.sizeBytes, map: `${httpBase(this.core.bootSettings)}${imageMapPath(expected)}`, mapSha256: extentMapTextSha256(map), dataBytes: map.dataBytes, ...this.diskArgs(rec) };
     }, this.stallMs, true);
     if (!r.ok) throw new StepError('verify-image', `reading the image back from ${r.disk ?? rec.disk!.name} failed: ${r.error ?? 'no reason given'}`);
     const got = (r.sha256 ?? '').toLowerCase();

@@ -9,6 +9,7 @@
 // bytes whose digest the library recorded, so "the data ranges read back with `dataSha256` and every zero range reads
 // back as zeros" is the same statement as "the disk holds the image" (the agent verifies both, the daemon compares).
 // `ExtentMapCache` keeps one map per image id and digest in memory (recomputed after a restart: a few seconds).
+import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { BLOCK, MIN_ZERO_RUN, type Extent } from './extent-fold.ts';
 
@@ -34,9 +35,26 @@ export class ImageDamagedError extends Error {
   }
 }
 
-/** The map as the agent reads it: one `data|zero OFFSET LENGTH` line per extent. */
+const TEXTS = new WeakMap<ExtentMap, { text: string; sha256: string }>();
+
+/** The map as the agent reads it: one `data|zero OFFSET LENGTH` line per extent (built once per map object). */
 export function extentMapText(m: ExtentMap): string {
-  return m.extents.map((e) => `${e.data ? 'data' : 'zero'} ${e.offset} ${e.length}\n`).join('');
+  return mapText(m).text;
+}
+
+/** SHA-256 (hex) of `extentMapText(m)`: the agent refuses a map whose text does not hash to it. */
+export function extentMapTextSha256(m: ExtentMap): string {
+  return mapText(m).sha256;
+}
+
+function mapText(m: ExtentMap): { text: string; sha256: string } {
+  let t = TEXTS.get(m);
+  if (!t) {
+    const text = m.extents.map((e) => `${e.data ? 'data' : 'zero'} ${e.offset} ${e.length}\n`).join('');
+    t = { text, sha256: createHash('sha256').update(text).digest('hex') };
+    TEXTS.set(m, t);
+  }
+  return t;
 }
 
 export type MapWorkerOut =

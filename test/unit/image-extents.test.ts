@@ -17,7 +17,7 @@ import { buildHttpBootServer } from '../../netboot/http/http-boot.ts';
 import { registerImageServing } from '../../daemon/image-serving.ts';
 import { imageDataPath, imageMapPath } from '../../shared/image.ts';
 import { BLOCK, ExtentFolder, MIN_ZERO_RUN } from '../../core/images/extent-fold.ts';
-import { ImageDamagedError, extentMapText, mapImage } from '../../core/images/extent-map.ts';
+import { ImageDamagedError, extentMapText, extentMapTextSha256, mapImage } from '../../core/images/extent-map.ts';
 import { importImage } from '../helpers/deploy-fakes.ts';
 import { gptHybridImage } from '../helpers/images.ts';
 
@@ -133,6 +133,9 @@ test('HTTP boot server: /images/<sha256>.map and .data rebuild the image; HEAD; 
   assert.equal(sha(rebuilt), img.sha256);
   const map = await d.core.images.extentMap(img);
   assert.equal(sha(data.rawPayload), map.dataSha256);
+  // the digest a deploy command carries (mapSha256) is of exactly the served text: the agent refuses any other
+  assert.equal(extentMapTextSha256(map), sha(Buffer.from(m.body)));
+  assert.equal(extentMapText(map), m.body);
   const head = await boot.inject({ method: 'HEAD', url: imageDataPath(img.sha256!) });
   assert.equal(head.statusCode, 200);
   assert.equal(head.headers['content-length'], String(map.dataBytes));
