@@ -4,13 +4,11 @@
 // without name or time. Cached under ramdiskDir(), keyed by a hash of every input.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync,
-  statSync, unlinkSync, writeFileSync,
-} from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { encodeCpio, type CpioEntry } from './cpio.ts';
+import { buildLock } from './build-lock.ts';
+import { encodeCpio, withParentDirs, type CpioEntry } from './cpio.ts';
 import { fetchKernelDeb, findDeb, packageFor, resolveKernel, unpackKernel, type KernelChoice, type Log } from './kernel-package.ts';
 import {
   MANIFEST_NAME, REPO_ROOT, loadRamdiskManifest, ramdiskDir, sha256File, verifyRamdisk, type RamdiskManifest,
@@ -50,7 +48,7 @@ export async function buildRamdisk(opts: BuildOptions = {}): Promise<BuildResult
   const dir = opts.dir ?? ramdiskDir();
   const log = opts.log ?? ((m: string) => console.error(`build:ramdisk: ${m}`));
   mkdirSync(dir, { recursive: true });
-  const unlock = await lock(join(dir, '.lock'), log);
+  const unlock = await buildLock(join(dir, '.lock'), log);
   try {
     return await buildLocked(dir, opts, log);
   } finally {
@@ -88,7 +86,7 @@ async function buildLocked(dir: string, opts: BuildOptions, log: Log): Promise<B
     ...moduleEntries(dir, modDir, kernel.kernelVersion, closure.files),
     { type: 'file', path: 'etc/rackseed-release', mode: 0o644, data: Buffer.from(`kernel=${kernel.kernelVersion}\ninputs=${inputsKey}\n`) },
   ] satisfies CpioEntry[];
-  const cpio = encodeCpio(withParents(entries), epoch);
+  const cpio = encodeCpio(withParentDirs(entries), epoch);
   const initrdData = gzipSync(cpio, { level: 9 });
 
   const kernelName = `vmlinuz-${kernel.kernelVersion}`;
@@ -263,48 +261,3 @@ function moduleEntries(dir: string, modDir: string, kver: string, files: string[
   }
 }
 
-/** Add the missing parent directories of every entry (cpio needs them listed before their children). */
-function withParents(entries: CpioEntry[]): CpioEntry[] {
-  const have = new Set(entries.map((e) => e.path));
-  const out = [...entries];
-  for (const e of entries) {
-    const parts = e.path.split('/');
-    for (let i = 1; i < parts.length; i++) {
-      const p = parts.slice(0, i).join('/');
-      if (!have.has(p)) { have.add(p); out.push({ type: 'dir', path: p, mode: 0o755 }); }
-    }
-  }
-  return out;
-}
-
-/**
- * A build lock (O_EXCL file holding our PID): concurrent builds (setup.sh and a test, say) wait for each
- * other. A lock left by a dead process is taken over. Gives up after 10 minutes.
- */
-async function lock(path: string, log: Log): Promise<() => void> {
-  const deadline = Date.now() + 600_000;
-  let told = false;
-  for (;;) {
-    try {
-      const fd = openSync(path, 'wx');
-      writeFileSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => { try { unlinkSync(path); } catch { /* gone */ } };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    let holder = NaN;
-    try { holder = Number(readFileSync(path, 'utf8')); } catch { continue; }
-    if (Number.isInteger(holder) && holder > 0 && !alive(holder)) {
-      try { unlinkSync(path); } catch { /* someone else took it over */ }
-      continue;
-    }
-    if (Date.now() > deadline) throw new Error(`ramdisk build lock ${path} held by PID ${holder} for too long`);
-    if (!told) { log(`waiting for another build (PID ${holder})`); told = true; }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
-}

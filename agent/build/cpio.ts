@@ -82,3 +82,17 @@ function record(enc: TextEncoder, name: string, ino: number, mode: number, nlink
   out.set(data, HEADER_LEN + namesize + namePad);
   return out;
 }
+
+/** `entries` plus a `dir` entry (0755) for every parent directory none of them lists (the unpacker needs them). */
+export function withParentDirs(entries: CpioEntry[]): CpioEntry[] {
+  const have = new Set(entries.map((e) => e.path));
+  const out = [...entries];
+  for (const e of entries) {
+    const parts = e.path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const p = parts.slice(0, i).join('/');
+      if (!have.has(p)) { have.add(p); out.push({ type: 'dir', path: p, mode: 0o755 }); }
+    }
+  }
+  return out;
+}

@@ -8,8 +8,9 @@
 //   debootstrap-cache/      the .debs debootstrap downloaded (a rebuild does not fetch them again)
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, lstatSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createReadStream, lstatSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { buildLock } from '../../agent/build/build-lock.ts';
 import { REPO_ROOT } from '../../agent/build/manifest.ts';
 
 export type Log = (msg: string) => void;
@@ -135,34 +136,7 @@ export function sourceDateEpoch(fallback: number): number {
   return n;
 }
 
-/**
- * A lock file holding our PID (O_EXCL): concurrent builds of the same thing wait for each other; a lock
- * whose process is gone is taken over. Gives up after `timeoutMs`.
- */
-export async function lock(path: string, log: Log, timeoutMs = 900_000): Promise<() => void> {
-  const deadline = Date.now() + timeoutMs;
-  let told = false;
-  for (;;) {
-    try {
-      const fd = openSync(path, 'wx');
-      writeFileSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => { try { unlinkSync(path); } catch { /* gone */ } };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    let holder = NaN;
-    try { holder = Number(readFileSync(path, 'utf8')); } catch { continue; }
-    if (Number.isInteger(holder) && holder > 0 && !alive(holder)) {
-      try { unlinkSync(path); } catch { /* another waiter took it over */ }
-      continue;
-    }
-    if (Date.now() > deadline) throw new Error(`build lock ${path} held by PID ${holder} for too long`);
-    if (!told) { log(`waiting for another build (PID ${holder}, ${path})`); told = true; }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
+/** A lock file holding our PID (agent/build/build-lock.ts), waiting up to 15 min by default: an image build is long. */
+export function lock(path: string, log: Log, timeoutMs = 900_000): Promise<() => void> {
+  return buildLock(path, log, timeoutMs);
 }

@@ -10,7 +10,7 @@ import { copyFileSync, createReadStream, createWriteStream, existsSync, mkdirSyn
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, gzipSync } from 'node:zlib';
-import { encodeCpio, type CpioEntry } from '../../agent/build/cpio.ts';
+import { encodeCpio, withParentDirs, type CpioEntry } from '../../agent/build/cpio.ts';
 import { fetchKernelDeb, findDeb, hasDebForKernel, resolveKernelFor, unpackKernel, type KernelChoice } from './kernel.ts';
 import { REPO_ROOT, ramdiskDir } from '../../agent/build/manifest.ts';
 import { RAMDISK_MODULES, moduleClosure } from '../../agent/build/modules.ts';
@@ -99,7 +99,7 @@ export async function buildTiny(ctx: TinyContext, inputs: TinyInputs): Promise<O
       ...moduleEntries(work, modDir, kver, closure.files),
     ];
     // level 6: level 9 takes ~8x as long on kernel modules for 1 % less
-    const initrd = gzipSync(encodeCpio(withParents(entries), epoch), { level: 6 });
+    const initrd = gzipSync(encodeCpio(withParentDirs(entries), epoch), { level: 6 });
 
     // the ESP's files
     const esp = join(work, 'esp');
@@ -243,15 +243,3 @@ function moduleEntries(work: string, modDir: string, kver: string, files: string
   return out;
 }
 
-function withParents(entries: CpioEntry[]): CpioEntry[] {
-  const have = new Set(entries.map((e) => e.path));
-  const out = [...entries];
-  for (const e of entries) {
-    const parts = e.path.split('/');
-    for (let i = 1; i < parts.length; i++) {
-      const p = parts.slice(0, i).join('/');
-      if (!have.has(p)) { have.add(p); out.push({ type: 'dir', path: p, mode: 0o755 }); }
-    }
-  }
-  return out;
-}
