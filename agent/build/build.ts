@@ -157,8 +157,11 @@ function sourceDateEpoch(): number {
   return n;
 }
 
-/** The static busybox from Debian's busybox-static package (a dynamic one would not run in the initrd). */
-function findBusybox(): { path: string; sha256: string } {
+/**
+ * The static busybox from Debian's busybox-static package (a dynamic one would not run in an initrd), or
+ * $RACKSEED_BUSYBOX. `forWhat` names the build in the error (the ramdisk, lab-tiny).
+ */
+export function findBusybox(forWhat = 'the ramdisk'): { path: string; sha256: string } {
   let path = process.env.RACKSEED_BUSYBOX ?? '';
   if (!path) {
     try {
@@ -168,7 +171,7 @@ function findBusybox(): { path: string; sha256: string } {
   }
   if (!path || !existsSync(path)) throw new Error('busybox-static is not installed (apt-get install busybox-static), or set RACKSEED_BUSYBOX');
   const data = readFileSync(path);
-  if (hasInterpreter(data)) throw new Error(`${path} is dynamically linked; the ramdisk needs busybox-static`);
+  if (hasInterpreter(data)) throw new Error(`${path} is dynamically linked; ${forWhat} needs busybox-static`);
   return { path, sha256: createHash('sha256').update(data).digest('hex') };
 }
 

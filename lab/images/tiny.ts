@@ -14,7 +14,7 @@ import { encodeCpio, withParentDirs, type CpioEntry } from '../../agent/build/cp
 import { fetchKernelDeb, findDeb, hasDebForKernel, resolveKernelFor, unpackKernel, type KernelChoice } from './kernel.ts';
 import { REPO_ROOT, ramdiskDir } from '../../agent/build/manifest.ts';
 import { RAMDISK_MODULES, moduleClosure } from '../../agent/build/modules.ts';
-import { hasInterpreter } from '../../agent/build/build.ts';
+import { findBusybox as findStaticBusybox } from '../../agent/build/build.ts';
 import { builderSources, debVersions, inputsKey, lock, sha256File, type ImageManifest, type Log } from './cache.ts';
 import { grubImage } from './grub.ts';
 import { describeLayout, sfdiskScript, tinyLayout, SECTOR } from './layout.ts';
@@ -50,7 +50,7 @@ export interface TinyInputs {
 /** Everything the image depends on, hashed: kernel, busybox, tool versions, init, builder code, epoch. */
 export function tinyInputs(ctx: TinyContext, previousKernel: string | null): TinyInputs {
   const kernel = resolveKernelFor(ctx.cacheDir, previousKernel, ctx.log);
-  const busybox = findBusybox();
+  const busybox = findStaticBusybox('lab-tiny');
   const description = {
     image: 'lab-tiny', kernel, busybox: busybox.sha256, tools: debVersions(TOOL_PACKAGES), modules: TINY_MODULES,
     epoch: ctx.epoch, kernelArgs: KERNEL_ARGS,
@@ -196,20 +196,6 @@ function baseEntries(release: string): CpioEntry[] {
   ];
 }
 
-/** The static busybox of Debian's busybox-static (the same the discovery ramdisk carries). */
-function findBusybox(): { path: string; sha256: string } {
-  let path = process.env.RACKSEED_BUSYBOX ?? '';
-  if (!path) {
-    try {
-      const files = execFileSync('dpkg', ['-L', 'busybox-static'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-      path = files.split('\n').find((f) => /\/bin\/busybox$/.test(f)) ?? '';
-    } catch { /* reported below */ }
-  }
-  if (!path || !existsSync(path)) throw new Error('busybox-static is not installed (apt-get install busybox-static), or set RACKSEED_BUSYBOX');
-  const data = readFileSync(path);
-  if (hasInterpreter(data)) throw new Error(`${path} is dynamically linked; lab-tiny needs busybox-static`);
-  return { path, sha256: createHash('sha256').update(data).digest('hex') };
-}
 
 function busyboxEntries(path: string): CpioEntry[] {
   const applets = execFileSync(path, ['--list-full'], { encoding: 'utf8' }).split('\n').map((l) => l.trim()).filter(Boolean);
