@@ -9,9 +9,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './appliance.ts';
-import { DEFAULT_BMC_PASSWORD, DEFAULT_BMC_USER, DEFAULT_ID, labNames, NET, planNodes } from './config.ts';
+import { DEFAULT_BMC_PASSWORD, DEFAULT_BMC_USER, DEFAULT_ID, ironicHostPortDefault, labNames, NET, parseHostPort, planNodes } from './config.ts';
 import { discoverNodes, sweepBmcs } from './discovery.ts';
-import { bringUpLabIronic, ironicInstalled, type LabIronicUp } from './ironic.ts';
+import { bringUpLabIronic, ironicBanner, ironicInstalled, type LabIronicUp } from './ironic.ts';
 import { ensureLabImages } from './images/index.ts';
 import { registerDebianInBackground, registerLabImage, type BackgroundImage, type LabImageChoice } from './library.ts';
 import { missingPrerequisites } from './prerequisites.ts';
@@ -82,6 +82,12 @@ async function up(o: UpOptions): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  let ironicPort = 0;
+  try { if (o.ironic) ironicPort = parseHostPort(o.ironicPort, '--ironic-port (or RACKSEED_IRONIC_PORT)'); } catch (err) {
+    say(`lab: ${(err as Error).message}`);
+    process.exitCode = 2;
+    return;
+  }
 
   let lab: Lab | null = null;
   let ironic: LabIronicUp | null = null;
@@ -119,11 +125,8 @@ async function up(o: UpOptions): Promise<void> {
   if (o.ironic && !ironicInstalled()) say('Ironic:      not started — Debian\'s Ironic is not installed (bash scripts/setup.sh test)');
   else if (o.ironic) {
     // the real Ironic to hand nodes over to (lab/ironic.ts), known to the daemon as its hand-off target
-    ironic = await bringUpLabIronic(lab, o.ironicAuth, Number(o.ironicPort));
-    say(`Ironic API:  ${ironic.hostUrl}  (in the lab: ${ironic.ironic.url}, ${o.ironicAuth === 'basic' ? `HTTP basic, user ${ironic.user}` : 'noauth'}; the daemon's hand-off target)`);
-    say(o.ironicAuth === 'basic'
-      ? `             export OS_ENDPOINT=${ironic.hostUrl} OS_AUTH_TYPE=http_basic OS_USERNAME=${ironic.user} OS_PASSWORD=${ironic.password}; openstack baremetal node list`
-      : `             export OS_ENDPOINT=${ironic.hostUrl} OS_AUTH_TYPE=none; openstack baremetal node list`);
+    ironic = await bringUpLabIronic(lab, o.ironicAuth, ironicPort);
+    for (const line of ironicBanner(ironic, o.ironicAuth)) say(line);
   }
   if (o.images !== 'none') {
     // the image library: lab-tiny now (cached by scripts/setup.sh lab), lab-debian built and imported in the background
@@ -238,7 +241,7 @@ program.command('up')
     + 'after discovery, lab-control is imported and `rackseed seed` hands nodes 2.. over to it (implies --wait-available, --no-ironic)')
   .option('--no-ironic', 'do not start the lab\'s OpenStack Ironic (the hand-off target)')
   .addOption(new Option('--ironic-auth <kind>', 'the lab Ironic\'s auth: none (noauth, Bifrost\'s) or basic (HTTP basic, Metal3\'s)').choices(['none', 'basic']).default('none'))
-  .option('--ironic-port <port>', 'host port of the Ironic API forwarder (127.0.0.1)', process.env.RACKSEED_IRONIC_PORT ?? '6385')
+  .option('--ironic-port <port>', 'host port of the Ironic API forwarder (127.0.0.1; 0: any free port)', ironicHostPortDefault(process.env))
   .addOption(new Option('--images <which>', 'images registered in the library: all (lab-tiny now, lab-debian built in the background), tiny, none')
     .choices(['all', 'tiny', 'none']).default(process.env.RACKSEED_LAB_IMAGES ?? 'all'))
   .action((o: UpOptions) => up(o).catch((err: unknown) => {

@@ -45,6 +45,22 @@ export const NET = {
   ulaPrefix: 'fd52:5253:4c41:1::/64',
 } as const;
 
+/**
+ * Host port (on 127.0.0.1) of the lab Ironic's API forwarder when `--ironic-port` is not given: `RACKSEED_IRONIC_PORT`
+ * from `env`, else Ironic's own port 6385 (where `openstack baremetal` users expect it). Not checked here: parseHostPort.
+ */
+export function ironicHostPortDefault(env: Readonly<Record<string, string | undefined>>): string {
+  const v = env.RACKSEED_IRONIC_PORT?.trim();
+  return v ? v : String(NET.ironicPort);
+}
+
+/** A host port as typed on the command line or in the environment (0: any free port); `what` names it in the error. */
+export function parseHostPort(value: string, what: string): number {
+  const v = value.trim();
+  if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) throw new Error(`${what} must be a port number 0–65535 (0: any free port), got "${value}"`);
+  return Number(v);
+}
+
 /** Interface names inside the namespaces (fixed: namespaces keep instances apart). */
 export const IFACES = {
   provBridge: 'br-prov',

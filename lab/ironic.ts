@@ -163,16 +163,46 @@ export function ironicInstalled(): boolean {
 export interface LabIronicUp { ironic: LabIronic; forwarder: Forwarder; hostUrl: string; user: string | null; password: string | null }
 
 /**
- * What `npm run lab` does after the rack is up: start the lab's Ironic (auth `none` or `basic`: user `rackseed-lab`, a
- * fresh password), record its PIDs with the lab, forward its API to 127.0.0.1:`port`, and register it with the daemon
- * as the hand-off target (PUT /api/v1/engines: the UI's hand-off dialog offers it).
+ * The host forwarder of Ironic's API: 127.0.0.1:`port` (0: any free port) → the relay socket. A port already taken
+ * (another lab, an Ironic on this machine) is refused with how to pick another one.
+ */
+export async function startIronicForwarder(port: number, socketPath: string): Promise<Forwarder> {
+  try {
+    return await startForwarder(port, socketPath);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    throw new Error(`127.0.0.1:${port} is taken (another lab, or an Ironic on this machine?): give the lab Ironic's API another host port, `
+      + `e.g. RACKSEED_IRONIC_PORT=${port === NET.ironicPort ? 16385 : port + 1} npm run lab (or --ironic-port PORT; 0 picks a free one)`);
+  }
+}
+
+/** The lines `npm run lab` prints beside the UI's link: where Ironic's API is on the host, and how to point `openstack` at it. */
+export function ironicBanner(up: Pick<LabIronicUp, 'hostUrl' | 'user' | 'password'> & { ironic: Pick<LabIronic, 'url'> }, authKind: 'none' | 'basic'): string[] {
+  return [
+    `Ironic API:  ${up.hostUrl}  (in the lab: ${up.ironic.url}, ${authKind === 'basic' ? `HTTP basic, user ${up.user}` : 'noauth'}; the daemon's hand-off target)`,
+    authKind === 'basic'
+      ? `             export OS_ENDPOINT=${up.hostUrl} OS_AUTH_TYPE=http_basic OS_USERNAME=${up.user} OS_PASSWORD=${up.password}; openstack baremetal node list`
+      : `             export OS_ENDPOINT=${up.hostUrl} OS_AUTH_TYPE=none; openstack baremetal node list`,
+  ];
+}
+
+/**
+ * What `npm run lab` does after the rack is up: forward Ironic's API to 127.0.0.1:`port` (first, so a taken port
+ * fails before Ironic's slow start), start the lab's Ironic (auth `none` or `basic`: user `rackseed-lab`, a fresh
+ * password), record its PIDs with the lab, and register it with the daemon as the hand-off target (PUT
+ * /api/v1/engines: the UI's hand-off dialog offers it).
  */
 export async function bringUpLabIronic(lab: Lab, authKind: 'none' | 'basic', port: number): Promise<LabIronicUp> {
   const user = authKind === 'basic' ? 'rackseed-lab' : null;
   const password = authKind === 'basic' ? randomBytes(12).toString('base64url') : null;
   const auth: IronicConfOptions['auth'] = authKind === 'basic' ? { kind: 'http_basic', user: user!, password: password! } : { kind: 'noauth' };
-  const ironic = await startLabIronic(lab.names, auth, (p) => lab.recordPids(p));
-  const forwarder = await startForwarder(port, lab.names.ironicSocket);
-  await lab.api.put('/api/v1/engines', { kind: 'ironic', url: ironic.url, ...(authKind === 'basic' ? { auth: 'basic', user, password } : { auth: 'none' }) });
-  return { ironic, forwarder, hostUrl: `http://127.0.0.1:${forwarder.port}`, user, password };
+  const forwarder = await startIronicForwarder(port, lab.names.ironicSocket);
+  try {
+    const ironic = await startLabIronic(lab.names, auth, (p) => lab.recordPids(p));
+    await lab.api.put('/api/v1/engines', { kind: 'ironic', url: ironic.url, ...(authKind === 'basic' ? { auth: 'basic', user, password } : { auth: 'none' }) });
+    return { ironic, forwarder, hostUrl: `http://127.0.0.1:${forwarder.port}`, user, password };
+  } catch (err) {
+    await forwarder.close();
+    throw err;
+  }
 }
