@@ -36,6 +36,8 @@ export interface HallResult {
   run: HallClientsResult;
   observer: ObserverResult;
   rss: { peakMB: number; afterMB: number; hwmMB: number };
+  /** what the daemon ran: the compiled dist/daemon, or the sources through tsx (bin/rackseed.mjs says why on stderr) */
+  code: string;
   events: { rows: number; retention: string };
 }
 
@@ -85,7 +87,9 @@ export async function runHall(o: { clients: number; arrivalMs: number; log: (l: 
     const observer = sandbox.spawn(serverNs, process.execPath, ['--import', 'tsx', OBSERVER, JSON.stringify(observerCfg)], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
     const oio = collect(observer);
     await waitLine(observer, { out: oio.out, err: () => `${oio.err()}\n-- daemon: ${dio.err()}` }, (s) => s.includes('"ready":true'), 150_000, 'the observer (daemon start, Chromium login)');
-    o.log(`hall: daemon pid ${daemon.pid} up (RSS ${rssMB(daemon.pid!).toFixed(0)} MB), fleet view open; ${o.clients} clients arriving over ${o.arrivalMs / 1000} s`);
+    const fromSource = /running the TypeScript sources through tsx: ([^\n]*)/.exec(dio.err());
+    const code = fromSource ? `the TypeScript sources through tsx (${fromSource[1]})` : 'the precompiled daemon (dist/daemon)';
+    o.log(`hall: daemon pid ${daemon.pid} up (RSS ${rssMB(daemon.pid!).toFixed(0)} MB, ${code}), fleet view open; ${o.clients} clients arriving over ${o.arrivalMs / 1000} s`);
 
     let peak = 0;
     const sampler = setInterval(() => { peak = Math.max(peak, rssMB(daemon!.pid!)); }, 250);
@@ -111,7 +115,7 @@ export async function runHall(o: { clients: number; arrivalMs: number; log: (l: 
       rows = (db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
       db.close();
     } catch (err) { o.log(`hall: events.db not read: ${(err as Error).message}`); }
-    return { clients: o.clients, arrivalMs: o.arrivalMs, run, observer: obs, rss: { peakMB: peak, afterMB: after, hwmMB: hwm }, events: { rows, retention: 'default (RACKSEED_EVENT_RETENTION unset)' } };
+    return { clients: o.clients, arrivalMs: o.arrivalMs, run, observer: obs, rss: { peakMB: peak, afterMB: after, hwmMB: hwm }, code, events: { rows, retention: 'default (RACKSEED_EVENT_RETENTION unset)' } };
   } finally {
     if (daemon && daemon.exitCode === null) { daemon.kill('SIGTERM'); await waitExit(daemon, 10_000); }
     await topo.sandbox.cleanup();
@@ -152,7 +156,7 @@ export function hallMarkdown(r: HallResult): string {
     `Clients: ${r.run.ok} of ${r.clients} completed in ${(r.run.spanMs / 1000).toFixed(1)} s (arrival to inventory accepted: p50 ${fmt(r.run.latency.p50)}, p99 ${fmt(r.run.latency.p99)}, max ${fmt(r.run.latency.max)});`
       + ` ${r.run.retransmits} DHCP retransmits, ${r.run.httpRequests} HTTP requests.${r.run.failed ? ` First failures: ${r.run.firstErrors.slice(0, 3).join('; ')}` : ''}`,
     `Nodes by state: ${Object.entries(o.nodes.byState).map(([k, v]) => `${k} ${v}`).join(', ')}. Events in events.db afterwards: ${r.events.rows} (retention: ${r.events.retention}).`,
-    `Daemon RSS: peak ${r.rss.peakMB.toFixed(0)} MB sampled every 250 ms, ${r.rss.afterMB.toFixed(0)} MB after every node's detail (node, inventory, up to 1,000 events, jobs) was read once; kernel high-water mark ${r.rss.hwmMB.toFixed(0)} MB.`,
+    `Daemon RSS (running ${r.code}): peak ${r.rss.peakMB.toFixed(0)} MB sampled every 250 ms, ${r.rss.afterMB.toFixed(0)} MB after every node's detail (node, inventory, up to 1,000 events, jobs) was read once; kernel high-water mark ${r.rss.hwmMB.toFixed(0)} MB.`,
     `GET /api/v1/nodes (${(o.api.bytes / 1024).toFixed(0)} KiB JSON, a new connection each, ${o.api.runs} runs): median ${fmt(o.api.medianMs)}, p95 ${fmt(o.api.p95Ms)}, max ${fmt(o.api.maxMs)}.`,
     `Fleet view: ${o.ui.renderedRows} table rows in the DOM for ${o.nodes.total} nodes (virtualized); while the nodes arrived ${o.ui.longTasks.count} long tasks (> 50 ms) totalling ${fmt(o.ui.longTasks.totalMs)}, the longest ${fmt(o.ui.longTasks.maxMs)}; JS heap ${o.ui.heapMB.toFixed(0)} MB.`
       + ' Each sort/filter is timed in the page from the click (or the input event) to the next animation frame after React\'s render.',

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Entry point for `npx rackseed …` and `rackseed serve` (npm run serve, the desktop app, the lab): runs the
-// TypeScript CLI through tsx (no build step). The daemon runs as root on a laptop that browses the web, so nothing
-// it loads may come from a place another user can write:
+// precompiled CLI, dist/daemon (bin/daemon-dist.mjs: built by scripts/setup.sh and `npm run build:daemon`), when
+// it is up to date with the TypeScript sources, and otherwise the sources through tsx, saying so once on stderr (an
+// edited .ts file is never run from a stale build). The daemon runs as root on a laptop that browses the web, so
+// nothing it loads may come from a place another user can write:
 //
 // - tsx's compile cache is off. tsx 4 keeps compiled modules in `$TMPDIR/tsx-<euid>` (/tmp/tsx-0 for root; named
 //   in node_modules/tsx/dist/temporary-directory-*.mjs), made with mkdirSync({recursive}) and no owner check, each
@@ -17,17 +19,17 @@
 // - tsconfig.json is this package's own. tsx otherwise looks for one from the working directory up, and its
 //   `paths` can send an import anywhere (a root daemon started in /tmp would read /tmp/tsconfig.json).
 // - As root it refuses to start (exit 2, with the fix) when this package's folder, bin/, the source layers (core/, daemon/, netboot/, bmc/, shared/), agent/ (the daemon
-//   imports agent/build/manifest.ts), node_modules/ or tsx's folder is not root's or is writable by group or
-//   others (lstat; a symlink must be root's too and lead to such a folder), or when a folder above the package is
-//   not root's or lets others replace it (writable without the sticky bit). Only these folders are checked, not
-//   every file in them.
+//   imports agent/build/manifest.ts), dist/, dist/daemon/ and every folder in it (the compiled daemon),
+//   node_modules/ or tsx's folder is not root's or is writable by group or others (lstat; a symlink must be root's
+//   too and lead to such a folder), or when a folder above the package is not root's or lets others replace it
+//   (writable without the sticky bit). Only these folders are checked, not every file in them.
 // - A data dir, secret key or database file that is unsafe (core/safe-path.ts UnsafePathError) ends the
 //   command with its message and exit 2, not a stack trace.
 // - `rackseed serve` re-executes itself (execve: same PID, descriptors, environment) with the daemon's Node flags
 //   (bin/daemon-node-flags.mjs: a 2 MB V8 semi-space, for the daemon's RSS) unless the caller gave its own.
 // NODE_OPTIONS/NODE_PATH are the caller's: whoever sets root's environment already runs code as root (pkexec
 // clears it; the desktop app's wrapper starts this file directly).
-import { existsSync, lstatSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -69,11 +71,28 @@ function ancestorProblems(start) {
 /** The top-level source folders the daemon imports (the shells, electron/ and renderer/, are not loaded by it). */
 const SOURCE_LAYERS = ['daemon', 'core', 'netboot', 'bmc', 'shared'];
 
+/** dist/daemon and every folder (or symlink) in it: the compiled daemon's code (bin/daemon-dist.mjs). */
+function compiledFolders(root) {
+  const top = join(root, 'dist', 'daemon');
+  const out = [join(root, 'dist'), top];
+  const walk = (dir) => {
+    let entries;
+    try { entries = readdirSync(dir, { withFileTypes: true }); } catch { return; } // absent, or a symlink: folderProblems says
+    for (const e of entries) {
+      if (e.isSymbolicLink()) out.push(join(dir, e.name));
+      else if (e.isDirectory()) { out.push(join(dir, e.name)); walk(join(dir, e.name)); }
+    }
+  };
+  if (existsSync(top) && !lstatSync(top).isSymbolicLink()) walk(top);
+  return out;
+}
+
 /** Every problem with the folders a root daemon would load code from (checked only when running as root). */
 function installProblems(root = pkg) {
   let tsxDir = null;
   try { tsxDir = dirname(createRequire(join(root, 'package.json')).resolve('tsx/package.json')); } catch { /* reported by the import below */ }
-  const dirs = [root, join(root, 'bin'), ...SOURCE_LAYERS.map((d) => join(root, d)), join(root, 'agent'), join(root, 'node_modules'), join(root, 'node_modules', 'tsx')];
+  const dirs = [root, join(root, 'bin'), ...SOURCE_LAYERS.map((d) => join(root, d)), join(root, 'agent'), ...compiledFolders(root),
+    join(root, 'node_modules'), join(root, 'node_modules', 'tsx')];
   if (tsxDir && !dirs.includes(tsxDir)) dirs.push(dirname(tsxDir), tsxDir);
   return [...new Set([...dirs.flatMap(folderProblems), ...ancestorProblems(root)])];
 }
@@ -96,10 +115,22 @@ if (process.geteuid?.() === 0) {
 const { reexecWithDaemonFlags } = await import('./daemon-node-flags.mjs');
 await reexecWithDaemonFlags();
 
-const { register } = await import('tsx/esm/api');
-register({ tsconfig });
+// The compiled daemon when it is up to date (no tsx at all: no loader thread, no esbuild process), else the sources
+// through tsx. RACKSEED_FROM_SOURCE=1 asks for the sources. Checked after the re-exec, so said once.
+const { compiledDaemon, DIST_DIR } = await import('./daemon-dist.mjs');
+const compiled = process.env.RACKSEED_FROM_SOURCE === '1' ? { reason: 'RACKSEED_FROM_SOURCE=1' } : compiledDaemon(pkg);
+let main;
+if ('entry' in compiled) {
+  main = compiled.entry;
+} else {
+  process.stderr.write(`rackseed: running the TypeScript sources through tsx: ${compiled.reason}`
+    + ` (\`npm run build:daemon\` compiles ${DIST_DIR}: less memory, faster start)\n`);
+  const { register } = await import('tsx/esm/api');
+  register({ tsconfig });
+  main = join(pkg, 'daemon', 'cli', 'main.ts');
+}
 try {
-  await import(pathToFileURL(join(pkg, 'daemon', 'cli', 'main.ts')).href);
+  await import(pathToFileURL(main).href);
 } catch (err) {
   if (err instanceof Error && err.name === 'UnsafePathError') {
     process.stderr.write(`rackseed: refusing to start: ${err.message}\n`);

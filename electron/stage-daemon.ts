@@ -1,9 +1,10 @@
 // Stages the daemon for packaging: `.cache/daemon-bundle/` holds exactly what `rackseed serve` needs to run
 // from the installed app's resources/daemon (electron-builder.yml copies it there): package.json, bin/,
 // the TypeScript sources of the daemon and the layers below it, the agent's manifest reader, the renderer
-// bundle (dist/renderer, served at /), and the production node_modules (tsx included: the daemon has no build
-// step). The discovery ramdisk and the iPXE binaries are copied by electron-builder to resources/daemon/.cache/…
-// where the daemon looks for them. Offline: node_modules are copied from this checkout (`npm ls --omit=dev`).
+// bundle (dist/renderer, served at /), the production node_modules (tsx and esbuild included), and the precompiled
+// daemon (dist/daemon, compiled from the staged sources: bin/rackseed.mjs runs it, and tsx if it is ever stale).
+// The discovery ramdisk and the iPXE binaries are copied by electron-builder to resources/daemon/.cache/… where
+// the daemon looks for them. Offline: node_modules are copied from this checkout (`npm ls --omit=dev`).
 //
 //   node --import tsx electron/stage-daemon.ts [outDir]
 import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -38,6 +39,8 @@ export function stageDaemon(outDir = join(REPO_ROOT, DAEMON_BUNDLE_DIR), repo = 
   cpSync(join(repo, RENDERER_DIST), join(outDir, RENDERER_DIST), { recursive: true });
   const mods = productionModules(repo);
   for (const m of mods) cpSync(m, join(outDir, relative(repo, m)), { recursive: true, dereference: false });
+  // the precompiled daemon (dist/daemon), built from the staged sources themselves so its stamp matches them
+  execFileSync(process.execPath, [join(outDir, 'bin', 'daemon-dist.mjs'), 'build'], { cwd: outDir, stdio: ['ignore', 'ignore', 'inherit'], timeout: 120_000 });
   return { outDir, modules: mods.length };
 }
 

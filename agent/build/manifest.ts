@@ -39,8 +39,11 @@ export interface RamdiskManifest {
   builtAt: string;
 }
 
-/** Repository root (this file lives in agent/build/). */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/**
+ * Repository root: this file is agent/build/manifest.ts, or dist/daemon/agent/build/manifest.js in the compiled
+ * daemon (bin/daemon-dist.mjs), two folders further down.
+ */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), ...(import.meta.url.endsWith('.js') ? ['..', '..', '..', '..'] : ['..', '..']));
 
 /** Where the build output and its caches live: $RACKSEED_RAMDISK_DIR or `<repo>/.cache/ramdisk`. */
 export function ramdiskDir(): string {

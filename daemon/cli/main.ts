@@ -1,7 +1,7 @@
 // `rackseed` command line (bin/rackseed.mjs imports this file). One file per subcommand (STYLE.md: pixiecore).
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { serveCommand } from './serve.ts';
 import { nodesCommand } from './nodes.ts';
@@ -28,8 +28,10 @@ for (const c of deployCommands()) program.addCommand(c);
 for (const c of servicesCommands()) program.addCommand(c);
 program.addCommand(consoleCommand());
 
-// The IPMI engineer's `rackseed bmc …` subcommand, when present.
-const bmcFile = join(dirname(fileURLToPath(import.meta.url)), 'bmc.ts');
+// The IPMI engineer's `rackseed bmc …` subcommand, when present (bmc.ts beside this file, or bmc.js in the
+// compiled daemon, dist/daemon: bin/daemon-dist.mjs).
+const here = fileURLToPath(import.meta.url);
+const bmcFile = join(dirname(here), `bmc${extname(here)}`);
 if (existsSync(bmcFile)) {
   const mod = (await import(pathToFileURL(bmcFile).href)) as { bmcCommand?: () => Command };
   if (mod.bmcCommand) program.addCommand(mod.bmcCommand());

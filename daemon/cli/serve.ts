@@ -2,14 +2,12 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { join, resolve } from 'node:path';
 import { homedir } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { pino, destination, type Logger } from 'pino';
 import { startDaemon } from '../daemon.ts';
 import { ForeignDhcpError } from '../api/ports.ts';
 import { UnsafePathError } from '../../core/safe-path.ts';
 import { BIOS_IPXE_CHOICES, type BiosIpxe } from '../../core/boot/policy.ts';
-
-const REPO = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
+import { REPO_ROOT as REPO } from '../../agent/build/manifest.ts';
 
 export interface ServeOptions {
   interface?: string;

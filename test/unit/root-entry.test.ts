@@ -3,7 +3,8 @@
 //   write a marker — and the plain `node --import tsx` way is shown to run the plant; bin/rackseed.mjs with the same
 //   TMPDIR runs none of it, and leaves the cache folder (and TMPDIR) exactly as they were;
 // - a tsconfig.json in the working directory cannot redirect its imports (tsx `paths`);
-// - as root it refuses a package whose folders another user owns or can write, with the reason and the fix;
+// - as root it refuses a package whose folders another user owns or can write (the compiled daemon's, dist/daemon
+//   and every folder in it, too), with the reason and the fix;
 // - `rackseed serve` with an unsafe data dir prints the reason and exits 2 (no stack trace).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -143,6 +144,23 @@ test('as root, bin/rackseed.mjs refuses a package another user owns or can write
     const foreign = pkg('foreign');
     chownSync(join(foreign, 'bin'), NOBODY, NOBODY);
     refuse(foreign, /- .*\/foreign\/bin is owned by uid 65534, not root/);
+
+    // the compiled daemon (bin/daemon-dist.mjs): dist/, dist/daemon/ and every folder in it
+    const distOpen = pkg('dist-open');
+    mkdirSync(join(distOpen, 'dist', 'daemon', 'core', 'store'), { recursive: true });
+    writeFileSync(join(distOpen, 'dist', 'daemon', 'core', 'store', 'planted.js'), `require('node:fs').writeFileSync(${JSON.stringify(join(tmp, 'helper-ran'))}, 'x');\n`);
+    chmodSync(join(distOpen, 'dist', 'daemon', 'core', 'store'), 0o777);
+    refuse(distOpen, /- .*\/dist-open\/dist\/daemon\/core\/store is writable by group or others \(mode 0777\)/);
+    const distForeign = pkg('dist-foreign');
+    mkdirSync(join(distForeign, 'dist', 'daemon'), { recursive: true });
+    chownSync(join(distForeign, 'dist'), NOBODY, NOBODY);
+    refuse(distForeign, /- .*\/dist-foreign\/dist is owned by uid 65534, not root/);
+    const distLink = pkg('dist-link');
+    mkdirSync(join(distLink, 'dist', 'daemon'), { recursive: true });
+    mkdirSync(join(tmp, 'elsewhere-dist'));
+    symlinkSync(join(tmp, 'elsewhere-dist'), join(distLink, 'dist', 'daemon', 'core'));
+    lchownSync(join(distLink, 'dist', 'daemon', 'core'), NOBODY, NOBODY);
+    refuse(distLink, /- .*\/dist-link\/dist\/daemon\/core is a symlink owned by uid 65534/);
 
     const foreignTop = pkg('foreign-top');
     chownSync(foreignTop, NOBODY, NOBODY);
