@@ -1,8 +1,11 @@
 // The rolling log of one node's serial console: `<data dir>/console/<node>.log`, the last 1 MiB of what the
-// console printed, kept across daemon restarts. Appends go straight to the file; when it passes twice the limit
-// it is rewritten with its last `limit` bytes (a temp file renamed over it, so a crash leaves the old or the new
-// file, never half of one). Files are created 0600 without following symlinks and checked like the other
-// files of the data dir (core/safe-path.ts).
+// console printed, kept across daemon restarts. Appends are kept in memory and written to the file together, at
+// most `flushMs` (20 ms) later or as soon as 64 KiB wait, so the console's hot path (SOL packet in → viewers → the
+// log; bench/sol.ts) makes no disk write per packet — a daemon killed with SIGKILL loses at most those last
+// milliseconds of output; every read (tail, lastLines) and close() writes what waits first, so readers never miss
+// any. When the file passes twice the limit it is rewritten with its last `limit` bytes (a temp file renamed over
+// it, so a crash leaves the old or the new file, never half of one). Files are created 0600 without following
+// symlinks and checked like the other files of the data dir (core/safe-path.ts).
 //
 // File descriptors: the log holds one only between the first append and close() (the console manager closes it
 // when the node's console ends), so a hall of nodes whose logs are read now and then holds none. Reading a log
@@ -13,6 +16,10 @@ import { join } from 'node:path';
 import { checkOwnFile } from '../safe-path.ts';
 
 export const CONSOLE_LOG_LIMIT = 1024 * 1024;
+/** How long appended output may wait in memory before it is written (ConsoleLog's flushMs default). */
+export const CONSOLE_LOG_FLUSH_MS = 20;
+/** Appended output written at once when this much waits, without waiting for the timer. */
+const FLUSH_BYTES = 64 * 1024;
 
 function safeName(nodeId: string): string {
   if (!/^[A-Za-z0-9._-]{1,128}$/.test(nodeId) || nodeId.startsWith('.')) throw new Error(`not a node id usable as a file name: ${JSON.stringify(nodeId)}`);
@@ -41,9 +48,14 @@ export class ConsoleLog {
   readonly path: string;
   /** open only while appending (between the first append and close()) */
   private fd: number | null = null;
+  /** bytes in the file (not counting `waiting`) */
   private size = 0;
+  /** appended, not written yet (at most FLUSH_BYTES, for at most flushMs) */
+  private waiting: Buffer[] = [];
+  private waitingBytes = 0;
+  private timer: NodeJS.Timeout | null = null;
 
-  constructor(dir: string, nodeId: string, readonly limit = CONSOLE_LOG_LIMIT) {
+  constructor(dir: string, nodeId: string, readonly limit = CONSOLE_LOG_LIMIT, readonly flushMs = CONSOLE_LOG_FLUSH_MS) {
     this.path = join(dir, safeName(nodeId));
   }
 
@@ -59,9 +71,29 @@ export class ConsoleLog {
     return this.fd;
   }
 
+  /** Adds output to the log: written within `flushMs` (at once when 64 KiB wait); the caller may reuse `data`. */
   append(data: Uint8Array): void {
     if (data.length === 0) return;
-    writeSync(this.openForAppend(), data);
+    if (this.fd === null) this.openForAppend(); // held from the first append (module comment), written at the flush
+    this.waiting.push(Buffer.from(data));
+    this.waitingBytes += data.length;
+    if (this.waitingBytes >= FLUSH_BYTES) { this.flush(); return; }
+    if (!this.timer) {
+      // a failed write (disk full, the folder removed) costs the log that output, never the daemon or the console
+      this.timer = setTimeout(() => { this.timer = null; try { this.flush(); } catch { /* dropped: see above */ } }, this.flushMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes what was appended and waits (a no-op when nothing waits). */
+  flush(): void {
+    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    if (this.waitingBytes === 0) return;
+    const data = this.waiting.length === 1 ? this.waiting[0]! : Buffer.concat(this.waiting, this.waitingBytes);
+    this.waiting = [];
+    this.waitingBytes = 0;
+    const fd = this.openForAppend();
+    for (let off = 0; off < data.length;) off += writeSync(fd, data, off);
     this.size += data.length;
     if (this.size > 2 * this.limit) this.trim();
   }
@@ -81,6 +113,7 @@ export class ConsoleLog {
   /** The last `bytes` bytes (at most `limit`); empty when there is no log yet. */
   tail(bytes = this.limit): Buffer {
     const n = Math.min(bytes, this.limit);
+    this.flush();
     if (this.fd !== null) return readTail(this.fd, this.size, n);
     let fd: number;
     try {
@@ -99,8 +132,9 @@ export class ConsoleLog {
     return lines.slice(-n);
   }
 
-  /** Lets the file descriptor go (the next append opens the file again). */
+  /** Writes what waits, then lets the file descriptor go (the next append opens the file again). */
   close(): void {
+    try { this.flush(); } catch { /* the file went away: nothing to keep it in */ }
     if (this.fd === null) return;
     const fd = this.fd;
     this.fd = null;

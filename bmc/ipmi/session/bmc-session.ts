@@ -13,6 +13,7 @@ import {
   decodeOpenSessionResponse, decodeRakp2, decodeRakp4, encodeOpenSessionRequest, encodeRakp1, encodeRakp3,
   Privilege, privilegeName, RmcpStatus, rmcpStatusName,
 } from '../open-session.ts';
+import { packetIv } from '../packet-iv.ts';
 import { decodeRmcpPlus, encodeRmcpPlus, isRmcpPlus, PayloadType, type PacketSecurity } from '../rmcpplus.ts';
 import { deriveKeys, rakp2AuthCode, rakp3AuthCode, rakp4Icv, sameCode, sessionIntegrityKey, type RakpContext } from '../crypto.ts';
 import { decodeIpmiResponse, encodeIpmiRequest } from '../ipmi-message.ts';
@@ -272,7 +273,7 @@ export class BmcSession {
       const resp = await this.exchangeLocked(what, () => {
         const seq = this.outSeq;
         this.outSeq = (this.outSeq + 1) >>> 0 || 1;
-        return encodeRmcpPlus({ payloadType: PayloadType.Ipmi, sessionId: this.managedSessionId, sequence: seq, payload: msg }, sec, randomBytes(16));
+        return encodeRmcpPlus({ payloadType: PayloadType.Ipmi, sessionId: this.managedSessionId, sequence: seq, payload: msg }, sec, packetIv());
       }, (dgram) => {
         if (!isRmcpPlus(dgram)) return undefined;
         const p = decodeRmcpPlus(dgram, sec); // verifies the auth code before decrypting
@@ -301,7 +302,7 @@ export class BmcSession {
     if (this.state !== 'established') throw new SessionClosedError(this.host);
     const seq = this.outSeq;
     this.outSeq = (this.outSeq + 1) >>> 0 || 1;
-    const pkt = encodeRmcpPlus({ payloadType: type, sessionId: this.managedSessionId, sequence: seq, payload }, this.security!, randomBytes(16));
+    const pkt = encodeRmcpPlus({ payloadType: type, sessionId: this.managedSessionId, sequence: seq, payload }, this.security!, packetIv());
     await this.deps.transport.send(this.host, port, pkt);
   }
 
