@@ -10,6 +10,11 @@
 //   is shared by every viewer; the first viewer to type becomes the writer, the others are read-only
 //   (`read-only` errors) until the writer releases or someone takes over. A refused console (`error` with a code
 //   below) is closed by the daemon right after the message.
+//   Pacing: at most 64 KiB typed may wait for the BMC (more is refused whole: `input-dropped`). A client with more
+//   to send (a piped file) sends at most 32 KiB, then `{"type":"drain"}`, and waits for `{"type":"drained"}` — sent
+//   once the BMC has acknowledged everything typed before the request — before the next part (daemon/cli/console.ts).
+//   The node was handed to an engine (hand-off pivot): an open console ends (`closed`, reason "… owned by <engine>
+//   …"), a new one is refused (`no-bmc`, "owned by <engine>").
 //   GET /api/v1/nodes/:id/console/log?lines=N        → ConsoleLogTail (the stored log, no BMC contact)
 
 /** Why a console could not be opened or a keystroke was refused. */
@@ -39,13 +44,17 @@ export type ConsoleServerMessage =
   | { type: 'attached'; nodeId: string; you: string; writer: string | null; viewers: ConsoleViewer[]; bmc: string }
   | { type: 'writer'; writer: string | null; you: boolean }
   | { type: 'error'; code: ConsoleErrorCode; message: string; fatal: boolean }
-  /** the console ended: the BMC deactivated SOL, the link failed, or the daemon shuts down */
-  | { type: 'closed'; reason: string | null };
+  /** the console ended: the BMC deactivated SOL, the link failed, the node was handed to an engine, or the daemon shuts down */
+  | { type: 'closed'; reason: string | null }
+  /** answer to `drain`: everything typed before it has been acknowledged by the BMC (`ok` false: the console ended first) */
+  | { type: 'drained'; ok: boolean };
 
 export type ConsoleClientMessage =
   | { type: 'take-over' }
   | { type: 'release' }
-  | { type: 'break' };
+  | { type: 'break' }
+  /** ask for a `drained` once the BMC has taken everything typed so far (pacing of large input) */
+  | { type: 'drain' };
 
 export interface ConsoleLogTail {
   nodeId: string;
@@ -56,6 +65,9 @@ export interface ConsoleLogTail {
   /** who has the console open now */
   viewers: ConsoleViewer[];
 }
+
+/** What a client sends before waiting for `drained` (half of the 64 KiB the daemon lets wait for the BMC). */
+export const CONSOLE_PACE_BYTES = 32 * 1024;
 
 /** Close codes of the console WebSocket when the daemon ends it. */
 export const CONSOLE_CLOSE = { refused: 4000, ended: 4001 } as const;

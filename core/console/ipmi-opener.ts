@@ -18,7 +18,8 @@ export function ipmiConsoleOpener(client: IpmiClient, bmcOf: (nodeId: string) =>
     const link: ConsoleLink = {
       write: (d) => c.write(d),
       sendBreak: () => c.sendBreak(),
-      on: ((ev: 'data' | 'close', fn: (x: Buffer & (string | null)) => void) => c.on(ev, fn as (...a: unknown[]) => void)) as ConsoleLink['on'],
+      get backlog() { return c.backlog; },
+      on: ((ev: 'data' | 'close' | 'drain', fn: (x: Buffer & (string | null)) => void) => c.on(ev, fn as (...a: unknown[]) => void)) as ConsoleLink['on'],
       close: async () => { await c.close(); await s.close(); },
     };
     return link;

@@ -7,6 +7,9 @@
 // 1000 nodes holds as many log descriptors as it has open consoles.
 // Typing or a break on a console that is not open (the viewer detached, or the console ended) throws
 // ConsoleClosedError saying so; typing faster than the BMC takes it throws the link's SolInputOverflowError.
+// `admit` is asked on every attach, also when the console is open already (a node handed to an engine is refused
+// to new viewers at once); end() closes a node's console under its viewers with a reason (the hand-off's pivot:
+// node-consoles.ts).
 import { EventEmitter } from 'node:events';
 import { ConsoleLog, CONSOLE_LOG_LIMIT } from './console-log.ts';
 
@@ -14,8 +17,12 @@ import { ConsoleLog, CONSOLE_LOG_LIMIT } from './console-log.ts';
 export interface ConsoleLink {
   write(data: Uint8Array | string): void;
   sendBreak(): void;
+  /** typed bytes the BMC has not acknowledged yet */
+  readonly backlog: number;
   on(event: 'data', fn: (d: Buffer) => void): unknown;
   on(event: 'close', fn: (reason: string | null) => void): unknown;
+  /** the backlog fell to 0 */
+  on(event: 'drain', fn: () => void): unknown;
   close(): Promise<void>;
 }
 
@@ -51,6 +58,8 @@ interface NodeConsole {
   viewers: Set<Attachment>;
   writer: Attachment | null;
   log: ConsoleLog;
+  /** whenDrained() callers waiting for the link's backlog to reach 0 (told `false` when the console ends) */
+  drainWaiters: ((drained: boolean) => void)[];
 }
 
 export class Attachment {
@@ -84,6 +93,16 @@ export class Attachment {
   /** Takes the keyboard from whoever has it. */
   takeOver(): void { if (!this.detached) this.mgr.setWriter(this.nc, this); }
   release(): void { if (this.nc.writer === this) this.mgr.setWriter(this.nc, null); }
+  /**
+   * Resolves once everything typed into the console so far has been acknowledged by the BMC (at once when nothing
+   * waits): true, or false when the console ended (or this viewer left) first. A client with more to type than the
+   * BMC may have waiting (SolInputOverflowError past 64 KiB) sends a part, waits for this, sends the next.
+   */
+  whenDrained(): Promise<boolean> {
+    if (this.detached || !this.nc.link) return Promise.resolve(false);
+    if (this.nc.link.backlog === 0) return Promise.resolve(true);
+    return new Promise((resolve) => this.nc.drainWaiters.push(resolve));
+  }
   /** The last `bytes` of the node's console log (what the viewer missed). */
   history(bytes = CONSOLE_LOG_LIMIT): Buffer { return this.nc.log.tail(bytes); }
   detach(): Promise<void> { return this.mgr.detach(this.nc, this); }
@@ -92,7 +111,30 @@ export class Attachment {
 export class ConsoleManager extends EventEmitter {
   private readonly consoles = new Map<string, NodeConsole>();
 
-  constructor(private readonly o: { logDir: string; open: ConsoleOpener; logLimit?: number }) { super(); }
+  /**
+   * `admit(nodeId)` throws to refuse a viewer (asked before every attach; the error reaches the caller as it is);
+   * `open` makes the link of the first viewer.
+   */
+  constructor(private readonly o: { logDir: string; open: ConsoleOpener; logLimit?: number; admit?: (nodeId: string) => void }) { super(); }
+
+  /** True while the node's console is open or opening. */
+  isOpen(nodeId: string): boolean { return this.consoles.has(nodeId); }
+
+  /**
+   * Ends the node's console for every viewer: each hears onClose(`reason`) (and then gets ConsoleClosedError with
+   * it on typing), SOL is deactivated. A console still opening is ended once its link is up. False when none was open.
+   */
+  async end(nodeId: string, reason: string): Promise<boolean> {
+    const nc = this.consoles.get(nodeId);
+    if (!nc) return false;
+    if (!nc.link && nc.opening) { try { await nc.opening; } catch { return true; /* it failed by itself: nobody stays */ } }
+    const viewers = [...nc.viewers];
+    nc.viewers.clear();
+    nc.writer = null;
+    for (const a of viewers) { a.detached = true; a.endedReason = reason; try { a.viewer.onClose(reason); } catch { /* ignore */ } }
+    await this.shut(nc);
+    return true;
+  }
 
   /** The open console's log, or one that reads the file without keeping a descriptor. */
   private logFor(nodeId: string): ConsoleLog {
@@ -102,6 +144,7 @@ export class ConsoleManager extends EventEmitter {
   /** Forgets a node's console and lets its log's file descriptor go. */
   private forget(nc: NodeConsole): void {
     if (this.consoles.get(nc.nodeId) === nc) this.consoles.delete(nc.nodeId);
+    this.drained(nc, false);
     nc.log.close();
   }
 
@@ -122,9 +165,10 @@ export class ConsoleManager extends EventEmitter {
    * (SolInUseError naming the holder, SolUnavailableError, a BmcError) — then nothing stays attached.
    */
   async attach(nodeId: string, viewer: Viewer): Promise<Attachment> {
+    this.o.admit?.(nodeId);
     let nc = this.consoles.get(nodeId);
     if (!nc) {
-      nc = { nodeId, link: null, opening: null, viewers: new Set(), writer: null, log: new ConsoleLog(this.o.logDir, nodeId, this.o.logLimit) };
+      nc = { nodeId, link: null, opening: null, viewers: new Set(), writer: null, log: new ConsoleLog(this.o.logDir, nodeId, this.o.logLimit), drainWaiters: [] };
       this.consoles.set(nodeId, nc);
     }
     const a = new Attachment(this, nc, viewer);
@@ -149,10 +193,13 @@ export class ConsoleManager extends EventEmitter {
       nc.link = link;
       link.on('data', (d: Buffer) => {
         if (nc.link !== link) return; // after the console was shut: nothing to log (the log's descriptor is gone)
-        nc.log.append(d);
+        // the viewers first (the echo of a keystroke leaves before anything else is done), then the log, in the
+        // same turn: a viewer attaching now reads it in its backlog (the log writes it to disk a little later)
         for (const a of nc.viewers) { try { a.viewer.onData(d); } catch { /* a viewer's failure is its own */ } }
+        try { nc.log.append(d); } catch { /* not logged; the viewers have it */ }
       });
       link.on('close', (reason: string | null) => this.ended(nc, link, reason));
+      link.on('drain', () => { if (nc.link === link) this.drained(nc, true); });
       if (nc.viewers.size === 0) await this.shut(nc);
       return link;
     } catch (err) {
@@ -161,6 +208,13 @@ export class ConsoleManager extends EventEmitter {
     } finally {
       nc.opening = null;
     }
+  }
+
+  /** Tells every whenDrained() caller: true (the backlog is 0) or false (the console ended). */
+  private drained(nc: NodeConsole, ok: boolean): void {
+    const waiters = nc.drainWaiters;
+    nc.drainWaiters = [];
+    for (const w of waiters) w(ok);
   }
 
   private ended(nc: NodeConsole, link: ConsoleLink, reason: string | null): void {

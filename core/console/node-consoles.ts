@@ -5,12 +5,17 @@
 // maps to its status: 404 no such node, 409 no BMC matched / the node handed to an engine / no BMC credentials,
 // 503 no IPMI in this daemon. The BMC's own refusals (SolInUseError naming the holder, SolUnavailableError, a
 // BmcError) come through as they are.
+// A node handed to an engine (the hand-off's or the seed's pivot: issue 16, RackSeed no longer drives its BMC) is
+// refused to every new viewer, also while its console is open ("owned by <engine>", 409), and an open console is
+// closed under its viewers with that reason as soon as the pivot announces the node (a `node` message on the bus),
+// SOL deactivated: the BMC's SOL is the engine's from then on.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IpmiClient } from '../../bmc/ipmi/session/client.ts';
 import type { Core } from '../core.ts';
 import { CoreError } from '../jobs/runner.ts';
+import { engineLabel } from '../handoff/store.ts';
 import { privateSubdir } from '../safe-path.ts';
 import { ipmiConsoleOpener, type ConsoleBmc } from './ipmi-opener.ts';
 import { ConsoleManager } from './manager.ts';
@@ -38,10 +43,19 @@ export function nodeConsoles(core: Core, ipmi: IpmiClient | null, dataDir: strin
   const open = ipmi
     ? ipmiConsoleOpener(ipmi, (id) => consoleBmcOf(core, id))
     : async (id: string) => { consoleBmcOf(core, id); throw new CoreError(503, 'BMC control is not available in this daemon: no console'); };
-  const manager = new ConsoleManager({ logDir, open });
+  const manager = new ConsoleManager({ logDir, open, admit: (id) => { if (core.nodes.get(id)) core.handoff.assertRackSeedOwns(id); } });
+  const unsubscribe = core.bus.subscribe((m) => {
+    if (m.type !== 'node' || !manager.isOpen(m.payload.id)) return;
+    let owner: ReturnType<typeof core.handoff.store.owner>;
+    try { owner = core.handoff.store.owner(m.payload.id); } catch { return; } // bus listeners must not throw (database closing)
+    if (owner === 'rackseed') return;
+    const reason = `node ${m.payload.id} was handed over: it is owned by ${engineLabel(owner)} now and RackSeed no longer drives its BMC (Serial-over-LAN released for the engine)`;
+    void manager.end(m.payload.id, reason).catch(() => { /* SOL deactivation is best effort; the viewers are gone */ });
+  });
   return {
     manager,
     async close() {
+      unsubscribe();
       await manager.close();
       if (tempDir) rmSync(tempDir, { recursive: true, force: true });
     },

@@ -9,12 +9,15 @@
 //                                         its log; --raw prints them as the node sent them
 // Standard input that is not a terminal is sent as typed; when it ends the console is left after --linger seconds
 // (the output of what was sent keeps arriving meanwhile), so `printf 'uname -a\r' | rackseed console NODE` works.
+// Input is paced: at most CONSOLE_PACE_BYTES (32 KiB) are sent before the daemon says the BMC took them (`drain` →
+// `drained`, shared/console.ts), because the daemon refuses typing past 64 KiB waiting for the BMC; so
+// `cat file | rackseed console NODE` delivers the whole file, and the linger starts once the BMC has taken it all.
 // Exit codes: client.ts EXIT (2 usage, 3 unreachable, 4 token, 5 no such node, 6 no BMC matched / no credentials /
 // handed over), 20 Serial-over-LAN held by another session (the message names it), 21 the BMC offers no SOL (or the
 // node's serial line is down), 1 the BMC failed or the console ended by itself.
 import { Command, InvalidArgumentError } from 'commander';
 import WebSocket from 'ws';
-import type { ConsoleErrorCode, ConsoleLogTail, ConsoleServerMessage } from '../../shared/console.ts';
+import { CONSOLE_PACE_BYTES, type ConsoleErrorCode, type ConsoleLogTail, type ConsoleServerMessage } from '../../shared/console.ts';
 import { CliError, DaemonClient, EXIT, resolveNode, runAction } from './client.ts';
 import { visibleControls } from './visible-controls.ts';
 
@@ -78,6 +81,34 @@ async function interactive(client: DaemonClient, nodeId: string, nodeLabel: stri
     let opened = false;
     let readOnlyShown = false;
     const escapes = new EscapeReader();
+    // pacing (module comment): what stdin gave and is not sent yet, bytes sent since the last `drained`
+    const queue: (Buffer | 'break' | 'take-over')[] = [];
+    let sinceDrain = 0;
+    let draining = false;
+    let inputEnded = false;
+    let lingering = false;
+    const pump = (): void => {
+      if (code !== null || ws.readyState !== WebSocket.OPEN) return;
+      while (queue.length && !draining) {
+        const head = queue[0]!;
+        if (typeof head === 'string') { queue.shift(); ws.send(JSON.stringify({ type: head })); continue; }
+        const room = CONSOLE_PACE_BYTES - sinceDrain;
+        if (room <= 0) break;
+        const part = head.length > room ? head.subarray(0, room) : head;
+        if (part === head) queue.shift(); else queue[0] = head.subarray(room);
+        ws.send(part, { binary: true });
+        sinceDrain += part.length;
+      }
+      const full = sinceDrain >= CONSOLE_PACE_BYTES && queue.length > 0;
+      if (!draining && (full || (inputEnded && queue.length === 0 && sinceDrain > 0))) {
+        draining = true;
+        ws.send(JSON.stringify({ type: 'drain' }));
+      }
+      if (draining || queue.length) { stdin.pause(); return; }
+      if (!inputEnded) { stdin.resume(); return; }
+      // all of standard input taken by the BMC: stay --linger seconds for the output
+      if (!lingering) { lingering = true; setTimeout(() => finish(EXIT.OK), o.linger * 1000).unref(); }
+    };
     const finish = (c: number): void => {
       if (code !== null) return;
       code = c;
@@ -118,13 +149,14 @@ async function interactive(client: DaemonClient, nodeId: string, nodeLabel: stri
         if (tty) stdin.setRawMode(true);
         stdin.on('data', (chunk: Buffer) => {
           const { data: bytes, commands } = escapes.feed(chunk);
-          if (bytes.length && ws.readyState === WebSocket.OPEN) ws.send(bytes, { binary: true });
+          if (bytes.length) queue.push(bytes);
           for (const c of commands) {
             if (c === 'leave') { note('left the console'); finish(EXIT.OK); return; }
-            if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: c }));
+            queue.push(c);
           }
+          pump();
         });
-        stdin.on('end', () => { setTimeout(() => finish(EXIT.OK), o.linger * 1000).unref(); });
+        stdin.on('end', () => { inputEnded = true; pump(); });
         stdin.resume();
       } else if (m.type === 'writer') {
         if (m.you) note('you have the keyboard');
@@ -133,6 +165,10 @@ async function interactive(client: DaemonClient, nodeId: string, nodeLabel: stri
         if (m.code === 'read-only') { if (!readOnlyShown) note(m.message); readOnlyShown = true; return; }
         note(m.message);
         if (m.fatal) finish(CONSOLE_EXIT[m.code] ?? EXIT.FAILED);
+      } else if (m.type === 'drained') {
+        draining = false;
+        sinceDrain = 0;
+        if (m.ok) pump(); // not ok: the console ended, its `closed` follows
       } else if (m.type === 'closed') {
         note(`the console ended${m.reason ? `: ${m.reason}` : ''}`);
         finish(EXIT.FAILED);

@@ -79,9 +79,9 @@ function open(id: string, headers: Record<string, string> = { authorization: `Be
   });
 }
 
-function cli(args: string[], input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(args: string[], input: string | Buffer = '', timeout = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, ['bin/rackseed.mjs', ...args], { env: { ...process.env, RACKSEED_URL: d.url, RACKSEED_TOKEN: TOKEN }, timeout: 60_000 },
+    const child = execFile(process.execPath, ['bin/rackseed.mjs', ...args], { env: { ...process.env, RACKSEED_URL: d.url, RACKSEED_TOKEN: TOKEN }, timeout, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
     child.stdin!.end(input);
   });
@@ -189,6 +189,78 @@ test('refusals: SOL held by another session (named), no BMC matched, unknown nod
   assert.ok(unknown.msgs.some((m) => m.type === 'error' && m.code === 'not-found'));
   assert.equal((await cli(['console', 'no-such-node'])).code, 5);
   assert.equal((await cli(['console', nodeId, '--json'])).code, 2, '--json only with --log');
+});
+
+/** Waits until the daemon lists nobody on the node's console (it closed: SOL deactivated on the BMC). */
+async function consoleIdle(id: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    const now = await (await fetch(`${d.url}/api/v1/nodes/${id}/console/log?lines=1`, { headers: { authorization: `Bearer ${TOKEN}` } })).json() as ConsoleLogTail;
+    if (now.viewers.length === 0) return;
+    assert.ok(i < 150, 'viewers still attached 15 s on');
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+test('a piped file larger than the 64 KiB the daemon lets wait reaches the node whole: the CLI paces its input', { timeout: 300_000 }, async () => {
+  await consoleIdle(nodeId);
+  // 160 KiB of numbered lines (no "~" at a line start: that would be an escape); the BMC (ipmi_sim, 32-byte buffer)
+  // takes far less than this per round trip, so an unpaced client passes 64 KiB waiting and loses what follows
+  const lines: string[] = [];
+  for (let i = 0; lines.join('').length < 160 * 1024; i++) lines.push(`line ${String(i).padStart(6, '0')} ${'x'.repeat(60)}\r`);
+  const input = lines.join('');
+  serial.echo = false;
+  serial.received = Buffer.alloc(0);
+  const c = await cli(['console', 'SN-CONSOLE', '--linger', '1'], input, 240_000);
+  assert.equal(c.code, 0, c.stderr);
+  assert.doesNotMatch(c.stderr, /dropped/, 'no part of the input was refused');
+  await until('the whole file on the serial line', () => serial.received.length >= input.length, 30_000);
+  assert.equal(serial.received.length, input.length);
+  assert.ok(serial.received.equals(Buffer.from(input)), 'the file arrived in order, byte for byte');
+});
+
+test('a node handed to an engine: its open console ends with the reason, new viewers are refused "owned by <engine>"', { timeout: 180_000 }, async () => {
+  await consoleIdle(nodeId);
+  const engine = { kind: 'ironic' as const, url: 'http://192.0.2.10:6385' };
+  const a = await open(nodeId);
+  await until('A attached', () => attached(a) || a.msgs.some((m) => m.type === 'error'));
+  assert.ok(attached(a), JSON.stringify(a.msgs));
+  // the pivot (core/handoff/service.ts step `pivot`, the seed's pivot): the engine owns the node, then the node is
+  // announced. Between the two, a new viewer is refused although the console is open
+  d.core.handoff.store.upsertEngine(engine, 'none', null);
+  d.core.handoff.store.setOwner(nodeId, engine, '6f1c1a52-0000-4000-8000-000000000001', ['52:54:00:c0:50:01']);
+  const b = await open(nodeId);
+  await until('B answered', () => b.msgs.some((m) => m.type === 'error' || m.type === 'attached'), 30_000);
+  assert.ok(!attached(b), `B must not join the open console of a node an engine owns: ${JSON.stringify(b.msgs)}`);
+  assert.equal(await b.closed, 4000);
+  const refused = b.msgs.find((m) => m.type === 'error');
+  assert.ok(refused && refused.type === 'error' && refused.fatal && refused.code === 'no-bmc', JSON.stringify(b.msgs));
+  assert.match(refused.message, /owned by ironic \(http:\/\/192\.0\.2\.10:6385\)/);
+  d.core.lifecycle.announce(nodeId);
+  assert.equal(await a.closed, 4001, 'the open console was closed by the daemon');
+  const closed = a.msgs.find((m) => m.type === 'closed');
+  assert.ok(closed && closed.type === 'closed', JSON.stringify(a.msgs));
+  assert.match(closed.reason ?? '', /handed over: it is owned by ironic \(http:\/\/192\.0\.2\.10:6385\) now/);
+  await consoleIdle(nodeId);
+  // SOL released on the BMC: another session can activate it now (the engine's ipmitool would)
+  const other = new IpmiClient({ timeoutMs: 500, retries: 3 });
+  const s = await other.session('127.0.0.1', { user: 'admin', password: 'secret', port: BMC_PORT });
+  try {
+    const sol = await activateSol(s);
+    await sol.close();
+  } finally {
+    await s.close();
+    await other.close();
+  }
+  const c = await cli(['console', nodeId]);
+  assert.equal(c.code, 6, c.stderr);
+  assert.match(c.stderr, /owned by ironic \(http:\/\/192\.0\.2\.10:6385\)/);
+
+  d.core.handoff.takeBack([nodeId]);
+  const again = await open(nodeId);
+  await until('attached again after the take-back', () => attached(again) || again.msgs.some((m) => m.type === 'error'), 30_000);
+  assert.ok(attached(again), JSON.stringify(again.msgs));
+  again.ws.close();
+  await again.closed;
 });
 
 test('the console log survives a daemon restart', { timeout: 60_000 }, async () => {

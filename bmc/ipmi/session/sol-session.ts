@@ -22,7 +22,9 @@
 // paste never reaches the node cut short) and counted in `stats.inputRefused` / `stats.inputDropped`; a break while
 // another is still queued is the same break (`stats.breaksMerged`). A BMC that stops acking thus costs at most that
 // much memory until the retries run out and the console closes. write()/sendBreak() on an ended console throw
-// SolConsoleClosedError with the reason it ended.
+// SolConsoleClosedError with the reason it ended. 'drain' is emitted when the BMC has acknowledged every typed byte
+// (the backlog fell to 0): a writer with more than `maxPendingBytes` to send waits for it between parts (the CLI
+// pacing a piped file through the daemon).
 import { EventEmitter } from 'node:events';
 import { PayloadType } from '../rmcpplus.ts';
 import {
@@ -72,7 +74,8 @@ export interface SolStats {
 interface Outgoing { data: Buffer; breakSignal: boolean }
 
 /**
- * Events: 'data' (Buffer from the host's serial port), 'break' (the BMC saw a break from the host),
+ * Events: 'data' (Buffer from the host's serial port), 'break' (the BMC saw a break from the host), 'drain' (every
+ * typed byte acknowledged: backlog 0),
  * 'overrun' (the BMC dropped host characters), 'close' (reason: string | null — null when we deactivated),
  * 'error' is never emitted: a failed console emits 'close' with the reason. Refused input is reported by the
  * throwing write() and counted in `stats`.
@@ -193,6 +196,7 @@ export class SolConsole extends EventEmitter {
     let p: SolBmcPacket;
     try { p = decodeSolPacket(payload); } catch { this.stats.dropped++; return; }
     this.stats.receivedPackets++;
+    let drained = false;
     const o = this.outstanding;
     if (o && p.ackSeq === o.seq) {
       if (this.timer) { clearTimeout(this.timer); this.timer = null; }
@@ -201,6 +205,7 @@ export class SolConsole extends EventEmitter {
       const rest = o.data.subarray(accepted);
       this.pending -= accepted;
       this.outstanding = null;
+      if (accepted > 0 && this.pending === 0) drained = true;
       if (rest.length > 0) {
         // not accepted: goes again first, in a new packet (a NACK waits a retry interval)
         this.queue.unshift({ data: rest, breakSignal: false });
@@ -223,6 +228,7 @@ export class SolConsole extends EventEmitter {
     if (p.deactivating) { this.finish('the BMC deactivated Serial-over-LAN'); return; }
     if (!this.outstanding && !this.timer) this.pump();
     else if (this.pendingAck) this.transmit(0, Buffer.alloc(0), false);
+    if (drained && !this.closed) this.emit('drain');
   }
 
   private fail(reason: string): void { this.finish(reason); }

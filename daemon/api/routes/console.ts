@@ -83,7 +83,8 @@ export function registerConsoleRoutes(app: FastifyInstance, o: ApiServerOptions)
         if (msg.type === 'take-over') attachment.takeOver();
         else if (msg.type === 'release') attachment.release();
         else if (msg.type === 'break') attachment.sendBreak();
-        else send({ type: 'error', code: 'bad-message', message: 'text frames are JSON control messages ({"type":"take-over"|"release"|"break"}); keystrokes go in binary frames', fatal: false });
+        else if (msg.type === 'drain') void attachment.whenDrained().then((ok) => send({ type: 'drained', ok }));
+        else send({ type: 'error', code: 'bad-message', message: 'text frames are JSON control messages ({"type":"take-over"|"release"|"break"|"drain"}); keystrokes go in binary frames', fatal: false });
       } catch (err) {
         if (err instanceof ConsoleReadOnlyError) send({ type: 'error', code: 'read-only', message: err.message, fatal: false });
         else if (err instanceof SolInputOverflowError) send({ type: 'error', code: 'input-dropped', message: err.message, fatal: false });
