@@ -87,7 +87,7 @@ export async function runHall(o: { clients: number; arrivalMs: number; log: (l: 
     const observer = sandbox.spawn(serverNs, process.execPath, ['--import', 'tsx', OBSERVER, JSON.stringify(observerCfg)], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
     const oio = collect(observer);
     await waitLine(observer, { out: oio.out, err: () => `${oio.err()}\n-- daemon: ${dio.err()}` }, (s) => s.includes('"ready":true'), 150_000, 'the observer (daemon start, Chromium login)');
-    const fromSource = /running the TypeScript sources through tsx: ([^\n]*)/.exec(dio.err());
+    const fromSource = /running the TypeScript sources through tsx: (.*?)(?: \(`npm run build:daemon`[^\n]*)?\n/.exec(dio.err());
     const code = fromSource ? `the TypeScript sources through tsx (${fromSource[1]})` : 'the precompiled daemon (dist/daemon)';
     o.log(`hall: daemon pid ${daemon.pid} up (RSS ${rssMB(daemon.pid!).toFixed(0)} MB, ${code}), fleet view open; ${o.clients} clients arriving over ${o.arrivalMs / 1000} s`);
 
