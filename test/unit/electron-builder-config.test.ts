@@ -109,6 +109,8 @@ test('daemon resources: the staged bundle runs the daemon and serves the UI by i
     assert.ok(!existsSync(join(out, 'node_modules', 'electron')), 'dev dependencies are not staged');
     assert.ok(!existsSync(join(out, 'node_modules', 'vite')), 'dev dependencies are not staged');
     assert.ok(existsSync(join(out, 'node_modules', 'better-sqlite3')));
+    // the precompiled daemon, built from the staged sources: bin/rackseed.mjs in the bundle runs it (not tsx)
+    assert.match(execFileSync(process.execPath, ['bin/daemon-dist.mjs', 'check'], { cwd: out, encoding: 'utf8' }), /dist\/daemon is up to date/);
     const port = await freeLoopbackPort();
     const token = newToken();
     child = spawn(process.execPath, ['--import', 'tsx', 'daemon/cli/main.ts', 'serve', '--listen', `127.0.0.1:${port}`, '--data', data],
