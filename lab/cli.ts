@@ -83,7 +83,11 @@ async function up(o: UpOptions): Promise<void> {
     return;
   }
   let ironicPort = 0;
-  try { if (o.ironic) ironicPort = parseHostPort(o.ironicPort, '--ironic-port (or RACKSEED_IRONIC_PORT)'); } catch (err) {
+  let uiPort = 0;
+  try {
+    uiPort = parseHostPort(o.port, '--port (or RACKSEED_PORT)');
+    if (o.ironic) ironicPort = parseHostPort(o.ironicPort, '--ironic-port (or RACKSEED_IRONIC_PORT)');
+  } catch (err) {
     say(`lab: ${(err as Error).message}`);
     process.exitCode = 2;
     return;
@@ -116,7 +120,7 @@ async function up(o: UpOptions): Promise<void> {
   say(`lab: bringing up ${nodes.length} node(s): ${nodes.map((n) => n.firmware + (n.pxe === 'firmware' ? '-pxe' : '')).join(', ')}`);
   lab = await Lab.up({
     id: o.id, nodes, bmcUser: o.bmcUser, bmcPassword: o.bmcPassword, siteDhcp: o.mode === 'proxy', redfish,
-    daemon: { mode: o.mode }, forwardPort: Number(o.port), log: say,
+    daemon: { mode: o.mode }, forwardPort: uiPort, log: say,
   });
   say('');
   say(`RackSeed UI: ${loginUrl(lab)}`);

@@ -94,6 +94,11 @@ export class Lab {
     const n = this.names;
     // the lab runs from a checkout: its daemon serves the UI at /, so build it when missing or stale (before anything starts)
     if (ensureRendererBuilt()) this.log('lab: built the UI (dist/renderer)');
+    // the host port first: a taken one fails before anything is built (the forwarder connects per connection, so the
+    // daemon's socket need not exist yet)
+    if (this.opts.forwardPort !== undefined && this.opts.forwardPort !== null) {
+      this.forwarder = await startUiForwarder(this.opts.forwardPort, n.apiSocket);
+    }
     // a previous run of the same instance may have left things behind
     teardownInstance(n, { removeDir: true });
     mkdirSync(join(n.dir, 'appliance'), { recursive: true });
@@ -144,9 +149,6 @@ export class Lab {
       this.state.pids.relay = this.daemon.relayPid;
       this.save();
       this.log(`lab ${n.id}: RackSeed running in ${n.appNs} (pid ${this.daemon.pid}), API on ${n.apiSocket}`);
-    }
-    if (this.opts.forwardPort !== undefined && this.opts.forwardPort !== null) {
-      this.forwarder = await startForwarder(this.opts.forwardPort, n.apiSocket);
     }
   }
 
@@ -252,3 +254,14 @@ export class Lab {
 }
 
 export { NET };
+
+/** The UI/API host forwarder, 127.0.0.1:`port` (0: any free port); a taken port is refused with how to pick another. */
+export async function startUiForwarder(port: number, socketPath: string): Promise<Forwarder> {
+  try {
+    return await startForwarder(port, socketPath);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    throw new Error(`127.0.0.1:${port} is taken (another lab, or RackSeed itself running on this machine?): give the lab's UI another host port, `
+      + `e.g. RACKSEED_PORT=${port === 8080 ? 18080 : port + 1} npm run lab (or --port PORT; 0 picks a free one)`);
+  }
+}
