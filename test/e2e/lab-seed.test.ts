@@ -14,8 +14,8 @@
 // is booted again once through its BMC (one-time PXE boot device, power reset), as an engineer does with real hardware.
 // SIGTERM to the lab CLI tears everything down (checked). Three TCG VMs, one at a time mostly. It runs in .ci/run
 // (scripts/setup.sh test builds lab-control beforehand; its own timeout below, not the suite's 15-minute default):
-// 668 s at load ~4 (seed 483 s), 509 s at load 2–3 (seed 387 s); docs/SEED.md has the measured times. RACKSEED_TEST_SEED=0 leaves it out of a
-// local run.
+// 668 s at load ~4 (seed 483 s), 509 s at load 2–3 (seed 387 s); docs/SEED.md has the measured times.
+// RACKSEED_TEST_SEED=0 leaves it out of a local run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -139,10 +139,10 @@ test('npm run lab -- --seed: node 1 becomes the control node; nodes 2 and 3 are 
         await waitFor(`node ${index} booted the control node's ramdisk`, 360_000, inRamdisk, 3000);
       } catch {
         // a lost PXE boot (a DHCP or download timeout in the firmware or iPXE): once more through the node's BMC, as
-        // with real hardware — the one-time PXE boot device again, then a power reset
+        // with real hardware — the one-time PXE boot device again, then a power reset (power on if it is off)
         console.log(`# node ${index}: no ramdisk init on its console 6 min after the deploy; PXE-booting it again through its BMC at ${secs()}. Console tail:\n${fresh().slice(-2000)}`);
         bmc(index, 'chassis', 'bootdev', 'pxe', ...(planNodes(3)[index - 1]!.firmware === 'uefi' ? ['options=efiboot'] : []));
-        bmc(index, 'chassis', 'power', 'reset');
+        bmc(index, 'chassis', 'power', bmcPower(index) === 'on' ? 'reset' : 'on');
         await waitFor(`node ${index} booted the control node's ramdisk after one PXE retry through its BMC`, 480_000, inRamdisk, 3000);
       }
       return fresh();
