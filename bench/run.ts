@@ -8,6 +8,7 @@
 //                                       profile RackSeed's DHCP server (then: node --import tsx bench/lib/cpuprofile-summary.ts FILE)
 //   npm run bench -- --only hall            the 1,000-node hall (bench/hall.ts): rackseed serve, 1,000 simulated PXE clients, Chromium
 //   npm run bench -- --only seed            the seed in the 3-node lab vs its parts alone (bench/seed.ts; two labs, ~15 min at load 2-8)
+//   npm run bench -- --only deploy          lab-debian on 3 TCG nodes: RackSeed's deploy vs wget | dd in the ramdisk + disk boot (bench/deploy.ts)
 //   npm run bench -- --only dhcp --dhcp-topology local --dhcp-servers rackseed-daemon,kea-st
 //                                       one DHCP topology: relayed, or local (the same segment, clients without addresses)
 // Needs root (network namespaces). Every bench runs its subject side by side with reference implementations.
@@ -38,6 +39,7 @@ const BENCHES: BenchEntry[] = [
   { name: 'hall', file: 'hall.ts', fn: 'runHallBench', heading: '## 1,000-node hall', owned: true },
   { name: 'sol', file: 'sol.ts', fn: 'runSolBench', heading: '## Serial-over-LAN console', owned: true },
   { name: 'seed', file: 'seed.ts', fn: 'runSeedBench', heading: '## Seed', owned: true },
+  { name: 'deploy', file: 'deploy.ts', fn: 'runDeployBench', heading: '## Deploy', owned: true },
 ];
 
 const DOC = fileURLToPath(new URL('../docs/BENCHMARKS.md', import.meta.url));
