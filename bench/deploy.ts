@@ -82,12 +82,12 @@ async function floorNode(lab: Lab, rn: RackNode, sha256: string, size: number, t
     con.send('\r');
     await sleep(1500);
     // the daemon's HTTP server is the one the agent was booted with (rackseed.url on the kernel command line); the
-    // line is typed in short pieces, as SOL carries keystrokes; dd's byte count is echoed and checked
-    const line = `U=$(sed -n 's/.*rackseed.url=\\([^ ]*\\).*/\\1/p' /proc/cmdline); wget -q -O - "$U/images/${sha256}.raw" | dd of=/dev/vda bs=4M 2>/tmp/dd; R=$?; sync; echo FLOOR-"$R"-$(sed -n 's/^\\([0-9]*\\) bytes.*/\\1/p' /tmp/dd)-DONE\r`;
+    // line is typed in short pieces, as SOL carries keystrokes; wget's and dd's exit statuses are echoed and checked
+    const line = `U=$(sed -n 's/.*rackseed.url=\\([^ ]*\\).*/\\1/p' /proc/cmdline); { wget -q -O - "$U/images/${sha256}.raw"; echo $? >/tmp/w; } | dd of=/dev/vda bs=4M 2>/dev/null; R=$?; sync; echo FLOOR-$(cat /tmp/w)-"$R"-DONE\r`;
     for (let i = 0; i < line.length; i += 16) { con.send(line.slice(i, i + 16)); await sleep(50); }
     const c = con;
-    const m = await until(`${name}: the floor's wget | dd finished`, 3_600_000, () => /FLOOR-(\d+)-(\d*)-DONE/.exec(c.out.tail(4000)));
-    if (m[1] !== '0' || Number(m[2]) !== size) throw new Error(`${name}: the floor's wget | dd ended with status ${m[1]} after ${m[2] || '?'} of ${size} bytes: ${c.out.tail(300)}`);
+    const m = await until(`${name}: the floor's wget | dd finished`, 3_600_000, () => /FLOOR-(\d+)-(\d+)-DONE/.exec(c.out.tail(4000)));
+    if (m[1] !== '0' || m[2] !== '0') throw new Error(`${name}: the floor's wget | dd failed (wget exit ${m[1]}, dd exit ${m[2]}): ${c.out.tail(300)}`);
   } finally { await con?.close(); }
   const written = Date.now() - t0;
   log(`deploy: floor ${name}: ${size} bytes written by wget | dd at ${(written / 1000).toFixed(0)} s`);
