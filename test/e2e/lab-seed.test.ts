@@ -14,7 +14,7 @@
 // is booted again once through its BMC (one-time PXE boot device, power reset), as an engineer does with real hardware.
 // SIGTERM to the lab CLI tears everything down (checked). Three TCG VMs, one at a time mostly. It runs in .ci/run
 // (scripts/setup.sh test builds lab-control beforehand; its own timeout below, not the suite's 15-minute default):
-// 668 s at load ~4 (seed 483 s), 509 s at load 2–3 (seed 387 s); docs/SEED.md has the measured times.
+// 668 s at load ~4 (seed 483 s), 509 s at load 2–3 (seed 387 s), 708 s at load 5–13 (seed 559 s); docs/SEED.md.
 // RACKSEED_TEST_SEED=0 leaves it out of a local run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
