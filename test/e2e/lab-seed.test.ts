@@ -134,7 +134,8 @@ test('npm run lab -- --seed: node 1 becomes the control node; nodes 2 and 3 are 
       }, 5000);
       // the ramdisk given to the control node runs: its init's lines in the console, after this deploy began
       const fresh = () => readFileSync(consoleOf(index)).subarray(from).toString('latin1');
-      const inRamdisk = () => /rackseed-init: \[[\d.]+s\] pci drivers loaded/.test(fresh());
+      // (its "modules:" line, which follows "pci drivers loaded", so that the assertion below never races the console)
+      const inRamdisk = () => /rackseed-init: \[[\d.]+s\] modules: /.test(fresh());
       try {
         await waitFor(`node ${index} booted the control node's ramdisk`, 360_000, inRamdisk, 3000);
       } catch {

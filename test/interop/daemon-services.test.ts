@@ -112,9 +112,18 @@ test('survey first: a foreign DHCP server blocks authoritative mode, proxy mode 
   const viaTftp = join(dir, 'undionly-tftp.kpxe');
   sandbox.exec(client, 'curl', ['-sf', '--max-time', '30', '--tftp-blksize', '1468', '-o', viaTftp, `tftp://${m[3]}/${m[2]}`], 40_000);
   assert.deepEqual(readFileSync(viaTftp), readFileSync(join(process.cwd(), '.cache', 'resources', 'ipxe', m[2]!)));
-  const history = (await api<NodeEvent[]>('GET', '/api/v1/events?mac=52:54:00:ee:41:07')).body;
-  const events = history.map((e) => `${e.source}:${e.kind}`);
-  for (const k of ['lifecycle:discovered', 'dhcp:ack', 'tftp:rrq', 'tftp:rrq-done', 'http:script']) assert.ok(events.includes(k), `${k} missing: ${events.join(' ')}`);
+  // the server records rrq-done when the last ACK reaches it, which may be just after curl has exited: wait for it
+  const wanted = ['lifecycle:discovered', 'dhcp:ack', 'tftp:rrq', 'tftp:rrq-done', 'http:script'];
+  let history: NodeEvent[] = [];
+  const kinds = () => history.map((e) => `${e.source}:${e.kind}`);
+  try {
+    await waitFor('the TFTP transfer recorded as done', 5000, async () => {
+      history = (await api<NodeEvent[]>('GET', '/api/v1/events?mac=52:54:00:ee:41:07')).body;
+      return wanted.every((k) => kinds().includes(k)) ? true : null;
+    });
+  } catch { /* the assertions below name what is missing */ }
+  const events = kinds();
+  for (const k of wanted) assert.ok(events.includes(k), `${k} missing: ${events.join(' ')}`);
   // one entry per DORA: the ACK's entry carries the OFFER of the same exchange (no separate offer entry)
   assert.ok(!events.includes('dhcp:offer'), `a separate offer entry: ${events.join(' ')}`);
   const ack = history.find((e) => e.kind === 'ack')!;
