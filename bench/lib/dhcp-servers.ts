@@ -10,13 +10,14 @@ import { waitExit } from '../../test/helpers/netns.ts';
 import { RELAYED_NET, SERVER_IF, type DhcpBenchNet } from './dhcp-topology.ts';
 
 /**
- * rackseed: the DHCP server with its SQLite lease store only; rackseed-daemon: as `rackseed serve` runs it (Core
- * database, per-DORA history, boot policy); kea: logging at WARN; kea-logged: logging as Debian ships it. Both with
+ * rackseed: the DHCP server with its SQLite lease store only; rackseed-daemon: the server with the daemon's Core
+ * (database, per-DORA history, boot policy) in a harness; rackseed-serve: `rackseed serve` itself (rackseed-serve-dhcp.ts,
+ * same segment only: the daemon serves its interface's own subnet); kea: logging at WARN; kea-logged: logging as Debian ships it. Both with
  * multi-threading as the relayed rows have always run them (2 threads, queue 256). The same-segment rows name the
  * threading: kea-st / kea-logged-st single-threaded (Kea 2.2's default, as Debian ships it), kea-mt / kea-logged-mt
  * with 2 threads and a packet queue of 64.
  */
-export type DhcpServerName = 'rackseed' | 'rackseed-daemon' | 'kea' | 'kea-logged' | 'kea-st' | 'kea-mt' | 'kea-logged-st' | 'kea-logged-mt' | 'dnsmasq';
+export type DhcpServerName = 'rackseed' | 'rackseed-daemon' | 'rackseed-serve' | 'kea' | 'kea-logged' | 'kea-st' | 'kea-mt' | 'kea-logged-st' | 'kea-logged-mt' | 'dnsmasq';
 
 export interface RunningDhcpServer {
   name: DhcpServerName;
