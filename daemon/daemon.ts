@@ -71,7 +71,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   const bmc: BmcOpsPort = {
     power: (id, action) => core.bmcOps.power(id, action),
     bootdev: (id, req) => core.bmcOps.bootdev(id, req),
-    inspect: (id) => core.runner.inspectNode(id),
+    inspect: (id, opts) => core.runner.inspectNode(id, opts),
     discovery: (bmcs) => core.runner.discover(bmcs),
     sweep: (cidr, prefer) => core.sweeps.start(cidr, { prefer }),
   };

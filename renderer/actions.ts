@@ -171,9 +171,10 @@ export async function allowMacs(text: string): Promise<boolean> {
   return true;
 }
 
-export async function inspect(id: string): Promise<void> {
-  const r = await guarded('Inspect', () => api().inspect(id));
-  if (r) store.getState().notify('info', 'Inspection started');
+/** Inspect through the BMC; `leaveRunning`: the node stays on in the discovery ramdisk afterwards (its root shell on the console). */
+export async function inspect(id: string, leaveRunning = false): Promise<void> {
+  const r = await guarded('Inspect', () => api().inspect(id, leaveRunning));
+  if (r) store.getState().notify('info', leaveRunning ? 'Inspection started: the node stays on in the ramdisk afterwards (root shell on its console)' : 'Inspection started');
 }
 
 // ── hand-off (issue 16) ──

@@ -3,7 +3,10 @@
 // and, for a node being inspected, moves the node to `error` with that reason; a node the job had powered on is
 // powered off again first (powerOffAfterFailure). A node whose machine a job powered on is marked
 // `poweredOnByRackSeed` (from the power-on step, or, for discovery, from when its inventory names it) until RackSeed
-// powers it off: only such a node may be told to power off by the agent (AgentIntake.next). Every change is persisted
+// powers it off: only such a node may be told to power off by the agent (AgentIntake.next). An inspect job asked with
+// `leaveRunning` ends with `leave-running` instead of `power-off`: the node stays up in the discovery ramdisk (its root
+// shell on the serial console) and is handed to the engineer (no longer poweredOnByRackSeed, so the agent idles and
+// nothing of RackSeed's powers it off). Every change is persisted
 // (JobStore) before it is broadcast, so `resumeAfterCrash()` can pick up where a killed daemon stopped.
 import type { Logger } from 'pino';
 import type { Job } from '../../shared/api.ts';
@@ -14,7 +17,7 @@ import type { AgentIntake } from '../agent/intake.ts';
 import type { BmcConnector, BmcSession } from '../bmc-port.ts';
 import { guidsMatch, normalizeGuid } from '../guid.ts';
 import { runJobSteps } from './step-loop.ts';
-import { DISCOVERY_STEPS, INSPECT_STEPS, StepError, withTimeout } from './steps.ts';
+import { DISCOVERY_STEPS, INSPECT_LEAVE_RUNNING_STEPS, INSPECT_STEPS, StepError, withTimeout } from './steps.ts';
 
 export interface JobRunnerOptions {
   /** how long wait-inventory waits for the agent (default 10 min) */
@@ -52,8 +55,11 @@ export class JobRunner {
     intake.onInventory((node, inv) => this.onInventory(node, inv));
   }
 
-  /** Start an inspect job for a node that has a BMC. 404/409/503 as CoreError. */
-  inspectNode(nodeId: string): Job {
+  /**
+   * Start an inspect job for a node that has a BMC. 404/409/503 as CoreError. `leaveRunning`: keep the node on in the
+   * discovery ramdisk after its inventory (steps INSPECT_LEAVE_RUNNING_STEPS) instead of powering it off.
+   */
+  inspectNode(nodeId: string, opts: { leaveRunning?: boolean } = {}): Job {
     const node = this.core.nodes.get(nodeId);
     if (!node) throw new CoreError(404, `no node ${nodeId}`);
     if (node.maintenance) throw new CoreError(409, `node ${nodeId} is in maintenance: clear it first (PUT /api/v1/nodes/${nodeId}/maintenance)`);
@@ -62,7 +68,7 @@ export class JobRunner {
     if (this.core.jobs.activeForNode(nodeId)) throw new CoreError(409, `node ${nodeId} already has a job running`);
     this.requireBmcAccess();
     this.core.lifecycle.transition(nodeId, 'inspecting', 'inspect-start');
-    const job = this.core.jobs.create('inspect', nodeId, node.bmc.address, [...INSPECT_STEPS]);
+    const job = this.core.jobs.create('inspect', nodeId, node.bmc.address, [...(opts.leaveRunning ? INSPECT_LEAVE_RUNNING_STEPS : INSPECT_STEPS)]);
     this.publishJob(job.id);
     void this.run(job.id);
     return this.core.jobs.get(job.id)!;
@@ -258,6 +264,19 @@ export class JobRunner {
         this.setPower(address, nodeId, 'off');
         if (nodeId) this.markPoweredOn(nodeId, false);
         this.core.bus.record({ source: 'bmc', kind: 'power-off', mac: this.macOf(nodeId), nodeId, message: `BMC ${address}: power off` });
+        return;
+      }
+      case 'leave-running': {
+        // synchronous after wait-inventory (no I/O between): the job is still unfinished while the agent's first
+        // GET /agent/v1/next can arrive, so it is told to wait, and after this step it idles (AgentIntake.next)
+        const nodeId = this.core.jobs.get(jobId)!.nodeId;
+        if (!nodeId) throw new StepError(name, 'no node to leave running');
+        this.markPoweredOn(nodeId, false);
+        this.core.bus.record({
+          source: 'job', kind: 'left-running', mac: this.macOf(nodeId), nodeId,
+          message: `inspection done; left running in the discovery ramdisk as asked: root shell on its serial console (rackseed console ${nodeId}); RackSeed will not power it off (power it off, or deploy it, when done)`,
+          detail: { job: jobId, bmc: address },
+        });
         return;
       }
       default:

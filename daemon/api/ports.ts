@@ -16,7 +16,8 @@ export interface ServicesPort {
 export interface BmcOpsPort {
   power(nodeId: string, action: PowerAction): Promise<{ power: 'on' | 'off' | null }>;
   bootdev(nodeId: string, req: BootDevRequest): Promise<void>;
-  inspect(nodeId: string): Job;
+  /** `leaveRunning`: keep the node on in the discovery ramdisk after its inventory (core/jobs/runner.ts inspectNode) */
+  inspect(nodeId: string, opts?: { leaveRunning?: boolean }): Job;
   discovery(bmcs?: string[]): Job[];
   /** `prefer`: the protocol a BMC answering both IPMI and Redfish is driven with (default redfish) */
   sweep(cidr: string, prefer?: 'ipmi' | 'redfish'): SweepStatus;

@@ -13,12 +13,14 @@ import { exportCommands } from './export.ts';
 import { deployCommands } from './deploy.ts';
 import { servicesCommands } from './services.ts';
 import { consoleCommand } from './console.ts';
+import { inspectCommand } from './inspect.ts';
 
 const program = new Command('rackseed')
   .description('Bring bare metal up from nothing, offline: DHCP/proxyDHCP, TFTP, HTTP boot, IPMI, discovery.')
   .version('0.1.0');
 program.addCommand(serveCommand());
 program.addCommand(nodesCommand());
+program.addCommand(inspectCommand());
 program.addCommand(imagesCommand());
 program.addCommand(allowCommand());
 for (const c of handoffCommands()) program.addCommand(c);

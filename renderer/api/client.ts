@@ -76,7 +76,8 @@ export class ApiClient {
   node(id: string): Promise<NodeDetail> { return this.request('GET', `/api/v1/nodes/${encodeURIComponent(id)}`); }
   /** the node's stored serial console log, last `lines` lines (shared/console.ts) */
   consoleLog(id: string, lines: number): Promise<ConsoleLogTail> { return this.request('GET', `/api/v1/nodes/${encodeURIComponent(id)}/console/log?lines=${lines}`); }
-  inspect(id: string): Promise<Job> { return this.request('POST', `/api/v1/nodes/${encodeURIComponent(id)}/inspect`, {}); }
+  /** `leaveRunning`: keep the node on in the discovery ramdisk after its inventory (root shell on its serial console) */
+  inspect(id: string, leaveRunning = false): Promise<Job> { return this.request('POST', `/api/v1/nodes/${encodeURIComponent(id)}/inspect`, leaveRunning ? { leaveRunning: true } : {}); }
   power(id: string, action: PowerAction): Promise<{ power: 'on' | 'off' | null }> {
     return this.request('POST', `/api/v1/nodes/${encodeURIComponent(id)}/power`, { action });
   }

@@ -181,6 +181,8 @@ export function NodeDetail({ id }: { id: string }) {
       <BootDeviceControl id={n.id} disabled={noBmc || owned} />
       <div className="btn-row">
         <button type="button" onClick={() => void inspect(n.id)} disabled={noBmc || n.maintenance || owned}>Re-inspect</button>
+        <button type="button" title="Inspect, then keep the node on in the discovery ramdisk: its root shell is on the serial console below; RackSeed does not power it off (power it off or deploy it when done)"
+          onClick={() => void inspect(n.id, true)} disabled={noBmc || n.maintenance || owned}>Ramdisk shell</button>
         <button type="button" aria-pressed={n.maintenance} title="In maintenance RackSeed leaves the node alone: its iPXE script boots the local disk and no inspection starts"
           onClick={() => {
             if (n.maintenance) { void setMaintenance(n.id, false); return; }

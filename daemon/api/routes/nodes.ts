@@ -26,9 +26,16 @@ export function registerNodeRoutes(app: FastifyInstance, o: ApiServerOptions): v
     };
   });
 
+  // Inspect through the BMC; body optional: `{ "leaveRunning": true }` keeps the node on in the discovery ramdisk after
+  // its inventory (its root shell on the serial console) instead of powering it off. No schema: an empty body is valid.
   app.post('/api/v1/nodes/:id/inspect', { schema: { params: IdParams } }, async (req) => {
     const node = nodeOr404((req.params as { id: string }).id);
-    return o.bmc.inspect(node.id);
+    const body = req.body as unknown;
+    if (body !== undefined && body !== null && (typeof body !== 'object' || Array.isArray(body)
+      || Object.keys(body).some((k) => k !== 'leaveRunning') || !['boolean', 'undefined'].includes(typeof (body as { leaveRunning?: unknown }).leaveRunning))) {
+      throw new HttpError(400, 'the body of an inspect request is empty or {"leaveRunning": true|false}');
+    }
+    return o.bmc.inspect(node.id, { leaveRunning: (body as { leaveRunning?: boolean } | null | undefined)?.leaveRunning === true });
   });
 
   app.post('/api/v1/nodes/:id/power', { schema: { params: IdParams, body: PowerBody } }, async (req) => {
