@@ -2,7 +2,10 @@
 // OVMF/virtio-net, SeaBIOS/e1000), RackSeed's deploy against a floor measured in the same run on the same nodes.
 //
 // The floor is the least any deploy of this image can do on this rack: the same nodes power on through their BMCs,
-// PXE-boot the same discovery ramdisk from the same daemon (so the ramdisk boot is in both), and a root shell
+// PXE-boot the same discovery ramdisk from the same daemon (so the ramdisk boot is in both) — through RackSeed's own
+// "inspect and leave running" (`POST /api/v1/nodes/:id/inspect {"leaveRunning": true}`, the field engineer's ramdisk
+// shell: BMC PXE-once + power-on, the ramdisk, the agent's inventory, then the node stays up; an `available` node is
+// served no boot script otherwise, so a bare BMC power-on boots its disk) — and a root shell
 // in that ramdisk (the one on ttyS0, reached with `rackseed console`, i.e. the BMC's Serial-over-LAN) writes the
 // whole raw image straight from the same HTTP server: `wget -O - URL | dd of=/dev/vda bs=4M` then `sync` — no
 // checksum, no read-back, no config drive, no extent map — then the node's BMC sets disk boot (persistent) and
@@ -45,11 +48,14 @@ interface RackseedNode { name: string; active: number; login: number; bootedVia:
 
 const STAGES = ['starting', 'booting-agent', 'queued', 'writing', 'verifying', 'config-drive', 'powering-off', 'booting-os'] as const;
 
+/** Thrown by a probe of `until` to end the wait at once (anything else a probe throws is retried until the timeout). */
+class Fatal extends Error {}
+
 async function until<T>(what: string, ms: number, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, everyMs = 1000): Promise<T> {
   const end = Date.now() + ms;
   let last: unknown = null;
   for (;;) {
-    try { const v = await probe(); if (v) return v; } catch (err) { last = err; }
+    try { const v = await probe(); if (v) return v; } catch (err) { if (err instanceof Fatal) throw err; last = err; }
     if (Date.now() > end) throw new Error(`timed out after ${Math.round(ms / 1000)} s: ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
     await sleep(everyMs);
   }
@@ -66,19 +72,26 @@ function loginPrompt(lab: Lab, rn: RackNode, from: number): boolean {
   return /\S login: *$/m.test(lab.console(rn).slice(from));
 }
 
-/** One node's floor: PXE into the ramdisk, wget | dd from its shell, disk boot, the login prompt. Times from `t0`. */
+/**
+ * One node's floor: into the ramdisk by an inspection that leaves it running, wget | dd from its shell, disk boot,
+ * the login prompt. Times from `t0`.
+ */
 async function floorNode(lab: Lab, rn: RackNode, sha256: string, size: number, t0: number, log: (l: string) => void): Promise<FloorNode> {
   const name = rn.identity.name;
-  const from = lab.console(rn).length;
-  lab.pxeBoot(rn);
-  // the agent has DHCP'd and posted its inventory: the network is up; RackSeed did not power the node on, so the agent waits
-  await until(`${name}: the discovery ramdisk's agent posted its inventory`, 1_200_000, () => /rackseed-agent: .*inventory posted/.test(lab.console(rn).slice(from)));
+  const nodeId = (await nodeOf(lab, rn)).id;
+  const job = await lab.api.post<Job>(`/api/v1/nodes/${nodeId}/inspect`, { leaveRunning: true });
+  // the agent has DHCP'd and posted its inventory (the network is up) and the job has handed the running node over
+  await until(`${name}: the inspection left it running in the discovery ramdisk`, 1_200_000, async () => {
+    const j = (await lab.api.get<Job[]>('/api/v1/jobs')).find((x) => x.id === job.id);
+    if (j?.status === 'failed') throw new Fatal(`${name}: the inspection failed: ${j.error}`);
+    return j?.status === 'done';
+  });
   const ramdiskUp = Date.now() - t0;
   log(`deploy: floor ${name}: ramdisk up ${(ramdiskUp / 1000).toFixed(0)} s`);
   const env = { ...process.env, RACKSEED_URL: lab.url, RACKSEED_TOKEN: lab.token, NO_COLOR: '1', TSX_DISABLE_CACHE: '1' };
   let con: ConsoleClient | null = null;
   try {
-    con = await ptyCommand(`cd ${REPO_ROOT} && ${process.execPath} bin/rackseed.mjs console ${(await nodeOf(lab, rn)).id}`, /console of \S+ through BMC/, env);
+    con = await ptyCommand(`cd ${REPO_ROOT} && ${process.execPath} bin/rackseed.mjs console ${nodeId}`, /console of \S+ through BMC/, env);
     con.send('\r');
     await sleep(1500);
     // the daemon's HTTP server is the one the agent was booted with (rackseed.url on the kernel command line); the
@@ -122,7 +135,7 @@ export async function runDeployBench(opts: DeployBenchOptions = {}): Promise<Ben
     await client.call('POST', '/api/v1/images?name=lab-debian', createReadStream(debian.path), { headers: { 'content-length': String(statSync(debian.path).size) } });
     const img = await until('lab-debian imported', 1_200_000, async () => {
       const i = await api.get<ImageRecord>('/api/v1/images/lab-debian');
-      if (i.state === 'failed') throw new Error(i.error ?? 'import failed');
+      if (i.state === 'failed') throw new Fatal(i.error ?? 'import failed');
       return i.state === 'ready' ? i : null;
     }, 2000);
     await until('every node available and off', 1_800_000, async () => {
@@ -134,8 +147,9 @@ export async function runDeployBench(opts: DeployBenchOptions = {}): Promise<Ben
     const tf = Date.now();
     const floor = await Promise.all(lab.nodes.map((rn) => floorNode(lab, rn, img.sha256!, img.rawSize!, tf, log)));
     const floorSec = Math.max(...floor.map((f) => f.active)) / 1000;
-    for (const rn of lab.nodes) lab.ipmitool(rn, 'chassis', 'power', 'off');
-    await until('the floor\'s nodes powered off', 300_000, async () => (await Promise.all(lab.nodes.map((rn) => nodeOf(lab, rn)))).every((n) => n.power === 'off'), 2000).catch(() => null);
+    // off through RackSeed (it handed these running nodes over, so it would not switch them off by itself)
+    for (const rn of lab.nodes) await api.post(`/api/v1/nodes/${(await nodeOf(lab, rn)).id}/power`, { action: 'off' });
+    await until('the floor\'s nodes powered off', 300_000, async () => (await Promise.all(lab.nodes.map((rn) => nodeOf(lab, rn)))).every((n) => n.power === 'off'), 2000);
     const loadMid = load1();
 
     const ids = await Promise.all(lab.nodes.map(async (rn) => (await nodeOf(lab, rn)).id));
@@ -150,7 +164,7 @@ export async function runDeployBench(opts: DeployBenchOptions = {}): Promise<Ben
       for (const d of ds) { const s = seen.get(d.nodeId)!; s[d.stage] ??= Date.now() - tr; }
       lab.nodes.forEach((rn, i) => { if (login[i] === undefined && loginPrompt(lab, rn, from[i]!)) login[i] = Date.now() - tr; });
       const failed = ds.find((d) => d.stage === 'failed');
-      if (failed) throw new Error(`RackSeed's deploy of ${failed.nodeId} failed: ${failed.error}`);
+      if (failed) throw new Fatal(`RackSeed's deploy of ${failed.nodeId} failed: ${failed.error}`);
       finished = ds;
       return ds.length === ids.length && ds.every((d) => d.stage === 'done') && login.every((x) => x !== undefined);
     }, 1000);
@@ -170,7 +184,7 @@ export async function runDeployBench(opts: DeployBenchOptions = {}): Promise<Ben
     }];
     const md = [
       `lab-debian (${img.rawSize} bytes raw) on ${lab.nodes.length} TCG nodes at once (${specs.join(', ')}; 1 GiB, 4 GiB virtio disk), 1-min load ${loadStart} → ${loadMid} → ${loadEnd}.`,
-      'Floor: PXE into the discovery ramdisk, `wget -O - URL | dd of=/dev/vda bs=4M; sync` from its root shell (over `rackseed console`), BMC disk boot, until the Debian login prompt on ttyS0;',
+      'Floor: into the discovery ramdisk by `POST /api/v1/nodes/:id/inspect {leaveRunning: true}` (BMC PXE-once + power-on, the agent\'s inventory, left running), `wget -O - URL | dd of=/dev/vda bs=4M; sync` from its root shell (over `rackseed console`), BMC disk boot, until the Debian login prompt on ttyS0;',
       'RackSeed: `POST /api/v1/deploy` (default doneWhen) until every node is `active` and at its login prompt. Seconds from the start of each phase (stages: first seen, polled every second).',
       '',
       `| | power-on → last login prompt | ratio to the floor | goal |`,
