@@ -12,6 +12,7 @@ import type { BmcOpsPort } from './api/ports.ts';
 import { IpmiClient } from '../bmc/ipmi/session/client.ts';
 import { hostsForListen } from './api/access.ts';
 import { nodeConsoles } from '../core/console/node-consoles.ts';
+import { DEFAULT_CONSOLE_WARM_UP_KEYS, warmUpConsolePath } from '../core/console/warm-up.ts';
 import { resolve } from 'node:path';
 
 /** Host part of a "HOST:PORT" listen address ("[::1]:8443" → "::1"); "127.0.0.1" when only a port is given. */
@@ -49,6 +50,9 @@ export interface DaemonOptions {
   allowHosts?: string[];
   /** where to print the token and login URL (default: stdout) */
   print?: (line: string) => void;
+  /** keystrokes of the console path's JIT warm-up after start (core/console/warm-up.ts; default
+   * DEFAULT_CONSOLE_WARM_UP_KEYS, 0 = none) */
+  consoleWarmUpKeys?: number;
 }
 
 export interface RunningDaemon {
@@ -119,10 +123,23 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   print(`RackSeed is listening on ${url}`);
   if (!url.startsWith('unix:')) print(`Open the UI (one-time link): ${url}/login?code=${auth.issueLoginCode()}`);
 
+  // JIT warm-up of the console path (core/console/warm-up.ts): once, after the services and the API are up, on a
+  // later event-loop turn, so it delays neither the start nor a request (it yields between keystrokes)
+  const warmUpKeys = o.consoleWarmUpKeys ?? DEFAULT_CONSOLE_WARM_UP_KEYS;
+  const stopWarmUp = new AbortController();
+  const consoleWarmUp = warmUpKeys <= 0 ? Promise.resolve() : new Promise<void>((resolve) => setImmediate(resolve))
+    .then(() => warmUpConsolePath(warmUpKeys, stopWarmUp.signal))
+    .then((r) => {
+      const fields = { keystrokes: r.keystrokes, echoed: r.echoedBytes, cpuMs: Math.round(r.cpuMs), wallMs: Math.round(r.wallMs) };
+      if (r.stopped && !stopWarmUp.signal.aborted) o.logger.warn({ ...fields, stopped: r.stopped }, 'console warm-up stopped early (consoles work, their first keystrokes are slower)');
+      else o.logger.debug(fields, 'console warm-up done');
+    });
 
   return {
     core, api, auth, url,
     async close() {
+      stopWarmUp.abort();
+      await consoleWarmUp;
       await services.stop();
       await consoles.close(); // SOL deactivated on every BMC, so the next tool (or daemon) can take it
       await api.close();

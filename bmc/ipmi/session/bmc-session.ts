@@ -111,6 +111,20 @@ export class BmcSession {
     this.log = deps.log.child({ bmc: host });
   }
 
+  /**
+   * Makes this idle session `established` on keys agreed elsewhere, without a packet: only for the in-memory console
+   * warm-up (scratch-sol.ts), whose BMC side holds the same scratch keys. Never for a real BMC (no RAKP, no keepalive).
+   */
+  establishWithScratchKeys(k: { security: PacketSecurity; consoleSessionId: number; managedSessionId: number }): void {
+    if (this.state !== 'idle') throw new BmcProtocolError(this.host, `cannot establish a scratch session in state ${this.state}`);
+    this.suite = k.security.suite;
+    this.security = k.security;
+    this.consoleSessionId = k.consoleSessionId;
+    this.managedSessionId = k.managedSessionId;
+    this.outSeq = 1;
+    this.state = 'established';
+  }
+
   /** Opens the session (cipher negotiation, RAKP, privilege). Rejects with a BmcError subclass. */
   async open(): Promise<void> {
     if (this.state !== 'idle') throw new BmcProtocolError(this.host, `cannot open a session in state ${this.state}`);
