@@ -37,10 +37,11 @@ import { ConsoleManager, type Attachment } from './manager.ts';
 export const DEFAULT_CONSOLE_WARM_UP_KEYS = 2000;
 
 const WARM_UP_NODE = 'warm-up';
-const CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789';
+/** keystrokes as the console WebSocket hands them to Attachment.write: Buffers (binary frames), never strings */
+const CHARS = [...'abcdefghijklmnopqrstuvwxyz0123456789'].map((c) => Buffer.from(c));
 /** every LINE_EVERY-th keystroke types a whole line instead of one character (a pasted command) */
 const LINE_EVERY = 64;
-const LINE = 'ls -l /dev/disk/by-path /sys/class/net\r';
+const LINE = Buffer.from('ls -l /dev/disk/by-path /sys/class/net\r');
 /** every DRAIN_EVERY-th keystroke waits for whenDrained, as the paced CLI and UI ask */
 const DRAIN_EVERY = 256;
 /** a keystroke whose echo has not come back by then means the path is broken: stop */
