@@ -14,8 +14,11 @@
 // backlog a daemon viewer gets first cannot be taken for an echo), checks that nothing echoes locally (the serial
 // line's echo off for one character), then types 5 unmeasured characters.
 // Two phases, both reported:
-//   fresh   the rounds above, from a daemon just started: its console code (WebSocket frame → SOL packet → echo)
-//           still runs in V8's interpreter and baseline tiers for its first few hundred keystrokes
+//   fresh   the rounds above, from a daemon just started: without a warm-up its console code (WebSocket frame → SOL
+//           packet → echo) runs in V8's interpreter and baseline tiers for its first few hundred keystrokes; the daemon
+//           now types 2000 synthetic keystrokes through its SOL/RMCP+/ConsoleManager path in memory right after it
+//           listens (core/console/warm-up.ts, ~0.6 s); this bench does not wait for it (a user may not either), and
+//           the WebSocket's own frame code is not warmed
 //   steady  then each client once more (same rotation): STEADY_WARM unmeasured characters, then STEADY_KEYS measured
 //           — the daemon's hot path optimised by V8 as in a daemon that has been serving consoles for a while (a
 //           probe of rackseed serve showed keystroke → echo falling from ~1.0 ms over the first 100 characters to
@@ -278,7 +281,8 @@ export async function runSolBench(opts: BenchContext & { keys?: number }): Promi
     `order over ${rounds} rounds; each client first types a sacrificial character, a sync marker it waits for, and one`,
     'character with the serial echo off to prove nothing echoes locally, then 5 unmeasured characters (bench/sol.ts).',
     '',
-    `Fresh: the ${rounds} rounds from a daemon just started. Steady: afterwards each client once more, ${warmKeys} characters`,
+    `Fresh: the ${rounds} rounds from a daemon just started (its console warm-up, core/console/warm-up.ts, starts as it listens;`,
+    `the bench does not wait for it). Steady: afterwards each client once more, ${warmKeys} characters`,
     `unmeasured, then ${steadyKeys} measured (V8 has optimised the daemon's hot path by then; bench/sol.ts header).`,
     '',
     '| client | path | fresh median | fresh p90 | fresh ÷ ipmitool | steady median | steady p90 | steady ÷ ipmitool |',
