@@ -6,7 +6,8 @@
 // - the agent is told to wait while the job runs and to idle (wait 60 s) afterwards, never to power off;
 // - a plain inspect still powers off (unchanged);
 // - the API: POST /api/v1/nodes/:id/inspect with no body, {}, {"leaveRunning": true}; 400 for any other body;
-//   and the CLI `rackseed inspect NODE --leave-running --json` passes the choice on (exit codes of client.ts).
+//   and the CLI `rackseed inspect NODE --leave-running --json` passes the choice on (exit codes of client.ts);
+// - the UI action behind the node page's "Ramdisk shell" button posts {"leaveRunning": true}.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -20,6 +21,9 @@ import type { BmcConnector, BmcPowerAction } from '../../core/bmc-port.ts';
 import type { Job, NetworkConfig } from '../../shared/api.ts';
 import { dhcpExchange } from '../helpers/dhcp-exchange.ts';
 import { inventoryFor } from './core-inventory-fixture.ts';
+import { ApiClient } from '../../renderer/api/client.ts';
+import { initActions, inspect } from '../../renderer/actions.ts';
+import { createAppStore } from '../../renderer/store/store.ts';
 
 const log = pino({ level: 'silent' });
 const RAMDISK = { kernelPath: '/files/vmlinuz', initrdPath: '/files/initrd.img' };
@@ -172,4 +176,17 @@ test('API and CLI: POST /api/v1/nodes/:id/inspect takes no body, {} or {"leaveRu
     await d.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('UI action: "Ramdisk shell" posts {"leaveRunning": true}, "Re-inspect" an empty object', async () => {
+  const seen: string[] = [];
+  const fetchImpl = (async (url: string, init: RequestInit) => {
+    seen.push(`${init.method} ${new URL(url).pathname} ${String(init.body)}`);
+    return new Response(JSON.stringify({ id: 'j1', nodeId: 'n1', bmcAddress: null, kind: 'inspect', status: 'pending', steps: [], error: null, createdAt: 0, updatedAt: 0 }), { status: 200 });
+  }) as unknown as typeof fetch;
+  const store = createAppStore();
+  initActions(new ApiClient({ baseUrl: 'http://127.0.0.1:9', token: 't' }, fetchImpl), store);
+  await inspect('n1', true);
+  await inspect('n1');
+  assert.deepEqual(seen, ['POST /api/v1/nodes/n1/inspect {"leaveRunning":true}', 'POST /api/v1/nodes/n1/inspect {}']);
 });
