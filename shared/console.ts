@@ -11,8 +11,9 @@
 //   (`read-only` errors) until the writer releases or someone takes over. A refused console (`error` with a code
 //   below) is closed by the daemon right after the message.
 //   Pacing: at most 64 KiB typed may wait for the BMC (more is refused whole: `input-dropped`). A client with more
-//   to send (a piped file) sends at most 32 KiB, then `{"type":"drain"}`, and waits for `{"type":"drained"}` — sent
-//   once the BMC has acknowledged everything typed before the request — before the next part (daemon/cli/console.ts).
+//   to send (a piped file, a paste in the UI) sends at most 32 KiB, then `{"type":"drain"}`, and waits for
+//   `{"type":"drained"}` — sent once the BMC has acknowledged everything typed before the request — before the next
+//   part (daemon/cli/console.ts, renderer/api/console-socket.ts).
 //   The node was handed to an engine (hand-off pivot): an open console ends (`closed`, reason "… owned by <engine>
 //   …"), a new one is refused (`no-bmc`, "owned by <engine>").
 //   GET /api/v1/nodes/:id/console/log?lines=N        → ConsoleLogTail (the stored log, no BMC contact)

@@ -34,6 +34,8 @@ export function ConsolePanel({ nodeId, unavailable }: { nodeId: string; unavaila
   const [attached, setAttached] = useState<Attached | null>(null);
   const [refusal, setRefusal] = useState<{ code: ConsoleErrorCode; message: string } | null>(null);
   const [note, setNote] = useState<string | null>(null);
+  /** bytes of a large paste still waiting to be sent (paced: console-socket.ts) */
+  const [sending, setSending] = useState(0);
   const host = useRef<HTMLDivElement>(null);
   const term = useRef<Terminal | null>(null);
   const sock = useRef<ConsoleSocket | null>(null);
@@ -46,7 +48,7 @@ export function ConsolePanel({ nodeId, unavailable }: { nodeId: string; unavaila
   const open = (): void => {
     close();
     term.current?.dispose();
-    setRefusal(null); setNote(null); setAttached(null); setPhase('connecting');
+    setRefusal(null); setNote(null); setAttached(null); setSending(0); setPhase('connecting');
     installCspSafeStyles();
     const t = new Terminal({ cols: 80, rows: 24, scrollback: 5000, cursorBlink: true, fontSize: 13, convertEol: false });
     term.current = t;
@@ -64,6 +66,7 @@ export function ConsolePanel({ nodeId, unavailable }: { nodeId: string; unavaila
         setPhase((p) => (p === 'refused' ? p : 'ended'));
         if (code !== 1000 && code !== 4000 && code !== 4001) setNote((n) => n ?? 'The connection to RackSeed dropped.');
       },
+      onSending: setSending,
     });
     sock.current = s;
     t.onData((d) => s.type(d));
@@ -99,6 +102,8 @@ export function ConsolePanel({ nodeId, unavailable }: { nodeId: string; unavaila
           {attached.viewers.length > 1 ? ` Also watching: ${attached.viewers.filter((v) => v.who !== attached.you).map((v) => v.who).join(', ')}.` : ''}
         </p>
       ) : null}
+      {live && sending > 0
+        ? <p className="small muted" role="status" aria-label="Console sending">Sending the pasted text as the BMC takes it: {Math.ceil(sending / 1024)} KiB left…</p> : null}
       {note ? <p className="small err-hint" role="status" aria-label="Console note">{note}</p> : null}
       {/* the terminal floats over the page (80 columns do not fit the detail panel, and the guest assumes 80) */}
       <div className={hidden ? 'console-window hidden' : 'console-window'} role="dialog" aria-label="Console window" aria-hidden={hidden}>
