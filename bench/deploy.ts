@@ -90,6 +90,7 @@ async function floorNode(lab: Lab, rn: RackNode, sha256: string, size: number, t
   log(`deploy: floor ${name}: ramdisk up ${(ramdiskUp / 1000).toFixed(0)} s`);
   const env = { ...process.env, RACKSEED_URL: lab.url, RACKSEED_TOKEN: lab.token, NO_COLOR: '1', TSX_DISABLE_CACHE: '1' };
   let con: ConsoleClient | null = null;
+  const typedFrom = lab.console(rn).length;
   try {
     con = await ptyCommand(`cd ${REPO_ROOT} && ${process.execPath} bin/rackseed.mjs console ${nodeId}`, /console of \S+ through BMC/, env);
     con.send('\r');
@@ -97,11 +98,15 @@ async function floorNode(lab: Lab, rn: RackNode, sha256: string, size: number, t
     // the daemon's HTTP server is the one the agent was booted with (rackseed.url on the kernel command line); the
     // line is typed in short pieces, as SOL carries keystrokes; wget's and dd's exit statuses are echoed and checked
     const line = `U=$(sed -n 's/.*rackseed.url=\\([^ ]*\\).*/\\1/p' /proc/cmdline); { wget -q -O - "$U/images/${sha256}.raw"; echo $? >/tmp/w; } | dd of=/dev/vda bs=4M 2>/dev/null; R=$?; sync; echo FLOOR-$(cat /tmp/w)-"$R"-DONE\r`;
+    const echoFrom = con.out.length;
     for (let i = 0; i < line.length; i += 16) { con.send(line.slice(i, i + 16)); await sleep(50); }
-    const c = con;
-    const m = await until(`${name}: the floor's wget | dd finished`, 3_600_000, () => /FLOOR-(\d+)-(\d+)-DONE/.exec(c.out.tail(4000)));
-    if (m[1] !== '0' || m[2] !== '0') throw new Error(`${name}: the floor's wget | dd failed (wget exit ${m[1]}, dd exit ${m[2]}): ${c.out.tail(300)}`);
+    if (!(await con.out.waitFor('-DONE', echoFrom, 60_000))) throw new Error(`${name}: the shell did not echo the floor's command line: ${con.out.tail(300)}`);
   } finally { await con?.close(); }
+  // the result is read from the node's serial port as QEMU logs it, not through the SOL session: that session need not
+  // outlive minutes without output (in the first 1-node try the daemon's SOL session stopped answering keepalives
+  // during the write, and the marker never reached the console client)
+  const m = await until(`${name}: the floor's wget | dd finished`, 3_600_000, () => /FLOOR-(\d+)-(\d+)-DONE/.exec(lab.console(rn).slice(typedFrom)));
+  if (m[1] !== '0' || m[2] !== '0') throw new Error(`${name}: the floor's wget | dd failed (wget exit ${m[1]}, dd exit ${m[2]}): ${lab.console(rn).slice(-300)}`);
   const written = Date.now() - t0;
   log(`deploy: floor ${name}: ${size} bytes written by wget | dd at ${(written / 1000).toFixed(0)} s`);
   const uefi = rn.spec.firmware === 'uefi';
