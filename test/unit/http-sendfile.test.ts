@@ -100,8 +100,8 @@ test('whole file and ranges through a worker, byte for byte, on one kept-alive c
   } finally { agent.destroy(); }
 });
 
-test('pipelined requests on one connection: each response whole and in order', async () => {
-  const { port } = await serve(2);
+test('pipelined requests on one connection: each response whole and in order, each body by a worker once it owns the connection', async () => {
+  const { port, routes } = await serve(2);
   const sock = connect(port, '127.0.0.1');
   const chunks: Buffer[] = [];
   sock.on('data', (c: Buffer) => chunks.push(c));
@@ -116,6 +116,8 @@ test('pipelined requests on one connection: each response whole and in order', a
     assert.equal(g.status, 206);
     assert.ok(g.body.equals(data.subarray(a, b)), `response ${i + 1}: the bytes of its range`);
   });
+  await until('three outcomes', () => routes.length === 3);
+  for (const r of routes) assert.deepEqual(r.via === 'worker' && r.outcome.ok, true, JSON.stringify(r));
 });
 
 /** HTTP/1.1 responses with Content-Length, back to back. */

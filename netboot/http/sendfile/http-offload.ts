@@ -4,8 +4,9 @@
 // they are in the kernel the worker sends exactly `bytes` bytes behind them, and then the response is ended with no
 // more bytes (success: the connection stays open for the next request) or the connection is destroyed (the client
 // left, the file shrank, the transfer stalled: the client sees a short body, never a wrong one).
-// Falls back to the stream when the pool cannot take the job: not Linux, no workers, a TLS or non-TCP socket, or a
-// pipelined response that does not own the connection yet.
+// A response queued behind another on the same connection (pipelined, or a keep-alive client that saw the previous
+// body whole before this thread ended that response) first waits until node hands it the connection ('socket').
+// Falls back to the stream when the pool cannot take the job: not Linux, no workers, a TLS or non-TCP socket.
 import { pipeline } from 'node:stream/promises';
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -33,8 +34,9 @@ export async function sendFileResponseOffloaded(req: FastifyRequest, reply: Fast
   if (!file) { sendFileResponse(reply, r); return { via: 'none' }; }
   const socket = req.raw.socket;
   const fd = socket ? tcpFd(socket) : null;
-  const owned = socket && (socket as unknown as { _httpMessage?: unknown })._httpMessage === reply.raw && !reply.raw.headersSent;
-  if (!pool?.available || fd === null || !owned || req.method !== 'GET') {
+  const offload = !!pool?.available && fd !== null && req.method === 'GET' && !reply.raw.headersSent;
+  const owned = offload && socket && await ownsConnection(socket, reply.raw);
+  if (!offload || !owned) {
     sendFileResponse(reply, { ...r, body: fileBodyStream(file, o.readChunk) });
     return { via: 'stream' };
   }
@@ -65,6 +67,24 @@ export async function sendFileResponseOffloaded(req: FastifyRequest, reply: Fast
   if (outcome.ok) res.end();
   else socket.destroy();
   return { via: 'worker', outcome };
+}
+
+/**
+ * True once `res` is the response node writes on `socket` now: at once, or when the responses ahead of it on the
+ * connection have finished (node's http server emits 'socket' on a queued response as it assigns it). False when the
+ * connection closes first (then nothing is sent on it anyway).
+ */
+function ownsConnection(socket: Socket, res: FastifyReply['raw']): Promise<boolean> {
+  const current = () => (socket as unknown as { _httpMessage?: unknown })._httpMessage;
+  if (current() === res) return Promise.resolve(true);
+  if (socket.destroyed) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (v: boolean) => { res.off('socket', onSocket); socket.off('close', onClose); resolve(v); };
+    const onSocket = () => done(current() === res);
+    const onClose = () => done(false);
+    res.on('socket', onSocket);
+    socket.on('close', onClose);
+  });
 }
 
 /** The headers are out but no worker took the body: stream it into the response ourselves. */
