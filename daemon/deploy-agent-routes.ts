@@ -32,6 +32,7 @@ export const AgentResultSchema = Type.Object({
   error: Type.Optional(Type.String({ maxLength: 2000 })),
   bytes: Type.Optional(Bytes),
   sha256: Type.Optional(Type.String({ pattern: '^([0-9a-f]{64})?$' })),
+  fletcher4: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
   disk: Type.Optional(Type.String({ maxLength: 64 })),
   detail: Type.Optional(Type.String({ maxLength: 4000 })),
 }, strict);

@@ -114,9 +114,23 @@ export interface Deployment {
   finishedAt: number | null;
 }
 
+/**
+ * How the agent checks the data ranges it reads back from the disk (the zero ranges are always read back as zeros):
+ * - `fletcher4` (default): ZFS's Fletcher-4, a 256-bit sum (core/images/fletcher4.ts), ~35× cheaper than SHA-256 for
+ *   the agent's CPU; catches a disk, controller or stream that returns other bytes, not a deliberate forgery;
+ * - `sha256`: the SHA-256 of the data ranges, cryptographic (under QEMU's emulation ~18 MB/s per node; on real
+ *   hardware usually faster than the disk).
+ * Either way the daemon compares the agent's answer with its own, computed from the library's copy whose SHA-256 it
+ * checked.
+ */
+export type ReadBackCheck = 'fletcher4' | 'sha256';
+export const READ_BACK_CHECKS: readonly ReadBackCheck[] = ['fletcher4', 'sha256'];
+
 export interface DeploySettings {
   /** how many nodes may stream an image at once (default 4, env RACKSEED_DEPLOY_WRITERS); the rest wait `queued` */
   maxWriters: number;
+  /** the read-back check of the next write or verify handed out (default `fletcher4`, env RACKSEED_DEPLOY_READ_BACK) */
+  readBackCheck: ReadBackCheck;
 }
 
 /** What the agent is told on GET /agent/v1/next during a deploy or clean (besides poweroff/reboot/wait). */
@@ -145,8 +159,13 @@ export type DeployAgentCommand =
     diskSize: number;
     diskSerial: string;
     diskWwn: string;
+    /** how to check the data ranges read back after the write (absent: sha256, what older daemons asked) */
+    check: ReadBackCheck;
   }
-  | { action: 'verify'; attempt: number; size: number; map: string; mapSha256: string; dataBytes: number; disk: string; diskSize: number; diskSerial: string; diskWwn: string }
+  | {
+    action: 'verify'; attempt: number; size: number; map: string; mapSha256: string; dataBytes: number; disk: string; diskSize: number; diskSerial: string;
+    diskWwn: string; check: ReadBackCheck;
+  }
   | {
     action: 'configdrive';
     attempt: number;
@@ -174,6 +193,8 @@ export interface AgentResult {
    * (the shell agent leaves it out: hashing twice costs too much under emulation; it only sharpens a mismatch's reason)
    */
   sha256?: string;
+  /** verify with check `fletcher4`: Fletcher-4 of the image's data ranges read back, concatenated in map order */
+  fletcher4?: string;
   /** the disk the agent used (kernel name) */
   disk?: string;
   /** clean: what was wiped, one line per disk */

@@ -1,14 +1,16 @@
 # RackSeed deploy/clean agent: sourced by rackseed-agent.sh (which defines log, val, http, URL, TOKEN, RUN, LIB) and
 # run for the commands of GET /agent/v1/next during a deploy or a release (shared/deploy.ts, the daemon side:
 # core/deploy/service.ts):
-#   deploy {attempt,map,data,size,dataBytes,sha256,disk,diskSize,diskSerial,diskWwn}
+#   deploy {attempt,map,data,size,dataBytes,sha256,disk,diskSize,diskSerial,diskWwn,check}
 #       fetch the image's extent map (`data|zero OFFSET LENGTH` lines covering the image, core/images/extent-map.ts);
 #       make every zero range read as zeros (rackseed-zero: ioctl BLKZEROOUT, no bytes on the wire); stream the data
 #       ranges (`wget -O - DATA`: the data ranges concatenated) onto the disk, one dd per range reading exactly its
 #       length from the stream (nothing kept in RAM or on a tmpfs); report the write; then drop the caches and verify:
-#       every zero range reads back as zeros (rackseed-zero check) and the data ranges read back from the disk hash to
-#       the SHA-256 the daemon expects (it compares): together, every byte of the image.
-#   verify {attempt,map,size,dataBytes,disk,…}   only the verification
+#       every zero range reads back as zeros (rackseed-zero check) and the data ranges read back from the disk sum to
+#       what the daemon expects (it compares): with check `fletcher4` (the default) their Fletcher-4 from `rackseed-zero
+#       sum` (~2 instructions a byte), with `sha256` their SHA-256 through busybox sha256sum (~69): together with the
+#       zero ranges, every byte of the image.
+#   verify {attempt,map,size,dataBytes,disk,…,check}   only the verification
 #   configdrive {attempt,plan,disk,…} fetch the plan (OFFSET SIZE SHA256 URL lines), write each piece at its offset
 #       after checking its SHA-256, read each back and compare
 #   clean {attempt,erase}            zero the first and last MiB of every partition and every disk (partition
@@ -183,8 +185,9 @@ read_ranges() {
   return 0
 }
 
-# readback ATTEMPT SIZE DISK — caches dropped, every zero range must read as zeros and the data ranges are hashed as
-# read from the device; reports the SHA-256 of the data ranges (the daemon compares it with the image's map)
+# readback ATTEMPT SIZE DISK CHECK — caches dropped, every zero range must read as zeros and the data ranges are summed
+# as read from the device (CHECK fletcher4: rackseed-zero sum; otherwise SHA-256); reports the sum of the data ranges
+# (the daemon compares it with the image's map)
 readback() {
   sync
   blockdev --flushbufs "/dev/$3" 2>/dev/null
@@ -194,20 +197,26 @@ readback() {
     fail "$1" verify "the zero ranges of /dev/$3 do not read back as zeros: $(tr '\n' ' ' <"$RUN/zero.err" | cut -c1-300)" "$3"; return 1
   fi
   progress "$1" verifying "${ZBYTES:-0}"
-  log "reading back the data ranges from /dev/$3"
-  rm -f "$RUN/readback.sha" "$RUN/readback.rc"
-  ( set -o pipefail; read_ranges "$3" | sha256sum >"$RUN/readback.sha"; echo $? >"$RUN/readback.rc" ) &
+  log "reading back the data ranges from /dev/$3 ($4)"
+  rm -f "$RUN/readback.sum" "$RUN/readback.rc" "$RUN/rd.err"
+  if [ "$4" = fletcher4 ]; then
+    ( "$ZERO_TOOL" sum "/dev/$3" <"$RUN/map.data" >"$RUN/readback.sum" 2>"$RUN/rd.err"; echo $? >"$RUN/readback.rc" ) &
+    _vfield=fletcher4
+  else
+    ( set -o pipefail; read_ranges "$3" | sha256sum >"$RUN/readback.sum"; echo $? >"$RUN/readback.rc" ) &
+    _vfield=sha256
+  fi
   _vp=$!
   report_while $_vp "$1" verifying "$3" read "$2" "${ZBYTES:-0}"
   wait $_vp
-  _vsha=$(cut -c1-64 "$RUN/readback.sha" 2>/dev/null)
+  _vsum=$(cut -c1-64 "$RUN/readback.sum" 2>/dev/null)
   val "$RUN/readback.rc"
-  case "$V:$_vsha" in
+  case "$V:$_vsum" in
     0:[0-9a-f]*) ;;
     *) fail "$1" verify "reading /dev/$3 back failed: $(tr '\n' ' ' <"$RUN/rd.err" 2>/dev/null | cut -c1-200)" "$3"; return 1 ;;
   esac
-  log "read back: zero ranges are zeros, data ranges sha256 $_vsha"
-  result "{\"attempt\":$1,\"phase\":\"verify\",\"ok\":true,\"bytes\":$2,\"sha256\":\"$_vsha\",\"disk\":\"$3\",\"detail\":\"zero ranges read back as zeros\"}"
+  log "read back: zero ranges are zeros, data ranges $_vfield $_vsum"
+  result "{\"attempt\":$1,\"phase\":\"verify\",\"ok\":true,\"bytes\":$2,\"$_vfield\":\"$_vsum\",\"disk\":\"$3\",\"detail\":\"zero ranges read back as zeros\"}"
 }
 
 cmd_deploy() {
@@ -239,14 +248,14 @@ cmd_deploy() {
   sync
   log "written: $_dbytes bytes of data, the rest zeroed"
   result "{\"attempt\":$_a,\"phase\":\"write\",\"ok\":true,\"bytes\":$_size,\"disk\":\"$D\",\"detail\":\"$(jesc "$MAPINFO")\"}" || return
-  readback "$_a" "$_size" "$D"
+  readback "$_a" "$_size" "$D" "$(jstr check "$1")"
 }
 
 cmd_verify() {
   _a=$(jnum attempt "$1"); _map=$(jstr map "$1"); _msha=$(jstr mapSha256 "$1"); _size=$(jnum size "$1"); _dbytes=$(jnum dataBytes "$1")
   if ! find_disk "$1"; then fail "$_a" verify "$D"; return; fi
   if ! fetch_map "$_a" "$_map" "$_size" "$_dbytes" "$_msha"; then fail "$_a" verify "$MAPERR" "$D"; return; fi
-  readback "$_a" "$_size" "$D"
+  readback "$_a" "$_size" "$D" "$(jstr check "$1")"
 }
 
 cmd_configdrive() {

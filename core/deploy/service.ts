@@ -34,8 +34,8 @@ import type { ImageRecord } from '../../shared/image.ts';
 import { imageDataPath, imageMapPath, imageServingPath } from '../../shared/image.ts';
 import { ImageDamagedError, extentMapTextSha256, type ExtentMap } from '../images/extent-map.ts';
 import {
-  DONE_WHEN, type AgentProgress, type AgentResult, type BatchDeployRequest, type DeployAgentCommand, type Deployment, type DeployRequest,
-  type DeploySettings, type DeployStage, type DoneWhen, type RootDeviceHints, type TargetDisk,
+  DONE_WHEN, READ_BACK_CHECKS, type AgentProgress, type AgentResult, type BatchDeployRequest, type DeployAgentCommand, type Deployment, type DeployRequest,
+  type DeploySettings, type DeployStage, type DoneWhen, type ReadBackCheck, type RootDeviceHints, type TargetDisk,
 } from '../../shared/deploy.ts';
 import { CoreError } from '../jobs/runner.ts';
 import { runJobSteps } from '../jobs/step-loop.ts';
@@ -76,6 +76,8 @@ export interface DeployOptions {
   powerOffTimeoutMs?: number;
   /** BMC power polling period (default 2 s) */
   pollMs?: number;
+  /** the agent's read-back check (default fletcher4; env RACKSEED_DEPLOY_READ_BACK; shared/deploy.ts ReadBackCheck) */
+  readBackCheck?: ReadBackCheck;
 }
 
 /** DeployOptions from the environment (the daemon's knobs; tests pass options instead). */
@@ -86,9 +88,14 @@ export function deployOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Depl
     const n = Number(v);
     return Number.isFinite(n) && n > 0 ? n : undefined;
   };
+  const check = env.RACKSEED_DEPLOY_READ_BACK;
+  if (check && !READ_BACK_CHECKS.includes(check as ReadBackCheck)) {
+    throw new Error(`RACKSEED_DEPLOY_READ_BACK=${JSON.stringify(check)}: the read-back check is one of ${READ_BACK_CHECKS.join(', ')}`);
+  }
   return {
     maxWriters: num('RACKSEED_DEPLOY_WRITERS'), agentTimeoutMs: num('RACKSEED_DEPLOY_AGENT_TIMEOUT_MS'),
     stallMs: num('RACKSEED_DEPLOY_STALL_MS'), bootTimeoutMs: num('RACKSEED_DEPLOY_BOOT_TIMEOUT_MS'),
+    readBackCheck: (check || undefined) as ReadBackCheck | undefined,
   };
 }
 
@@ -136,6 +143,7 @@ export class DeployService {
   readonly store: DeploymentStore;
   private readonly log: Logger;
   private maxWriters: number;
+  private readBackCheck: ReadBackCheck;
   private readonly agentTimeoutMs: number;
   private readonly stallMs: number;
   private readonly bootTimeoutMs: number;
@@ -161,6 +169,7 @@ export class DeployService {
     this.log = core.log.child({ svc: 'deploy' });
     this.store = new DeploymentStore(core.db);
     this.maxWriters = Math.max(1, Math.floor(opts.maxWriters ?? 4));
+    this.readBackCheck = opts.readBackCheck ?? 'fletcher4';
     this.agentTimeoutMs = opts.agentTimeoutMs ?? 10 * 60_000;
     this.stallMs = opts.stallMs ?? 5 * 60_000;
     this.bootTimeoutMs = opts.bootTimeoutMs ?? 15 * 60_000;
@@ -173,13 +182,17 @@ export class DeployService {
   // ---------------------------------------------------------------------------------------------------- the API side
 
   settings(): DeploySettings {
-    return { maxWriters: this.maxWriters };
+    return { maxWriters: this.maxWriters, readBackCheck: this.readBackCheck };
   }
 
   setSettings(s: Partial<DeploySettings>): DeploySettings {
     if (s.maxWriters !== undefined) {
       if (!Number.isInteger(s.maxWriters) || s.maxWriters < 1 || s.maxWriters > 1000) throw new CoreError(400, 'maxWriters must be an integer 1–1000');
       this.maxWriters = s.maxWriters;
+    }
+    if (s.readBackCheck !== undefined) {
+      if (!READ_BACK_CHECKS.includes(s.readBackCheck)) throw new CoreError(400, `readBackCheck must be one of ${READ_BACK_CHECKS.join(', ')}`);
+      this.readBackCheck = s.readBackCheck;
     }
     return this.settings();
   }
@@ -652,6 +665,7 @@ export class DeployService {
       return {
         action: 'deploy', attempt, url: this.imageUrl(sha), size: rec.image!.sizeBytes, sha256: sha,
         map: `${base}${imageMapPath(sha)}`, mapSha256: extentMapTextSha256(map), data: `${base}${imageDataPath(sha)}`, dataBytes: map.dataBytes, ...this.diskArgs(rec),
+        check: this.readBackCheck,
       };
     }, this.agentTimeoutMs);
     this.releaseSlot(nodeId);
@@ -681,17 +695,29 @@ export class DeployService {
       const a = this.nextAttempt(nodeId);
       const w = this.waits.get(nodeId);
       if (w) w.attempt = a;
-      return { action: 'verify', attempt: a, size: rec.image!.sizeBytes, map: `${httpBase(this.core.bootSettings)}${imageMapPath(expected)}`, mapSha256: extentMapTextSha256(map), dataBytes: map.dataBytes, ...this.diskArgs(rec) };
+      return {
+        action: 'verify', attempt: a, size: rec.image!.sizeBytes, map: `${httpBase(this.core.bootSettings)}${imageMapPath(expected)}`, mapSha256: extentMapTextSha256(map),
+        dataBytes: map.dataBytes, ...this.diskArgs(rec), check: this.readBackCheck,
+      };
     }, this.stallMs, true);
     if (!r.ok) throw new StepError('verify-image', `reading the image back from ${r.disk ?? rec.disk!.name} failed: ${r.error ?? 'no reason given'}`);
+    const disk = r.disk ?? rec.disk!.name;
+    if (r.fletcher4 !== undefined) {
+      // the agent summed the data ranges read back with Fletcher-4 (check `fletcher4`); the zero ranges it read as zeros
+      const sum = r.fletcher4.toLowerCase();
+      if (sum !== map.dataFletcher4) throw new StepError('verify-image', await this.mismatchReason(rec, map, sum, 'fletcher4'));
+      this.record(nodeId, 'image-verified', `read back ${formatBytes(rec.image!.sizeBytes)} from ${disk}: the zero ranges are zeros and the data ranges' Fletcher-4 ` +
+        `${sum} matches the library's copy (SHA-256 ${expected})`, { fletcher4: sum, imageSha256: expected, dataFletcher4: map.dataFletcher4 });
+      return;
+    }
     const got = (r.sha256 ?? '').toLowerCase();
     // either the data ranges read back (their SHA-256 from the map, the zero ranges checked by the agent) or — an
     // agent reading everything back — the whole image
     const whole = got === expected && r.bytes === rec.image!.sizeBytes;
-    if (got !== map.dataSha256 && !whole) throw new StepError('verify-image', await this.mismatchReason(rec, map, got));
+    if (got !== map.dataSha256 && !whole) throw new StepError('verify-image', await this.mismatchReason(rec, map, got, 'sha256'));
     this.record(nodeId, 'image-verified', whole
-      ? `read back ${formatBytes(rec.image!.sizeBytes)} from ${r.disk ?? rec.disk!.name}: SHA-256 ${got} matches the image`
-      : `read back ${formatBytes(rec.image!.sizeBytes)} from ${r.disk ?? rec.disk!.name}: the zero ranges are zeros and the data ranges' SHA-256 ${got} matches; ` +
+      ? `read back ${formatBytes(rec.image!.sizeBytes)} from ${disk}: SHA-256 ${got} matches the image`
+      : `read back ${formatBytes(rec.image!.sizeBytes)} from ${disk}: the zero ranges are zeros and the data ranges' SHA-256 ${got} matches; ` +
         `the image is SHA-256 ${expected}`, { sha256: got, imageSha256: expected, dataSha256: map.dataSha256 });
   }
 
@@ -700,15 +726,22 @@ export class DeployService {
    * disk that reads back differently (when the agent sent one); otherwise the library's file is hashed again — a
    * damaged copy explains it, an intact one leaves the network or the disk.
    */
-  private async mismatchReason(rec: DeploymentRecord, map: ExtentMap, got: string): Promise<string> {
+  private async mismatchReason(rec: DeploymentRecord, map: ExtentMap, got: string, check: ReadBackCheck): Promise<string> {
     const expected = rec.image!.sha256;
-    const head = `checksum mismatch (expected ${expected}, got ${got || 'nothing'})`;
-    const note = got ? ` [${got} is the SHA-256 of the data ranges read back from the disk; the image's data ranges give ${map.dataSha256}]` : '';
+    const head = check === 'fletcher4'
+      ? `checksum mismatch (expected ${expected}: its data ranges sum to Fletcher-4 ${map.dataFletcher4}; the disk's read back to ${got || 'nothing'})`
+      : `checksum mismatch (expected ${expected}, got ${got || 'nothing'})`;
+    const note = !got || check === 'fletcher4' ? ''
+      : ` [${got} is the SHA-256 of the data ranges read back from the disk; the image's data ranges give ${map.dataSha256}]`;
     const wire = this.wire.get(rec.nodeId);
     if (wire !== undefined) {
+      // the SHA-256 of the data as the agent received it (an agent that sends one): compared with the read-back's own
+      // answer only when both are SHA-256s
+      const readBack = check === 'sha256' ? got : null;
       return head + (wire === map.dataSha256 ? ': the bytes were received intact but the disk read back differently (a failing disk or controller?)'
-        : wire === got ? ': the bytes the agent received already differed (corrupted on the image server or in flight)'
-          : `: the bytes received (SHA-256 ${wire}) differ from both`) + note;
+        : wire === readBack ? ': the bytes the agent received already differed (corrupted on the image server or in flight)'
+          : check === 'sha256' ? `: the bytes received (SHA-256 ${wire}) differ from both`
+            : `: the bytes the agent received already differed (SHA-256 ${wire}: corrupted on the image server or in flight)`) + note;
     }
     try {
       await this.core.images.remapImage(rec.image!);

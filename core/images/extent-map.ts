@@ -25,6 +25,8 @@ export interface ExtentMap {
   dataBytes: number;
   /** SHA-256 of the data extents concatenated in order */
   dataSha256: string;
+  /** Fletcher-4 (fletcher4.ts) of the same bytes: the agent's fast read-back check */
+  dataFletcher4: string;
   /** SHA-256 of the whole file as this pass read it */
   fileSha256: string;
 }
@@ -59,7 +61,7 @@ function mapText(m: ExtentMap): { text: string; sha256: string } {
 
 export type MapWorkerOut =
   | { type: 'progress'; done: number }
-  | { type: 'done'; extents: Extent[]; size: number; fileSha256: string; dataSha256: string }
+  | { type: 'done'; extents: Extent[]; size: number; fileSha256: string; dataSha256: string; dataFletcher4: string }
   | { type: 'error'; message: string };
 
 const WORKER_URL = new URL(`./extent-map-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
@@ -89,7 +91,7 @@ export function mapImage(path: string, expectSha256: string, o: { minZero?: numb
       if (m.type === 'error') { reject(new Error(`mapping the image file failed: ${m.message}`)); return; }
       if (m.fileSha256 !== expectSha256) { reject(new ImageDamagedError(expectSha256, m.fileSha256)); return; }
       const dataBytes = m.extents.reduce((s, e) => s + (e.data ? e.length : 0), 0);
-      resolve({ extents: m.extents, size: m.size, dataBytes, dataSha256: m.dataSha256, fileSha256: m.fileSha256 });
+      resolve({ extents: m.extents, size: m.size, dataBytes, dataSha256: m.dataSha256, dataFletcher4: m.dataFletcher4, fileSha256: m.fileSha256 });
     });
     worker.on('error', (err) => { settled = true; reject(err); });
     worker.on('exit', (code) => { if (!settled) reject(new Error(`the image mapping worker exited (code ${code}) before finishing`)); });

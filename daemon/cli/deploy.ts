@@ -3,11 +3,12 @@
 // deploy an image to nodes, or wipe and free them, through the daemon (RACKSEED_URL, RACKSEED_TOKEN; API:
 // shared/deploy.ts). NODE: a node id, boot MAC or serial. With --wait: one progress line per node on a terminal
 // (stage, bytes, MB/s), stage changes as lines otherwise; the exit code says how it ended (client.ts EXIT: FAILED when
-// a node ended deploy-failed / clean-failed, TIMEOUT when --wait gave up).
+// a node ended deploy-failed / clean-failed, TIMEOUT when --wait gave up). `rackseed deploy-settings [--writers N]
+// [--read-back fletcher4|sha256] [--json]` shows or changes the daemon's deploy settings (GET|PUT /api/v1/deploy/settings).
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import type { BatchDeployRequest, Deployment, RootDeviceHints } from '../../shared/deploy.ts';
-import { DONE_WHEN } from '../../shared/deploy.ts';
+import type { BatchDeployRequest, Deployment, DeploySettings, RootDeviceHints } from '../../shared/deploy.ts';
+import { DONE_WHEN, READ_BACK_CHECKS } from '../../shared/deploy.ts';
 import { CliError, DaemonClient, EXIT, runAction } from './client.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -168,7 +169,30 @@ export function releaseCommand(): Command {
     });
 }
 
+export function deploySettingsCommand(): Command {
+  return new Command('deploy-settings')
+    .description('show the daemon\'s deploy settings, or change them: concurrent image writers, the read-back check')
+    .option('--writers <n>', 'how many nodes may stream an image at once (1-1000); the rest wait queued')
+    .addOption(new Option('--read-back <check>', 'how the agent checks the disk it wrote: fletcher4 (fast, 256-bit sum) or sha256 (cryptographic)').choices([...READ_BACK_CHECKS]))
+    .option('--json', 'print JSON', false)
+    .action(async (o: { writers?: string; readBack?: DeploySettings['readBackCheck']; json: boolean }) => {
+      await runAction(o.json, async () => {
+        const change: Partial<DeploySettings> = {};
+        if (o.writers !== undefined) {
+          const n = Number(o.writers);
+          if (!Number.isInteger(n) || n < 1 || n > 1000) throw new CliError('--writers must be a whole number 1-1000', EXIT.USAGE);
+          change.maxWriters = n;
+        }
+        if (o.readBack) change.readBackCheck = o.readBack;
+        const client = DaemonClient.fromEnv();
+        return Object.keys(change).length
+          ? client.call<DeploySettings>('PUT', '/api/v1/deploy/settings', change)
+          : client.call<DeploySettings>('GET', '/api/v1/deploy/settings');
+      }, (s) => `concurrent writers  ${s.maxWriters}\nread-back check     ${s.readBackCheck}`);
+    });
+}
+
 /** The verbs this file adds to `rackseed`. */
 export function deployCommands(): Command[] {
-  return [deployCommand(), releaseCommand()];
+  return [deployCommand(), releaseCommand(), deploySettingsCommand()];
 }

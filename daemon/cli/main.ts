@@ -14,6 +14,7 @@ import { deployCommands } from './deploy.ts';
 import { servicesCommands } from './services.ts';
 import { consoleCommand } from './console.ts';
 import { inspectCommand } from './inspect.ts';
+import { EXIT } from './client.ts';
 
 const program = new Command('rackseed')
   .description('Bring bare metal up from nothing, offline: DHCP/proxyDHCP, TFTP, HTTP boot, IPMI, discovery.')
@@ -38,5 +39,14 @@ if (existsSync(bmcFile)) {
   const mod = (await import(pathToFileURL(bmcFile).href)) as { bmcCommand?: () => Command };
   if (mod.bmcCommand) program.addCommand(mod.bmcCommand());
 }
+
+// A command line commander refuses (unknown option, a value outside --x's choices, a missing argument) exits
+// EXIT.USAGE like the refusals the commands make themselves, not commander's own 1 (which EXIT gives no meaning);
+// --help and --version exit 0 as before. Commander's message is already on stderr.
+function usageExits(c: Command): void {
+  c.exitOverride((err) => { process.exit(err.exitCode === 0 ? 0 : EXIT.USAGE); });
+  for (const sub of c.commands) usageExits(sub);
+}
+usageExits(program);
 
 await program.parseAsync(process.argv);

@@ -6,7 +6,7 @@
 // console; the vendor data's phone_home calls RackSeed back), the nodes are `active`; then released: cleaned,
 // `available`, and an inspection (their next power-on through RackSeed) boots the discovery ramdisk.
 // The agent writes by the image's extent map: 772 MB of data ranges sent (12 ranges) and read back through
-// sha256sum, 600 MB of zero ranges zeroed on the disk (BLKZEROOUT) and checked, never sent. A lost PXE boot of the
+// rackseed-zero sum (Fletcher-4, the default read-back check; sha256sum before 2026-12-06), 600 MB of zero ranges zeroed on the disk (BLKZEROOUT) and checked, never sent. A lost PXE boot of the
 // agent is retried once through the BMC after RACKSEED_DEPLOY_AGENT_TIMEOUT_MS (5 min here). Torn down by PID in
 // `finally`.
 // Measured 2026-12-05 08:30–08:45Z under .scratch/heavy, load 12–18 (another clean-clone CI run beside it): 872 s —

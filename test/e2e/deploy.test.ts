@@ -166,7 +166,7 @@ test('deploy on the virtual rack: 3 nodes at once (one checksum mismatch), boote
       const d = (await deployments(lab)).find((x) => x.nodeId === dmg.nodeId);
       return d && d.stage === 'failed' ? d : null;
     });
-    assert.match(failed.error ?? '', new RegExp(`^checksum mismatch \\(expected ${badImg.sha256}, got [0-9a-f]{64}\\): the bytes the agent received already differed`));
+    assert.match(failed.error ?? '', new RegExp(`^checksum mismatch \\(expected ${badImg.sha256}: its data ranges sum to Fletcher-4 [0-9a-f]{64}; the disk's read back to [0-9a-f]{64}\\): the bytes the agent received already differed`));
     const dn = await nodeOf(lab, damaged);
     assert.equal(dn.state, 'deploy-failed');
     assert.match(dn.lastError ?? '', /checksum mismatch/);

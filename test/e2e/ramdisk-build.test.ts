@@ -13,6 +13,7 @@ import { CpioError, encodeCpio, type CpioEntry } from '../../agent/build/cpio.ts
 import { buildRamdisk, hasInterpreter } from '../../agent/build/build.ts';
 import { findDeb, packageFor } from '../../agent/build/kernel-package.ts';
 import { loadRamdiskManifest, ramdiskDir, ramdiskPaths, verifyRamdisk, type RamdiskManifest } from '../../agent/build/manifest.ts';
+import { fletcher4Hex } from '../../core/images/fletcher4.ts';
 
 let work = '';
 let main: RamdiskManifest;
@@ -135,6 +136,9 @@ test('two builds are byte-identical, carry the agent and drivers, and are cached
   const dirty = spawnSync(zero, ['check', join(work, 'zeros')], { input: '4096 4096\n', encoding: 'utf8' });
   assert.equal(dirty.status, 1);
   assert.match(dirty.stderr, /^rackseed-zero: not zero at byte 5000 \(\+3192\)$/m);
+  // its read-back sum is the daemon's Fletcher-4 of the same bytes (test/unit/fletcher4.test.ts has the details)
+  const sum = spawnSync(zero, ['sum', join(work, 'zeros')], { input: '0 4096\n4096 4096\n', encoding: 'utf8' });
+  assert.equal(sum.stdout, `${fletcher4Hex(readFileSync(join(work, 'zeros')))}\n`);
   const aliases = readFileSync(join(extract, kdir, 'modules.alias'), 'utf8');
   assert.match(aliases, /^alias pci:v00008086d0000100Esv\*sd\*bc\*sc\*i\* e1000$/m, 'QEMU e1000 PCI id resolves');
   assert.match(aliases, /^alias virtio:d00000001v\* virtio_net$/m, 'virtio net device resolves');

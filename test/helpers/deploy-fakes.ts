@@ -12,7 +12,8 @@ import type { DeployOptions } from '../../core/deploy/service.ts';
 import type { ImageRecord } from '../../shared/image.ts';
 import type { Inventory } from '../../shared/inventory.ts';
 import type { NodeSummary } from '../../shared/node.ts';
-import type { AgentResult, DeployAgentCommand } from '../../shared/deploy.ts';
+import type { AgentResult, DeployAgentCommand, ReadBackCheck } from '../../shared/deploy.ts';
+import { Fletcher4 } from '../../core/images/fletcher4.ts';
 
 export const MiB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -235,7 +236,7 @@ export class FakeAgent {
         switch (cmd.action) {
           case 'poweroff': this.bmcs.off(this.m); return;
           case 'deploy': await this.deploy(cmd); break;
-          case 'verify': await this.verify(cmd.attempt, cmd.size, cmd.map); break;
+          case 'verify': await this.verify(cmd.attempt, cmd.size, cmd.map, cmd.check); break;
           case 'configdrive': await this.configDrive(cmd.attempt); break;
           case 'clean': await this.clean(cmd.attempt); break;
           default: await sleep(20);
@@ -292,15 +293,15 @@ export class FakeAgent {
     }
     const received = this.m.agentOpts.noWire ? {} : { sha256: wire.digest('hex') };
     if (!(await this.post({ attempt: cmd.attempt, phase: 'write', ok: true, bytes: cmd.size, ...received, disk: 'vda' }))) return;
-    await this.verify(cmd.attempt, cmd.size, cmd.map);
+    await this.verify(cmd.attempt, cmd.size, cmd.map, cmd.check);
   }
 
-  /** As the agent: every zero range must read as zeros, and the data ranges read back are hashed in order. */
-  private async verify(attempt: number, size: number, mapUrl: string): Promise<void> {
+  /** As the agent: every zero range must read as zeros, and the data ranges read back are summed (`check`) in order. */
+  private async verify(attempt: number, size: number, mapUrl: string, check: ReadBackCheck = 'sha256'): Promise<void> {
     const { extents } = await this.map(mapUrl);
     this.core.deploys.progress(this.node(), { attempt, stage: 'verifying', bytes: size });
     await sleep(5);
-    const h = createHash('sha256');
+    const h = check === 'fletcher4' ? new Fletcher4() : createHash('sha256');
     for (const e of extents) {
       for (let o = 0; o < e.length; o += MiB) {
         const b = readAt(this.m.disk, e.offset + o, Math.min(MiB, e.length - o));
@@ -312,7 +313,8 @@ export class FakeAgent {
         }
       }
     }
-    await this.post({ attempt, phase: 'verify', ok: true, bytes: size, sha256: h.digest('hex'), disk: 'vda', detail: 'zero ranges read back as zeros' });
+    const sum = h instanceof Fletcher4 ? { fletcher4: h.hex() } : { sha256: h.digest('hex') };
+    await this.post({ attempt, phase: 'verify', ok: true, bytes: size, ...sum, disk: 'vda', detail: 'zero ranges read back as zeros' });
   }
 
   private async configDrive(attempt: number): Promise<void> {

@@ -126,7 +126,23 @@ test('a wrong BMC password: the node ends deploy failed with the BMC\'s reason; 
   const list = await fetch(`${d.url}/api/v1/deployments`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((x) => x.json()) as Deployment[];
   assert.deepEqual(list.map((x) => [x.nodeId, x.kind, x.stage]), [[withBmc.id, 'clean', 'failed']]);
   const settings = await fetch(`${d.url}/api/v1/deploy/settings`, { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ maxWriters: 2 }) });
-  assert.deepEqual(await settings.json(), { maxWriters: 2 });
+  assert.deepEqual(await settings.json(), { maxWriters: 2, readBackCheck: 'fletcher4' });
+  // the same through the CLI: show, change the read-back check, refuse what is not one
+  const shown = await cli(['deploy-settings', '--json']);
+  assert.equal(shown.code, EXIT.OK);
+  assert.deepEqual(JSON.parse(shown.stdout), { maxWriters: 2, readBackCheck: 'fletcher4' });
+  const changed = await cli(['deploy-settings', '--read-back', 'sha256', '--writers', '3', '--json']);
+  assert.deepEqual(JSON.parse(changed.stdout), { maxWriters: 3, readBackCheck: 'sha256' });
+  assert.equal(d.core.deploys.settings().readBackCheck, 'sha256');
+  const human = await cli(['deploy-settings']);
+  assert.match(human.stdout, /^concurrent writers {2}3\nread-back check {5}sha256$/m);
+  const bad = await cli(['deploy-settings', '--read-back', 'md5']);
+  assert.equal(bad.code, EXIT.USAGE);
+  assert.match(bad.stderr, /Allowed choices are fletcher4, sha256/);
+  const badApi = await fetch(`${d.url}/api/v1/deploy/settings`, { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ readBackCheck: 'md5' }) });
+  assert.equal(badApi.status, 400);
+  assert.equal((await fetch(`${d.url}/api/v1/deploy/settings`, { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{}' })).status, 400);
+  d.core.deploys.setSettings({ readBackCheck: 'fletcher4' });
 });
 
 test('agent routes: bearer token first, bodies checked, another node gets no config drive, the boot callback takes a form', async () => {

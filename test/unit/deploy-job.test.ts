@@ -121,7 +121,7 @@ test('GPT image: the backup table moves to the end of the disk and a config-2 pa
   } finally { done(); }
 });
 
-test('checksum mismatch fails one node with the expected and actual SHA-256; the other node of the batch goes on to active', async () => {
+test('checksum mismatch fails one node with the expected and actual sums (Fletcher-4 by default, SHA-256 when set); the other node of the batch goes on to active', async () => {
   const { dir, bmcs, core, done } = setup('sum');
   try {
     const imgPath = join(dir, 'bios.img');
@@ -133,7 +133,7 @@ test('checksum mismatch fails one node with the expected and actual SHA-256; the
     assert.deepEqual(list.map((d) => d.hostname), ['n-01', 'n-02']);
     const [b, g] = await Promise.all([until('bad', 15_000, ended(core, bad.id)), until('good', 15_000, ended(core, good.id))]);
     assert.equal(b.stage, 'failed');
-    assert.match(b.error!, new RegExp(`^checksum mismatch \\(expected ${img.sha256}, got [0-9a-f]{64}\\): the bytes the agent received already differed`));
+    assert.match(b.error!, new RegExp(`^checksum mismatch \\(expected ${img.sha256}: its data ranges sum to Fletcher-4 [0-9a-f]{64}; the disk's read back to [0-9a-f]{64}\\): the bytes the agent received already differed \\(SHA-256 [0-9a-f]{64}: corrupted`));
     const n = core.nodes.get(bad.id)!;
     assert.equal(n.state, 'deploy-failed');
     assert.equal(n.lastError, b.error);
@@ -143,11 +143,15 @@ test('checksum mismatch fails one node with the expected and actual SHA-256; the
     assert.equal(g.stage, 'done', g.error ?? '');
     assert.equal(core.nodes.get(good.id)!.state, 'active');
 
-    // a disk that reads back differently although the bytes arrived intact
+    // a disk that reads back differently although the bytes arrived intact: caught by either check
     const third = addNode(core, bmcs, { mac: '52:54:00:d0:00:05', serial: 'S5', address: '10.231.0.15', disk: join(dir, 'd5'), diskBytes: 128 * MiB, agent: { corruptDisk: true } });
     core.deploys.deploy(third.id, { image: 'tiny' });
     const t = await until('third', 15_000, ended(core, third.id));
-    assert.match(t.error!, /^checksum mismatch \(expected [0-9a-f]{64}, got [0-9a-f]{64}\): the bytes were received intact but the disk read back differently/);
+    assert.match(t.error!, /^checksum mismatch \(expected [0-9a-f]{64}: its data ranges sum to Fletcher-4 [0-9a-f]{64}; the disk's read back to [0-9a-f]{64}\): the bytes were received intact but the disk read back differently/);
+    assert.deepEqual(core.deploys.setSettings({ readBackCheck: 'sha256' }).readBackCheck, 'sha256');
+    core.deploys.deploy(third.id, { image: 'tiny' });
+    const t2 = await until('third, SHA-256', 15_000, () => { const d = core.deploys.get(third.id); return d && d.startedAt > t.startedAt && d.finishedAt ? d : null; });
+    assert.match(t2.error!, /^checksum mismatch \(expected [0-9a-f]{64}, got [0-9a-f]{64}\): the bytes were received intact but the disk read back differently/);
   } finally { done(); }
 });
 
@@ -174,7 +178,7 @@ test('by the extent map: the zeros are zeroed on the disk, not sent; a zero rang
     const written = evs.find((e) => e.kind === 'image-written')!;
     assert.match(written.message, /MiB of data sent, 4\d\.\d MiB zeroed on the disk\)$/);
     assert.equal((written.detail as { zeroBytes: number }).zeroBytes, img.rawSize! - map.dataBytes);
-    assert.match(evs.find((e) => e.kind === 'image-verified')!.message, /the zero ranges are zeros and the data ranges' SHA-256 [0-9a-f]{64} matches; the image is SHA-256/);
+    assert.match(evs.find((e) => e.kind === 'image-verified')!.message, /the zero ranges are zeros and the data ranges' Fletcher-4 [0-9a-f]{64} matches the library's copy \(SHA-256 [0-9a-f]{64}\)$/);
 
     // the disk does not zero: the agent's check fails the verify
     const dirty = addNode(core, bmcs, { mac: '52:54:00:d0:0e:02', serial: 'E2', address: '10.231.14.12', disk: join(dir, 'e2'), diskBytes: 128 * MiB, agent: { dirtyZeroAt: 20 * MiB } });
@@ -190,7 +194,7 @@ test('by the extent map: the zeros are zeroed on the disk, not sent; a zero rang
     const third = addNode(core, bmcs, { mac: '52:54:00:d0:0e:03', serial: 'E3', address: '10.231.14.13', disk: join(dir, 'e3'), diskBytes: 128 * MiB, agent: { noWire: true } });
     core.deploys.deploy(third.id, { image: 'padded' });
     const t = await until('third', 15_000, ended(core, third.id));
-    assert.match(t.error!, new RegExp(`^checksum mismatch \\(expected ${img.sha256}, got [0-9a-f]{64}\\): the bytes the agent received already differed: the library's copy of the image is damaged`));
+    assert.match(t.error!, new RegExp(`^checksum mismatch \\(expected ${img.sha256}: its data ranges sum to Fletcher-4 [0-9a-f]{64}; the disk's read back to [0-9a-f]{64}\\): the bytes the agent received already differed: the library's copy of the image is damaged`));
   } finally { done(); }
 });
 

@@ -6,7 +6,7 @@ import { Type } from '@sinclair/typebox';
 import type { ApiServerOptions } from '../server.ts';
 import { HttpError } from '../ports.ts';
 import { BatchRefusedError } from '../../../core/deploy/service.ts';
-import { DONE_WHEN, type BatchDeployRequest, type DeployRequest, type DeploySettings } from '../../../shared/deploy.ts';
+import { DONE_WHEN, READ_BACK_CHECKS, type BatchDeployRequest, type DeployRequest, type DeploySettings } from '../../../shared/deploy.ts';
 import { IdParams, optionalBody } from '../schemas.ts';
 
 const strict = { additionalProperties: false } as const;
@@ -35,7 +35,10 @@ export const DeployBody = Type.Object({ ...deployFields, hostname: Type.Optional
 export const BatchDeployBody = Type.Object({ ...deployFields, nodes: NodeRefs, hostname: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })) }, strict);
 export const ReleaseBody = Type.Object({ erase: Type.Optional(Type.Boolean()) }, strict);
 export const BatchReleaseBody = Type.Object({ nodes: NodeRefs, erase: Type.Optional(Type.Boolean()) }, strict);
-export const DeploySettingsBody = Type.Object({ maxWriters: Type.Integer({ minimum: 1, maximum: 1000 }) }, strict);
+export const DeploySettingsBody = Type.Object({
+  maxWriters: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  readBackCheck: Type.Optional(Type.Union(READ_BACK_CHECKS.map((c) => Type.Literal(c)))),
+}, { ...strict, minProperties: 1 });
 
 /** A batch refusal keeps its per-node reasons in the answer. */
 async function batch<T>(reply: FastifyReply, fn: () => T): Promise<T | FastifyReply> {
