@@ -36,7 +36,7 @@ import { DaemonClient } from '../daemon/cli/client.ts';
 import type { BmcInfo, Job } from '../shared/api.ts';
 import type { NodeSummary } from '../shared/node.ts';
 import type { ImageRecord } from '../shared/image.ts';
-import type { Deployment } from '../shared/deploy.ts';
+import type { Deployment, DeploySettings } from '../shared/deploy.ts';
 
 export interface DeployBenchOptions extends Partial<BenchContext> {
   /** node specs as `npm run lab` takes them (default bios, uefi, bios) */
@@ -159,6 +159,7 @@ export async function runDeployBench(opts: DeployBenchOptions = {}): Promise<Ben
 
     const ids = await Promise.all(lab.nodes.map(async (rn) => (await nodeOf(lab, rn)).id));
     const from = lab.nodes.map((rn) => lab.console(rn).length);
+    const check = (await api.get<DeploySettings>('/api/v1/deploy/settings')).readBackCheck;
     const tr = Date.now();
     await api.post('/api/v1/deploy', { nodes: ids, image: 'lab-debian', hostname: 'deb-{index}' });
     const seen = new Map<string, Record<string, number>>(ids.map((id) => [id, {}]));
@@ -190,7 +191,7 @@ export async function runDeployBench(opts: DeployBenchOptions = {}): Promise<Ben
     const md = [
       `lab-debian (${img.rawSize} bytes raw) on ${lab.nodes.length} TCG nodes at once (${specs.join(', ')}; 1 GiB, 4 GiB virtio disk), 1-min load ${loadStart} → ${loadMid} → ${loadEnd}.`,
       'Floor: into the discovery ramdisk by `POST /api/v1/nodes/:id/inspect {leaveRunning: true}` (BMC PXE-once + power-on, the agent\'s inventory, left running), `wget -O - URL | dd of=/dev/vda bs=4M; sync` from its root shell (over `rackseed console`), BMC disk boot, until the Debian login prompt on ttyS0;',
-      'RackSeed: `POST /api/v1/deploy` (default doneWhen) until every node is `active` and at its login prompt. Seconds from the start of each phase (stages: first seen, polled every second).',
+      `RackSeed: \`POST /api/v1/deploy\` (default doneWhen; read-back check \`${check}\`) until every node is \`active\` and at its login prompt. Seconds from the start of each phase (stages: first seen, polled every second).`,
       '',
       `| | power-on → last login prompt | ratio to the floor | goal |`,
       '|---|---:|---:|---|',
