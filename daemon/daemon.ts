@@ -13,6 +13,7 @@ import { IpmiClient } from '../bmc/ipmi/session/client.ts';
 import { hostsForListen } from './api/access.ts';
 import { nodeConsoles } from '../core/console/node-consoles.ts';
 import { DEFAULT_CONSOLE_WARM_UP_KEYS, warmUpConsolePath } from '../core/console/warm-up.ts';
+import { warmUpWebSocketFrames } from './api/ws-warm-up.ts';
 import { resolve } from 'node:path';
 
 /** Host part of a "HOST:PORT" listen address ("[::1]:8443" → "::1"); "127.0.0.1" when only a port is given. */
@@ -123,15 +124,22 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   print(`RackSeed is listening on ${url}`);
   if (!url.startsWith('unix:')) print(`Open the UI (one-time link): ${url}/login?code=${auth.issueLoginCode()}`);
 
-  // JIT warm-up of the console path (core/console/warm-up.ts): once, after the services and the API are up, on a
-  // later event-loop turn, so it delays neither the start nor a request (it yields between keystrokes)
+  // JIT warm-up of the console path (core/console/warm-up.ts), then of its WebSocket frames (api/ws-warm-up.ts): once,
+  // after the services and the API are up, on a later event-loop turn, so it delays neither the start nor a request
+  // (it yields between keystrokes)
   const warmUpKeys = o.consoleWarmUpKeys ?? DEFAULT_CONSOLE_WARM_UP_KEYS;
   const stopWarmUp = new AbortController();
   const consoleWarmUp = warmUpKeys <= 0 ? Promise.resolve() : new Promise<void>((resolve) => setImmediate(resolve))
     .then(() => warmUpConsolePath(warmUpKeys, stopWarmUp.signal))
-    .then((r) => {
-      const fields = { keystrokes: r.keystrokes, echoed: r.echoedBytes, cpuMs: Math.round(r.cpuMs), wallMs: Math.round(r.wallMs) };
-      if (r.stopped && !stopWarmUp.signal.aborted) o.logger.warn({ ...fields, stopped: r.stopped }, 'console warm-up stopped early (consoles work, their first keystrokes are slower)');
+    .then(async (r) => {
+      // then the WebSocket frames a console's keystrokes and echoes travel in (daemon/api/ws-warm-up.ts)
+      const w = stopWarmUp.signal.aborted ? null : await warmUpWebSocketFrames(warmUpKeys, stopWarmUp.signal);
+      const fields = {
+        keystrokes: r.keystrokes, echoed: r.echoedBytes, cpuMs: Math.round(r.cpuMs), wallMs: Math.round(r.wallMs),
+        wsFrames: w?.frames ?? 0, wsCpuMs: Math.round(w?.cpuMs ?? 0), wsWallMs: Math.round(w?.wallMs ?? 0),
+      };
+      const stopped = r.stopped ?? w?.stopped ?? null;
+      if (stopped && !stopWarmUp.signal.aborted) o.logger.warn({ ...fields, stopped }, 'console warm-up stopped early (consoles work, their first keystrokes are slower)');
       else o.logger.debug(fields, 'console warm-up done');
     });
 

@@ -18,8 +18,8 @@
 // event bus are not touched, no counter changes. Each keystroke waits for its echo, and each datagram is delivered
 // on a later event-loop turn, so a real request arriving meanwhile is served between keystrokes.
 // Cost: see DEFAULT_CONSOLE_WARM_UP_KEYS. Effect measured so far (docs/BENCHMARKS.md, SOL, 2026-12-06): the fresh
-// daemon's keystroke → echo over the console WebSocket moved at most ~10 %, inside the noise; what stays cold is the
-// WebSocket side (fastify's route, ws's frames), which this warm-up does not cover — issue 18's goal is still missed.
+// daemon's keystroke → echo over the console WebSocket moved at most ~10 %, inside the noise; what stayed cold is the
+// WebSocket side (ws's frames), which daemon/api/ws-warm-up.ts warms right after this one (the daemon runs both).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -2,6 +2,8 @@
 // go through the real SOL/RMCP+ code and ConsoleManager and come back as echoes, while nothing reaches a UDP socket
 // and nothing is left behind; the daemon runs it once after start and stops it on close without touching its own
 // console logs or event bus.
+import WebSocket, { WebSocketServer } from 'ws';
+import { warmUpWebSocketFrames } from '../../daemon/api/ws-warm-up.ts';
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
@@ -79,9 +81,10 @@ test('daemon: the warm-up runs once after start, off its console logs and event 
     while (!lines.some((l) => l.includes('console warm-up done')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const done = lines.find((l) => l.includes('console warm-up done'));
     assert.ok(done, `the daemon logged the warm-up's end; log: ${lines.slice(-5).join('')}`);
-    const f = JSON.parse(done) as { keystrokes: number; echoed: number };
+    const f = JSON.parse(done) as { keystrokes: number; echoed: number; wsFrames: number };
     assert.equal(f.keystrokes, 200);
     assert.ok(f.echoed >= 200);
+    assert.equal(f.wsFrames, 200, 'then as many WebSocket frames (daemon/api/ws-warm-up.ts)');
     const consoleDir = join(dir, 'data', 'console');
     assert.deepEqual(existsSync(consoleDir) ? readdirSync(consoleDir) : [], [], 'no console log in the data dir');
     assert.deepEqual(seen, [], 'nothing on the event bus');
@@ -97,4 +100,39 @@ test('daemon: the warm-up runs once after start, off its console logs and event 
     assert.ok(Date.now() - t0 < 10_000, 'close does not wait for 100,000 keystrokes');
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('WebSocket frames: one-byte binary frames and drain/drained text frames echoed over loopback; a stranger is refused; the port is closed after', async () => {
+  const servers = () => process.getActiveResourcesInfo().filter((x) => x === 'TCPServerWrap').length;
+  const before = servers();
+  let port = 0;
+  const orig = WebSocketServer.prototype.address;
+  // note the warm-up's port, to knock on it with a wrong path while it runs
+  WebSocketServer.prototype.address = function (this: WebSocketServer) { const a = orig.call(this); port = (a as { port: number }).port; return a; };
+  let stranger: Promise<number | string> | null = null;
+  const poll = setInterval(() => {
+    if (port && !stranger) {
+      stranger = new Promise((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/warm-up/guess`);
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('open', () => { ws.close(); resolve('opened'); });
+        ws.on('error', (e) => resolve(e.message));
+      });
+    }
+  }, 1);
+  try {
+    const r = await warmUpWebSocketFrames(600);
+    assert.equal(r.stopped, null);
+    assert.equal(r.frames, 600);
+    assert.ok(r.cpuMs > 0 && r.wallMs > 0);
+  } finally { clearInterval(poll); WebSocketServer.prototype.address = orig; }
+  assert.ok(stranger, 'a stranger knocked while it ran');
+  assert.equal(await stranger, 401, 'a connection without the run\'s random path is refused before the upgrade');
+  assert.equal(servers(), before, 'no listening socket left');
+  const stopped = new AbortController();
+  stopped.abort();
+  const r2 = await warmUpWebSocketFrames(50, stopped.signal);
+  assert.equal(r2.frames, 0);
+  assert.match(r2.stopped ?? '', /closing/);
+  assert.deepEqual(await warmUpWebSocketFrames(0), { frames: 0, wallMs: 0, cpuMs: 0, stopped: null });
 });
