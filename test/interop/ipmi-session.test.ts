@@ -171,6 +171,19 @@ test('out of sessions is BmcBusyError; closing sessions frees them', async () =>
   await client.withSession(BMC, creds, async (s) => assert.equal(await s.powerStatus(), 'off'));
 });
 
+test('the default keepalive keeps a session alive past ipmi_sim\'s 30 s inactivity timeout (OpenIPMI lanserv default_session_timeout)', { timeout: 120_000 }, async () => {
+  const k = new IpmiClient({ timeoutMs: 1000, retries: 1 });
+  try {
+    const s = await k.session(BMC, creds);
+    assert.equal(await s.powerStatus(), 'off');
+    // 40 s of silence from us but for keepalives: a session kept alive only every 30-60 s (before) was closed by now
+    await new Promise((r) => setTimeout(r, 40_000));
+    assert.ok(s.keepalivesSent >= 2, `keepalives in 40 s idle: ${s.keepalivesSent}`);
+    assert.equal(await s.powerStatus(), 'off', 'the same session still answers');
+    await s.close();
+  } finally { await k.close(); }
+});
+
 test('keepalive: an idle session sends Get Device ID and stays usable', async () => {
   const k = new IpmiClient({ timeoutMs: 500, retries: 2, keepaliveMs: 150 });
   try {

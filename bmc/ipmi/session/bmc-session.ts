@@ -317,6 +317,8 @@ export class BmcSession {
     const seq = this.outSeq;
     this.outSeq = (this.outSeq + 1) >>> 0 || 1;
     const pkt = encodeRmcpPlus({ payloadType: type, sessionId: this.managedSessionId, sequence: seq, payload }, this.security!, packetIv());
+    // the BMC hears the session: its inactivity timer starts over (no keepalive needed meanwhile)
+    this.lastActivity = Date.now();
     await this.deps.transport.send(this.host, port, pkt);
   }
 
@@ -354,14 +356,22 @@ export class BmcSession {
     this.log.debug({ privilege: privilegeName(got) }, 'session privilege set');
   }
 
+  /**
+   * A Get Device ID once the session has been idle (nothing sent to the BMC, no answer from it) for `keepaliveMs`.
+   * Idleness is checked four times per period, so a keepalive goes out at most 1.25 periods after the last packet:
+   * a BMC closes a session it has not heard from for its inactivity timeout — OpenIPMI's ipmi_sim after 30 s
+   * (lanserv default_session_timeout), many BMCs after 60 s — and checking only once per period let the gap reach
+   * two periods (a console idle through a long disk write lost its session: docs/BENCHMARKS.md "Deploy").
+   */
   private startKeepalive(): void {
     const every = this.deps.keepaliveMs;
     if (!(every > 0)) return;
     this.keepalive = setInterval(() => {
       if (this.state !== 'established' || Date.now() - this.lastActivity < every) return;
       this.keepalivesSent++;
+      this.lastActivity = Date.now(); // one keepalive per idle period, even while its answer is outstanding
       this.deviceId().catch((err) => this.log.warn({ err: (err as Error).message }, 'IPMI keepalive failed'));
-    }, every);
+    }, Math.max(50, Math.floor(every / 4)));
     this.keepalive.unref();
   }
 

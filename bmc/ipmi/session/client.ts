@@ -24,7 +24,7 @@ export interface IpmiClientOptions {
   backoff?: number;
   /** global limit of exchanges in flight over all BMCs (default 64) */
   maxConcurrent?: number;
-  /** send a Get Device ID after this many ms idle (default 30000; 0 = never) */
+  /** send a Get Device ID after this many ms idle (default 15000, as ipmitool keeps SOL alive: below the 30 s after which ipmi_sim drops a silent session; 0 = never) */
   keepaliveMs?: number;
   /**
    * send a session-less Get Channel Authentication Capabilities before Open Session, as ipmitool does
@@ -52,7 +52,7 @@ export class IpmiClient {
     this.transport = new IpmiTransport(opts.socketFactory ?? defaultSocketFactory, this.log);
     this.policy = { timeoutMs: opts.timeoutMs ?? DEFAULT_RETRY.timeoutMs, retries: opts.retries ?? DEFAULT_RETRY.retries, backoff: opts.backoff ?? DEFAULT_RETRY.backoff };
     this.pool = new Limiter(opts.maxConcurrent ?? 64);
-    this.keepaliveMs = opts.keepaliveMs ?? 30_000;
+    this.keepaliveMs = opts.keepaliveMs ?? 15_000;
     this.authCapsFirst = opts.authCapsFirst ?? false;
   }
 
