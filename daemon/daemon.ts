@@ -129,14 +129,24 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   // (it yields between keystrokes)
   const warmUpKeys = o.consoleWarmUpKeys ?? DEFAULT_CONSOLE_WARM_UP_KEYS;
   const stopWarmUp = new AbortController();
+  // it gives way to real work: while a netboot counter moved in the last second (a DHCP storm as the rack powers on)
+  let lastActivity = services.activity();
+  let lastChange = 0;
+  const busy = (): boolean => {
+    const n = services.activity();
+    const now = performance.now();
+    if (n !== lastActivity) { lastActivity = n; lastChange = now; }
+    return lastChange > 0 && now - lastChange < 1000;
+  };
   const consoleWarmUp = warmUpKeys <= 0 ? Promise.resolve() : new Promise<void>((resolve) => setImmediate(resolve))
-    .then(() => warmUpConsolePath(warmUpKeys, stopWarmUp.signal))
+    .then(() => warmUpConsolePath(warmUpKeys, stopWarmUp.signal, { busy }))
     .then(async (r) => {
       // then the WebSocket frames a console's keystrokes and echoes travel in (daemon/api/ws-warm-up.ts)
-      const w = stopWarmUp.signal.aborted ? null : await warmUpWebSocketFrames(warmUpKeys, stopWarmUp.signal);
+      const w = stopWarmUp.signal.aborted ? null : await warmUpWebSocketFrames(warmUpKeys, stopWarmUp.signal, { busy });
       const fields = {
         keystrokes: r.keystrokes, echoed: r.echoedBytes, cpuMs: Math.round(r.cpuMs), wallMs: Math.round(r.wallMs),
         wsFrames: w?.frames ?? 0, wsCpuMs: Math.round(w?.cpuMs ?? 0), wsWallMs: Math.round(w?.wallMs ?? 0),
+        pausedMs: Math.round(r.pausedMs + (w?.pausedMs ?? 0)),
       };
       const stopped = r.stopped ?? w?.stopped ?? null;
       if (stopped && !stopWarmUp.signal.aborted) o.logger.warn({ ...fields, stopped }, 'console warm-up stopped early (consoles work, their first keystrokes are slower)');

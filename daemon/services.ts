@@ -108,6 +108,17 @@ export class ServiceManager implements ServicesPort {
     };
   }
 
+  /**
+   * A number that moves whenever a netboot service does something (the sum of every running service's counters:
+   * DHCP/proxyDHCP packets, TFTP and HTTP requests); 0 when none runs. The daemon's warm-ups give way while it moves.
+   */
+  activity(): number {
+    const r = this.running;
+    if (!r) return 0;
+    const sum = (c: Record<string, number> | undefined): number => { let n = 0; for (const v of Object.values(c ?? {})) n += v; return n; };
+    return sum(r.dhcp?.counters()) + sum(r.proxy?.counters()) + sum(r.tftp?.counters() as Record<string, number> | undefined) + sum(r.httpCounters as Record<string, number>);
+  }
+
   lastSurvey(): SurveyResult | null {
     return this.survey_;
   }

@@ -31,7 +31,10 @@ export const startRackseedServe: ServerStarter = async ({ sandbox, serverNs, net
   mkdirSync(data, { mode: 0o700 });
   const sock = join(dir, 'api.sock');
   const token = randomBytes(24).toString('base64url');
-  const child = sandbox.spawn(serverNs, process.execPath, [DAEMON_BIN, 'serve', '--interface', SERVER_IF, '--mode', 'authoritative',
+  // extra node flags (RS_BENCH_NODE_FLAGS, e.g. `bench/run.ts --profile DIR`'s --cpu-prof): bin/rackseed.mjs keeps
+  // them across its re-exec with the daemon's own flags
+  const flags = (process.env.RS_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = sandbox.spawn(serverNs, process.execPath, [...flags, DAEMON_BIN, 'serve', '--interface', SERVER_IF, '--mode', 'authoritative',
     '--pool', `${net.poolFirst}-${net.poolLast}`, '--data', data, '--listen', `unix:${sock}`, '--http-port', '8080'],
   { cwd: REPO_ROOT, env: { ...process.env, RACKSEED_TOKEN: token, NO_COLOR: '1' } });
   let out = '';
@@ -60,8 +63,10 @@ export const startRackseedServe: ServerStarter = async ({ sandbox, serverNs, net
     process: child,
     output: () => `${err.slice(-2000)}${out.slice(-1000)}`,
     async kill9() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      if (!(await waitExit(child, 10_000))) throw new Error(`rackseed serve (pid ${child.pid}) did not exit after SIGKILL`);
+      // profiling (RS_BENCH_GRACEFUL): SIGTERM, so --cpu-prof writes its file; the leases are then not a kill -9 test
+      if (process.env.RS_BENCH_GRACEFUL === '1') child.kill('SIGTERM');
+      else if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (!(await waitExit(child, 30_000))) throw new Error(`rackseed serve (pid ${child.pid}) did not exit after ${process.env.RS_BENCH_GRACEFUL === '1' ? 'SIGTERM' : 'SIGKILL'}`);
     },
     durableLeases: () => readDurableLeases(join(data, 'rackseed.db')),
     dispose() { rmSync(dir, { recursive: true, force: true }); },

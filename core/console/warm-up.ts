@@ -61,6 +61,24 @@ export interface ConsoleWarmUpResult {
   cpuMs: number;
   /** why it stopped early (the signal, a broken path), or null */
   stopped: string | null;
+  /** time spent waiting for the daemon's real work (WarmUpPacing.busy) */
+  pausedMs: number;
+}
+
+/**
+ * How a warm-up gives way to real work: `busy()` says the daemon is serving (the daemon: a netboot counter moved in
+ * the last second, daemon/daemon.ts). It is asked before every keystroke; while it says yes the warm-up waits, so a
+ * DHCP storm arriving right after the start — a rack powered on as RackSeed starts — never shares the CPU with it
+ * (bench/dhcp.ts rackseed-serve: 62–73 µs of server CPU per DORA without the warm-up, 101–121 µs when it ran
+ * during the storm, 2026-12-06).
+ */
+export interface WarmUpPacing { busy?: () => boolean; pollMs?: number }
+
+/** Waits until `busy()` says no (checked every `pollMs`, default 250) or `signal` aborts; resolves with the ms waited. */
+export async function whileBusy(busy: () => boolean, signal?: AbortSignal, pollMs = 250): Promise<number> {
+  const t0 = performance.now();
+  while (busy() && !signal?.aborted) await new Promise((r) => setTimeout(r, pollMs));
+  return performance.now() - t0;
 }
 
 /**
@@ -68,17 +86,17 @@ export interface ConsoleWarmUpResult {
  * happened; never rejects (a failure is reported in `stopped`). Stops between keystrokes when `signal` aborts
  * (the daemon closing). 0 does nothing.
  */
-export async function warmUpConsolePath(keystrokes = DEFAULT_CONSOLE_WARM_UP_KEYS, signal?: AbortSignal): Promise<ConsoleWarmUpResult> {
+export async function warmUpConsolePath(keystrokes = DEFAULT_CONSOLE_WARM_UP_KEYS, signal?: AbortSignal, o: WarmUpPacing = {}): Promise<ConsoleWarmUpResult> {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const bmc: ScratchSolStats = { toBmc: 0, fromBmc: 0, typed: 0, refused: 0 };
-  const r: ConsoleWarmUpResult = { keystrokes: 0, typedBytes: 0, echoedBytes: 0, bmc, wallMs: 0, cpuMs: 0, stopped: null };
+  const r: ConsoleWarmUpResult = { keystrokes: 0, typedBytes: 0, echoedBytes: 0, bmc, wallMs: 0, cpuMs: 0, stopped: null, pausedMs: 0 };
   if (keystrokes <= 0) return r;
   const logDir = mkdtempSync(join(tmpdir(), 'rackseed-console-warm-up-'));
   try {
     const half = Math.ceil(keystrokes / 2);
     for (const [suite, n] of [[17, half], [3, keystrokes - half]] as const) {
-      if (n > 0 && !r.stopped) await oneConsole(suite, n, logDir, r, signal);
+      if (n > 0 && !r.stopped) await oneConsole(suite, n, logDir, r, signal, o);
     }
   } catch (err) {
     r.stopped ??= `failed: ${(err as Error).message}`;
@@ -91,7 +109,7 @@ export async function warmUpConsolePath(keystrokes = DEFAULT_CONSOLE_WARM_UP_KEY
   return r;
 }
 
-async function oneConsole(suite: 17 | 3, n: number, logDir: string, r: ConsoleWarmUpResult, signal?: AbortSignal): Promise<void> {
+async function oneConsole(suite: 17 | 3, n: number, logDir: string, r: ConsoleWarmUpResult, signal: AbortSignal | undefined, o: WarmUpPacing): Promise<void> {
   let sol: Awaited<ReturnType<typeof scratchSol>> | null = null;
   const manager = new ConsoleManager({
     logDir,
@@ -112,6 +130,7 @@ async function oneConsole(suite: 17 | 3, n: number, logDir: string, r: ConsoleWa
   });
   try {
     for (let i = 0; i < n; i++) {
+      if (o.busy?.()) r.pausedMs += await whileBusy(o.busy, signal);
       if (signal?.aborted) { r.stopped = 'stopped: the daemon is closing'; return; }
       const data = i % LINE_EVERY === LINE_EVERY - 1 ? LINE : CHARS[i % CHARS.length]!;
       want += data.length;

@@ -15,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import WebSocket, { WebSocketServer } from 'ws';
+import { whileBusy, type WarmUpPacing } from '../../core/console/warm-up.ts';
 
 export const DEFAULT_WS_WARM_UP_FRAMES = 2000;
 const TEXT_EVERY = 64;
@@ -22,13 +23,13 @@ const ECHO_TIMEOUT_MS = 5000;
 const DRAIN = JSON.stringify({ type: 'drain' });
 const DRAINED = JSON.stringify({ type: 'drained', ok: true });
 
-export interface WsWarmUpResult { frames: number; wallMs: number; cpuMs: number; stopped: string | null }
+export interface WsWarmUpResult { frames: number; wallMs: number; cpuMs: number; stopped: string | null; pausedMs: number }
 
-/** Exchanges `frames` frames (module comment); never rejects (a failure is reported in `stopped`). 0 does nothing. */
-export async function warmUpWebSocketFrames(frames = DEFAULT_WS_WARM_UP_FRAMES, signal?: AbortSignal): Promise<WsWarmUpResult> {
+/** Exchanges `frames` frames (module comment), giving way while `o.busy()` says so; never rejects (a failure is reported in `stopped`). 0 does nothing. */
+export async function warmUpWebSocketFrames(frames = DEFAULT_WS_WARM_UP_FRAMES, signal?: AbortSignal, o: WarmUpPacing = {}): Promise<WsWarmUpResult> {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  const r: WsWarmUpResult = { frames: 0, wallMs: 0, cpuMs: 0, stopped: null };
+  const r: WsWarmUpResult = { frames: 0, wallMs: 0, cpuMs: 0, stopped: null, pausedMs: 0 };
   if (frames <= 0) return r;
   const path = `/warm-up/${randomBytes(16).toString('hex')}`;
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: 64 * 1024, verifyClient: (info: { req: { url?: string } }) => info.req.url === path });
@@ -49,6 +50,7 @@ export async function warmUpWebSocketFrames(frames = DEFAULT_WS_WARM_UP_FRAMES, 
     c.on('message', () => { const w = wake; wake = null; w?.(); });
     const one = Buffer.alloc(1);
     for (let i = 0; i < frames; i++) {
+      if (o.busy?.()) r.pausedMs += await whileBusy(o.busy, signal);
       if (signal?.aborted) { r.stopped = 'stopped: the daemon is closing'; break; }
       const echo = new Promise<boolean>((resolve) => {
         const t = setTimeout(() => resolve(false), ECHO_TIMEOUT_MS);

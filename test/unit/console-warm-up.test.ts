@@ -134,5 +134,26 @@ test('WebSocket frames: one-byte binary frames and drain/drained text frames ech
   const r2 = await warmUpWebSocketFrames(50, stopped.signal);
   assert.equal(r2.frames, 0);
   assert.match(r2.stopped ?? '', /closing/);
-  assert.deepEqual(await warmUpWebSocketFrames(0), { frames: 0, wallMs: 0, cpuMs: 0, stopped: null });
+  assert.deepEqual(await warmUpWebSocketFrames(0), { frames: 0, wallMs: 0, cpuMs: 0, stopped: null, pausedMs: 0 });
+});
+
+test('pacing: both warm-ups wait while the daemon is busy and go on when it is not', async () => {
+  let until = performance.now() + 400;
+  let asked = 0;
+  const busy = () => { asked++; return performance.now() < until; };
+  const r = await warmUpConsolePath(60, undefined, { busy });
+  assert.equal(r.stopped, null);
+  assert.equal(r.keystrokes, 60);
+  assert.ok(r.pausedMs >= 300, `paused ${r.pausedMs} ms`);
+  assert.ok(asked >= 60, 'asked before every keystroke');
+  until = performance.now() + 400;
+  const w = await warmUpWebSocketFrames(60, undefined, { busy });
+  assert.equal(w.frames, 60);
+  assert.ok(w.pausedMs >= 300, `paused ${w.pausedMs} ms`);
+  // a daemon closing during the pause stops it there
+  const stop = new AbortController();
+  setTimeout(() => stop.abort(), 100);
+  const s = await warmUpConsolePath(60, stop.signal, { busy: () => true });
+  assert.equal(s.keystrokes, 0);
+  assert.match(s.stopped ?? '', /closing/);
 });
