@@ -3,7 +3,7 @@
 import { ApiClient, ApiError, type DownloadedFile, type HandoverStopState } from './api/client.ts';
 import type { NetworkConfig, PowerAction, BootDevRequest } from '../shared/api.ts';
 import type { ExportFormat, HandoffRecord, HandoffRequest, ImportResult } from '../shared/handoff.ts';
-import type { BatchDeployRequest, Deployment } from '../shared/deploy.ts';
+import type { BatchDeployRequest, Deployment, DeploySettings } from '../shared/deploy.ts';
 import type { SeedRecord, SeedRequest } from '../shared/seed.ts';
 import { IMAGE_NAME, IMAGE_NAME_RULE, type ImageRecord } from '../shared/image.ts';
 import { uploadImage, type XhrFactory } from './api/upload.ts';
@@ -370,6 +370,18 @@ export async function startDeploy(req: BatchDeployRequest): Promise<DeployStart>
     const body = err instanceof ApiError ? err.body as { nodes?: { node: string; error: string }[] } | null : null;
     return { ok: false, message: errorText(err), nodes: body && typeof body === 'object' && Array.isArray(body.nodes) ? body.nodes : [] };
   }
+}
+
+/** The daemon's deploy settings (concurrent writers, read-back check), or undefined (the error is notified). */
+export async function loadDeploySettings(): Promise<DeploySettings | undefined> {
+  return guarded('Deploy settings', () => api().deploySettings());
+}
+
+/** Change deploy settings (they hold for the next deploys, until the daemon restarts); the daemon's answer, or undefined. */
+export async function saveDeploySettings(change: Partial<DeploySettings>): Promise<DeploySettings | undefined> {
+  const r = await guarded('Deploy settings', () => api().setDeploySettings(change));
+  if (r) store.getState().notify('info', `Deploy settings: ${r.maxWriters} concurrent writer${r.maxWriters === 1 ? '' : 's'}, read-back check ${r.readBackCheck}`);
+  return r;
 }
 
 /** Release (clean) nodes: wipe partition tables and signatures (and with `erase` zero whole disks), power off. */

@@ -8,7 +8,7 @@ import type {
 import type { NodeEvent, NodeSummary } from '../../shared/node.ts';
 import type { EngineInfo, ExportFormat, HandoffRecord, HandoffRequest, ImportResult } from '../../shared/handoff.ts';
 import type { ImageRecord } from '../../shared/image.ts';
-import type { BatchDeployRequest, Deployment } from '../../shared/deploy.ts';
+import type { BatchDeployRequest, Deployment, DeploySettings } from '../../shared/deploy.ts';
 import type { SeedPlan, SeedRecord, SeedRequest } from '../../shared/seed.ts';
 import type { ConsoleLogTail } from '../../shared/console.ts';
 import type { ApiConnection } from './connection.ts';
@@ -149,6 +149,8 @@ export class ApiClient {
   /** 202 with one Deployment per node; a refused batch (400/404/409) starts nothing and names each node in `body.nodes`. */
   deploy(req: BatchDeployRequest): Promise<Deployment[]> { return this.request('POST', '/api/v1/deploy', req); }
   release(nodes: string[], erase = false): Promise<Deployment[]> { return this.request('POST', '/api/v1/release', { nodes, erase }); }
+  deploySettings(): Promise<DeploySettings> { return this.request('GET', '/api/v1/deploy/settings'); }
+  setDeploySettings(change: Partial<DeploySettings>): Promise<DeploySettings> { return this.request('PUT', '/api/v1/deploy/settings', change); }
   /** Remove an image (an import in progress is stopped first); answers the record as it was. */
   deleteImage(id: string): Promise<ImageRecord> { return this.request('DELETE', `/api/v1/images/${encodeURIComponent(id)}`); }
 

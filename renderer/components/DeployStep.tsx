@@ -4,8 +4,8 @@
 // bytes written, MB/s, the stage — live from 'deploy' stream messages, with the node's deploy stages.
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { useApp } from '../store/store.ts';
-import { removeImage, startDeploy, uploadImageFile } from '../actions.ts';
-import { DONE_WHEN, type DoneWhen, type BatchDeployRequest, type Deployment } from '../../shared/deploy.ts';
+import { loadDeploySettings, removeImage, saveDeploySettings, startDeploy, uploadImageFile } from '../actions.ts';
+import { DONE_WHEN, READ_BACK_CHECKS, type DoneWhen, type BatchDeployRequest, type Deployment, type DeploySettings, type ReadBackCheck } from '../../shared/deploy.ts';
 import { IMAGE_NAME_RULE, type ImageRecord } from '../../shared/image.ts';
 import type { NodeSummary } from '../../shared/node.ts';
 import {
@@ -172,6 +172,42 @@ function DeployProgressTable({ ids }: { ids: string[] }) {
   );
 }
 
+/** The daemon's deploy settings: how many nodes stream at once, how the agent checks what it wrote. */
+function DeploySettingsPanel() {
+  const [settings, setSettings] = useState<DeploySettings | null>(null);
+  const [writers, setWriters] = useState('');
+  const [saving, setSaving] = useState(false);
+  useEffect(() => {
+    let live = true;
+    void loadDeploySettings().then((s) => { if (live && s) { setSettings(s); setWriters(String(s.maxWriters)); } });
+    return () => { live = false; };
+  }, []);
+  if (!settings) return <p className="muted small">Loading the deploy settings…</p>;
+  const n = Number(writers);
+  const writersOk = Number.isInteger(n) && n >= 1 && n <= 1000;
+  const save = async (change: Partial<DeploySettings>) => {
+    setSaving(true);
+    const r = await saveDeploySettings(change);
+    setSaving(false);
+    if (r) { setSettings(r); setWriters(String(r.maxWriters)); }
+  };
+  return (
+    <div className="row" role="group" aria-label="Deploy settings">
+      <label>Nodes writing at once
+        <input type="number" min={1} max={1000} value={writers} onChange={(e) => setWriters(e.target.value)} aria-invalid={writersOk ? undefined : true}
+          onBlur={() => { if (writersOk && n !== settings.maxWriters) void save({ maxWriters: n }); }} disabled={saving} />
+      </label>
+      <label>Read-back check
+        <select value={settings.readBackCheck} disabled={saving} onChange={(e) => void save({ readBackCheck: e.target.value as ReadBackCheck })}>
+          {READ_BACK_CHECKS.map((c) => <option key={c} value={c}>{{ fletcher4: 'Fletcher-4: fast 256-bit sum (default)', sha256: 'SHA-256: cryptographic, slower' }[c]}</option>)}
+        </select>
+      </label>
+      {!writersOk ? <span className="field-error" role="alert">a whole number from 1 to 1000</span> : null}
+      <span className="muted small">Both hold for the next deploys until RackSeed restarts; nodes beyond the limit wait <em>queued</em>.</span>
+    </div>
+  );
+}
+
 export function DeployStep({ onBack, onDone, onNext }: { onBack: () => void; onDone: () => void; onNext?: () => void }) {
   const nodesById = useApp((s) => s.nodes);
   const images = useApp((s) => s.images);
@@ -230,7 +266,7 @@ export function DeployStep({ onBack, onDone, onNext }: { onBack: () => void; onD
   return (
     <div className="step">
       <h2>4 · Deploy</h2>
-      <p className="lead">Writes an OS image to each chosen node's disk (streamed, checked against its SHA-256), adds a config drive with the host name, SSH keys and user data, and boots the node from disk. A node is <strong>active</strong> once the deployed OS has booted.</p>
+      <p className="lead">Writes an OS image to each chosen node's disk (streamed, then read back from the disk and checked against the image), adds a config drive with the host name, SSH keys and user data, and boots the node from disk. A node is <strong>active</strong> once the deployed OS has booted.</p>
       <ImagePicker imageId={imageId} setImageId={setImageId} />
 
       <form aria-label="Deploy" onSubmit={submit}>
@@ -301,6 +337,10 @@ export function DeployStep({ onBack, onDone, onNext }: { onBack: () => void; onD
                 </label>
               ) : null}
             </div>
+          </details>
+          <details className="advanced">
+            <summary>Disk writes: nodes at once, read-back check</summary>
+            <DeploySettingsPanel />
           </details>
         </section>
 

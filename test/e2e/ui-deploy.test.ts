@@ -8,7 +8,8 @@
 // Chromium's network throttling so it can be watched) and the import's end; every available node ticked by default;
 // host name pattern preview; SSH key and user-data checks (a YAML error names line and column and blocks the deploy);
 // one progress bar per node moving through the write with MB/s, the stages, both nodes active; the node detail's
-// deploy stages; release from the fleet view; Deploy… from the fleet with the selection preset. Screenshots:
+// deploy stages; the deploy settings (nodes writing at once, the read-back check) changed in the daemon; release from
+// the fleet view; Deploy… from the fleet with the selection preset. Screenshots:
 // test-results/ui/deploy-*.png.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -276,6 +277,22 @@ test('deploy step: nodes ticked by default, host name preview, SSH key and user-
   await expect(page.getByRole('status', { name: 'User data check' }), /#cloud-config: valid YAML/);
   assert.equal(await deploy.isDisabled(), false);
   await expect(deploy, /^Deploy 2 nodes$/);
+
+  // the daemon's deploy settings, as `rackseed deploy-settings` and PUT /api/v1/deploy/settings change them
+  await page.getByText('Disk writes: nodes at once, read-back check').click();
+  const check = page.getByLabel('Read-back check');
+  assert.equal(await check.inputValue(), 'fletcher4', 'the daemon\'s default, as loaded');
+  await check.selectOption('sha256');
+  await waitFor(() => core.deploys.settings().readBackCheck === 'sha256', 'the daemon to take the SHA-256 read-back');
+  const writers = page.getByLabel('Nodes writing at once');
+  await writers.fill('0');
+  await expect(page.getByRole('group', { name: 'Deploy settings' }).getByRole('alert'), /a whole number from 1 to 1000/);
+  await writers.fill('3');
+  await writers.blur();
+  await waitFor(() => core.deploys.settings().maxWriters === 3, 'the daemon to take 3 writers');
+  await screenshot(page, 'deploy-2b-settings');
+  await check.selectOption('fletcher4');
+  await waitFor(() => core.deploys.settings().readBackCheck === 'fletcher4', 'the daemon back on Fletcher-4');
 });
 
 test('deploy: one progress bar per node moves through the write with MB/s and stages; both nodes end active', { timeout: 180_000 }, async () => {
