@@ -67,9 +67,10 @@ async function nodeOf(lab: Lab, rn: RackNode): Promise<NodeSummary> {
   return n;
 }
 
-/** The disk-booted Debian's getty prompt on the serial console (e.g. "deb-1 login:"), in what `rn` printed after offset `from`. */
+/** A getty's prompt (`HOST login: `) at the start of a line after `from`. Not only at the end of the text: cloud-init's
+ *  later stages may print right behind the prompt, on the same line, before the next poll. */
 function loginPrompt(lab: Lab, rn: RackNode, from: number): boolean {
-  return /\S login: *$/m.test(lab.console(rn).slice(from));
+  return /^\S+ login: /m.test(lab.console(rn).slice(from));
 }
 
 /**

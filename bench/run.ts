@@ -18,6 +18,8 @@ import { Command } from 'commander';
 import type { BenchContext, SummaryRow } from './lib/bench-types.ts';
 import { readDoc, replaceSection, writeDoc } from './lib/bench-doc.ts';
 import { load1, machineInfo } from './lib/machine.ts';
+import { labNames } from '../lab/config.ts';
+import { listInstances, readState, teardownInstance } from '../lab/teardown.ts';
 
 interface BenchEntry {
   name: string;
@@ -74,6 +76,19 @@ if (opts.dhcpTopology && opts.dhcpTopology !== 'relayed' && opts.dhcpTopology !=
 if (opts.profile) {
   process.env.RS_BENCH_NODE_FLAGS = `--cpu-prof --cpu-prof-dir=${opts.profile}`;
   process.env.RS_BENCH_GRACEFUL = '1';
+}
+
+// Ctrl-C or SIGTERM in the middle of a bench that brought up a virtual rack (deploy, seed, boot-chain …): its VMs,
+// BMCs, daemon and namespaces are torn down by PID before we exit — without this the instance stayed behind for
+// `npm run lab:down`. The benches' own servers in other namespaces end with their process group.
+for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+  process.on(sig, () => {
+    for (const id of listInstances()) {
+      const n = labNames(id);
+      if (readState(n)?.ownerPid === process.pid) { process.stderr.write(`bench: ${sig}: tearing down lab ${id}\n`); teardownInstance(n, { removeDir: true }); }
+    }
+    process.exit(code);
+  });
 }
 
 const named = [...(opts.only ? opts.only.split(',') : []), ...program.args.flatMap((a) => a.split(','))].map((s) => s.trim()).filter(Boolean);
