@@ -26,6 +26,9 @@ import { join } from 'node:path';
 import { scratchSol, type ScratchSolStats } from '../../bmc/ipmi/session/scratch-sol.ts';
 import { solConsoleLink } from './ipmi-opener.ts';
 import { ConsoleManager, type Attachment } from './manager.ts';
+import { whileBusy, type WarmUpPacing } from './warm-up-pacing.ts';
+
+export { whileBusy, type WarmUpPacing };
 
 /**
  * Keystrokes of the daemon's warm-up, and what they cost (2-core AMD EPYC, Node 20, at 1-min load 3.8–5.7 while a CI
@@ -65,21 +68,6 @@ export interface ConsoleWarmUpResult {
   pausedMs: number;
 }
 
-/**
- * How a warm-up gives way to real work: `busy()` says the daemon is serving (the daemon: a netboot counter moved in
- * the last second, daemon/daemon.ts). It is asked before every keystroke; while it says yes the warm-up waits, so a
- * DHCP storm arriving right after the start — a rack powered on as RackSeed starts — never shares the CPU with it
- * (bench/dhcp.ts rackseed-serve: 62–73 µs of server CPU per DORA without the warm-up, 101–121 µs when it ran
- * during the storm, 2026-12-06).
- */
-export interface WarmUpPacing { busy?: () => boolean; pollMs?: number }
-
-/** Waits until `busy()` says no (checked every `pollMs`, default 250) or `signal` aborts; resolves with the ms waited. */
-export async function whileBusy(busy: () => boolean, signal?: AbortSignal, pollMs = 250): Promise<number> {
-  const t0 = performance.now();
-  while (busy() && !signal?.aborted) await new Promise((r) => setTimeout(r, pollMs));
-  return performance.now() - t0;
-}
 
 /**
  * Types `keystrokes` synthetic keystrokes through the console serve path (module comment) and resolves with what

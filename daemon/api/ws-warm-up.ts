@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import WebSocket, { WebSocketServer } from 'ws';
-import { whileBusy, type WarmUpPacing } from '../../core/console/warm-up.ts';
+import { whileBusy, type WarmUpPacing } from '../../core/console/warm-up-pacing.ts';
 
 export const DEFAULT_WS_WARM_UP_FRAMES = 2000;
 const TEXT_EVERY = 64;

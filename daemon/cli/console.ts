@@ -15,11 +15,32 @@
 // Exit codes: client.ts EXIT (2 usage, 3 unreachable, 4 token, 5 no such node, 6 no BMC matched / no credentials /
 // handed over), 20 Serial-over-LAN held by another session (the message names it), 21 the BMC offers no SOL (or the
 // node's serial line is down), 1 the BMC failed or the console ended by itself.
+// While the daemon opens the console (SOL activation through the BMC: tens to hundreds of ms) this short-lived process
+// warms its own keystroke path, which otherwise starts cold in every `rackseed console`: the escape reader, and `ws`'s
+// frame code through a loopback pair (daemon/api/ws-warm-up.ts); it stops the moment the console is attached, so it
+// never competes with typing (RACKSEED_CONSOLE_WARM_UP_KEYS=0: none).
 import { Command, InvalidArgumentError } from 'commander';
 import WebSocket from 'ws';
 import { CONSOLE_PACE_BYTES, type ConsoleErrorCode, type ConsoleLogTail, type ConsoleServerMessage } from '../../shared/console.ts';
 import { CliError, DaemonClient, EXIT, resolveNode, runAction } from './client.ts';
 import { visibleControls } from './visible-controls.ts';
+import { warmUpWebSocketFrames } from '../api/ws-warm-up.ts';
+
+/** frames of the warm-up while the console opens (at most; it stops at `attached`) */
+const CLI_WARM_UP_FRAMES = 2000;
+
+function cliWarmUpFrames(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.RACKSEED_CONSOLE_WARM_UP_KEYS;
+  const n = v === undefined || v === '' ? CLI_WARM_UP_FRAMES : Number(v);
+  return Number.isFinite(n) && n >= 0 ? Math.min(Math.floor(n), CLI_WARM_UP_FRAMES) : CLI_WARM_UP_FRAMES;
+}
+
+/** The escape reader's byte loop, warmed on a scratch reader (pure: nothing is sent or printed). */
+function warmEscapes(n: number): void {
+  const r = new EscapeReader();
+  const one = Buffer.alloc(1);
+  for (let i = 0; i < n; i++) { one[0] = i % 40 === 39 ? 0x0d : 0x61 + (i % 26); r.feed(one); }
+}
 
 /** Exit codes of a refused console (20/21 as `rackseed bmc` uses for the same BMC refusals). */
 export const CONSOLE_EXIT: Record<ConsoleErrorCode, number> = {
@@ -72,6 +93,13 @@ async function interactive(client: DaemonClient, nodeId: string, nodeLabel: stri
     headers: { authorization: `Bearer ${client.o.token}`, ...(client.o.url.startsWith('unix:') ? { host: 'localhost' } : {}) },
     handshakeTimeout: 15_000,
   });
+  // warm this process's keystroke path while the daemon opens the console (module comment); stopped at `attached`
+  const warm = new AbortController();
+  const frames = cliWarmUpFrames();
+  if (frames > 0) {
+    warmEscapes(frames);
+    void warmUpWebSocketFrames(frames, warm.signal);
+  }
   const stdin = process.stdin;
   const tty = stdin.isTTY === true;
   // notes carry text from the BMC (who holds SOL, why the console ended): shown, never obeyed by the terminal
@@ -112,6 +140,7 @@ async function interactive(client: DaemonClient, nodeId: string, nodeLabel: stri
     const finish = (c: number): void => {
       if (code !== null) return;
       code = c;
+      warm.abort();
       if (tty) { try { stdin.setRawMode(false); } catch { /* closed */ } }
       stdin.pause();
       stdin.removeAllListeners('data');
@@ -142,6 +171,7 @@ async function interactive(client: DaemonClient, nodeId: string, nodeLabel: stri
       let m: ConsoleServerMessage;
       try { m = JSON.parse(data.toString('utf8')) as ConsoleServerMessage; } catch { return; }
       if (m.type === 'attached') {
+        warm.abort();
         opened = true;
         const others = m.viewers.filter((v) => v.who !== m.you).map((v) => v.who);
         note(`console of ${nodeLabel} through BMC ${m.bmc}${others.length ? `, also watched by ${others.join(', ')}` : ''}${m.writer ? `; ${m.writer} is typing (~t takes over)` : ''} — ~. leaves`);

@@ -1,0 +1,17 @@
+// How a JIT warm-up (core/console/warm-up.ts, daemon/api/ws-warm-up.ts) gives way to real work. A module of its own so
+// that a small process (the `rackseed console` CLI) can use the WebSocket warm-up without loading the console manager.
+/**
+ * How a warm-up gives way to real work: `busy()` says the daemon is serving (the daemon: a netboot counter moved in
+ * the last second, daemon/daemon.ts). It is asked before every keystroke; while it says yes the warm-up waits, so a
+ * DHCP storm arriving right after the start — a rack powered on as RackSeed starts — never shares the CPU with it
+ * (bench/dhcp.ts rackseed-serve: 62–73 µs of server CPU per DORA without the warm-up, 101–121 µs when it ran
+ * during the storm, 2026-12-06).
+ */
+export interface WarmUpPacing { busy?: () => boolean; pollMs?: number }
+
+/** Waits until `busy()` says no (checked every `pollMs`, default 250) or `signal` aborts; resolves with the ms waited. */
+export async function whileBusy(busy: () => boolean, signal?: AbortSignal, pollMs = 250): Promise<number> {
+  const t0 = performance.now();
+  while (busy() && !signal?.aborted) await new Promise((r) => setTimeout(r, pollMs));
+  return performance.now() - t0;
+}
