@@ -146,7 +146,12 @@ for (const o of outcomes) {
   else if (o.rows.length === 0) log(`${o.bench.name}: ${JSON.stringify(o.raw)?.slice(0, 2000)}`);
 }
 
-if ((!opts.quick && !partial) || opts.writeDoc) {
+// A run with a product or bench knob changed in the environment is an experiment (an A/B of the warm-up, a profile),
+// not a record: it leaves the doc alone unless --write-doc says otherwise (an A/B once overwrote a recorded run).
+const KNOBS = ['RACKSEED_CONSOLE_WARM_UP_KEYS', 'RACKSEED_DEPLOY_READ_BACK', 'RACKSEED_DEPLOY_WRITERS', 'RS_BENCH_NODE_FLAGS', 'RS_BENCH_WARMUP'];
+const knobs = KNOBS.filter((k) => process.env[k] !== undefined && !(k === 'RS_BENCH_NODE_FLAGS' && opts.profile));
+if (knobs.length && !opts.writeDoc && !opts.quick && !partial) log(`\n${knobs.join(', ')} set: an experiment, so ${DOC} is left alone (--write-doc records it anyway)`);
+if ((!opts.quick && !partial && !knobs.length) || opts.writeDoc) {
   let doc = readDoc(DOC, SKELETON);
   for (const o of outcomes) {
     const stamp = `_Last run ${o.at} (${o.seconds.toFixed(0)} s) on ${machineLine}; 1-min load ${o.loadBefore} → ${o.loadAfter}. Command: \`${command}\`._`;
