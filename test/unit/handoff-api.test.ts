@@ -141,7 +141,7 @@ test('the CLI takes no password on its command line and says where it comes from
     execFile(process.execPath, ['bin/rackseed.mjs', ...args], { env: { ...process.env, RACKSEED_URL: d.url, RACKSEED_TOKEN: TOKEN } }, (err, _o, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr }));
   });
   const r = await run(['handoff', nodeId, '--ironic', oldUrl, '--password', 'x']);
-  assert.equal(r.code, 1, 'commander refuses an unknown option');
+  assert.equal(r.code, 2, 'commander refuses an unknown option: EXIT.USAGE, like the CLI\'s own refusals');
   assert.match(r.stderr, /unknown option '--password'/);
   const help = await run(['handoff', '--help']);
   assert.doesNotMatch(help.stderr, /--password </);
