@@ -7,7 +7,7 @@
  * (bench/dhcp.ts rackseed-serve: 62–73 µs of server CPU per DORA without the warm-up, 101–121 µs when it ran
  * during the storm, 2026-12-06).
  */
-export interface WarmUpPacing { busy?: () => boolean; pollMs?: number }
+export interface WarmUpPacing { busy?: () => boolean }
 
 /** Waits until `busy()` says no (checked every `pollMs`, default 250) or `signal` aborts; resolves with the ms waited. */
 export async function whileBusy(busy: () => boolean, signal?: AbortSignal, pollMs = 250): Promise<number> {

@@ -28,8 +28,6 @@ import { solConsoleLink } from './ipmi-opener.ts';
 import { ConsoleManager, type Attachment } from './manager.ts';
 import { whileBusy, type WarmUpPacing } from './warm-up-pacing.ts';
 
-export { whileBusy, type WarmUpPacing };
-
 /**
  * Keystrokes of the daemon's warm-up, and what they cost (2-core AMD EPYC, Node 20, at 1-min load 3.8–5.7 while a CI
  * run went on, 2026-12-05): in `rackseed serve` 490–510 ms of CPU over 570 ms of wall time (its debug log line
@@ -118,7 +116,7 @@ async function oneConsole(suite: 17 | 3, n: number, logDir: string, r: ConsoleWa
   });
   try {
     for (let i = 0; i < n; i++) {
-      if (o.busy?.()) r.pausedMs += await whileBusy(o.busy, signal);
+      if (o.busy) r.pausedMs += await whileBusy(o.busy, signal);
       if (signal?.aborted) { r.stopped = 'stopped: the daemon is closing'; return; }
       const data = i % LINE_EVERY === LINE_EVERY - 1 ? LINE : CHARS[i % CHARS.length]!;
       want += data.length;

@@ -50,7 +50,7 @@ export async function warmUpWebSocketFrames(frames = DEFAULT_WS_WARM_UP_FRAMES, 
     c.on('message', () => { const w = wake; wake = null; w?.(); });
     const one = Buffer.alloc(1);
     for (let i = 0; i < frames; i++) {
-      if (o.busy?.()) r.pausedMs += await whileBusy(o.busy, signal);
+      if (o.busy) r.pausedMs += await whileBusy(o.busy, signal);
       if (signal?.aborted) { r.stopped = 'stopped: the daemon is closing'; break; }
       const echo = new Promise<boolean>((resolve) => {
         const t = setTimeout(() => resolve(false), ECHO_TIMEOUT_MS);
