@@ -20,6 +20,15 @@
 // Cost: see DEFAULT_CONSOLE_WARM_UP_KEYS. Effect measured so far (docs/BENCHMARKS.md, SOL, 2026-12-06): the fresh
 // daemon's keystroke → echo over the console WebSocket moved at most ~10 %, inside the noise; what stayed cold is the
 // WebSocket side (ws's frames), which daemon/api/ws-warm-up.ts warms right after this one (the daemon runs both).
+// Why it helps so little (found 2026-12-06 with `rackseed serve --trace-deopt` after both warm-ups had finished): the
+// first real console deoptimises nearly everything they optimised, "wrong map" — the objects differ in shape from
+// the warm-up's. Datagrams from a real dgram socket are Buffers made in C++ (another hidden class than the
+// Buffer.from copies the in-memory socket hands over; rinfo too), so isRmcpPlus, decodeRmcpPlus, acceptSeq,
+// sendPayload… deopt; and the API's sockets come from fastify's http server, not ws-warm-up's own, so Socket.read,
+// Readable.read, Writable.write, ws's Sender.send… deopt. V8 then re-optimises only after ~1000+ real keystrokes
+// (fresh 0.57–0.62 ms, ipmitool 0.56–0.59; after 1500 keystrokes on another node through the real path 0.38 ms on
+// a node never opened before). The fix is a warm-up through the real objects: a scratch BMC on a loopback UDP socket
+// and a WebSocket to the daemon's own listener and console route (issue 18's note, stop 25).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
