@@ -26,8 +26,8 @@
 // Buffer.from copies the in-memory socket hands over; rinfo too), so isRmcpPlus, decodeRmcpPlus, acceptSeq,
 // sendPayload… deopt; and the API's sockets come from fastify's http server, not ws-warm-up's own, so Socket.read,
 // Readable.read, Writable.write, ws's Sender.send… deopt. V8 then re-optimises only after ~1000+ real keystrokes
-// (fresh 0.57–0.62 ms, ipmitool 0.56–0.59; after 1500 keystrokes on another node through the real path 0.38 ms on
-// a node never opened before). The fix is a warm-up through the real objects: a scratch BMC on a loopback UDP socket
+// (the console WebSocket fresh 0.57–0.78 ms, ipmitool 0.58–0.72 in the same runs; after 1500 keystrokes through the
+// real path on another node, 0.38–0.51 ms on a node never opened before). The fix is a warm-up through the real objects: a scratch BMC on a loopback UDP socket
 // and a WebSocket to the daemon's own listener and console route (issue 18's note, stop 25).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -12,6 +12,8 @@
 // route echoes output (binary), waiting for each echo; every 64th is a text frame `{"type":"drain"}` answered with
 // `{"type":"drained","ok":true}`, as the paced CLI and UI exchange them. A connection without the random path this
 // run chose is refused before the upgrade; nothing else is served, and the port is closed when it ends.
+// Limit: its sockets are not the API's (fastify's http server), so the first real console deoptimises what it
+// optimised ("wrong map"); core/console/warm-up.ts's header says what was measured and what would fix it.
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import WebSocket, { WebSocketServer } from 'ws';
