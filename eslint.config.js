@@ -13,7 +13,7 @@ const ABOVE_CORE = { paths: ['**/daemon/**', '**/electron/**', '**/renderer/**']
 const BACKEND = { paths: ['**/core/**', '**/daemon/**', '**/netboot/**', '**/bmc/**', 'better-sqlite3', 'node:*', 'fs', 'net', 'dgram'], why: 'layer rule: shells see the API types (shared) only' };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'out/**', '.cache/**', 'test-results/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'out/**', '.cache/**', 'test-results/**', '.scratch/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -12,11 +12,16 @@ import type { BmcOpsPort } from './api/ports.ts';
 import { IpmiClient } from '../bmc/ipmi/session/client.ts';
 import { hostsForListen } from './api/access.ts';
 import { nodeConsoles } from '../core/console/node-consoles.ts';
-import { DEFAULT_CONSOLE_WARM_UP_KEYS, warmUpConsolePath } from '../core/console/warm-up.ts';
-import { warmUpWebSocketFrames } from './api/ws-warm-up.ts';
+import { DEFAULT_CONSOLE_WARM_UP_KEYS, warmUpConsoles } from './console-warm-up.ts';
+import type { ConsoleManager } from '../core/console/manager.ts';
 import { resolve } from 'node:path';
 
 /** Host part of a "HOST:PORT" listen address ("[::1]:8443" → "::1"); "127.0.0.1" when only a port is given. */
+/** The daemon's base URL as this host reaches it: a wildcard listen address (0.0.0.0, ::) by loopback. */
+function loopbackUrl(url: string): string {
+  return url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:');
+}
+
 function listenHost(listen: string): string {
   const i = listen.lastIndexOf(':');
   return i > 0 ? listen.slice(0, i).replace(/^\[|\]$/g, '') : '127.0.0.1';
@@ -51,7 +56,7 @@ export interface DaemonOptions {
   allowHosts?: string[];
   /** where to print the token and login URL (default: stdout) */
   print?: (line: string) => void;
-  /** keystrokes of the console path's JIT warm-up after start (core/console/warm-up.ts; default
+  /** keystrokes of the console path's JIT warm-up after start (daemon/console-warm-up.ts; default
    * DEFAULT_CONSOLE_WARM_UP_KEYS, 0 = none) */
   consoleWarmUpKeys?: number;
 }
@@ -62,6 +67,8 @@ export interface RunningDaemon {
   auth: ApiAuth;
   /** base URL of the API ("http://127.0.0.1:18080"), or the unix socket path */
   url: string;
+  /** the console route's one-time warm-up ids (daemon/console-warm-up.ts): empty unless a warm-up runs */
+  warmUpConsoleIds: Map<string, ConsoleManager>;
   close(): Promise<void>;
 }
 
@@ -83,7 +90,9 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   // serial consoles (SOL through each node's BMC), their logs in <data dir>/console
   const consoles = nodeConsoles(core, ipmi, o.dataDir ? resolve(o.dataDir) : null);
   const allowedHosts = o.listen.startsWith('unix:') ? null : hostsForListen(listenHost(o.listen), o.allowHosts ?? []);
-  const api = await buildApiServer({ core, auth, services, bmc, logger: o.logger, version: VERSION, uiDir: o.uiDir, allowedHosts: () => allowedHosts, consoles: consoles.manager });
+  // the console warm-up's one-time ids (daemon/console-warm-up.ts), served by the console route while it runs
+  const warmUpConsoleIds = new Map<string, ConsoleManager>();
+  const api = await buildApiServer({ core, auth, services, bmc, logger: o.logger, version: VERSION, uiDir: o.uiDir, allowedHosts: () => allowedHosts, consoles: consoles.manager, warmUpConsoles: warmUpConsoleIds });
 
   core.recover();
   // handed over and stopped (POST /api/v1/handoff/stop): no netboot service until the user starts them again
@@ -124,37 +133,35 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   print(`RackSeed is listening on ${url}`);
   if (!url.startsWith('unix:')) print(`Open the UI (one-time link): ${url}/login?code=${auth.issueLoginCode()}`);
 
-  // JIT warm-up of the console path (core/console/warm-up.ts), then of its WebSocket frames (api/ws-warm-up.ts): once,
+  // JIT warm-up of the console path end to end, through this daemon's own listener (daemon/console-warm-up.ts): once,
   // after the services and the API are up, on a later event-loop turn, so it delays neither the start nor a request
-  // (it yields between keystrokes)
   const warmUpKeys = o.consoleWarmUpKeys ?? DEFAULT_CONSOLE_WARM_UP_KEYS;
   const stopWarmUp = new AbortController();
-  // it gives way to real work: while a netboot counter moved in the last second (a DHCP storm as the rack powers on)
-  let lastActivity = services.activity();
+  // it gives way to real work: while a netboot counter (a DHCP storm as the rack powers on) or a real console moved in
+  // the last second
+  const activity = (): number => services.activity() + consoles.manager.traffic;
+  let lastActivity = activity();
   let lastChange = 0;
   const busy = (): boolean => {
-    const n = services.activity();
+    const n = activity();
     const now = performance.now();
     if (n !== lastActivity) { lastActivity = n; lastChange = now; }
     return lastChange > 0 && now - lastChange < 1000;
   };
+  const target = { url: loopbackUrl(url), token: auth.token, consoles: warmUpConsoleIds };
   const consoleWarmUp = warmUpKeys <= 0 ? Promise.resolve() : new Promise<void>((resolve) => setImmediate(resolve))
-    .then(() => warmUpConsolePath(warmUpKeys, stopWarmUp.signal, { busy }))
-    .then(async (r) => {
-      // then the WebSocket frames a console's keystrokes and echoes travel in (daemon/api/ws-warm-up.ts)
-      const w = stopWarmUp.signal.aborted ? null : await warmUpWebSocketFrames(warmUpKeys, stopWarmUp.signal, { busy });
+    .then(() => warmUpConsoles(target, warmUpKeys, stopWarmUp.signal, { busy }))
+    .then((r) => {
       const fields = {
-        keystrokes: r.keystrokes, echoed: r.echoedBytes, cpuMs: Math.round(r.cpuMs), wallMs: Math.round(r.wallMs),
-        wsFrames: w?.frames ?? 0, wsCpuMs: Math.round(w?.cpuMs ?? 0), wsWallMs: Math.round(w?.wallMs ?? 0),
-        pausedMs: Math.round(r.pausedMs + (w?.pausedMs ?? 0)),
+        keystrokes: r.keystrokes, echoed: r.echoedBytes, drains: r.drains, cpuMs: Math.round(r.cpuMs), wallMs: Math.round(r.wallMs),
+        pausedMs: Math.round(r.pausedMs), datagrams: r.bmc.toBmc + r.bmc.fromBmc, strangers: r.bmc.strangers,
       };
-      const stopped = r.stopped ?? w?.stopped ?? null;
-      if (stopped && !stopWarmUp.signal.aborted) o.logger.warn({ ...fields, stopped }, 'console warm-up stopped early (consoles work, their first keystrokes are slower)');
-      else o.logger.debug(fields, 'console warm-up done');
+      if (r.stopped && !stopWarmUp.signal.aborted) o.logger.warn({ ...fields, stopped: r.stopped }, 'console warm-up stopped early (consoles work, their first keystrokes are slower)');
+      else o.logger.info(fields, 'console warm-up done');
     });
 
   return {
-    core, api, auth, url,
+    core, api, auth, url, warmUpConsoleIds,
     async close() {
       stopWarmUp.abort();
       await consoleWarmUp;

@@ -14,6 +14,8 @@
 //   to send (a piped file, a paste in the UI) sends at most 32 KiB, then `{"type":"drain"}`, and waits for
 //   `{"type":"drained"}` — sent once the BMC has acknowledged everything typed before the request — before the next
 //   part (daemon/cli/console.ts, renderer/api/console-socket.ts).
+//   `{"type":"ping"}` is answered `{"type":"pong"}` at once, also before `attached`, with no BMC contact: the CLI
+//   exchanges a few while idle to warm its own code path (daemon/cli/console.ts).
 //   The node was handed to an engine (hand-off pivot): an open console ends (`closed`, reason "… owned by <engine>
 //   …"), a new one is refused (`no-bmc`, "owned by <engine>").
 //   GET /api/v1/nodes/:id/console/log?lines=N        → ConsoleLogTail (the stored log, no BMC contact)
@@ -48,14 +50,18 @@ export type ConsoleServerMessage =
   /** the console ended: the BMC deactivated SOL, the link failed, the node was handed to an engine, or the daemon shuts down */
   | { type: 'closed'; reason: string | null }
   /** answer to `drain`: everything typed before it has been acknowledged by the BMC (`ok` false: the console ended first) */
-  | { type: 'drained'; ok: boolean };
+  | { type: 'drained'; ok: boolean }
+  /** answer to `ping` */
+  | { type: 'pong' };
 
 export type ConsoleClientMessage =
   | { type: 'take-over' }
   | { type: 'release' }
   | { type: 'break' }
   /** ask for a `drained` once the BMC has taken everything typed so far (pacing of large input) */
-  | { type: 'drain' };
+  | { type: 'drain' }
+  /** ask for a `pong` (no BMC contact; taken before `attached` too) */
+  | { type: 'ping' };
 
 export interface ConsoleLogTail {
   nodeId: string;

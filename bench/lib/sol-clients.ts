@@ -5,6 +5,8 @@
 //   ptyCommand       a terminal program (`ipmitool sol activate`, `rackseed console NODE`) in a pty (util-linux
 //                    `script`): keystrokes into the pty, its output read back
 //   coreConsole      the core's ConsoleManager in this process (no daemon, no WebSocket): a breakdown only
+//   ptyEcho          a program that only echoes its input (C `cat`, or Node) in the same pty setup: the floor that
+//                    the pty and `script` alone cost, a breakdown only
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
 import WebSocket from 'ws';
@@ -83,7 +85,7 @@ export async function daemonWebSocket(base: string, cookie: string, nodeId: stri
  * `cmd` (a shell command line) in a pty through util-linux `script`; ready when its output matches `ready`.
  * `~.` after a line end leaves both ipmitool and `rackseed console`.
  */
-export async function ptyCommand(cmd: string, ready: RegExp, env: NodeJS.ProcessEnv = process.env): Promise<ConsoleClient> {
+export async function ptyCommand(cmd: string, ready: RegExp, env: NodeJS.ProcessEnv = process.env, leave: 'escape' | 'signal' = 'escape'): Promise<ConsoleClient> {
   const child = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env });
   const out = new EchoStream();
   child.stdout.on('data', (d: Buffer) => out.push(d.toString('latin1')));
@@ -110,7 +112,8 @@ export async function ptyCommand(cmd: string, ready: RegExp, env: NodeJS.Process
     out,
     send: (s) => { child.stdin.write(s); },
     async close() {
-      child.stdin.write('\r~.');
+      // `~.` leaves a console client; a plain echo program (the pty floor) is ended by a signal to `script`
+      if (leave === 'escape') child.stdin.write('\r~.'); else child.kill('SIGTERM');
       const t = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
       clearTimeout(t);
@@ -137,4 +140,12 @@ export async function coreConsole(mgr: ConsoleManager, nodeId: string): Promise<
   const out = new EchoStream();
   const a = await mgr.attach(nodeId, { who: 'bench', onData: (d) => out.push(d.toString('latin1')), onClose: () => undefined });
   return { out, send: (s) => a.write(s), close: () => a.detach() };
+}
+
+/** The pty floor (breakdown only): `cat` (C) or a few lines of Node that echo stdin to stdout, raw, in the same pty setup. */
+export function ptyEcho(kind: 'c' | 'node'): Promise<ConsoleClient> {
+  const cmd = kind === 'c'
+    ? "sh -c 'stty raw -echo; echo ECHO-READY; exec cat'"
+    : `${process.execPath} -e "process.stdin.setRawMode(true); console.log('ECHO-READY'); process.stdin.on('data', (d) => process.stdout.write(d))"`;
+  return ptyCommand(cmd, /ECHO-READY/, process.env, 'signal');
 }

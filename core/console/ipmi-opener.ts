@@ -10,7 +10,7 @@ export interface ConsoleBmc { address: string; user: string; password: string }
 
 /**
  * The ConsoleLink of an active SOL console on session `s`: close() deactivates SOL, then closes the session, which
- * is also closed when the BMC ends SOL itself. Also the console warm-up's link (warm-up.ts), so that the code V8
+ * is also closed when the BMC ends SOL itself. Also the console warm-up's link (daemon/console-warm-up.ts), so that the code V8
  * optimises there is this code.
  */
 export function solConsoleLink(c: SolConsole, s: BmcSession): ConsoleLink {

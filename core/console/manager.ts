@@ -82,6 +82,7 @@ export class Attachment {
     const link = this.linkFor('type into it');
     if (this.nc.writer && this.nc.writer !== this) throw new ConsoleReadOnlyError(this.nc.writer.viewer.who);
     if (!this.nc.writer) this.mgr.setWriter(this.nc, this);
+    this.mgr.traffic++;
     link.write(data);
   }
   /** Sends a serial break; the same refusals as write(). */
@@ -110,6 +111,8 @@ export class Attachment {
 
 export class ConsoleManager extends EventEmitter {
   private readonly consoles = new Map<string, NodeConsole>();
+  /** keystroke writes plus output chunks of every console so far: a counter that moves while consoles are in use */
+  traffic = 0;
 
   /**
    * `admit(nodeId)` throws to refuse a viewer (asked before every attach; the error reaches the caller as it is);
@@ -193,6 +196,7 @@ export class ConsoleManager extends EventEmitter {
       nc.link = link;
       link.on('data', (d: Buffer) => {
         if (nc.link !== link) return; // after the console was shut: nothing to log (the log's descriptor is gone)
+        this.traffic++;
         // the viewers first (the echo of a keystroke leaves before anything else is done), then the log, in the
         // same turn: a viewer attaching now reads it in its backlog (the log writes it to disk a little later)
         for (const a of nc.viewers) { try { a.viewer.onData(d); } catch { /* a viewer's failure is its own */ } }

@@ -1,8 +1,7 @@
-// How a JIT warm-up (core/console/warm-up.ts, daemon/api/ws-warm-up.ts) gives way to real work. A module of its own so
-// that a small process (the `rackseed console` CLI) can use the WebSocket warm-up without loading the console manager.
+// How a JIT warm-up (the daemon's console warm-up, daemon/console-warm-up.ts) gives way to real work.
 /**
  * How a warm-up gives way to real work: `busy()` says the daemon is serving (the daemon: a netboot counter moved in
- * the last second, daemon/daemon.ts). It is asked before every keystroke; while it says yes the warm-up waits, so a
+ * the last second, or a real console moved, daemon/daemon.ts). It is asked before every keystroke; while it says yes the warm-up waits, so a
  * DHCP storm arriving right after the start — a rack powered on as RackSeed starts — never shares the CPU with it
  * (bench/dhcp.ts rackseed-serve: 62–73 µs of server CPU per DORA without the warm-up, 101–121 µs when it ran
  * during the storm, 2026-12-06).

@@ -39,6 +39,12 @@ export interface ApiServerOptions {
   allowedHosts: () => ReadonlySet<string> | null;
   /** the nodes' serial consoles (core/console); absent: the console routes answer 503 */
   consoles?: ConsoleManager | null;
+  /**
+   * The daemon's console warm-up (daemon/console-warm-up.ts): while it runs, its one-time node ids map to its scratch
+   * ConsoleManagers here, and the console route serves them like a node's console (no node looked up, nothing on the
+   * event bus). Absent or empty: every id is a node's.
+   */
+  warmUpConsoles?: ReadonlyMap<string, ConsoleManager>;
 }
 
 declare module 'fastify' {

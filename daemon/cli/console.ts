@@ -15,24 +15,50 @@
 // Exit codes: client.ts EXIT (2 usage, 3 unreachable, 4 token, 5 no such node, 6 no BMC matched / no credentials /
 // handed over), 20 Serial-over-LAN held by another session (the message names it), 21 the BMC offers no SOL (or the
 // node's serial line is down), 1 the BMC failed or the console ended by itself.
-// While the daemon opens the console (SOL activation through the BMC: tens to hundreds of ms) this short-lived process
-// warms its own keystroke path, which otherwise starts cold in every `rackseed console`: the escape reader, and `ws`'s
-// frame code through a loopback pair (daemon/api/ws-warm-up.ts); it stops the moment the console is attached, so it
-// never competes with typing (RACKSEED_CONSOLE_WARM_UP_KEYS=0: none).
+// Keystroke path: this short-lived process would run it cold (V8's interpreter) for its first hundreds of keystrokes,
+// which showed as ~0.2 ms more per keystroke than later (bench/sol.ts, issue 18). So while nothing happens — from the
+// WebSocket's upgrade, through the SOL activation, and whenever neither a keystroke nor output came for WARM_QUIET_MS
+// — it exchanges up to CLI_WARM_UP_PINGS `ping` → `pong` messages with the daemon over the very connection the
+// keystrokes take (no BMC contact), one at a time, and warms the escape reader and the output write on scratch data.
+// A keystroke is never held back by it (at most it shares the connection with one small ping).
+// RACKSEED_CONSOLE_WARM_UP_KEYS=0: none. Output goes to standard output with one write(2) when nothing waits in the
+// stream's buffer (writeOut).
+import { writeSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import WebSocket from 'ws';
 import { CONSOLE_PACE_BYTES, type ConsoleErrorCode, type ConsoleLogTail, type ConsoleServerMessage } from '../../shared/console.ts';
 import { CliError, DaemonClient, EXIT, resolveNode, runAction } from './client.ts';
 import { visibleControls } from './visible-controls.ts';
-import { warmUpWebSocketFrames } from '../api/ws-warm-up.ts';
+import { consoleWsUrl } from '../api/console-ws-url.ts';
 
-/** frames of the warm-up while the console opens (at most; it stops at `attached`) */
-const CLI_WARM_UP_FRAMES = 2000;
+export { consoleWsUrl };
 
-function cliWarmUpFrames(env: NodeJS.ProcessEnv = process.env): number {
+/** `ping` → `pong` exchanges of the idle warm-up (at most), and how long nothing must have happened before one */
+const CLI_WARM_UP_PINGS = 2000;
+const WARM_QUIET_MS = 100;
+const PING = Buffer.from(JSON.stringify({ type: 'ping' }));
+const NOTHING = Buffer.alloc(0);
+
+function cliWarmUpPings(env: NodeJS.ProcessEnv = process.env): number {
   const v = env.RACKSEED_CONSOLE_WARM_UP_KEYS;
-  const n = v === undefined || v === '' ? CLI_WARM_UP_FRAMES : Number(v);
-  return Number.isFinite(n) && n >= 0 ? Math.min(Math.floor(n), CLI_WARM_UP_FRAMES) : CLI_WARM_UP_FRAMES;
+  const n = v === undefined || v === '' ? CLI_WARM_UP_PINGS : Number(v);
+  return Number.isFinite(n) && n >= 0 ? Math.min(Math.floor(n), CLI_WARM_UP_PINGS) : CLI_WARM_UP_PINGS;
+}
+
+/**
+ * Writes console output to standard output: with write(2) straight away while nothing waits in process.stdout's
+ * buffer (as a C client does), else — or when the descriptor would block (EAGAIN on a non-blocking pipe) or fails —
+ * through the stream, which keeps the order and reports errors as before. An empty buffer writes nothing.
+ */
+export function writeOut(data: Buffer): void {
+  let off = 0;
+  if (process.stdout.writableLength === 0) {
+    try {
+      while (off < data.length) off += writeSync(1, data, off, data.length - off);
+      return;
+    } catch { /* the rest through the stream */ }
+  }
+  if (off < data.length) process.stdout.write(off ? data.subarray(off) : data);
 }
 
 /** The escape reader's byte loop, warmed on a scratch reader (pure: nothing is sent or printed). */
@@ -47,15 +73,6 @@ export const CONSOLE_EXIT: Record<ConsoleErrorCode, number> = {
   'sol-in-use': 20, 'sol-unavailable': 21, 'no-bmc': EXIT.CONFLICT, 'not-found': EXIT.NOT_FOUND, 'bmc-failed': EXIT.FAILED,
   'read-only': EXIT.FAILED, 'bad-message': EXIT.FAILED, 'input-dropped': EXIT.FAILED, 'not-open': EXIT.FAILED,
 };
-
-/** ws:// URL (or ws+unix://) of the node's console on the daemon at `base`. */
-export function consoleWsUrl(base: string, nodeId: string): string {
-  const path = `/api/v1/nodes/${encodeURIComponent(nodeId)}/console?client=cli`;
-  if (base.startsWith('unix:')) return `ws+unix://${base.slice(5)}:${path}`;
-  const u = new URL(base + path);
-  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
-  return u.href;
-}
 
 /**
  * Splits keyboard input into bytes for the node and escape commands (`~.`, `~b`, `~t`, `~~`), recognised only right
@@ -93,13 +110,12 @@ async function interactive(client: DaemonClient, nodeId: string, nodeLabel: stri
     headers: { authorization: `Bearer ${client.o.token}`, ...(client.o.url.startsWith('unix:') ? { host: 'localhost' } : {}) },
     handshakeTimeout: 15_000,
   });
-  // warm this process's keystroke path while the daemon opens the console (module comment); stopped at `attached`
-  const warm = new AbortController();
-  const frames = cliWarmUpFrames();
-  if (frames > 0) {
-    warmEscapes(frames);
-    void warmUpWebSocketFrames(frames, warm.signal);
-  }
+  // the idle warm-up (module comment)
+  let warmLeft = cliWarmUpPings();
+  if (warmLeft > 0) warmEscapes(warmLeft);
+  let warmInFlight = false;
+  let warmTimer: NodeJS.Timeout | null = null;
+  let lastActivity = 0;
   const stdin = process.stdin;
   const tty = stdin.isTTY === true;
   // notes carry text from the BMC (who holds SOL, why the console ended): shown, never obeyed by the terminal
@@ -137,10 +153,19 @@ async function interactive(client: DaemonClient, nodeId: string, nodeLabel: stri
       // all of standard input taken by the BMC: stay --linger seconds for the output
       if (!lingering) { lingering = true; setTimeout(() => finish(EXIT.OK), o.linger * 1000).unref(); }
     };
+    const warmStep = (): void => {
+      warmTimer = null;
+      if (code !== null || warmLeft <= 0 || warmInFlight || ws.readyState !== WebSocket.OPEN) return;
+      const quiet = performance.now() - lastActivity;
+      if (quiet < WARM_QUIET_MS) { warmTimer = setTimeout(warmStep, WARM_QUIET_MS - quiet); warmTimer.unref(); return; }
+      warmLeft--;
+      warmInFlight = true;
+      ws.send(PING, { binary: false });
+    };
     const finish = (c: number): void => {
       if (code !== null) return;
       code = c;
-      warm.abort();
+      if (warmTimer) clearTimeout(warmTimer);
       if (tty) { try { stdin.setRawMode(false); } catch { /* closed */ } }
       stdin.pause();
       stdin.removeAllListeners('data');
@@ -166,18 +191,25 @@ async function interactive(client: DaemonClient, nodeId: string, nodeLabel: stri
     ws.on('close', () => {
       if (code === null) { note('the console connection closed'); finish(opened ? EXIT.FAILED : EXIT.UNREACHABLE); }
     });
+    ws.on('open', warmStep);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (isBinary) { process.stdout.write(data); return; }
+      if (isBinary) { lastActivity = performance.now(); writeOut(data); return; }
       let m: ConsoleServerMessage;
       try { m = JSON.parse(data.toString('utf8')) as ConsoleServerMessage; } catch { return; }
+      if (m.type === 'pong') {
+        warmInFlight = false;
+        writeOut(NOTHING); // the output call, on nothing
+        warmStep();
+        return;
+      }
       if (m.type === 'attached') {
-        warm.abort();
         opened = true;
         const others = m.viewers.filter((v) => v.who !== m.you).map((v) => v.who);
         note(`console of ${nodeLabel} through BMC ${m.bmc}${others.length ? `, also watched by ${others.join(', ')}` : ''}${m.writer ? `; ${m.writer} is typing (~t takes over)` : ''} — ~. leaves`);
         if (o.takeOver) ws.send(JSON.stringify({ type: 'take-over' }));
         if (tty) stdin.setRawMode(true);
         stdin.on('data', (chunk: Buffer) => {
+          lastActivity = performance.now();
           const { data: bytes, commands } = escapes.feed(chunk);
           if (bytes.length) queue.push(bytes);
           for (const c of commands) {
@@ -192,6 +224,8 @@ async function interactive(client: DaemonClient, nodeId: string, nodeLabel: stri
         if (m.you) note('you have the keyboard');
         else if (m.writer) { note(`${m.writer} is typing now (~t takes over)`); readOnlyShown = true; }
       } else if (m.type === 'error') {
+        // a daemon that does not know `ping` (older): no warm-up, no message about it
+        if (warmInFlight && (m.code === 'bad-message' || m.code === 'not-open') && !m.fatal) { warmInFlight = false; warmLeft = 0; return; }
         if (m.code === 'read-only') { if (!readOnlyShown) note(m.message); readOnlyShown = true; return; }
         note(m.message);
         if (m.fatal) finish(CONSOLE_EXIT[m.code] ?? EXIT.FAILED);

@@ -63,7 +63,7 @@ export function serveCommand(): Command {
         } : null,
         httpPort: o.httpPort, safeMode: o.safeMode, biosIpxe: o.biosIpxe, tftpWorkers: o.tftpWorkers, allowHosts: o.allowHost, admission: o.admitAll ? 'open' : undefined, redfishInsecure: o.redfishInsecure,
         inspectTimeoutMs: process.env.RACKSEED_INSPECT_TIMEOUT_MS ? Number(process.env.RACKSEED_INSPECT_TIMEOUT_MS) : undefined,
-        // keystrokes of the console path's warm-up after start (core/console/warm-up.ts); 0 = none (measurements)
+        // keystrokes of the console path's warm-up after start (daemon/console-warm-up.ts); 0 = none (measurements)
         consoleWarmUpKeys: process.env.RACKSEED_CONSOLE_WARM_UP_KEYS ? Number(process.env.RACKSEED_CONSOLE_WARM_UP_KEYS) : undefined,
       });
       } catch (err) {

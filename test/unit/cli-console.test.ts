@@ -1,7 +1,8 @@
 // `rackseed console` without a BMC (the live console against ipmi_sim is test/interop/api-console.test.ts): the
 // escape reader (~. ~b ~t ~~ only at a line start), `--log` of a stored log (text and JSON), a hostile log's escape
 // sequences shown visibly instead of driving the terminal (--raw passes them), and the exit codes of each refusal —
-// no token 2, unreachable 3, wrong token 4, unknown node 5, no BMC matched 6, --json or --raw without --log 2.
+// no token 2, unreachable 3, wrong token 4, unknown node 5, no BMC matched 6, --json or --raw without --log 2; the
+// console WebSocket's `ping` → `pong` (the CLI's idle warm-up) before and after `attached`; writeOut's order.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -12,6 +13,10 @@ import { pino } from 'pino';
 import { startDaemon, type RunningDaemon } from '../../daemon/daemon.ts';
 import { EXIT } from '../../daemon/cli/client.ts';
 import { EscapeReader, consoleWsUrl } from '../../daemon/cli/console.ts';
+import WebSocket from 'ws';
+import { scratchSol, type ScratchSol } from '../../bmc/ipmi/session/scratch-sol.ts';
+import { solConsoleLink } from '../../core/console/ipmi-opener.ts';
+import { ConsoleManager } from '../../core/console/manager.ts';
 import { visibleControls } from '../../daemon/cli/visible-controls.ts';
 import type { ConsoleLogTail } from '../../shared/console.ts';
 
@@ -116,4 +121,87 @@ test('rackseed console: exit codes say what failed', async () => {
   assert.equal(noBmc.code, EXIT.CONFLICT, noBmc.stderr);
   assert.match(noBmc.stderr, /has no BMC matched yet/);
   assert.equal((await cli(['console', logged, '--json'])).code, EXIT.USAGE);
+});
+
+test('console WebSocket: `ping` is answered `pong` before `attached` (while the BMC is still being asked) and after, with no BMC contact', async () => {
+  // a console that opens only when the test says so: a scratch SOL console on loopback (bmc/ipmi/session/scratch-sol.ts),
+  // served under a one-time id as the daemon's own warm-up is (ApiServerOptions.warmUpConsoles)
+  let release!: () => void;
+  const gate = new Promise<void>((r) => { release = r; });
+  let sol: ScratchSol | null = null;
+  const logDir = mkdtempSync(join(tmpdir(), 'rs-cli-ping-'));
+  const manager = new ConsoleManager({ logDir, open: async () => { await gate; sol = await scratchSol(3); return solConsoleLink(sol.console, sol.session); } });
+  const id = `warm-up-${'ab'.repeat(16)}`;
+  d.warmUpConsoleIds.set(id, manager);
+  const ws = new WebSocket(consoleWsUrl(d.url, id), { headers: { authorization: `Bearer ${TOKEN}` } });
+  const seen: string[] = [];
+  const next = (pred: (m: string) => boolean): Promise<string> => new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out; seen ${JSON.stringify(seen)}`)), 5000);
+    const on = (data: Buffer, binary: boolean): void => {
+      const m = binary ? `bin:${data.toString()}` : data.toString();
+      if (pred(m)) { clearTimeout(t); ws.off('message', on); resolve(m); }
+    };
+    ws.on('message', on);
+  });
+  ws.on('message', (data: Buffer, binary: boolean) => seen.push(binary ? `bin:${data.toString()}` : data.toString()));
+  try {
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    for (let i = 0; i < 3; i++) {
+      const pong = next((m) => m.includes('"pong"'));
+      ws.send(JSON.stringify({ type: 'ping' }));
+      assert.deepEqual(JSON.parse(await pong), { type: 'pong' });
+    }
+    assert.ok(!seen.some((m) => m.includes('attached')), 'all three answered while the console was still opening');
+    assert.equal(sol, null, 'no BMC side contacted yet');
+    const attached = next((m) => m.includes('"attached"'));
+    release();
+    await attached;
+    const echo = next((m) => m === 'bin:x');
+    ws.send(Buffer.from('x'), { binary: true });
+    await echo;
+    const pong = next((m) => m.includes('"pong"'));
+    const typedBefore = (sol as ScratchSol | null)!.stats.typed;
+    ws.send(JSON.stringify({ type: 'ping' }));
+    await pong;
+    assert.equal((sol as ScratchSol | null)!.stats.typed, typedBefore, 'a ping types nothing');
+    // a text frame that is JSON but not an object is refused, never typed
+    const bad = next((m) => m.includes('"bad-message"'));
+    ws.send('null');
+    await bad;
+    assert.equal((sol as ScratchSol | null)!.stats.typed, typedBefore);
+  } finally {
+    ws.close();
+    release();
+    await new Promise((r) => setTimeout(r, 50));
+    await manager.close();
+    d.warmUpConsoleIds.delete(id);
+    const s = sol as ScratchSol | null;
+    if (s) await s.close();
+    rmSync(logDir, { recursive: true, force: true });
+  }
+});
+
+test('writeOut: console output reaches standard output whole and in order, through a pipe that fills (EAGAIN: the stream takes the rest)', async () => {
+  // a child writes 3 MiB of console output in 64 KiB chunks, mixed with process.stdout.write, to a pipe this test
+  // reads only after a pause: the pipe fills, write(2) says EAGAIN, the stream keeps the order
+  const script = [
+    "const { writeOut } = await import('./daemon/cli/console.ts');",
+    "writeOut(Buffer.alloc(0));",
+    "for (let i = 0; i < 48; i++) { writeOut(Buffer.alloc(65536, 97 + (i % 26))); if (i % 7 === 0) process.stdout.write(`<${i}>`); }",
+    "writeOut(Buffer.from('END'));",
+  ].join('\n');
+  const child = execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 });
+  child.stdout!.pause();
+  await new Promise((r) => setTimeout(r, 300));
+  const chunks: Buffer[] = [];
+  child.stdout!.on('data', (c: Buffer) => chunks.push(c));
+  child.stdout!.resume();
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 0);
+  let want = '';
+  for (let i = 0; i < 48; i++) { want += String.fromCharCode(97 + (i % 26)).repeat(65536); if (i % 7 === 0) want += `<${i}>`; }
+  want += 'END';
+  const got = Buffer.concat(chunks).toString('latin1');
+  assert.equal(got.length, want.length);
+  assert.ok(got === want, 'every byte, in order');
 });

@@ -112,8 +112,8 @@ export class BmcSession {
   }
 
   /**
-   * Makes this idle session `established` on keys agreed elsewhere, without a packet: only for the in-memory console
-   * warm-up (scratch-sol.ts), whose BMC side holds the same scratch keys. Never for a real BMC (no RAKP, no keepalive).
+   * Makes this idle session `established` on keys agreed elsewhere, without a packet: only for the daemon's console
+   * warm-up (scratch-sol.ts: a loopback BMC side), which holds the same scratch keys. Never for a real BMC (no RAKP, no keepalive).
    */
   establishWithScratchKeys(k: { security: PacketSecurity; consoleSessionId: number; managedSessionId: number }): void {
     if (this.state !== 'idle') throw new BmcProtocolError(this.host, `cannot establish a scratch session in state ${this.state}`);

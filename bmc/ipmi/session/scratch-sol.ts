@@ -1,15 +1,19 @@
-// An in-memory Serial-over-LAN console for the console warm-up (core/console/warm-up.ts): the real BmcSession
-// (sendPayload, onPayload: RMCP+ encode/encrypt/HMAC, verify/decrypt/decode, the sequence window) and the real
-// SolConsole over a real IpmiTransport, whose socket is an in-memory object handing each datagram to a BMC side
-// played here — the same codecs in reverse (decodeRmcpPlus, decodeSolPacket, encodeSolPacket, encodeRmcpPlus) with
-// the same scratch keys. That BMC acknowledges every SOL packet and echoes its characters at once, like a tty with
-// echo on; each datagram is delivered on a later event-loop turn (setImmediate), as a socket would.
-// Contract: nothing reaches the network (no UDP socket is made), no real BMC or IpmiClient is touched (its
-// transport, sessions and counters are separate); the keys are random, made for this console and dropped with it.
-// IPMI commands (Deactivate Payload, Close Session on close) go unanswered; the scratch session's retry policy
-// gives up on them at once, which the console's close treats as best effort, as with a BMC that went away.
-import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:dgram';
+// A scratch Serial-over-LAN console for the daemon's console warm-up (daemon/console-warm-up.ts): the real
+// BmcSession (sendPayload, onPayload: RMCP+ encode/encrypt/HMAC, verify/decrypt/decode, the sequence window) and the
+// real SolConsole over a real IpmiTransport on a real UDP socket (the default socket factory, as IpmiClient's), talking
+// to a BMC side played here on another UDP socket bound to 127.0.0.1 — the same codecs in reverse (decodeRmcpPlus,
+// decodeSolPacket, encodeSolPacket, encodeRmcpPlus) with the same scratch keys. That BMC acknowledges every SOL packet
+// and echoes its characters at once, like a tty with echo on.
+// Why real sockets (issue 18, stop 25): datagrams from a real dgram socket are Buffers made in C++, with another
+// hidden class than copies made in JavaScript; a warm-up fed such copies left code that the first real console
+// deoptimised ("wrong map"). Over loopback UDP the warm-up's objects are the real ones.
+// Contract: datagrams go only between the two loopback sockets (the BMC side is on 127.0.0.1 and answers only the
+// console side's port; anything else is counted in `strangers` and dropped); no real BMC or IpmiClient is touched
+// (its transport, sessions and counters are separate); the keys are random, made for this console and dropped with
+// it; close() closes both sockets. IPMI commands (Deactivate Payload, Close Session on close) go unanswered; the
+// scratch session's retry policy gives up on them at once, which the console's close treats as best effort, as with
+// a BMC that went away.
+import dgram from 'node:dgram';
 import { randomBytes, randomInt } from 'node:crypto';
 import { pino } from 'pino';
 import { CIPHER_SUITES } from '../cipher-suites.ts';
@@ -20,11 +24,7 @@ import { decodeSolPacket, encodeSolPacket, nextSolSeq } from '../sol.ts';
 import { BmcSession } from './bmc-session.ts';
 import { Limiter } from './limiter.ts';
 import { SolConsole, type SolOptions } from './sol-session.ts';
-import { IpmiTransport } from './transport.ts';
-
-/** RFC 5737 TEST-NET-1: the scratch BMC's address (never routed; no datagram leaves the process anyway). */
-export const SCRATCH_BMC = { host: '192.0.2.1', port: 623 } as const;
-const RINFO = { address: SCRATCH_BMC.host, family: 'IPv4', port: SCRATCH_BMC.port, size: 0 };
+import { defaultSocketFactory, IpmiTransport } from './transport.ts';
 
 export interface ScratchSolStats {
   /** datagrams the console side sent (SOL packets and unanswered commands) */
@@ -35,22 +35,18 @@ export interface ScratchSolStats {
   typed: number;
   /** datagrams the BMC side refused (bad auth code, undecodable): 0 unless the path is broken */
   refused: number;
+  /** datagrams that reached the BMC side from another address or port than the console side's: dropped */
+  strangers: number;
 }
 
 export interface ScratchSol {
   session: BmcSession;
   console: SolConsole;
   stats: ScratchSolStats;
-  /** ends the in-memory transport (after the console and session were closed) */
+  /** the BMC side's address (127.0.0.1 and its port) */
+  bmc: { host: string; port: number };
+  /** closes both sockets (after the console and session were closed) */
   close(): Promise<void>;
-}
-
-/** A dgram.Socket as far as IpmiTransport uses it: send hands the datagram to the scratch BMC. */
-class MemorySocket extends EventEmitter {
-  constructor(private readonly deliver: (dgram: Buffer) => void) { super(); }
-  send(data: Buffer, _port: number, _host: string, cb: (err: Error | null) => void): void { this.deliver(Buffer.from(data)); cb(null); }
-  address(): { address: string; family: string; port: number } { return { address: '127.0.0.1', family: 'IPv4', port: 0 }; }
-  close(cb?: () => void): void { cb?.(); }
 }
 
 /**
@@ -63,22 +59,31 @@ export async function scratchSol(suite: 17 | 3 = 17, opts: SolOptions = {}): Pro
   const security: PacketSecurity = { suite: cs, k1: keys.k1, aesKey: keys.aesKey };
   const consoleSessionId = randomInt(1, 0xffffffff);
   const managedSessionId = randomInt(1, 0xffffffff);
-  const stats: ScratchSolStats = { toBmc: 0, fromBmc: 0, typed: 0, refused: 0 };
+  const stats: ScratchSolStats = { toBmc: 0, fromBmc: 0, typed: 0, refused: 0, strangers: 0 };
   let bmcSeq = 1; // RMCP+ session sequence number of the BMC side
   let bmcSolSeq = 0;
   let separate = false; // alternately: ack and echo in one packet, or an ack-only packet then the echo
-  let socket: MemorySocket | null = null;
+  let consolePort = 0; // the console side's UDP port, known once its transport made its socket
+
+  const bmcSocket = dgram.createSocket({ type: 'udp4' });
+  await new Promise<void>((resolve, reject) => {
+    bmcSocket.once('error', reject);
+    bmcSocket.bind(0, '127.0.0.1', () => { bmcSocket.off('error', reject); resolve(); });
+  });
+  bmcSocket.on('error', () => { stats.refused++; }); // a send error on loopback: the keystroke's echo times out
+  const bmcPort = bmcSocket.address().port;
 
   const reply = (sol: Buffer): void => {
     const pkt = encodeRmcpPlus({ payloadType: PayloadType.Sol, sessionId: consoleSessionId, sequence: bmcSeq++, payload: sol }, security, packetIv());
     stats.fromBmc++;
-    setImmediate(() => socket?.emit('message', pkt, RINFO));
+    bmcSocket.send(pkt, consolePort, '127.0.0.1');
   };
-  const bmc = (dgram: Buffer): void => {
+  bmcSocket.on('message', (datagram: Buffer, rinfo: dgram.RemoteInfo) => {
+    if (rinfo.address !== '127.0.0.1' || rinfo.port !== consolePort || consolePort === 0) { stats.strangers++; return; }
     stats.toBmc++;
-    if (!isRmcpPlus(dgram)) return;
+    if (!isRmcpPlus(datagram)) return;
     let p;
-    try { p = decodeRmcpPlus(dgram, security); } catch { stats.refused++; return; }
+    try { p = decodeRmcpPlus(datagram, security); } catch { stats.refused++; return; }
     if (p.payloadType !== PayloadType.Sol || p.sessionId !== managedSessionId) return; // commands: unanswered (module comment)
     let s;
     // a console → BMC packet has the same layout as a BMC → console one (sol.ts); only byte 3's bits differ
@@ -94,18 +99,26 @@ export async function scratchSol(suite: 17 | 3 = 17, opts: SolOptions = {}): Pro
     } else {
       reply(encodeSolPacket({ seq: bmcSolSeq, ackSeq: s.seq, accepted: s.data.length, data: s.data }));
     }
-  };
+  });
 
   const log = pino({ level: 'silent' });
+  // the console side's socket as IpmiClient makes it (transport.ts), its port noted for the BMC side's filter
   const transport = new IpmiTransport(async () => {
-    socket = new MemorySocket((d) => setImmediate(bmc, d));
-    return socket as unknown as Socket;
+    const s = await defaultSocketFactory();
+    consolePort = s.address().port;
+    return s;
   }, log);
-  const session = new BmcSession(SCRATCH_BMC.host, { user: 'warm-up', password: '', port: SCRATCH_BMC.port }, {
+  const session = new BmcSession('127.0.0.1', { user: 'warm-up', password: '', port: bmcPort }, {
     transport, policy: { timeoutMs: 1, retries: 0, backoff: 1 }, log, pool: new Limiter(1), hostLock: new Limiter(1), keepaliveMs: 0, channel: 1,
   }, new Limiter(1));
   session.establishWithScratchKeys({ security, consoleSessionId, managedSessionId });
-  // as activateSol makes it from Activate Payload's answer (payload sizes 255, port 623)
-  const sol = new SolConsole(session, { inboundSize: 255, outboundSize: 255, port: SCRATCH_BMC.port, vlan: 0xffff }, opts);
-  return { session, console: sol, stats, close: () => transport.close() };
+  // as activateSol makes it from Activate Payload's answer (payload sizes 255; the SOL port is the BMC side's)
+  const sol = new SolConsole(session, { inboundSize: 255, outboundSize: 255, port: bmcPort, vlan: 0xffff }, opts);
+  return {
+    session, console: sol, stats, bmc: { host: '127.0.0.1', port: bmcPort },
+    close: async () => {
+      await transport.close();
+      await new Promise<void>((resolve) => bmcSocket.close(() => resolve()));
+    },
+  };
 }

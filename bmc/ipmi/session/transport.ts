@@ -20,6 +20,8 @@ export class IpmiTransport {
   private readonly handlers = new Map<string, Set<DatagramHandler>>();
   /** datagrams received from addresses nobody listens to, or dropped by a throwing handler */
   dropped = 0;
+  /** after close(): a late send (a session's close, a retransmit timer) is dropped rather than opening a new socket */
+  private closed = false;
 
   constructor(private readonly factory: IpmiSocketFactory, private readonly log: Logger) {}
 
@@ -57,6 +59,7 @@ export class IpmiTransport {
   }
 
   async send(host: string, port: number, data: Buffer): Promise<void> {
+    if (this.closed) return; // as a lost datagram: the caller's retries and timeouts decide
     const s = await this.ensure();
     await new Promise<void>((resolve) => {
       // send errors (EHOSTUNREACH, ENETUNREACH) are treated like a lost datagram: retries and timeouts decide
@@ -68,6 +71,7 @@ export class IpmiTransport {
   get localPort(): number | null { return this.socket ? this.socket.address().port : null; }
 
   async close(): Promise<void> {
+    this.closed = true;
     const s = this.socket ?? (this.opening ? await this.opening.catch(() => null) : null);
     this.socket = null;
     this.opening = null;

@@ -2,6 +2,8 @@
 //   WS  /api/v1/nodes/:id/console   the live console, through the core's ConsoleManager (one SOL session per node,
 //                                   shared by every viewer; one writer; the log's tail first)
 //   GET /api/v1/nodes/:id/console/log?lines=N   the stored log's last lines (no BMC contact)
+// While the daemon's console warm-up runs (daemon/console-warm-up.ts), the WebSocket route also serves its one-time
+// ids (o.warmUpConsoles), with the daemon's own token like any client, so that its keystrokes take this very code.
 // Both are token routes like every other /api route: access.ts checks the token (header, cookie, or ?token= on the
 // WebSocket, whose browser API cannot set headers), Host and Origin before the upgrade; nothing is opened on a refusal.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -62,7 +64,9 @@ export function registerConsoleRoutes(app: FastifyInstance, o: ApiServerOptions)
 
   app.get('/api/v1/nodes/:id/console', { websocket: true, config: { tokenInQuery: true }, schema: { params: IdParams, querystring: ConsoleWsQuery } }, (socket: WebSocket, req) => {
     const { id } = req.params as { id: string };
-    const who = viewerName(req, (req.query as { client?: string }).client);
+    // the daemon's own warm-up (daemon/console-warm-up.ts): a one-time id served by a scratch manager, the rest alike
+    const scratch = o.warmUpConsoles?.get(id) ?? null;
+    const who = scratch ? 'warm-up' : viewerName(req, (req.query as { client?: string }).client);
     const send = (m: ConsoleServerMessage): void => { if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(m)); };
     const end = (code: number, reason: string): void => { if (socket.readyState === socket.OPEN) socket.close(code, reason.slice(0, 120)); };
     let attachment: Attachment | null = null;
@@ -72,19 +76,24 @@ export function registerConsoleRoutes(app: FastifyInstance, o: ApiServerOptions)
     socket.on('close', () => { gone = true; void attachment?.detach(); });
     socket.on('error', () => { gone = true; void attachment?.detach(); });
     socket.on('message', (data: Buffer, isBinary: boolean) => {
+      let msg: ConsoleClientMessage | null = null;
+      if (!isBinary) {
+        let parsed: unknown = null;
+        try { parsed = JSON.parse(data.toString('utf8')); } catch { /* not JSON: a bad message below */ }
+        msg = parsed !== null && typeof parsed === 'object' ? parsed as ConsoleClientMessage : { type: 'invalid' } as unknown as ConsoleClientMessage;
+        if (msg.type === 'ping') { send({ type: 'pong' }); return; } // no BMC contact, also before `attached`
+      }
       if (!attachment) {
         send({ type: 'error', code: 'not-open', message: 'the console is not open yet: keystrokes and breaks are taken after the `attached` message', fatal: false });
         return;
       }
       try {
-        if (isBinary) { attachment.write(data); return; }
-        let msg: ConsoleClientMessage;
-        try { msg = JSON.parse(data.toString('utf8')) as ConsoleClientMessage; } catch { msg = { type: 'invalid' } as unknown as ConsoleClientMessage; }
+        if (isBinary || !msg) { attachment.write(data); return; } // !msg: only when binary
         if (msg.type === 'take-over') attachment.takeOver();
         else if (msg.type === 'release') attachment.release();
         else if (msg.type === 'break') attachment.sendBreak();
         else if (msg.type === 'drain') void attachment.whenDrained().then((ok) => send({ type: 'drained', ok }));
-        else send({ type: 'error', code: 'bad-message', message: 'text frames are JSON control messages ({"type":"take-over"|"release"|"break"|"drain"}); keystrokes go in binary frames', fatal: false });
+        else send({ type: 'error', code: 'bad-message', message: 'text frames are JSON control messages ({"type":"take-over"|"release"|"break"|"drain"|"ping"}); keystrokes go in binary frames', fatal: false });
       } catch (err) {
         if (err instanceof ConsoleReadOnlyError) send({ type: 'error', code: 'read-only', message: err.message, fatal: false });
         else if (err instanceof SolInputOverflowError) send({ type: 'error', code: 'input-dropped', message: err.message, fatal: false });
@@ -95,8 +104,8 @@ export function registerConsoleRoutes(app: FastifyInstance, o: ApiServerOptions)
 
     let m: ConsoleManager;
     try {
-      m = manager();
-      if (!core.nodes.get(id)) throw new HttpError(404, `no node ${id}`);
+      m = scratch ?? manager();
+      if (!scratch && !core.nodes.get(id)) throw new HttpError(404, `no node ${id}`);
     } catch (err) {
       const e = consoleError(err, null);
       send({ type: 'error', code: e.code, message: e.message, fatal: true });
@@ -121,7 +130,7 @@ export function registerConsoleRoutes(app: FastifyInstance, o: ApiServerOptions)
       const backlog = a.history(BACKLOG_BYTES);
       if (backlog.length) socket.send(backlog, { binary: true });
       live = true;
-      core.bus.record({ source: 'api', kind: 'console-open', mac: node?.mac ?? null, nodeId: id, message: `serial console opened by ${who} (${m.viewers(id).length} viewer(s))` });
+      if (!scratch) core.bus.record({ source: 'api', kind: 'console-open', mac: node?.mac ?? null, nodeId: id, message: `serial console opened by ${who} (${m.viewers(id).length} viewer(s))` });
     }, (err: unknown) => {
       const e = consoleError(err, core.nodes.get(id)?.power ?? null);
       send({ type: 'error', code: e.code, message: e.message, fatal: true });
