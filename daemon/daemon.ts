@@ -16,12 +16,12 @@ import { DEFAULT_CONSOLE_WARM_UP_KEYS, warmUpConsoles } from './console-warm-up.
 import type { ConsoleManager } from '../core/console/manager.ts';
 import { resolve } from 'node:path';
 
-/** Host part of a "HOST:PORT" listen address ("[::1]:8443" → "::1"); "127.0.0.1" when only a port is given. */
 /** The daemon's base URL as this host reaches it: a wildcard listen address (0.0.0.0, ::) by loopback. */
 function loopbackUrl(url: string): string {
   return url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:');
 }
 
+/** Host part of a "HOST:PORT" listen address ("[::1]:8443" → "::1"); "127.0.0.1" when only a port is given. */
 function listenHost(listen: string): string {
   const i = listen.lastIndexOf(':');
   return i > 0 ? listen.slice(0, i).replace(/^\[|\]$/g, '') : '127.0.0.1';
@@ -156,7 +156,8 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
         keystrokes: r.keystrokes, echoed: r.echoedBytes, drains: r.drains, cpuMs: Math.round(r.cpuMs), wallMs: Math.round(r.wallMs),
         pausedMs: Math.round(r.pausedMs), datagrams: r.bmc.toBmc + r.bmc.fromBmc, strangers: r.bmc.strangers,
       };
-      if (r.stopped && !stopWarmUp.signal.aborted) o.logger.warn({ ...fields, stopped: r.stopped }, 'console warm-up stopped early (consoles work, their first keystrokes are slower)');
+      if (stopWarmUp.signal.aborted) o.logger.debug({ ...fields, stopped: r.stopped }, 'console warm-up stopped: the daemon is closing');
+      else if (r.stopped) o.logger.warn({ ...fields, stopped: r.stopped }, 'console warm-up stopped early (consoles work, their first keystrokes are slower)');
       else o.logger.info(fields, 'console warm-up done');
     });
 
