@@ -30,7 +30,6 @@ import WebSocket from 'ws';
 import { scratchSol, type ScratchSol } from '../bmc/ipmi/session/scratch-sol.ts';
 import { solConsoleLink } from '../core/console/ipmi-opener.ts';
 import { ConsoleManager } from '../core/console/manager.ts';
-import { whileBusy, type WarmUpPacing } from '../core/console/warm-up-pacing.ts';
 import { consoleWsUrl } from './api/console-ws-url.ts';
 
 /**
@@ -50,6 +49,22 @@ const DRAIN_EVERY = 64;
 const DRAIN = JSON.stringify({ type: 'drain' });
 /** an answer that has not come by then means the path is broken: stop */
 const ANSWER_TIMEOUT_MS = 5000;
+
+/**
+ * How the warm-up gives way to real work: `busy()` says the daemon is serving (daemon.ts: a netboot counter or a real
+ * console moved in the last second). It is asked before every keystroke; while it says yes the warm-up waits, so a
+ * DHCP storm arriving right after the start — a rack powered on as RackSeed starts — never shares the CPU with it
+ * (bench/dhcp.ts rackseed-serve: 62–73 µs of server CPU per DORA without the warm-up, 101–121 µs when it ran
+ * during the storm, 2026-12-06).
+ */
+export interface WarmUpPacing { busy?: () => boolean }
+
+/** Waits until `busy()` says no (checked every `pollMs`) or `signal` aborts; resolves with the ms waited. */
+async function whileBusy(busy: () => boolean, signal?: AbortSignal, pollMs = 250): Promise<number> {
+  const t0 = performance.now();
+  while (busy() && !signal?.aborted) await new Promise((r) => setTimeout(r, pollMs));
+  return performance.now() - t0;
+}
 
 export interface ConsoleWarmUpTarget {
   /** the daemon's API: `http://host:port` (a wildcard listen address replaced by loopback) or `unix:/path` */

@@ -31,8 +31,6 @@ import { CliError, DaemonClient, EXIT, resolveNode, runAction } from './client.t
 import { visibleControls } from './visible-controls.ts';
 import { consoleWsUrl } from '../api/console-ws-url.ts';
 
-export { consoleWsUrl };
-
 /** `ping` → `pong` exchanges of the idle warm-up (at most), and how long nothing must have happened before one */
 const CLI_WARM_UP_PINGS = 2000;
 const WARM_QUIET_MS = 100;

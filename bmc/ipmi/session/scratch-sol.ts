@@ -70,7 +70,7 @@ export async function scratchSol(suite: 17 | 3 = 17, opts: SolOptions = {}): Pro
     bmcSocket.once('error', reject);
     bmcSocket.bind(0, '127.0.0.1', () => { bmcSocket.off('error', reject); resolve(); });
   });
-  bmcSocket.on('error', () => { stats.refused++; }); // a send error on loopback: the keystroke's echo times out
+  bmcSocket.on('error', () => undefined); // a send error on loopback: the keystroke's echo times out, which says it
   const bmcPort = bmcSocket.address().port;
 
   const reply = (sol: Buffer): void => {

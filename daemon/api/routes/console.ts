@@ -42,6 +42,13 @@ function viewerName(req: FastifyRequest, client: string | undefined): string {
   return `${kind} ${++viewerSeq} at ${req.ip}`;
 }
 
+/** A text frame as a control message: the JSON object it holds, or `{type: 'invalid'}` (not JSON, not an object). */
+function controlMessage(data: Buffer): ConsoleClientMessage {
+  let parsed: unknown = null;
+  try { parsed = JSON.parse(data.toString('utf8')); } catch { /* not JSON */ }
+  return parsed !== null && typeof parsed === 'object' ? parsed as ConsoleClientMessage : { type: 'invalid' } as unknown as ConsoleClientMessage;
+}
+
 export function registerConsoleRoutes(app: FastifyInstance, o: ApiServerOptions): void {
   const { core } = o;
   const manager = (): ConsoleManager => {
@@ -76,19 +83,15 @@ export function registerConsoleRoutes(app: FastifyInstance, o: ApiServerOptions)
     socket.on('close', () => { gone = true; void attachment?.detach(); });
     socket.on('error', () => { gone = true; void attachment?.detach(); });
     socket.on('message', (data: Buffer, isBinary: boolean) => {
-      let msg: ConsoleClientMessage | null = null;
-      if (!isBinary) {
-        let parsed: unknown = null;
-        try { parsed = JSON.parse(data.toString('utf8')); } catch { /* not JSON: a bad message below */ }
-        msg = parsed !== null && typeof parsed === 'object' ? parsed as ConsoleClientMessage : { type: 'invalid' } as unknown as ConsoleClientMessage;
-        if (msg.type === 'ping') { send({ type: 'pong' }); return; } // no BMC contact, also before `attached`
-      }
+      // binary frames are keystrokes; a text frame is a control message (JSON object), anything else a bad one
+      const msg = isBinary ? null : controlMessage(data);
+      if (msg?.type === 'ping') { send({ type: 'pong' }); return; } // no BMC contact, also before `attached`
       if (!attachment) {
         send({ type: 'error', code: 'not-open', message: 'the console is not open yet: keystrokes and breaks are taken after the `attached` message', fatal: false });
         return;
       }
       try {
-        if (isBinary || !msg) { attachment.write(data); return; } // !msg: only when binary
+        if (!msg) { attachment.write(data); return; }
         if (msg.type === 'take-over') attachment.takeOver();
         else if (msg.type === 'release') attachment.release();
         else if (msg.type === 'break') attachment.sendBreak();
