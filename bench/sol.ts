@@ -6,7 +6,12 @@
 //               whose BMC is this ipmi_sim; credentials set through PUT /api/v1/bmc/credentials), the console
 //               WebSocket /api/v1/nodes/:id/console opened as the browser opens it (session cookie from the printed
 //               login URL, Origin = the daemon's origin; access.ts checks token, Host and Origin as for the UI)
-//   daemon-cli  `rackseed console NODE` (RACKSEED_URL/RACKSEED_TOKEN, Bearer token) in a pty, through the same daemon
+//   daemon-cli  `rackseed console NODE` (RACKSEED_URL/RACKSEED_TOKEN, Bearer token) in a pty, through the same daemon:
+//               RACKSEED_URL is the daemon's loopback TCP address, and the CLI, as on any same-host use, types through
+//               the daemon's local socket (<data dir>/run/api.sock, daemon/api/local-socket.ts; checked every round
+//               from the viewer's name the daemon lists)
+//   daemon-cli-tcp  breakdown: the same with RACKSEED_LOCAL_SOCKET=0 (the CLI ↔ daemon hop over TCP loopback, as a
+//               CLI on another host or an older CLI goes)
 //   ipmitool    `ipmitool -I lanplus -C 3 sol activate` in a pty (the reference)
 //   core        breakdown only: the core's ConsoleManager in this process (no daemon, no WebSocket)
 //   pty floor   breakdown only, measured once before the rounds: `cat` (C) and a Node echo program in the same pty
@@ -51,11 +56,14 @@ const CHARS = 'abcdefghijklmnopqrstuvwxyz';
 const USER = 'admin';
 const PASSWORD = 'secret';
 
-type CaseName = 'daemon-ws' | 'daemon-cli' | 'ipmitool' | 'core';
-const CASES: CaseName[] = ['daemon-ws', 'daemon-cli', 'ipmitool', 'core'];
+type CaseName = 'daemon-ws' | 'daemon-cli' | 'daemon-cli-tcp' | 'ipmitool' | 'core';
+const CASES: CaseName[] = ['daemon-ws', 'daemon-cli', 'daemon-cli-tcp', 'ipmitool', 'core'];
+/** the cases whose console is the daemon's (the bench waits for it to close between them) */
+const viaDaemon = (x: CaseName): boolean => x.startsWith('daemon-');
 const LABEL: Record<CaseName, string> = {
   'daemon-ws': 'RackSeed daemon, console WebSocket as the UI opens it',
-  'daemon-cli': 'RackSeed daemon, `rackseed console NODE` in a pty',
+  'daemon-cli': 'RackSeed daemon, `rackseed console NODE` in a pty (through the daemon\'s local socket, as on the same host)',
+  'daemon-cli-tcp': 'breakdown: the same with RACKSEED_LOCAL_SOCKET=0 (CLI ↔ daemon over TCP loopback)',
   ipmitool: '`ipmitool -I lanplus -C 3 sol activate` in a pty',
   core: 'breakdown: core ConsoleManager in the bench process (no daemon, no WebSocket)',
 };
@@ -192,6 +200,17 @@ async function daemonConsoleIdle(d: Daemon, nodeId: string): Promise<void> {
   throw new Error('the daemon still lists console viewers 10 s after the bench left');
 }
 
+/**
+ * Checks that the CLI took the path its case names, from the viewer the daemon lists (daemon/api/routes/console.ts:
+ * "CLI n at this host (unix socket)" through the local socket, "CLI n at 127.0.0.1" over TCP).
+ */
+async function cliPath(d: Daemon, nodeId: string, name: 'daemon-cli' | 'daemon-cli-tcp'): Promise<void> {
+  const t = await api(d, 'GET', `/api/v1/nodes/${nodeId}/console/log?lines=1`) as ConsoleLogTail;
+  const who = t.viewers.map((v) => v.who).join(', ');
+  const want = name === 'daemon-cli' ? /^CLI \d+ at this host \(unix socket\)$/ : /^CLI \d+ at 127\.0\.0\.1$/;
+  if (!t.viewers.some((v) => want.test(v.who))) throw new Error(`${name}: the daemon lists the viewers ${JSON.stringify(who)}, not the CLI on the path this case measures`);
+}
+
 export async function runSolBench(opts: BenchContext & { keys?: number }): Promise<BenchReport> {
   const n = opts.keys ?? (opts.quick ? 30 : 200);
   const rounds = opts.quick ? 2 : 4;
@@ -209,8 +228,8 @@ export async function runSolBench(opts: BenchContext & { keys?: number }): Promi
   const client = new IpmiClient({ timeoutMs: 1000, retries: 3 });
   const mgr = new ConsoleManager({ logDir: join(dir, 'core-console'), open: ipmiConsoleOpener(client, () => ({ address: bmcAddress, user: USER, password: PASSWORD })) });
   mkdirSync(join(dir, 'core-console'), { mode: 0o700 });
-  const r: Record<CaseName, number[]> = { 'daemon-ws': [], 'daemon-cli': [], ipmitool: [], core: [] };
-  const st: Record<CaseName, number[]> = { 'daemon-ws': [], 'daemon-cli': [], ipmitool: [], core: [] };
+  const r: Record<CaseName, number[]> = { 'daemon-ws': [], 'daemon-cli': [], 'daemon-cli-tcp': [], ipmitool: [], core: [] };
+  const st: Record<CaseName, number[]> = { 'daemon-ws': [], 'daemon-cli': [], 'daemon-cli-tcp': [], ipmitool: [], core: [] };
   const warmKeys = opts.quick ? 300 : STEADY_WARM;
   const steadyKeys = opts.quick ? 60 : STEADY_KEYS;
   let daemon: Daemon | null = null;
@@ -232,7 +251,9 @@ export async function runSolBench(opts: BenchContext & { keys?: number }): Promi
     const open: Record<CaseName, () => Promise<ConsoleClient>> = {
       'daemon-ws': () => daemonWebSocket(d.base, cookie, nodeId),
       'daemon-cli': () => ptyCommand(`${process.execPath} ${RACKSEED} console ${nodeId}`, /console of \S+ through BMC/,
-        { ...process.env, RACKSEED_URL: d.base, RACKSEED_TOKEN: d.token, NO_COLOR: '1' }),
+        { ...process.env, RACKSEED_URL: d.base, RACKSEED_TOKEN: d.token, NO_COLOR: '1', RACKSEED_LOCAL_SOCKET: '' }),
+      'daemon-cli-tcp': () => ptyCommand(`${process.execPath} ${RACKSEED} console ${nodeId}`, /console of \S+ through BMC/,
+        { ...process.env, RACKSEED_URL: d.base, RACKSEED_TOKEN: d.token, NO_COLOR: '1', RACKSEED_LOCAL_SOCKET: '0' }),
       ipmitool: () => ptyCommand(`ipmitool -I lanplus -C 3 -H 127.0.0.1 -p ${port} -U ${USER} -P ${PASSWORD} sol activate`, /SOL Session operational/),
       core: () => coreConsole(mgr, 'bench-node'),
     };
@@ -253,12 +274,13 @@ export async function runSolBench(opts: BenchContext & { keys?: number }): Promi
         const c = await whenSolFree(name, open[name]);
         try {
           await prepare(c, serial, `${name}-${round}`);
+          if (name === 'daemon-cli' || name === 'daemon-cli-tcp') await cliPath(d, nodeId, name);
           await measure(c, 5);
           r[name].push(...await measure(c, perRound));
         } finally {
           await c.close();
         }
-        if (name === 'daemon-ws' || name === 'daemon-cli') await daemonConsoleIdle(d, nodeId);
+        if (viaDaemon(name)) await daemonConsoleIdle(d, nodeId);
       }
       opts.log(`sol: round ${round + 1}/${rounds}: ${CASES.map((x) => `${x} ${median(r[x]).toFixed(2)}`).join(', ')} ms (medians so far), load ${load1().toFixed(1)}`);
     }
@@ -271,7 +293,7 @@ export async function runSolBench(opts: BenchContext & { keys?: number }): Promi
       } finally {
         await c.close();
       }
-      if (name === 'daemon-ws' || name === 'daemon-cli') await daemonConsoleIdle(d, nodeId);
+      if (viaDaemon(name)) await daemonConsoleIdle(d, nodeId);
     }
     opts.log(`sol: steady (after ${warmKeys} unmeasured): ${CASES.map((x) => `${x} ${median(st[x]).toFixed(2)}`).join(', ')} ms, load ${load1().toFixed(1)}`);
   } catch (err) {
@@ -330,7 +352,9 @@ export async function runSolBench(opts: BenchContext & { keys?: number }): Promi
     `pty (its own work, the BMC, the serial line): ${(ref - median(floor.c)).toFixed(2)}; \`rackseed console\` minus the Node floor is what`,
     `the CLI's connection, the daemon, the BMC and the serial line add: ${(median(r['daemon-cli']) - median(floor.node)).toFixed(2)}; the UI's path (no pty, no CLI): ${median(r['daemon-ws']).toFixed(2)}. The CLI is a`,
     'second process between the terminal and the BMC (issue 18 asks for it "through the daemon"): every keystroke and',
-    'every echo crosses one more process and one more socket than with ipmitool, which talks to the BMC itself.',
+    'every echo crosses one more process and one more socket than with ipmitool, which talks to the BMC itself. That',
+    `socket is the daemon's local unix socket on the same host: over TCP loopback instead (daemon-cli-tcp) the CLI took`,
+    `${(median(r['daemon-cli-tcp']) - median(r['daemon-cli'])).toFixed(2)} ms more per keystroke fresh, ${(median(st['daemon-cli-tcp']) - median(st['daemon-cli'])).toFixed(2)} ms steady.`,
     '',
     `Goal (issue 18): keystroke → echo through RackSeed's console ≤ 1.0× ipmitool's. Through the daemon's WebSocket (the UI's`,
     `path): fresh ${factor('daemon-ws').toFixed(2)}× — ${verdict(factor('daemon-ws'))}, steady ${sfactor('daemon-ws').toFixed(2)}× — ${verdict(sfactor('daemon-ws'))}; through \`rackseed console\` in a pty (the same`,

@@ -15,7 +15,9 @@
 //     is a scratch SOL console on a loopback UDP pair (bmc/ipmi/session/scratch-sol.ts: the real BmcSession,
 //     SolConsole and IpmiTransport on a real dgram socket; the BMC side on 127.0.0.1 echoes every character);
 //   - it types `keystrokes` keystrokes as binary frames, each waiting for its echo (a few are whole lines; every 64th
-//     exchange is a `drain` → `drained`, as the paced CLI and UI do), half on a cipher-suite-17 console, half on 3.
+//     exchange is a `drain` → `drained`, as the paced CLI and UI do), half on a cipher-suite-17 console, half on 3;
+//   - when the daemon has a local socket (daemon/api/local-socket.ts: the way `rackseed console` on this host comes),
+//     the first half goes through it and the second through TCP, so that both kinds of connection are warm.
 // So each keystroke goes frame → route → ConsoleManager → SolConsole → RMCP+ → UDP and back as a real one does.
 // Nothing leaves loopback; no node, BMC, IpmiClient, console log of the data dir or event-bus message is touched.
 // It gives way to real work: before every keystroke it asks `busy()` (daemon.ts: a netboot counter or a real console
@@ -69,6 +71,8 @@ async function whileBusy(busy: () => boolean, signal?: AbortSignal, pollMs = 250
 export interface ConsoleWarmUpTarget {
   /** the daemon's API: `http://host:port` (a wildcard listen address replaced by loopback) or `unix:/path` */
   url: string;
+  /** the daemon's local socket as `unix:/path` (daemon/api/local-socket.ts), or null: the first console goes there */
+  localUrl?: string | null;
   /** the daemon's API token */
   token: string;
   /** the console route's one-time ids (ApiServerOptions.warmUpConsoles): this warm-up adds and removes its own */
@@ -104,8 +108,8 @@ export async function warmUpConsoles(target: ConsoleWarmUpTarget, keystrokes = D
   const logDir = mkdtempSync(join(tmpdir(), 'rackseed-console-warm-up-'));
   try {
     const half = Math.ceil(keystrokes / 2);
-    for (const [suite, n] of [[17, half], [3, keystrokes - half]] as const) {
-      if (n > 0 && !r.stopped) await oneConsole(target, suite, n, logDir, r, signal, o);
+    for (const [suite, n, url] of [[17, half, target.localUrl ?? target.url], [3, keystrokes - half, target.url]] as const) {
+      if (n > 0 && !r.stopped) await oneConsole({ ...target, url }, suite, n, logDir, r, signal, o);
     }
   } catch (err) {
     r.stopped ??= `failed: ${(err as Error).message}`;

@@ -15,6 +15,7 @@ import { nodeConsoles } from '../core/console/node-consoles.ts';
 import { DEFAULT_CONSOLE_WARM_UP_KEYS, warmUpConsoles } from './console-warm-up.ts';
 import type { ConsoleManager } from '../core/console/manager.ts';
 import { resolve } from 'node:path';
+import { openLocalSocket, type LocalSocket } from './api/local-socket.ts';
 
 /** The daemon's base URL as this host reaches it: a wildcard listen address (0.0.0.0, ::) by loopback. */
 function loopbackUrl(url: string): string {
@@ -56,6 +57,9 @@ export interface DaemonOptions {
   allowHosts?: string[];
   /** where to print the token and login URL (default: stdout) */
   print?: (line: string) => void;
+  /** also serve the API on `<data dir>/run/api.sock` for this host's CLI when listening on TCP with a data dir
+   * (daemon/api/local-socket.ts; default true) */
+  localSocket?: boolean;
   /** keystrokes of the console path's JIT warm-up after start (daemon/console-warm-up.ts; default
    * DEFAULT_CONSOLE_WARM_UP_KEYS, 0 = none) */
   consoleWarmUpKeys?: number;
@@ -67,6 +71,8 @@ export interface RunningDaemon {
   auth: ApiAuth;
   /** base URL of the API ("http://127.0.0.1:18080"), or the unix socket path */
   url: string;
+  /** the local socket's path (daemon/api/local-socket.ts), null when there is none */
+  localSocket: string | null;
   /** the console route's one-time warm-up ids (daemon/console-warm-up.ts): empty unless a warm-up runs */
   warmUpConsoleIds: Map<string, ConsoleManager>;
   close(): Promise<void>;
@@ -92,7 +98,11 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   const allowedHosts = o.listen.startsWith('unix:') ? null : hostsForListen(listenHost(o.listen), o.allowHosts ?? []);
   // the console warm-up's one-time ids (daemon/console-warm-up.ts), served by the console route while it runs
   const warmUpConsoleIds = new Map<string, ConsoleManager>();
-  const api = await buildApiServer({ core, auth, services, bmc, logger: o.logger, version: VERSION, uiDir: o.uiDir, allowedHosts: () => allowedHosts, consoles: consoles.manager, warmUpConsoles: warmUpConsoleIds });
+  let local: LocalSocket | null = null;
+  const api = await buildApiServer({
+    core, auth, services, bmc, logger: o.logger, version: VERSION, uiDir: o.uiDir, allowedHosts: () => allowedHosts, consoles: consoles.manager,
+    warmUpConsoles: warmUpConsoleIds, localSocket: () => local?.path ?? null,
+  });
 
   core.recover();
   // handed over and stopped (POST /api/v1/handoff/stop): no netboot service until the user starts them again
@@ -128,6 +138,11 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     const addr = api.server.address();
     const realPort = typeof addr === 'object' && addr ? addr.port : port;
     url = `http://${host.includes(':') ? `[${host}]` : host}:${realPort}`;
+    // this host's CLI: the same API on a unix socket in the private run folder (a cheaper round trip per keystroke)
+    if (o.localSocket !== false && core.runDir) {
+      local = await openLocalSocket(api.server, core.runDir, o.logger.child({ svc: 'api' }));
+      if (local) o.logger.info({ path: local.path }, 'API also on a local socket for this host\'s rackseed CLI');
+    }
   }
   if (!o.token) print(`RackSeed API token (this launch only): ${auth.token}`);
   print(`RackSeed is listening on ${url}`);
@@ -148,7 +163,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     if (n !== lastActivity) { lastActivity = n; lastChange = now; }
     return lastChange > 0 && now - lastChange < 1000;
   };
-  const target = { url: loopbackUrl(url), token: auth.token, consoles: warmUpConsoleIds };
+  const target = { url: loopbackUrl(url), localUrl: local ? `unix:${local.path}` : null, token: auth.token, consoles: warmUpConsoleIds };
   const consoleWarmUp = warmUpKeys <= 0 ? Promise.resolve() : new Promise<void>((resolve) => setImmediate(resolve))
     .then(() => warmUpConsoles(target, warmUpKeys, stopWarmUp.signal, { busy }))
     .then((r) => {
@@ -162,12 +177,13 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     });
 
   return {
-    core, api, auth, url, warmUpConsoleIds,
+    core, api, auth, url, warmUpConsoleIds, localSocket: local?.path ?? null,
     async close() {
       stopWarmUp.abort();
       await consoleWarmUp;
       await services.stop();
       await consoles.close(); // SOL deactivated on every BMC, so the next tool (or daemon) can take it
+      await local?.close();
       await api.close();
       await ipmi.close();
       core.close();

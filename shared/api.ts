@@ -6,6 +6,8 @@
 // `?token=`. Unauthenticated → 401 `{ error }`.
 //
 //   GET  /api/v1/health                       → Health
+//   GET  /api/v1/local-socket                 → LocalSocketInfo (the daemon's unix socket for `rackseed` on its own host;
+//                                               path null to a client on another host; daemon/api/local-socket.ts)
 //   GET  /api/v1/interfaces                   → NetInterface[]
 //   GET  /api/v1/config                       → NetworkConfig | null (null: services not configured yet)
 //   PUT  /api/v1/config/network  NetworkConfig → ServicesStatus (starts/restarts DHCP/TFTP; 409 if a foreign DHCP
@@ -51,6 +53,12 @@ import type { Deployment } from './deploy.ts';
 import type { SeedRecord } from './seed.ts';
 
 export interface Health { version: string; uptimeSec: number; configured: boolean }
+
+/**
+ * GET /api/v1/local-socket: the daemon's unix socket for clients on its own host (daemon/api/local-socket.ts).
+ * `path` null: it has none, or the asker is not on this host (only a loopback or local-socket client is told).
+ */
+export interface LocalSocketInfo { path: string | null }
 
 export interface NetInterface {
   name: string;

@@ -9,7 +9,8 @@
 // Request checks, for every route (public ones too) — they hold when the token check alone would not
 // (a page in the engineer's browser on another origin, a DNS-rebinding host name):
 //   Host    — its host name must be one the daemon answers to (`allowedHosts`), else 421. Unix-socket listeners
-//             skip it (only local processes that may open the socket reach them).
+//             skip it (only local processes that may open the socket reach them): `--listen unix:` and the
+//             daemon's local socket beside TCP (local-socket.ts).
 //   Origin  — when a browser sends one, it must be the daemon's own origin (`http://<Host header>`), else 403.
 //             Checked on every state-changing request (not GET/HEAD/OPTIONS), on every /api request and on the
 //             WebSocket upgrade. Clients that send no Origin (the CLI, curl, the agent) are not browsers.
@@ -20,6 +21,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
 import type { ApiAuth } from './auth.ts';
+import { cameThroughLocalSocket } from './local-socket.ts';
 
 export type RouteAccess = 'token' | 'public';
 
@@ -147,7 +149,7 @@ export function installAccessControl(app: FastifyInstance, o: AccessOptions): Ro
   app.addHook('onRequest', async (req, reply) => {
     // Host: a DNS-rebinding page reaches 127.0.0.1 under its own host name
     const allowed = o.allowedHosts();
-    if (allowed) {
+    if (allowed && !cameThroughLocalSocket(req.raw.socket)) {
       const name = hostName(req.headers.host);
       if (!name || !allowed.has(name)) {
         return refuse(req, reply, 421, 'host not allowed', `host ${JSON.stringify(req.headers.host ?? '')} is not an address of this daemon (start it with --allow-host NAME to add one)`);

@@ -45,6 +45,8 @@ export interface ApiServerOptions {
    * event bus). Absent or empty: every id is a node's.
    */
   warmUpConsoles?: ReadonlyMap<string, ConsoleManager>;
+  /** the daemon's local socket's path (local-socket.ts) for GET /api/v1/local-socket; absent or null: none */
+  localSocket?: () => string | null;
 }
 
 declare module 'fastify' {

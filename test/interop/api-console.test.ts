@@ -79,9 +79,9 @@ function open(id: string, headers: Record<string, string> = { authorization: `Be
   });
 }
 
-function cli(args: string[], input: string | Buffer = '', timeout = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(args: string[], input: string | Buffer = '', timeout = 60_000, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, ['bin/rackseed.mjs', ...args], { env: { ...process.env, RACKSEED_URL: d.url, RACKSEED_TOKEN: TOKEN }, timeout, maxBuffer: 16 * 1024 * 1024 },
+    const child = execFile(process.execPath, ['bin/rackseed.mjs', ...args], { env: { ...process.env, RACKSEED_URL: d.url, RACKSEED_TOKEN: TOKEN, ...env }, timeout, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
     child.stdin!.end(input);
   });
@@ -143,11 +143,31 @@ test('two viewers share one SOL console; writer rules; ipmitool refused meanwhil
 
   serial.echo = true;
   serial.received = Buffer.alloc(0);
+  // the CLI on this host comes through the daemon's local socket (daemon/api/local-socket.ts); the console's open is
+  // on the event bus with the viewer's name, which says where it came from
+  const opened: string[] = [];
+  const unsubscribe = d.core.bus.subscribe((m) => { if (m.type === 'event' && m.payload.kind === 'console-open') opened.push(m.payload.message); });
   const c = await cli(['console', 'SN-CONSOLE', '--linger', '3'], 'echo cli-typed\r');
   assert.equal(c.code, 0, c.stderr);
   assert.match(c.stderr, /console of SN-CONSOLE through BMC 127\.0\.0\.1:\d+/);
   assert.match(c.stdout, /rescue login: [\s\S]*echo cli-typed/, 'the backlog, then the echo of what was typed');
   assert.equal(serial.received.toString(), 'echo cli-typed\r');
+  assert.ok(d.localSocket, 'the daemon has a local socket');
+  assert.match(opened.join('|'), /opened by CLI \d+ at this host \(unix socket\)/, `through the local socket: ${opened.join('|')}`);
+  // RACKSEED_LOCAL_SOCKET=0: the same console over TCP
+  serial.received = Buffer.alloc(0);
+  for (let i = 0; ; i++) { // the CLI gone: its console closes before the next opens
+    const now = await (await fetch(`${d.url}/api/v1/nodes/${nodeId}/console/log?lines=1`, { headers: { authorization: `Bearer ${TOKEN}` } })).json() as ConsoleLogTail;
+    if (now.viewers.length === 0) break;
+    assert.ok(i < 100, 'the CLI still attached 10 s after it left');
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  const t = await cli(['console', 'SN-CONSOLE', '--linger', '2'], 'echo tcp-typed\r', 60_000, { RACKSEED_LOCAL_SOCKET: '0' });
+  unsubscribe();
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stdout, /echo tcp-typed/);
+  assert.equal(serial.received.toString(), 'echo tcp-typed\r');
+  assert.match(opened.at(-1) ?? '', /opened by CLI \d+ at 127\.0\.0\.1/, `over TCP: ${opened.join('|')}`);
   serial.echo = false;
 
   const l = await cli(['console', nodeId, '--log', '--json']);

@@ -57,13 +57,15 @@ export async function scratchSol(suite: 17 | 3 = 17, opts: SolOptions = {}): Pro
   const cs = CIPHER_SUITES[suite]!;
   const keys = deriveKeys(cs.hash!, randomBytes(cs.hash === 'sha256' ? 32 : 20));
   const security: PacketSecurity = { suite: cs, k1: keys.k1, aesKey: keys.aesKey };
-  const consoleSessionId = randomInt(1, 0xffffffff);
-  const managedSessionId = randomInt(1, 0xffffffff);
+  // ids of 2^31 and up: not Smis, so the session's id fields (and the packets' sessionId) hold doubles from the
+  // warm-up on; a real session's random id ≥ 2^31 would otherwise change their representation (a map deprecation)
+  const consoleSessionId = randomInt(0x80000000, 0xffffffff);
+  const managedSessionId = randomInt(0x80000000, 0xffffffff);
   const stats: ScratchSolStats = { toBmc: 0, fromBmc: 0, typed: 0, refused: 0, strangers: 0 };
   let bmcSeq = 1; // RMCP+ session sequence number of the BMC side
   let bmcSolSeq = 0;
   let separate = false; // alternately: ack and echo in one packet, or an ack-only packet then the echo
-  let consolePort = 0; // the console side's UDP port, known once its transport made its socket
+  let consolePort = 0; // the console side's UDP port, known once its transport made its socket (its first send)
 
   const bmcSocket = dgram.createSocket({ type: 'udp4' });
   await new Promise<void>((resolve, reject) => {
@@ -79,6 +81,7 @@ export async function scratchSol(suite: 17 | 3 = 17, opts: SolOptions = {}): Pro
     bmcSocket.send(pkt, consolePort, '127.0.0.1');
   };
   bmcSocket.on('message', (datagram: Buffer, rinfo: dgram.RemoteInfo) => {
+    if (consolePort === 0) consolePort = transport.localPort ?? 0;
     if (rinfo.address !== '127.0.0.1' || rinfo.port !== consolePort || consolePort === 0) { stats.strangers++; return; }
     stats.toBmc++;
     if (!isRmcpPlus(datagram)) return;
@@ -102,12 +105,9 @@ export async function scratchSol(suite: 17 | 3 = 17, opts: SolOptions = {}): Pro
   });
 
   const log = pino({ level: 'silent' });
-  // the console side's socket as IpmiClient makes it (transport.ts), its port noted for the BMC side's filter
-  const transport = new IpmiTransport(async () => {
-    const s = await defaultSocketFactory();
-    consolePort = s.address().port;
-    return s;
-  }, log);
+  // the console side's socket as IpmiClient makes it (transport.ts), with the very same factory: a wrapper of it would
+  // leave IpmiTransport.send optimised for another call target; the BMC side's filter reads the port when it is used
+  const transport = new IpmiTransport(defaultSocketFactory, log);
   const session = new BmcSession('127.0.0.1', { user: 'warm-up', password: '', port: bmcPort }, {
     transport, policy: { timeoutMs: 1, retries: 0, backoff: 1 }, log, pool: new Limiter(1), hostLock: new Limiter(1), keepaliveMs: 0, channel: 1,
   }, new Limiter(1));

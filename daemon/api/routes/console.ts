@@ -6,7 +6,7 @@
 // ids (o.warmUpConsoles), with the daemon's own token like any client, so that its keystrokes take this very code.
 // Both are token routes like every other /api route: access.ts checks the token (header, cookie, or ?token= on the
 // WebSocket, whose browser API cannot set headers), Host and Origin before the upgrade; nothing is opened on a refusal.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from '@fastify/websocket';
 import type { ConsoleClientMessage, ConsoleErrorCode, ConsoleLogTail, ConsoleServerMessage } from '../../../shared/console.ts';
 import { CONSOLE_CLOSE } from '../../../shared/console.ts';
@@ -37,9 +37,10 @@ export function consoleError(err: unknown, nodePower: string | null): { code: Co
 
 let viewerSeq = 0;
 
-function viewerName(req: FastifyRequest, client: string | undefined): string {
+/** `ip`: the peer's address, undefined on a unix socket (the daemon's local socket, `--listen unix:`) */
+function viewerName(ip: string | undefined, client: string | undefined): string {
   const kind = client === 'cli' ? 'CLI' : client === 'ui' ? 'UI' : 'API client';
-  return `${kind} ${++viewerSeq} at ${req.ip}`;
+  return `${kind} ${++viewerSeq} at ${ip || 'this host (unix socket)'}`;
 }
 
 /** A text frame as a control message: the JSON object it holds, or `{type: 'invalid'}` (not JSON, not an object). */
@@ -73,7 +74,10 @@ export function registerConsoleRoutes(app: FastifyInstance, o: ApiServerOptions)
     const { id } = req.params as { id: string };
     // the daemon's own warm-up (daemon/console-warm-up.ts): a one-time id served by a scratch manager, the rest alike
     const scratch = o.warmUpConsoles?.get(id) ?? null;
-    const who = scratch ? 'warm-up' : viewerName(req, (req.query as { client?: string }).client);
+    // req.ip is read for the warm-up too: it caches the peer address on the socket (net's _peername), a hidden-class
+    // change the warm-up's sockets must make as the real ones do, or the first real console deoptimises the stream code
+    const ip = req.ip;
+    const who = scratch ? 'warm-up' : viewerName(ip, (req.query as { client?: string }).client);
     const send = (m: ConsoleServerMessage): void => { if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(m)); };
     const end = (code: number, reason: string): void => { if (socket.readyState === socket.OPEN) socket.close(code, reason.slice(0, 120)); };
     let attachment: Attachment | null = null;

@@ -1,16 +1,27 @@
 // Health, interfaces, services, survey and config reads.
-import type { FastifyInstance } from 'fastify';
-import type { Health, NetworkConfig } from '../../../shared/api.ts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Health, LocalSocketInfo, NetworkConfig } from '../../../shared/api.ts';
+import { cameThroughLocalSocket } from '../local-socket.ts';
 import { listInterfaces } from '../../interfaces.ts';
 import type { ApiServerOptions } from '../server.ts';
 import { NetworkConfigBody, SurveyBody, optionalBody } from '../schemas.ts';
 
 const started = Date.now();
 
+/** A peer on this host: a loopback TCP address (127/8, ::1, ::ffff:127/104) or the daemon's local socket. */
+function onThisHost(req: FastifyRequest): boolean {
+  if (cameThroughLocalSocket(req.raw.socket)) return true;
+  const a = req.raw.socket.remoteAddress ?? '';
+  return a === '::1' || a.startsWith('127.') || a.startsWith('::ffff:127.');
+}
+
 export function registerSystemRoutes(app: FastifyInstance, o: ApiServerOptions): void {
   app.get('/api/v1/health', async (): Promise<Health> => ({
     version: o.version, uptimeSec: Math.round((Date.now() - started) / 1000), configured: o.core.config.network() !== null,
   }));
+  // where `rackseed` on this host reaches the daemon with a cheaper round trip (the console's keystrokes): told only to
+  // a client on this host; a remote one could not use the path anyway
+  app.get('/api/v1/local-socket', async (req): Promise<LocalSocketInfo> => ({ path: onThisHost(req) ? o.localSocket?.() ?? null : null }));
   app.get('/api/v1/interfaces', async () => listInterfaces());
   app.get('/api/v1/services', async () => o.services.status());
   app.get('/api/v1/config', async () => o.core.config.network());

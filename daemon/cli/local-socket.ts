@@ -1,0 +1,65 @@
+// The CLI's way to the daemon's local socket (daemon/api/local-socket.ts): when RACKSEED_URL names a daemon on this
+// host (a loopback address), `rackseed console` asks it for its unix socket and, when that is safe to use and this
+// user may open it, types through it instead of TCP (a cheaper round trip per keystroke). Anything else — a remote
+// daemon, an older daemon without the route (404), a path that fails a check below, a socket this user may not open
+// (it is the daemon user's only: 0600) — means TCP, as before, without a word.
+// The token goes to that socket, so it must be the daemon's: the daemon said so over the connection the token already
+// goes to, and the socket and its folder must belong to root or to this user, and the folder must be writable by no
+// one else (nobody else could have put another socket there); a symlink is not followed.
+// RACKSEED_LOCAL_SOCKET=0 keeps the CLI on TCP (comparisons, debugging).
+import { lstatSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname, isAbsolute } from 'node:path';
+import type { LocalSocketInfo } from '../../shared/api.ts';
+import type { DaemonClient } from './client.ts';
+
+/** Whether RACKSEED_URL's host is this host's loopback (127/8, ::1, localhost). */
+export function isLoopbackUrl(url: string): boolean {
+  let host: string;
+  try { host = new URL(url).hostname.replace(/^\[|\]$/g, '').toLowerCase(); } catch { return false; }
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * Why the unix socket at `path` may not be trusted with the token, or null when it may: an absolute path to a socket
+ * (not a symlink) owned by root or `uid`, in a real folder owned by root or `uid` that group and others cannot write.
+ */
+export function localSocketProblem(path: string, uid = process.geteuid?.() ?? -1): string | null {
+  if (!isAbsolute(path)) return `${path} is not an absolute path`;
+  const owners = new Set([0, uid]);
+  const dir = dirname(path);
+  let d;
+  try { d = lstatSync(dir); } catch (err) { return `${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`; }
+  if (!d.isDirectory()) return `${dir} is not a folder (or is a symlink)`;
+  if (!owners.has(d.uid)) return `${dir} belongs to uid ${d.uid}`;
+  if ((d.mode & 0o022) !== 0) return `${dir} is writable by group or others`;
+  let s;
+  try { s = lstatSync(path); } catch (err) { return `${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`; }
+  if (!s.isSocket()) return `${path} is not a socket`;
+  if (!owners.has(s.uid)) return `${path} belongs to uid ${s.uid}`;
+  return null;
+}
+
+/** Whether this process can connect to the unix socket at `path` (EACCES for another user's 0600 socket). */
+function canConnect(path: string, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ path });
+    const done = (v: boolean): void => { clearTimeout(t); s.destroy(); resolve(v); };
+    const t = setTimeout(() => done(false), timeoutMs);
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+/**
+ * `unix:/path` of the daemon's local socket when this CLI should use it (module comment), else null (use
+ * `client.o.url`). Never throws.
+ */
+export async function localDaemonUrl(client: DaemonClient, env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
+  if (env.RACKSEED_LOCAL_SOCKET === '0' || !isLoopbackUrl(client.o.url)) return null;
+  let info: LocalSocketInfo;
+  try { info = await client.call<LocalSocketInfo>('GET', '/api/v1/local-socket'); } catch { return null; }
+  const path = typeof info?.path === 'string' ? info.path : null;
+  if (!path || localSocketProblem(path) !== null) return null;
+  return (await canConnect(path)) ? `unix:${path}` : null;
+}
