@@ -10,8 +10,9 @@
 //               RACKSEED_URL is the daemon's loopback TCP address, and the CLI, as on any same-host use, types through
 //               the daemon's local socket (<data dir>/run/api.sock, daemon/api/local-socket.ts; checked every round
 //               from the viewer's name the daemon lists)
-//   daemon-cli-tcp  breakdown: the same with RACKSEED_LOCAL_SOCKET=0 (the CLI ↔ daemon hop over TCP loopback, as a
-//               CLI on another host or an older CLI goes)
+//   daemon-cli-tcp  breakdown, in a phase of its own after steady (so that it does not change the rounds above):
+//               `rackseed console` with RACKSEED_LOCAL_SOCKET=0 (the CLI ↔ daemon hop over TCP loopback, as a CLI on
+//               another host goes), alternating with daemon-cli, each a fresh CLI process on the daemon warm by then
 //   ipmitool    `ipmitool -I lanplus -C 3 sol activate` in a pty (the reference)
 //   core        breakdown only: the core's ConsoleManager in this process (no daemon, no WebSocket)
 //   pty floor   breakdown only, measured once before the rounds: `cat` (C) and a Node echo program in the same pty
@@ -56,11 +57,12 @@ const CHARS = 'abcdefghijklmnopqrstuvwxyz';
 const USER = 'admin';
 const PASSWORD = 'secret';
 
-type CaseName = 'daemon-ws' | 'daemon-cli' | 'daemon-cli-tcp' | 'ipmitool' | 'core';
-const CASES: CaseName[] = ['daemon-ws', 'daemon-cli', 'daemon-cli-tcp', 'ipmitool', 'core'];
+type CaseName = 'daemon-ws' | 'daemon-cli' | 'ipmitool' | 'core';
+const CASES: CaseName[] = ['daemon-ws', 'daemon-cli', 'ipmitool', 'core'];
+type ClientName = CaseName | 'daemon-cli-tcp';
 /** the cases whose console is the daemon's (the bench waits for it to close between them) */
-const viaDaemon = (x: CaseName): boolean => x.startsWith('daemon-');
-const LABEL: Record<CaseName, string> = {
+const viaDaemon = (x: ClientName): boolean => x.startsWith('daemon-');
+const LABEL: Record<ClientName, string> = {
   'daemon-ws': 'RackSeed daemon, console WebSocket as the UI opens it',
   'daemon-cli': 'RackSeed daemon, `rackseed console NODE` in a pty (through the daemon\'s local socket, as on the same host)',
   'daemon-cli-tcp': 'breakdown: the same with RACKSEED_LOCAL_SOCKET=0 (CLI ↔ daemon over TCP loopback)',
@@ -228,8 +230,13 @@ export async function runSolBench(opts: BenchContext & { keys?: number }): Promi
   const client = new IpmiClient({ timeoutMs: 1000, retries: 3 });
   const mgr = new ConsoleManager({ logDir: join(dir, 'core-console'), open: ipmiConsoleOpener(client, () => ({ address: bmcAddress, user: USER, password: PASSWORD })) });
   mkdirSync(join(dir, 'core-console'), { mode: 0o700 });
-  const r: Record<CaseName, number[]> = { 'daemon-ws': [], 'daemon-cli': [], 'daemon-cli-tcp': [], ipmitool: [], core: [] };
-  const st: Record<CaseName, number[]> = { 'daemon-ws': [], 'daemon-cli': [], 'daemon-cli-tcp': [], ipmitool: [], core: [] };
+  const r: Record<CaseName, number[]> = { 'daemon-ws': [], 'daemon-cli': [], ipmitool: [], core: [] };
+  const st: Record<CaseName, number[]> = { 'daemon-ws': [], 'daemon-cli': [], ipmitool: [], core: [] };
+  /** the socket phase: fresh CLI processes on the warm daemon, through the local socket and over TCP */
+  const sock: Record<'daemon-cli' | 'daemon-cli-tcp', number[]> = { 'daemon-cli': [], 'daemon-cli-tcp': [] };
+  /** the socket phase's pairs, in order: [local socket median, TCP median] of each pair of consoles */
+  const sockPairs: [number, number][] = [];
+  const sockRounds = opts.quick ? 1 : 6;
   const warmKeys = opts.quick ? 300 : STEADY_WARM;
   const steadyKeys = opts.quick ? 60 : STEADY_KEYS;
   let daemon: Daemon | null = null;
@@ -248,7 +255,7 @@ export async function runSolBench(opts: BenchContext & { keys?: number }): Promi
     warmUp = await warmUpLine(d);
     opts.log(`sol: ${warmUp}`);
 
-    const open: Record<CaseName, () => Promise<ConsoleClient>> = {
+    const open: Record<ClientName, () => Promise<ConsoleClient>> = {
       'daemon-ws': () => daemonWebSocket(d.base, cookie, nodeId),
       'daemon-cli': () => ptyCommand(`${process.execPath} ${RACKSEED} console ${nodeId}`, /console of \S+ through BMC/,
         { ...process.env, RACKSEED_URL: d.base, RACKSEED_TOKEN: d.token, NO_COLOR: '1', RACKSEED_LOCAL_SOCKET: '' }),
@@ -274,7 +281,7 @@ export async function runSolBench(opts: BenchContext & { keys?: number }): Promi
         const c = await whenSolFree(name, open[name]);
         try {
           await prepare(c, serial, `${name}-${round}`);
-          if (name === 'daemon-cli' || name === 'daemon-cli-tcp') await cliPath(d, nodeId, name);
+          if (name === 'daemon-cli') await cliPath(d, nodeId, name);
           await measure(c, 5);
           r[name].push(...await measure(c, perRound));
         } finally {
@@ -296,6 +303,27 @@ export async function runSolBench(opts: BenchContext & { keys?: number }): Promi
       if (viaDaemon(name)) await daemonConsoleIdle(d, nodeId);
     }
     opts.log(`sol: steady (after ${warmKeys} unmeasured): ${CASES.map((x) => `${x} ${median(st[x]).toFixed(2)}`).join(', ')} ms, load ${load1().toFixed(1)}`);
+    // the socket phase (module comment): what the local socket saves a fresh `rackseed console`, on equal terms
+    for (let round = 0; round < sockRounds * 2; round++) {
+      const pair = { 'daemon-cli': 0, 'daemon-cli-tcp': 0 };
+      // local socket first then TCP, and the other way in the next round; each pair compared on its own
+      for (const name of round % 2 ? ['daemon-cli-tcp', 'daemon-cli'] as const : ['daemon-cli', 'daemon-cli-tcp'] as const) {
+        const c = await whenSolFree(name, open[name]);
+        try {
+          await prepare(c, serial, `${name}-socket-${round}`);
+          await cliPath(d, nodeId, name);
+          await measure(c, 5);
+          const xs = await measure(c, perRound);
+          pair[name] = median(xs);
+          sock[name].push(...xs);
+        } finally {
+          await c.close();
+        }
+        await daemonConsoleIdle(d, nodeId);
+      }
+      sockPairs.push([pair['daemon-cli'], pair['daemon-cli-tcp']]);
+    }
+    opts.log(`sol: socket phase: daemon-cli (local socket) ${median(sock['daemon-cli']).toFixed(2)}, daemon-cli-tcp ${median(sock['daemon-cli-tcp']).toFixed(2)} ms; local socket faster in ${sockPairs.filter(([u, t]) => u < t).length} of ${sockPairs.length} pairs, load ${load1().toFixed(1)}`);
   } catch (err) {
     if (daemon) opts.log(`sol: daemon output tail: ${daemon.output().slice(-1500)}`);
     throw err;
@@ -353,8 +381,10 @@ export async function runSolBench(opts: BenchContext & { keys?: number }): Promi
     `the CLI's connection, the daemon, the BMC and the serial line add: ${(median(r['daemon-cli']) - median(floor.node)).toFixed(2)}; the UI's path (no pty, no CLI): ${median(r['daemon-ws']).toFixed(2)}. The CLI is a`,
     'second process between the terminal and the BMC (issue 18 asks for it "through the daemon"): every keystroke and',
     'every echo crosses one more process and one more socket than with ipmitool, which talks to the BMC itself. That',
-    `socket is the daemon's local unix socket on the same host: over TCP loopback instead (daemon-cli-tcp) the CLI took`,
-    `${(median(r['daemon-cli-tcp']) - median(r['daemon-cli'])).toFixed(2)} ms more per keystroke fresh, ${(median(st['daemon-cli-tcp']) - median(st['daemon-cli'])).toFixed(2)} ms steady.`,
+    'socket is the daemon\'s local unix socket on the same host (daemon/api/local-socket.ts). Socket phase, after steady:',
+    `${sockRounds * 2} fresh \`rackseed console\` processes each way on the daemon warm by then, alternating: through the local socket`,
+    `${ms(median(sock['daemon-cli']))}, over TCP loopback (${LABEL['daemon-cli-tcp'].replace(/^breakdown: /, '')}) ${ms(median(sock['daemon-cli-tcp']))} (medians of ${sock['daemon-cli'].length});`,
+    `in ${sockPairs.filter(([u, t]) => u < t).length} of ${sockPairs.length} pairs (one console each way) the local socket's median was the lower, by a median ${ms(median(sockPairs.map(([u, t]) => t - u)))}.`,
     '',
     `Goal (issue 18): keystroke → echo through RackSeed's console ≤ 1.0× ipmitool's. Through the daemon's WebSocket (the UI's`,
     `path): fresh ${factor('daemon-ws').toFixed(2)}× — ${verdict(factor('daemon-ws'))}, steady ${sfactor('daemon-ws').toFixed(2)}× — ${verdict(sfactor('daemon-ws'))}; through \`rackseed console\` in a pty (the same`,

@@ -25,6 +25,8 @@ export class EchoStream {
   }
   get length(): number { return this.text.length; }
   tail(n = 400): string { return this.text.slice(-n); }
+  /** what arrived from offset `from` on */
+  since(from: number): string { return this.text.slice(from); }
   /** true as soon as `s` occurs in what arrived after offset `from`; false after `ms` */
   async waitFor(s: string, from: number, ms: number): Promise<boolean> {
     const end = Date.now() + ms;
@@ -92,7 +94,8 @@ export async function ptyCommand(cmd: string, ready: RegExp, env: NodeJS.Process
   child.stderr.on('data', (d: Buffer) => out.push(d.toString('latin1')));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const end = Date.now() + 30_000;
-  while (!ready.test(out.tail(4000))) {
+  // all of it: a console's backlog (the log's tail, up to 64 KiB) may follow the ready line in the same moment
+  while (!ready.test(out.since(0))) {
     if (child.exitCode !== null || Date.now() > end) {
       if (child.exitCode === null) child.kill('SIGKILL');
       throw new Error(`${cmd.split(' ').slice(0, 3).join(' ')} did not open the console: ${out.tail(600).replace(/\s+/g, ' ')}`);
