@@ -383,7 +383,7 @@ export async function runSolBench(opts: BenchContext & { keys?: number }): Promi
     'every echo crosses one more process and one more socket than with ipmitool, which talks to the BMC itself. That',
     'socket is the daemon\'s local unix socket on the same host (daemon/api/local-socket.ts). Socket phase, after steady:',
     `${sockRounds * 2} fresh \`rackseed console\` processes each way on the daemon warm by then, alternating: through the local socket`,
-    `${ms(median(sock['daemon-cli']))}, over TCP loopback (${LABEL['daemon-cli-tcp'].replace(/^breakdown: /, '')}) ${ms(median(sock['daemon-cli-tcp']))} (medians of ${sock['daemon-cli'].length});`,
+    `${ms(median(sock['daemon-cli']))}, over TCP loopback (RACKSEED_LOCAL_SOCKET=0) ${ms(median(sock['daemon-cli-tcp']))} (medians of ${sock['daemon-cli'].length});`,
     `in ${sockPairs.filter(([u, t]) => u < t).length} of ${sockPairs.length} pairs (one console each way) the local socket's median was the lower, by a median ${ms(median(sockPairs.map(([u, t]) => t - u)))}.`,
     '',
     `Goal (issue 18): keystroke → echo through RackSeed's console ≤ 1.0× ipmitool's. Through the daemon's WebSocket (the UI's`,
