@@ -8,7 +8,7 @@
 //               login URL, Origin = the daemon's origin; access.ts checks token, Host and Origin as for the UI)
 //   daemon-cli  `rackseed console NODE` (RACKSEED_URL/RACKSEED_TOKEN, Bearer token) in a pty, through the same daemon:
 //               RACKSEED_URL is the daemon's loopback TCP address, and the CLI, as on any same-host use, types through
-//               the daemon's local socket (<data dir>/run/api.sock, daemon/api/local-socket.ts; checked every round
+//               the daemon's local socket (<data dir>/run/api-<hex>.sock, daemon/api/local-socket.ts; checked every round
 //               from the viewer's name the daemon lists)
 //   daemon-cli-tcp  breakdown, in a phase of its own after steady (so that it does not change the rounds above):
 //               `rackseed console` with RACKSEED_LOCAL_SOCKET=0 (the CLI ↔ daemon hop over TCP loopback, as a CLI on

@@ -57,7 +57,7 @@ export interface DaemonOptions {
   allowHosts?: string[];
   /** where to print the token and login URL (default: stdout) */
   print?: (line: string) => void;
-  /** also serve the API on `<data dir>/run/api.sock` for this host's CLI when listening on TCP with a data dir
+  /** also serve the API on `<data dir>/run/api-<hex>.sock` for this host's CLI when listening on TCP with a data dir
    * (daemon/api/local-socket.ts; default true) */
   localSocket?: boolean;
   /** keystrokes of the console path's JIT warm-up after start (daemon/console-warm-up.ts; default
@@ -183,8 +183,11 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
       await consoleWarmUp;
       await services.stop();
       await consoles.close(); // SOL deactivated on every BMC, so the next tool (or daemon) can take it
-      await local?.close();
+      // the local socket stops accepting now; its connections (which the HTTP server does not count) get a grace
+      // while the API closes
+      const localClosed = local?.close();
       await api.close();
+      await localClosed;
       await ipmi.close();
       core.close();
     },

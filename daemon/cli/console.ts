@@ -22,7 +22,7 @@
 // keystrokes take (no BMC contact), one at a time, and warms the escape reader and the output write on scratch data.
 // A keystroke is never held back by it (at most it shares the connection with one small ping).
 // RACKSEED_CONSOLE_WARM_UP_KEYS=0: none. A daemon on this host is reached through its local socket when it has one
-// that this user may open (local-socket.ts; ~60 µs less per keystroke than TCP loopback), RACKSEED_LOCAL_SOCKET=0
+// that this user may open (local-socket.ts; a cheaper round trip than TCP loopback), RACKSEED_LOCAL_SOCKET=0
 // keeps TCP. Output goes to standard output with one write(2) when nothing waits in the
 // stream's buffer (writeOut).
 import { writeSync } from 'node:fs';
@@ -109,7 +109,12 @@ interface InteractiveOptions {
   takeOver: boolean;
   /** where the console's WebSocket goes: the daemon's local socket (`unix:/path`) or RACKSEED_URL */
   base: string;
+  /** the local socket failed before the WebSocket opened: resolve TRY_TCP, print nothing (the caller goes by TCP) */
+  fallBack?: boolean;
 }
+
+/** interactive()'s answer when the local socket failed before the WebSocket opened (InteractiveOptions.fallBack) */
+const TRY_TCP = -1;
 
 async function interactive(client: DaemonClient, nodeId: string, nodeLabel: string, o: InteractiveOptions): Promise<number> {
   const ws = new WebSocket(consoleWsUrl(o.base, nodeId), {
@@ -120,6 +125,7 @@ async function interactive(client: DaemonClient, nodeId: string, nodeLabel: stri
   let warmLeft = cliWarmUpPings();
   if (warmLeft > 0) warmEscapes(warmLeft);
   let warmInFlight = false;
+  let upgraded = false;
   let warmTimer: NodeJS.Timeout | null = null;
   let lastActivity = 0;
   const stdin = process.stdin;
@@ -179,6 +185,7 @@ async function interactive(client: DaemonClient, nodeId: string, nodeLabel: stri
       resolve(c);
     };
     ws.on('unexpected-response', (_req, res) => {
+      if (o.fallBack) { res.resume(); finish(TRY_TCP); return; }
       const status = res.statusCode ?? 0;
       let body = '';
       res.on('data', (d: Buffer) => { body += d.toString('utf8'); });
@@ -191,13 +198,15 @@ async function interactive(client: DaemonClient, nodeId: string, nodeLabel: stri
     });
     ws.on('error', (err) => {
       if (code !== null) return;
+      if (o.fallBack && !upgraded) { finish(TRY_TCP); return; }
       note(`cannot reach the daemon at ${o.base}: ${err.message} (is \`rackseed serve\` running? set RACKSEED_URL)`);
       finish(EXIT.UNREACHABLE);
     });
     ws.on('close', () => {
+      if (code === null && o.fallBack && !upgraded) { finish(TRY_TCP); return; }
       if (code === null) { note('the console connection closed'); finish(opened ? EXIT.FAILED : EXIT.UNREACHABLE); }
     });
-    ws.on('open', warmStep);
+    ws.on('open', () => { upgraded = true; warmStep(); });
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (isBinary) { lastActivity = performance.now(); writeOut(data); return; }
       let m: ConsoleServerMessage;
@@ -291,7 +300,10 @@ export function consoleCommand(): Command {
         if (o.json) throw new CliError('--json goes with --log (the live console is a terminal)', EXIT.USAGE);
         const client = DaemonClient.fromEnv();
         const [node, local] = await Promise.all([resolveNode(client, ref), localDaemonUrl(client)]);
-        process.exitCode = await interactive(client, node.id, ref, { linger: o.linger, takeOver: o.takeOver, base: local ?? client.o.url });
+        const run = (base: string, fallBack: boolean): Promise<number> => interactive(client, node.id, ref, { linger: o.linger, takeOver: o.takeOver, base, fallBack });
+        let code = local ? await run(local, true) : TRY_TCP;
+        if (code === TRY_TCP) code = await run(client.o.url, false);
+        process.exitCode = code;
       } catch (err) {
         const e = err instanceof CliError ? err : new CliError((err as Error).message, EXIT.FAILED);
         process.stderr.write(`rackseed: ${e.message}\n`);

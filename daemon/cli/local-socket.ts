@@ -3,15 +3,18 @@
 // user may open it, types through it instead of TCP (a cheaper round trip per keystroke). Anything else — a remote
 // daemon, an older daemon without the route (404), a path that fails a check below, a socket this user may not open
 // (it is the daemon user's only: 0600) — means TCP, as before, without a word.
-// The token goes to that socket, so it must be the daemon's: the daemon said so over the connection the token already
-// goes to, and the socket and its folder must belong to root or to this user, and the folder must be writable by no
-// one else (nobody else could have put another socket there); a symlink is not followed.
-// RACKSEED_LOCAL_SOCKET=0 keeps the CLI on TCP (comparisons, debugging).
+// The token goes to that socket, so it must be this daemon's: the daemon said so over the connection the token
+// already goes to; its name is `api-<32 hex>.sock`, random per launch (a daemon reached through a tunnel names a
+// socket that does not exist here, and no other daemon's can be guessed); the socket and its folder belong to root or
+// to this user and the folder is writable by no one else (nobody else could have put another socket there); a
+// symlink is not followed. Should the console's WebSocket still fail there before it opens, it goes over TCP
+// (console.ts). RACKSEED_LOCAL_SOCKET=0 keeps the CLI on TCP (comparisons, debugging).
 import { lstatSync } from 'node:fs';
 import { connect } from 'node:net';
-import { dirname, isAbsolute } from 'node:path';
+import { basename, dirname, isAbsolute } from 'node:path';
 import type { LocalSocketInfo } from '../../shared/api.ts';
 import type { DaemonClient } from './client.ts';
+import { LOCAL_SOCKET_NAME, LOCAL_SOCKET_PATH_CHARS, MAX_SOCKET_PATH } from '../api/local-socket.ts';
 
 /** Whether RACKSEED_URL's host is this host's loopback (127/8, ::1, localhost). */
 export function isLoopbackUrl(url: string): boolean {
@@ -22,10 +25,13 @@ export function isLoopbackUrl(url: string): boolean {
 
 /**
  * Why the unix socket at `path` may not be trusted with the token, or null when it may: an absolute path to a socket
- * (not a symlink) owned by root or `uid`, in a real folder owned by root or `uid` that group and others cannot write.
+ * named `api-<32 hex>.sock` (not a symlink) owned by root or `uid`, in a real folder owned by root or `uid` that group
+ * and others cannot write; only characters a `ws+unix:` URL takes as they are.
  */
 export function localSocketProblem(path: string, uid = process.geteuid?.() ?? -1): string | null {
   if (!isAbsolute(path)) return `${path} is not an absolute path`;
+  if (!LOCAL_SOCKET_NAME.test(basename(path))) return `${path} is not named as a daemon's local socket (api-<32 hex>.sock)`;
+  if (!LOCAL_SOCKET_PATH_CHARS.test(path) || Buffer.byteLength(path) > MAX_SOCKET_PATH) return `${path} has characters outside [A-Za-z0-9._/+-] or is too long`;
   const owners = new Set([0, uid]);
   const dir = dirname(path);
   let d;

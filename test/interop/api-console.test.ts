@@ -12,7 +12,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -163,11 +164,37 @@ test('two viewers share one SOL console; writer rules; ipmitool refused meanwhil
     await new Promise((res) => setTimeout(res, 100));
   }
   const t = await cli(['console', 'SN-CONSOLE', '--linger', '2'], 'echo tcp-typed\r', 60_000, { RACKSEED_LOCAL_SOCKET: '0' });
-  unsubscribe();
   assert.equal(t.code, 0, t.stderr);
   assert.match(t.stdout, /echo tcp-typed/);
   assert.equal(serial.received.toString(), 'echo tcp-typed\r');
   assert.match(opened.at(-1) ?? '', /opened by CLI \d+ at 127\.0\.0\.1/, `over TCP: ${opened.join('|')}`);
+  // a socket at the advertised path that refuses the console (here: answers 401 to everything): the CLI goes by TCP,
+  // saying nothing about it
+  for (let i = 0; ; i++) {
+    const now = await (await fetch(`${d.url}/api/v1/nodes/${nodeId}/console/log?lines=1`, { headers: { authorization: `Bearer ${TOKEN}` } })).json() as ConsoleLogTail;
+    if (now.viewers.length === 0) break;
+    assert.ok(i < 100, 'the CLI still attached 10 s after it left');
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  const path = d.localSocket!;
+  unlinkSync(path);
+  let asked = 0;
+  const refusing = createServer((_q, r) => { asked++; r.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"not this daemon"}'); });
+  refusing.on('upgrade', (_q, sock) => { asked++; sock.end('HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: 27\r\n\r\n{"error":"not this daemon"}'); });
+  await new Promise<void>((r) => refusing.listen(path, r));
+  try {
+    serial.received = Buffer.alloc(0);
+    const f = await cli(['console', 'SN-CONSOLE', '--linger', '2'], 'echo fallback\r');
+    assert.equal(f.code, 0, f.stderr);
+    assert.match(f.stdout, /echo fallback/);
+    assert.equal(serial.received.toString(), 'echo fallback\r');
+    assert.doesNotMatch(f.stderr, /refused|401/, 'nothing said about the local socket');
+    assert.ok(asked >= 1, 'the CLI tried the socket first');
+    assert.match(opened.at(-1) ?? '', /opened by CLI \d+ at 127\.0\.0\.1/, `over TCP after the local socket refused: ${opened.join('|')}`);
+  } finally {
+    await new Promise<void>((r) => refusing.close(() => r()));
+  }
+  unsubscribe();
   serial.echo = false;
 
   const l = await cli(['console', nodeId, '--log', '--json']);

@@ -1,17 +1,20 @@
 // The daemon's local socket (daemon/api/local-socket.ts) and the CLI's use of it (daemon/cli/local-socket.ts):
-// where it is and who may open it, the same API with the token still required and no Host check, told only to a
-// client on this host, a stale socket replaced, a live one or a non-socket left alone, removed on close; the CLI's
-// checks before it sends the token there.
+// where it is and who may open it, the same API with the token still required and no Host check, sockets of killed
+// daemons removed and nothing else, removed on close (a keep-alive connection and a WebSocket on it do not hold the
+// stop); the CLI's checks before it sends the token there.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
+import WebSocket from 'ws';
 import { startDaemon, type RunningDaemon } from '../../daemon/daemon.ts';
+import { isLoopbackPeer } from '../../daemon/api/local-socket.ts';
 import { DaemonClient } from '../../daemon/cli/client.ts';
 import { isLoopbackUrl, localDaemonUrl, localSocketProblem } from '../../daemon/cli/local-socket.ts';
 
@@ -43,13 +46,14 @@ function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'rs-local-sock-'));
 }
 
-test('serve on TCP with a data dir: the API also on <data>/run/api.sock (0600 in a 0700 folder), token required, no Host check; removed on close', async () => {
+test('serve on TCP with a data dir: the API also on <data>/run/api-<hex>.sock (0600 in a 0700 folder), token required, no Host check; removed on close', async () => {
   const dir = tmp();
   const d = await start(join(dir, 'data'));
   const keepAlive = new Agent({ keepAlive: true });
+  let stream: WebSocket | null = null;
   try {
-    const path = join(dir, 'data', 'run', 'api.sock');
-    assert.equal(d.localSocket, path);
+    const path = d.localSocket!;
+    assert.match(path, new RegExp(`^${join(dir, 'data', 'run')}/api-[0-9a-f]{32}\\.sock$`), 'in the run folder, named per launch');
     const st = lstatSync(path);
     assert.ok(st.isSocket());
     assert.equal(st.mode & 0o777, 0o600);
@@ -71,14 +75,19 @@ test('serve on TCP with a data dir: the API also on <data>/run/api.sock (0600 in
     // a keep-alive connection left open on the socket does not hold the daemon's stop (fastify keeps them 72 s)
     await new Promise<void>((resolve, reject) => request({ socketPath: path, path: '/api/v1/health', agent: keepAlive, headers: { host: 'localhost', authorization: `Bearer ${TOKEN}` } },
       (res) => { res.resume(); res.on('end', () => resolve()); }).on('error', reject).end());
+    // a WebSocket open through the socket when the daemon stops: closed by it, not waited for without end
+    stream = new WebSocket(`ws+unix://${path}:/api/v1/stream`, { headers: { host: 'localhost', authorization: `Bearer ${TOKEN}` } });
+    await new Promise((resolve, reject) => { stream!.once('open', resolve); stream!.once('error', reject); });
   } finally {
+    const streamClosed = stream ? new Promise((r) => stream!.once('close', r)) : Promise.resolve();
     const t0 = Date.now();
     await d.close();
-    assert.ok(Date.now() - t0 < 5000, `the daemon stopped in ${Date.now() - t0} ms with a keep-alive connection on its local socket`);
+    assert.ok(Date.now() - t0 < 5000, `the daemon stopped in ${Date.now() - t0} ms with a keep-alive connection and a WebSocket on its local socket`);
+    await streamClosed;
+    assert.ok(!existsSync(d.localSocket!), 'the socket file is gone after close');
     keepAlive.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
-  assert.ok(!existsSync(join(dir, 'data', 'run', 'api.sock')), 'the socket file is gone after close');
 });
 
 test('another user cannot open the local socket (the run folder is the daemon user\'s only)', { skip: !isRoot && 'needs root to run a client as another uid' }, async () => {
@@ -95,59 +104,68 @@ test('another user cannot open the local socket (the run folder is the daemon us
   }
 });
 
-test('a stale socket (its daemon killed) is replaced; a live one and a non-socket are left alone and TCP serves alone', async () => {
+/** A socket file as a daemon killed with SIGKILL leaves it: bound by a process that then died without closing it. */
+function staleSocket(path: string): void {
+  const code = 'require("net").createServer().listen(process.argv[1], () => process.kill(process.pid, "SIGKILL"))';
+  spawnSync(process.execPath, ['-e', code, path], { timeout: 20_000 });
+  assert.ok(lstatSync(path).isSocket(), `a stale socket at ${path}`);
+}
+
+const hexName = (): string => `api-${randomBytes(16).toString('hex')}.sock`;
+
+test('sockets of killed daemons are removed at start; a live one, other files and other names are left alone', async () => {
   const dir = tmp();
   const data = join(dir, 'data');
   const run = join(data, 'run');
   mkdirSync(run, { recursive: true, mode: 0o700 });
   chmodSync(data, 0o700);
-  const path = join(run, 'api.sock');
-  // stale: bound by a process that ended without removing it
-  execFileSync('python3', ['-c', 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])', path]);
-  assert.ok(lstatSync(path).isSocket());
+  const stale = [join(run, hexName()), join(run, hexName())];
+  for (const p of stale) staleSocket(p);
+  const live = join(run, hexName());
+  const other = createServer((s) => { s.on('error', () => undefined); s.end(); });
+  await new Promise<void>((r) => other.listen({ path: live }, r));
+  const notASocket = join(run, hexName());
+  writeFileSync(notASocket, 'precious');
+  const otherName = join(run, 'api.sock');
+  staleSocket(otherName);
   let d = await start(data);
   try {
-    assert.equal(d.localSocket, path);
-    assert.equal((await get({ socketPath: path }, '/api/v1/health', { host: 'localhost', authorization: `Bearer ${TOKEN}` })).status, 200);
+    assert.ok(d.localSocket && !stale.includes(d.localSocket) && d.localSocket !== live, 'a socket of its own');
+    for (const p of stale) assert.ok(!existsSync(p), `${p} (nobody listening) removed`);
+    assert.ok(lstatSync(live).isSocket(), 'the live one stays');
+    assert.ok(lstatSync(notASocket).isFile(), 'a file that is not a socket stays');
+    assert.ok(lstatSync(otherName).isSocket(), 'a socket of another name stays');
+    assert.equal((await get({ socketPath: d.localSocket }, '/api/v1/health', { host: 'localhost', authorization: `Bearer ${TOKEN}` })).status, 200);
   } finally {
     await d.close();
-  }
-  // live: somebody answers there
-  const other = createServer((s) => { s.on('error', () => undefined); s.end('other\n'); });
-  await new Promise<void>((r) => other.listen({ path }, r));
-  try {
-    d = await start(data);
-    try {
-      assert.equal(d.localSocket, null);
-      const told = await get({ url: d.url }, '/api/v1/local-socket', { authorization: `Bearer ${TOKEN}` });
-      assert.deepEqual(JSON.parse(told.body), { path: null });
-      assert.ok(lstatSync(path).isSocket(), 'the other daemon keeps its socket');
-    } finally {
-      await d.close();
-    }
-    assert.ok(existsSync(path), 'closing this daemon did not remove the other one\'s socket');
-  } finally {
     await new Promise<void>((r) => other.close(() => r()));
   }
-  // not a socket: never deleted
-  writeFileSync(path, 'precious');
-  d = await start(data);
-  try {
-    assert.equal(d.localSocket, null);
-  } finally {
-    await d.close();
-  }
-  assert.ok(lstatSync(path).isFile(), 'the file is still there');
   // asked not to
-  rmSync(path);
   d = await start(data, { localSocket: false });
   try {
     assert.equal(d.localSocket, null);
-    assert.ok(!existsSync(path));
+    assert.deepEqual(JSON.parse((await get({ url: d.url }, '/api/v1/local-socket', { authorization: `Bearer ${TOKEN}` })).body), { path: null });
   } finally {
     await d.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a data dir whose path a ws+unix URL cannot carry (a space): no local socket, TCP as before', async () => {
+  const dir = tmp();
+  const d = await start(join(dir, 'data dir'));
+  try {
+    assert.equal(d.localSocket, null);
+    assert.equal((await get({ url: d.url }, '/api/v1/health', { authorization: `Bearer ${TOKEN}` })).status, 200);
+  } finally {
+    await d.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('only a peer on this host is told the path: loopback addresses, IPv4-mapped ones too', () => {
+  for (const a of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1', '::FFFF:127.0.0.1']) assert.ok(isLoopbackPeer(a), a);
+  for (const a of ['10.0.0.5', '::ffff:10.0.0.5', '192.168.1.127', '127.0.0.1.example', '::2', '', undefined]) assert.ok(!isLoopbackPeer(a), String(a));
 });
 
 test('CLI: uses the local socket of a daemon on loopback, checked first; RACKSEED_LOCAL_SOCKET=0 keeps TCP', async () => {
@@ -175,21 +193,26 @@ test('CLI: uses the local socket of a daemon on loopback, checked first; RACKSEE
   // the checks before the token goes to a socket
   const folder = join(dir, 'sockets');
   mkdirSync(folder, { mode: 0o700 });
-  const sock = join(folder, 's.sock');
-  execFileSync('python3', ['-c', 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])', sock]);
+  const sock = join(folder, hexName());
+  staleSocket(sock);
   assert.equal(localSocketProblem(sock), null);
-  assert.match(localSocketProblem('relative/s.sock') ?? '', /not an absolute path/);
-  assert.match(localSocketProblem(join(folder, 'absent.sock')) ?? '', /ENOENT/);
-  writeFileSync(join(folder, 'file'), '');
-  assert.match(localSocketProblem(join(folder, 'file')) ?? '', /is not a socket/);
-  symlinkSync(sock, join(folder, 'link.sock'));
-  assert.match(localSocketProblem(join(folder, 'link.sock')) ?? '', /is not a socket/, 'a symlink is not followed');
+  assert.match(localSocketProblem(`relative/${hexName()}`) ?? '', /not an absolute path/);
+  assert.match(localSocketProblem('/var/run/docker.sock') ?? '', /not named as a daemon's local socket/, 'only a daemon\'s socket gets the token');
+  assert.match(localSocketProblem(join(folder, 'api.sock')) ?? '', /not named as a daemon's local socket/);
+  assert.match(localSocketProblem(join(folder, hexName())) ?? '', /ENOENT/, 'a path another host\'s daemon named (a tunnel): absent here');
+  assert.match(localSocketProblem(`/tmp/a b/${hexName()}`) ?? '', /characters outside/);
+  const file = join(folder, hexName());
+  writeFileSync(file, '');
+  assert.match(localSocketProblem(file) ?? '', /is not a socket/);
+  const link = join(folder, hexName());
+  symlinkSync(sock, link);
+  assert.match(localSocketProblem(link) ?? '', /is not a socket/, 'a symlink is not followed');
   chmodSync(folder, 0o770);
   assert.match(localSocketProblem(sock) ?? '', /writable by group or others/);
   chmodSync(folder, 0o700);
   const linkedDir = join(dir, 'linked');
   symlinkSync(folder, linkedDir);
-  assert.match(localSocketProblem(join(linkedDir, 's.sock')) ?? '', /not a folder \(or is a symlink\)/);
+  assert.match(localSocketProblem(join(linkedDir, basename(sock))) ?? '', /not a folder \(or is a symlink\)/);
   if (isRoot) {
     chownSync(sock, 65534, 65534);
     assert.match(localSocketProblem(sock) ?? '', /belongs to uid 65534/);

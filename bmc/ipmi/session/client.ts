@@ -78,7 +78,7 @@ export class IpmiClient {
     await s.open();
     // closed sessions are dropped here, not by wrapping s.close: an own `close` property would give real sessions
     // another hidden class than the console warm-up's (scratch-sol.ts), and deoptimise the SOL path at the first console
-    for (const x of this.sessions) if (x.state === 'closed' || x.state === 'failed') this.sessions.delete(x);
+    for (const x of this.sessions) if (x.state === 'closed') this.sessions.delete(x);
     this.sessions.add(s);
     return s;
   }

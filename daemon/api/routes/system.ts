@@ -1,7 +1,7 @@
 // Health, interfaces, services, survey and config reads.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Health, LocalSocketInfo, NetworkConfig } from '../../../shared/api.ts';
-import { cameThroughLocalSocket } from '../local-socket.ts';
+import { cameThroughLocalSocket, isLoopbackPeer } from '../local-socket.ts';
 import { listInterfaces } from '../../interfaces.ts';
 import type { ApiServerOptions } from '../server.ts';
 import { NetworkConfigBody, SurveyBody, optionalBody } from '../schemas.ts';
@@ -10,9 +10,7 @@ const started = Date.now();
 
 /** A peer on this host: a loopback TCP address (127/8, ::1, ::ffff:127/104) or the daemon's local socket. */
 function onThisHost(req: FastifyRequest): boolean {
-  if (cameThroughLocalSocket(req.raw.socket)) return true;
-  const a = req.raw.socket.remoteAddress ?? '';
-  return a === '::1' || a.startsWith('127.') || a.startsWith('::ffff:127.');
+  return cameThroughLocalSocket(req.raw.socket) || isLoopbackPeer(req.raw.socket.remoteAddress);
 }
 
 export function registerSystemRoutes(app: FastifyInstance, o: ApiServerOptions): void {
