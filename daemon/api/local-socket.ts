@@ -55,8 +55,12 @@ export interface LocalSocket {
   close(graceMs?: number): Promise<void>;
 }
 
-/** How a connect to the unix socket at `path` went: 'up' (someone listens), or the error code ('ECONNREFUSED': nobody). */
-function probe(path: string, timeoutMs = 1000): Promise<string> {
+/**
+ * How a connect to the unix socket at `path` went: 'up' (someone listens and lets us in), or the error code
+ * ('ECONNREFUSED': nobody listens; 'EACCES': not ours to open; 'ETIMEDOUT'). The daemon's stale-socket sweep and the
+ * CLI's last check (cli/local-socket.ts) both ask it.
+ */
+export function probeSocket(path: string, timeoutMs = 1000): Promise<string> {
   return new Promise((resolve) => {
     const s: Socket = connect({ path });
     const done = (v: string): void => { clearTimeout(t); s.destroy(); resolve(v); };
@@ -75,7 +79,7 @@ async function removeStale(runDir: string, log: Logger): Promise<void> {
     const path = join(runDir, name);
     try {
       if (!lstatSync(path).isSocket()) continue;
-      if (await probe(path) !== 'ECONNREFUSED') continue; // another daemon's, or busy: left alone
+      if (await probeSocket(path) !== 'ECONNREFUSED') continue; // another daemon's, or busy: left alone
       unlinkSync(path);
       log.debug({ path }, 'removed the local API socket of a daemon that did not stop cleanly');
     } catch { /* gone meanwhile, or not ours to remove */ }

@@ -10,17 +10,16 @@
 // symlink is not followed. Should the console's WebSocket still fail there before it opens, it goes over TCP
 // (console.ts). RACKSEED_LOCAL_SOCKET=0 keeps the CLI on TCP (comparisons, debugging).
 import { lstatSync } from 'node:fs';
-import { connect } from 'node:net';
 import { basename, dirname, isAbsolute } from 'node:path';
 import type { LocalSocketInfo } from '../../shared/api.ts';
 import type { DaemonClient } from './client.ts';
-import { LOCAL_SOCKET_NAME, LOCAL_SOCKET_PATH_CHARS, MAX_SOCKET_PATH } from '../api/local-socket.ts';
+import { isLoopbackPeer, LOCAL_SOCKET_NAME, LOCAL_SOCKET_PATH_CHARS, MAX_SOCKET_PATH, probeSocket } from '../api/local-socket.ts';
 
 /** Whether RACKSEED_URL's host is this host's loopback (127/8, ::1, localhost). */
 export function isLoopbackUrl(url: string): boolean {
   let host: string;
   try { host = new URL(url).hostname.replace(/^\[|\]$/g, '').toLowerCase(); } catch { return false; }
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  return host === 'localhost' || isLoopbackPeer(host);
 }
 
 /**
@@ -46,17 +45,6 @@ export function localSocketProblem(path: string, uid = process.geteuid?.() ?? -1
   return null;
 }
 
-/** Whether this process can connect to the unix socket at `path` (EACCES for another user's 0600 socket). */
-function canConnect(path: string, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ path });
-    const done = (v: boolean): void => { clearTimeout(t); s.destroy(); resolve(v); };
-    const t = setTimeout(() => done(false), timeoutMs);
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
-}
-
 /**
  * `unix:/path` of the daemon's local socket when this CLI should use it (module comment), else null (use
  * `client.o.url`). Never throws.
@@ -67,5 +55,6 @@ export async function localDaemonUrl(client: DaemonClient, env: NodeJS.ProcessEn
   try { info = await client.call<LocalSocketInfo>('GET', '/api/v1/local-socket'); } catch { return null; }
   const path = typeof info?.path === 'string' ? info.path : null;
   if (!path || localSocketProblem(path) !== null) return null;
-  return (await canConnect(path)) ? `unix:${path}` : null;
+  // EACCES for another user's 0600 socket: TCP
+  return (await probeSocket(path)) === 'up' ? `unix:${path}` : null;
 }
