@@ -18,16 +18,28 @@
 export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=2', '--heap-growing-percent=20'];
 
 /**
+ * The CPU profiler flag the caller gave node (`--cpu-prof`, `--prof`), or null. These profilers sample on SIGPROF
+ * from a setitimer(ITIMER_PROF) timer, and that timer survives execve(2) while the signal handler does not: the
+ * re-executed image would be killed by the next SIGPROF ("Profiling timer expired") before it could install its
+ * own. So a profiled `rackseed serve` is not re-executed (it runs with Node's default heap flags). Pure.
+ * @param {{ execArgv: string[], nodeOptions?: string }} p
+ * @returns {string | null}
+ */
+export function profilerFlag(p) {
+  return [...p.execArgv, ...(p.nodeOptions ?? '').split(/\s+/)].find((a) => a === '--cpu-prof' || a === '--prof') ?? null;
+}
+
+/**
  * The argv to execve for `rackseed serve`, or null when there is nothing to do: another subcommand (short-lived),
- * not Linux, or the flag already given (in node's own arguments — which is also how the re-executed process
- * knows it is done — or in NODE_OPTIONS). Pure.
+ * not Linux, the flag already given (in node's own arguments — which is also how the re-executed process
+ * knows it is done — or in NODE_OPTIONS), or a CPU profiler running (profilerFlag). Pure.
  * @param {{ execPath: string, execArgv: string[], argv: string[], nodeOptions?: string, platform: string }} p
  * @returns {string[] | null}
  */
 export function daemonReexecArgv(p) {
   if (p.platform !== 'linux' || p.argv[2] !== 'serve') return null;
   const given = [...p.execArgv, ...(p.nodeOptions ?? '').split(/\s+/)].some((a) => a.startsWith('--max-semi-space-size'));
-  if (given) return null;
+  if (given || profilerFlag(p)) return null;
   return [p.execPath, ...DAEMON_NODE_FLAGS, ...p.execArgv, ...p.argv.slice(1)];
 }
 
@@ -37,8 +49,13 @@ export function daemonReexecArgv(p) {
  * libc's execve through koffi (a dependency the netboot sockets use already): Node 20 has no process.execve.
  */
 export async function reexecWithDaemonFlags() {
-  const argv = daemonReexecArgv({ execPath: process.execPath, execArgv: process.execArgv, argv: process.argv, nodeOptions: process.env.NODE_OPTIONS, platform: process.platform });
-  if (!argv) return;
+  const p = { execPath: process.execPath, execArgv: process.execArgv, argv: process.argv, nodeOptions: process.env.NODE_OPTIONS, platform: process.platform };
+  const argv = daemonReexecArgv(p);
+  if (!argv) {
+    const prof = p.argv[2] === 'serve' ? profilerFlag(p) : null;
+    if (prof) process.stderr.write(`rackseed: ${prof}: not re-executing with ${DAEMON_NODE_FLAGS.join(' ')} (the profiler's SIGPROF timer would end the new image); running with Node's defaults\n`);
+    return;
+  }
   try {
     const { default: koffi } = await import('koffi');
     const libc = koffi.load('libc.so.6');

@@ -26,7 +26,8 @@
 // - A data dir, secret key or database file that is unsafe (core/safe-path.ts UnsafePathError) ends the
 //   command with its message and exit 2, not a stack trace.
 // - `rackseed serve` re-executes itself (execve: same PID, descriptors, environment) with the daemon's Node flags
-//   (bin/daemon-node-flags.mjs: a 2 MB V8 semi-space, for the daemon's RSS) unless the caller gave its own.
+//   (bin/daemon-node-flags.mjs: a 2 MB V8 semi-space, for the daemon's RSS) unless the caller gave its own or runs
+//   a CPU profiler (`node --cpu-prof`/`--prof`: its SIGPROF timer outlives execve and would kill the new image).
 // NODE_OPTIONS/NODE_PATH are the caller's: whoever sets root's environment already runs code as root (pkexec
 // clears it; the desktop app's wrapper starts this file directly).
 import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';

@@ -5,11 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DAEMON_NODE_FLAGS, daemonReexecArgv } from '../../bin/daemon-node-flags.mjs';
+import { DAEMON_NODE_FLAGS, daemonReexecArgv, profilerFlag } from '../../bin/daemon-node-flags.mjs';
 import { waitExit } from '../helpers/netns.ts';
 
 const REPO = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
@@ -24,9 +24,14 @@ test('daemonReexecArgv: serve on Linux gets the flags before the caller\'s own n
   assert.equal(daemonReexecArgv({ ...base, nodeOptions: '--no-warnings --max-semi-space-size=8' }), null, 'NODE_OPTIONS counts too');
   assert.equal(daemonReexecArgv({ ...base, argv: ['/usr/bin/node', BIN, 'nodes', 'list'] }), null, 'short-lived subcommands run as started');
   assert.equal(daemonReexecArgv({ ...base, platform: 'win32' }), null);
+  // a CPU profiler's ITIMER_PROF outlives execve and its SIGPROF would kill the new image
+  assert.equal(daemonReexecArgv({ ...base, execArgv: ['--cpu-prof', '--cpu-prof-dir=/tmp/p'] }), null, '--cpu-prof: not re-executed');
+  assert.equal(daemonReexecArgv({ ...base, nodeOptions: '--prof' }), null, '--prof in NODE_OPTIONS');
+  assert.equal(profilerFlag({ execArgv: ['--cpu-prof-dir=/tmp/p'] }), null, 'a profile folder alone starts no profiler');
+  assert.equal(profilerFlag({ execArgv: [], nodeOptions: '--no-warnings --cpu-prof' }), '--cpu-prof');
 });
 
-interface Started { child: ChildProcess; out: () => string; url: Promise<string>; dir: string }
+interface Started { child: ChildProcess; out: () => string; err: () => string; url: Promise<string>; dir: string }
 
 function startServe(nodeArgs: string[]): Started {
   const dir = mkdtempSync(join(tmpdir(), 'rs-node-flags-'));
@@ -46,7 +51,7 @@ function startServe(nodeArgs: string[]): Started {
     });
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`serve exited (${code}): ${err}`)); });
   });
-  return { child, out: () => out, url, dir };
+  return { child, out: () => out, err: () => err, url, dir };
 }
 
 async function stop(s: Started): Promise<void> {
@@ -85,5 +90,24 @@ test('a caller\'s own --max-semi-space-size is kept: no re-exec', { timeout: 120
     assert.ok(!args.includes('--max-semi-space-size=2') && !args.includes('--heap-growing-percent=20'));
   } finally {
     await stop(s);
+  }
+});
+
+test('a profiled serve (node --cpu-prof) is not re-executed: it serves, says why on stderr, and writes its profile at exit', { timeout: 120_000 }, async () => {
+  const profDir = mkdtempSync(join(tmpdir(), 'rs-node-flags-prof-'));
+  const s = startServe(['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
+  try {
+    const url = await s.url; // before the fix: killed by SIGPROF ("Profiling timer expired") right after the re-exec
+    const res = await fetch(`${url}/api/v1/health`);
+    assert.ok(res.status < 500, `the API answers (${res.status})`);
+    assert.deepEqual(cmdline(s.child.pid!).slice(0, 3), [process.execPath, '--cpu-prof', `--cpu-prof-dir=${profDir}`]);
+    assert.match(s.err(), /--cpu-prof: not re-executing/);
+    s.child.kill('SIGTERM');
+    assert.ok(await waitExit(s.child, 20_000), 'stops on SIGTERM');
+    assert.equal(s.child.signalCode, null, `ended by itself, not by a signal (${s.child.signalCode})`);
+    assert.ok(readdirSync(profDir).some((f) => f.endsWith('.cpuprofile')), 'the profile was written');
+  } finally {
+    await stop(s);
+    rmSync(profDir, { recursive: true, force: true });
   }
 });
