@@ -1,7 +1,7 @@
 // RMCP+ cryptography (IPMI 2.0 §13.28–13.32): RAKP key-exchange auth codes, session keys SIK/K1/K2, per-packet
 // integrity (HMAC-SHA1-96, HMAC-SHA256-128) and AES-CBC-128 with IPMI's own padding. Pure: randomness (console
 // random number, IV) is passed in by the caller.
-import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual, type Cipher, type Decipher } from 'node:crypto';
 import type { CipherSuite } from './cipher-suites.ts';
 import { IpmiDecodeError } from './errors.ts';
 
@@ -85,11 +85,61 @@ export function ipmiAesPad(len: number): Buffer {
   return pad;
 }
 
+/**
+ * AES-CBC-128 under one key for many packets: one AES-128-ECB cipher and one decipher, made the first time the key
+ * is used (keyed by the key's own Buffer, which a session keeps for its lifetime, in a WeakMap: they go with it), and
+ * the CBC chaining (NIST SP 800-38A §6.2) done here block by block. createCipheriv per packet built a Cipheriv stream
+ * and an OpenSSL context every time: on a fresh daemon ~30 µs of the ~60 µs between a keystroke's WebSocket frame
+ * and its datagram (bench/sol.ts, issue 18). ECB without padding keeps no state between whole blocks, and only whole
+ * blocks are ever given to it, so reusing the two objects gives exactly what a new CBC cipher per packet gives
+ * (test/unit/ipmi-codecs.test.ts compares them).
+ */
+class AesCbc128 {
+  private readonly enc: Cipher;
+  private readonly dec: Decipher;
+  /** one block of plaintext XOR the previous ciphertext block (scratch) */
+  private readonly x = Buffer.alloc(16);
+  constructor(key: Uint8Array) {
+    this.enc = createCipheriv('aes-128-ecb', key, null);
+    this.enc.setAutoPadding(false);
+    this.dec = createDecipheriv('aes-128-ecb', key, null);
+    this.dec.setAutoPadding(false);
+  }
+  /** IV ‖ CBC ciphertext of `plain`, whose length is a multiple of 16. */
+  encrypt(iv: Uint8Array, plain: Uint8Array): Buffer {
+    const out = Buffer.allocUnsafe(16 + plain.length);
+    out.set(iv, 0);
+    const x = this.x;
+    for (let o = 0; o < plain.length; o += 16) {
+      // the previous ciphertext block (the IV first) sits right before this one's place in `out`
+      for (let i = 0; i < 16; i++) x[i] = plain[o + i]! ^ out[o + i]!;
+      const e = this.enc.update(x);
+      if (e.length !== 16) throw new Error(`AES-128-ECB gave ${e.length} bytes for one block`); // never: no padding, whole blocks
+      out.set(e, 16 + o);
+    }
+    return out;
+  }
+  /** The CBC plaintext of `field` = IV ‖ ciphertext (length 16 + a multiple of 16). */
+  decrypt(field: Uint8Array): Buffer {
+    const ct = field.subarray(16);
+    const plain = this.dec.update(ct);
+    if (plain.length !== ct.length) throw new Error(`AES-128-ECB gave ${plain.length} bytes for ${ct.length}`); // never, as above
+    // P[i] = D(C[i]) XOR C[i-1], C[-1] = IV: the block before C[i] in `field` is C[i-1] (the IV for the first)
+    for (let i = 0; i < plain.length; i++) plain[i]! ^= field[i]!;
+    return plain;
+  }
+}
+
+const aesByKey = new WeakMap<Uint8Array, AesCbc128>();
+function aesFor(key: Uint8Array): AesCbc128 {
+  let a = aesByKey.get(key);
+  if (!a) { a = new AesCbc128(key); aesByKey.set(key, a); }
+  return a;
+}
+
 /** AES-CBC-128 encryption of a payload: returns IV ‖ ciphertext (the RMCP+ encrypted payload field). */
 export function aesEncrypt(key: Uint8Array, iv: Uint8Array, plain: Uint8Array): Buffer {
-  const c = createCipheriv('aes-128-cbc', key, iv);
-  c.setAutoPadding(false);
-  return Buffer.concat([Buffer.from(iv), c.update(Buffer.concat([plain, ipmiAesPad(plain.length)])), c.final()]);
+  return aesFor(key).encrypt(iv, Buffer.concat([plain, ipmiAesPad(plain.length)]));
 }
 
 /**
@@ -100,9 +150,7 @@ export function aesDecrypt(key: Uint8Array, field: Uint8Array, baseOffset = 0): 
   if (field.length < 32 || field.length % 16 !== 0) {
     throw new IpmiDecodeError('AES-CBC payload', baseOffset, `length ${field.length} is not IV + a multiple of 16`);
   }
-  const d = createDecipheriv('aes-128-cbc', key, field.subarray(0, 16));
-  d.setAutoPadding(false);
-  const plain = Buffer.concat([d.update(field.subarray(16)), d.final()]);
+  const plain = aesFor(key).decrypt(field);
   const n = plain[plain.length - 1];
   if (n > 15) throw new IpmiDecodeError('AES-CBC payload', baseOffset + field.length - 1, `pad length ${n} > 15`);
   for (let i = 0; i < n; i++) {

@@ -13,7 +13,8 @@ import { decodeBootFlags, decodeChassisStatus, setBootFlagsRequest } from '../..
 import { completionCodeName } from '../../bmc/ipmi/completion-codes.ts';
 import { CIPHER_SUITES, insecureReason } from '../../bmc/ipmi/cipher-suites.ts';
 import { decodeRmcpPlus, encodeRmcpPlus, PayloadType, payloadTypeName } from '../../bmc/ipmi/rmcpplus.ts';
-import { aesDecrypt, aesEncrypt } from '../../bmc/ipmi/crypto.ts';
+import { aesDecrypt, aesEncrypt, ipmiAesPad } from '../../bmc/ipmi/crypto.ts';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { IpmiDecodeError } from '../../bmc/ipmi/errors.ts';
 import { formatMac, decodeLanConfig } from '../../bmc/ipmi/lan-config.ts';
 
@@ -71,6 +72,31 @@ test('AES-CBC with IPMI padding: every length round-trips; a bad pad is a decode
     assert.deepEqual(aesDecrypt(key, enc), plain);
   }
   assert.throws(() => aesDecrypt(key, Buffer.alloc(33)), IpmiDecodeError);
+});
+
+test('AES-CBC on one reused ECB cipher per key is exactly a new AES-128-CBC cipher per packet (OpenSSL\'s), across keys, IVs and lengths', () => {
+  // reference: what aesEncrypt did before (one createCipheriv('aes-128-cbc') per packet)
+  const ref = (key: Buffer, iv: Buffer, plain: Buffer): Buffer => {
+    const c = createCipheriv('aes-128-cbc', key, iv);
+    c.setAutoPadding(false);
+    return Buffer.concat([iv, c.update(Buffer.concat([plain, ipmiAesPad(plain.length)])), c.final()]);
+  };
+  const keys = [randomBytes(16), randomBytes(16), randomBytes(16)];
+  for (let n = 0; n < 600; n++) {
+    const key = keys[n % 3]!; // interleaved: each key's cipher objects are used between the others'
+    const iv = randomBytes(16);
+    const plain = randomBytes(n % 97);
+    const enc = aesEncrypt(key, iv, plain);
+    assert.deepEqual(enc, ref(key, iv, plain), `length ${plain.length}`);
+    assert.deepEqual(aesDecrypt(key, enc), plain);
+    const d = createDecipheriv('aes-128-cbc', key, iv);
+    d.setAutoPadding(false);
+    assert.deepEqual(Buffer.concat([d.update(enc.subarray(16)), d.final()]).subarray(0, plain.length), plain, 'OpenSSL\'s CBC decrypts ours');
+  }
+  // a decode error on one packet leaves the key's cipher usable for the next
+  assert.throws(() => aesDecrypt(keys[0]!, Buffer.concat([randomBytes(16), Buffer.alloc(16, 0x33)])), IpmiDecodeError);
+  const iv = randomBytes(16);
+  assert.deepEqual(aesDecrypt(keys[0]!, aesEncrypt(keys[0]!, iv, Buffer.from('after'))), Buffer.from('after'));
 });
 
 test('Open Session / RAKP replies: success and error shapes', () => {

@@ -60,7 +60,9 @@ export class IpmiTransport {
 
   async send(host: string, port: number, data: Buffer): Promise<void> {
     if (this.closed) return; // as a lost datagram: the caller's retries and timeouts decide
-    const s = await this.ensure();
+    // once the socket exists the datagram leaves in the caller's turn (an `await` here would hold it until the
+    // microtasks queued before it have run: a console keystroke's WebSocket frame is still being parsed then)
+    const s = this.socket ?? await this.ensure();
     await new Promise<void>((resolve) => {
       // send errors (EHOSTUNREACH, ENETUNREACH) are treated like a lost datagram: retries and timeouts decide
       s.send(data, port, host, (err) => { if (err) this.log.debug({ err, host }, 'IPMI send failed'); resolve(); });
