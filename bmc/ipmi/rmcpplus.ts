@@ -111,12 +111,15 @@ export function decodeRmcpPlus(buf: Uint8Array, security: PacketSecurity | null)
     const expected = packetAuthCode(security.suite, security.k1, v.subarray(4, end));
     if (!sameCode(expected, v.subarray(end))) throw new IpmiDecodeError('RMCP+ trailer', end, 'bad auth code');
   }
-  let payload: Buffer = Buffer.from(v.subarray(16, 16 + len));
+  let payload: Buffer;
   if (encrypted) {
     if (!security || security.suite.confidentiality !== ConfAlg.AesCbc128) throw new IpmiDecodeError('RMCP+ session', 5, 'encrypted packet without a confidentiality key');
-    payload = Buffer.from(aesDecrypt(security.aesKey, payload, 16));
-  } else if (security && security.suite.confidentiality !== ConfAlg.None && (payloadType === PayloadType.Ipmi || payloadType === PayloadType.Sol)) {
-    throw new IpmiDecodeError('RMCP+ session', 5, 'payload is not encrypted in an encrypted session');
+    payload = aesDecrypt(security.aesKey, v.subarray(16, 16 + len), 16); // a new buffer: nothing shared with `buf`
+  } else {
+    if (security && security.suite.confidentiality !== ConfAlg.None && (payloadType === PayloadType.Ipmi || payloadType === PayloadType.Sol)) {
+      throw new IpmiDecodeError('RMCP+ session', 5, 'payload is not encrypted in an encrypted session');
+    }
+    payload = Buffer.from(v.subarray(16, 16 + len)); // a copy: the caller may reuse `buf`
   }
   return { payloadType, encrypted, authenticated, sessionId, sequence, payload };
 }

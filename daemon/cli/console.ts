@@ -83,6 +83,11 @@ export class EscapeReader {
   private atLineStart = true;
   private tilde = false;
   feed(chunk: Buffer): { data: Buffer; commands: ('leave' | 'break' | 'take-over')[] } {
+    // no `~` and none pending (nearly every keystroke): the chunk as it came, only the line-start state to keep
+    if (!this.tilde && chunk.indexOf(0x7e) === -1) {
+      if (chunk.length) { const last = chunk[chunk.length - 1]; this.atLineStart = last === 0x0d || last === 0x0a; }
+      return { data: chunk, commands: [] };
+    }
     const out: number[] = [];
     const commands: ('leave' | 'break' | 'take-over')[] = [];
     for (const c of chunk) {

@@ -61,6 +61,13 @@ test('escapes are read only at a line start; everything else goes to the node', 
   assert.deepEqual(r.feed(Buffer.from('t')).commands, ['take-over'], 'state kept across chunks');
   assert.deepEqual(r.feed(Buffer.from('\n~x~.')), { data: Buffer.from('\n~x~.'), commands: [] }, '~x is sent as typed; the next ~ is mid-line');
   assert.deepEqual(r.feed(Buffer.from('\r~.')).commands, ['leave']);
+  // chunks without a ~ come back as they are, and still move the line-start state
+  const plain = Buffer.from('uname -a\r');
+  assert.equal(r.feed(plain).data, plain, 'the same buffer: no copy');
+  assert.deepEqual(r.feed(Buffer.from('~.')).commands, ['leave'], 'after a line end');
+  r.feed(Buffer.from('x'));
+  assert.deepEqual(r.feed(Buffer.from('~.')), { data: Buffer.from('~.'), commands: [] }, 'mid-line');
+  assert.deepEqual(r.feed(Buffer.alloc(0)), { data: Buffer.alloc(0), commands: [] });
   assert.equal(consoleWsUrl('http://127.0.0.1:8080', 'a b'), 'ws://127.0.0.1:8080/api/v1/nodes/a%20b/console?client=cli');
   assert.equal(consoleWsUrl('unix:/run/rs.sock', 'n1'), 'ws+unix:///run/rs.sock:/api/v1/nodes/n1/console?client=cli');
 });
