@@ -21,6 +21,8 @@
 // number and may drop a new console's first packet as a retransmission), a sync marker it waits for (so the log
 // backlog a daemon viewer gets first cannot be taken for an echo), checks that nothing echoes locally (the serial
 // line's echo off for one character), then types 5 unmeasured characters.
+// Each fresh keystroke is also split where the character reaches the serial line (FakeSerial.lastDataAt, this
+// process's clock): typed → serial line (a client's way in) and serial line → echo (its way out), per client.
 // Two phases, both reported:
 //   fresh   the rounds above, from a daemon just started, once its console warm-up has ended (it types 2000 keystrokes
 //           end to end through its own listener, console route, SOL and a loopback UDP BMC right after it listens:
@@ -79,8 +81,15 @@ const STEADY_WARM = 1500;
 const STEADY_KEYS = 300;
 const sleep = (t: number): Promise<void> => new Promise((r) => setTimeout(r, t));
 
-/** Types `n` characters one at a time, each time waiting until it came back; the latencies in ms. */
-async function measure(c: ConsoleClient, n: number): Promise<number[]> {
+/**
+ * Each keystroke's latency split where the character reaches the serial line (FakeSerial.lastDataAt, this process's
+ * clock): `to` = typed → on the serial line (the client, the daemon, the BMC inbound), `back` = serial line → echo
+ * seen (the BMC, the daemon, the client outbound). Both legs hold the same ipmi_sim for every client.
+ */
+interface Legs { serial: FakeSerial; to: number[]; back: number[] }
+
+/** Types `n` characters one at a time, each time waiting until it came back; the latencies in ms (and their legs). */
+async function measure(c: ConsoleClient, n: number, legs?: Legs): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     const ch = CHARS[i % CHARS.length]!;
@@ -88,7 +97,10 @@ async function measure(c: ConsoleClient, n: number): Promise<number[]> {
     const t0 = process.hrtime.bigint();
     c.send(ch);
     if (!(await c.out.waitFor(ch, from, 10_000))) throw new Error(`no echo of "${ch}" within 10 s; last output: ${JSON.stringify(c.out.tail(200))}`);
-    out.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    const t1 = process.hrtime.bigint();
+    out.push(Number(t1 - t0) / 1e6);
+    const at = legs?.serial.lastDataAt ?? 0n;
+    if (legs && at > t0 && at < t1) { legs.to.push(Number(at - t0) / 1e6); legs.back.push(Number(t1 - at) / 1e6); }
   }
   return out;
 }
@@ -232,6 +244,8 @@ export async function runSolBench(opts: BenchContext & { keys?: number }): Promi
   mkdirSync(join(dir, 'core-console'), { mode: 0o700 });
   const r: Record<CaseName, number[]> = { 'daemon-ws': [], 'daemon-cli': [], ipmitool: [], core: [] };
   const st: Record<CaseName, number[]> = { 'daemon-ws': [], 'daemon-cli': [], ipmitool: [], core: [] };
+  /** the fresh rounds' keystrokes split at the serial line (Legs) */
+  const legs = Object.fromEntries(CASES.map((x) => [x, { serial, to: [], back: [] }])) as unknown as Record<CaseName, Legs>;
   /** the socket phase: fresh CLI processes on the warm daemon, through the local socket and over TCP */
   const sock: Record<'daemon-cli' | 'daemon-cli-tcp', number[]> = { 'daemon-cli': [], 'daemon-cli-tcp': [] };
   /** the socket phase's pairs, in order: [local socket median, TCP median] of each pair of consoles */
@@ -283,7 +297,7 @@ export async function runSolBench(opts: BenchContext & { keys?: number }): Promi
           await prepare(c, serial, `${name}-${round}`);
           if (name === 'daemon-cli') await cliPath(d, nodeId, name);
           await measure(c, 5);
-          r[name].push(...await measure(c, perRound));
+          r[name].push(...await measure(c, perRound, legs[name]));
         } finally {
           await c.close();
         }
@@ -385,6 +399,14 @@ export async function runSolBench(opts: BenchContext & { keys?: number }): Promi
     `${sockRounds * 2} fresh \`rackseed console\` processes each way on the daemon warm by then, alternating: through the local socket`,
     `${ms(median(sock['daemon-cli']))}, over TCP loopback (RACKSEED_LOCAL_SOCKET=0) ${ms(median(sock['daemon-cli-tcp']))} (medians of ${sock['daemon-cli'].length});`,
     `in ${sockPairs.filter(([u, t]) => u < t).length} of ${sockPairs.length} pairs (one console each way) the local socket's median was the lower, by a median ${ms(median(sockPairs.map(([u, t]) => t - u)))}.`,
+    '',
+    'Each fresh keystroke split where the character reaches the serial line (the echoing end, in this process): typed →',
+    'serial line is the client\'s way in (pty, CLI, daemon, BMC inbound), serial line → echo its way out. The BMC and the',
+    'serial line are the same for every client, so the differences between rows are the clients\' own.',
+    '',
+    '| client | typed → serial line (median) | serial line → echo (median) | ÷ ipmitool\'s, in | ÷ ipmitool\'s, out |',
+    '|---|---:|---:|---:|---:|',
+    ...CASES.map((x) => `| ${x} | ${ms(median(legs[x].to))} | ${ms(median(legs[x].back))} | ${(median(legs[x].to) / median(legs.ipmitool.to)).toFixed(2)}× | ${(median(legs[x].back) / median(legs.ipmitool.back)).toFixed(2)}× |`),
     '',
     `Goal (issue 18): keystroke → echo through RackSeed's console ≤ 1.0× ipmitool's. Through the daemon's WebSocket (the UI's`,
     `path): fresh ${factor('daemon-ws').toFixed(2)}× — ${verdict(factor('daemon-ws'))}, steady ${sfactor('daemon-ws').toFixed(2)}× — ${verdict(sfactor('daemon-ws'))}; through \`rackseed console\` in a pty (the same`,

@@ -10,12 +10,14 @@ export class FakeSerial {
   /** true: every character that arrives is written back at once, like a tty with echo on */
   echo = false;
   sock: net.Socket | null = null;
+  /** process.hrtime.bigint() when the last chunk arrived from the BMC (0n: none yet) — bench/sol.ts splits latencies there */
+  lastDataAt = 0n;
   server: net.Server;
   private iac: number[] = [];
   constructor() {
     this.server = net.createServer((s) => {
       this.sock = s;
-      s.on('data', (d: Buffer) => this.feed(d));
+      s.on('data', (d: Buffer) => { this.lastDataAt = process.hrtime.bigint(); this.feed(d); });
       s.on('error', () => undefined);
     });
   }
