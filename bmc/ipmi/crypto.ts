@@ -95,27 +95,36 @@ export function ipmiAesPad(len: number): Buffer {
  * (test/unit/ipmi-codecs.test.ts compares them).
  */
 class AesCbc128 {
+  /** a copy of the key the two objects were made with (aesFor checks it: a key changed in place gets new ones) */
+  readonly key: Buffer;
   private readonly enc: Cipher;
   private readonly dec: Decipher;
-  /** one block of plaintext XOR the previous ciphertext block (scratch) */
+  /** one block of plaintext XOR the previous ciphertext block (scratch, zeroed after each packet) */
   private readonly x = Buffer.alloc(16);
   constructor(key: Uint8Array) {
+    this.key = Buffer.from(key);
     this.enc = createCipheriv('aes-128-ecb', key, null);
     this.enc.setAutoPadding(false);
     this.dec = createDecipheriv('aes-128-ecb', key, null);
     this.dec.setAutoPadding(false);
   }
-  /** IV ‖ CBC ciphertext of `plain`, whose length is a multiple of 16. */
+  /** IV ‖ CBC ciphertext of `plain`, whose length is a multiple of 16; the IV must be 16 bytes. */
   encrypt(iv: Uint8Array, plain: Uint8Array): Buffer {
+    if (iv.length !== 16) throw new Error(`AES-CBC needs a 16-byte IV, not ${iv.length} bytes`);
+    if (plain.length % 16 !== 0) throw new Error(`AES-CBC plaintext of ${plain.length} bytes is not whole blocks`);
     const out = Buffer.allocUnsafe(16 + plain.length);
     out.set(iv, 0);
     const x = this.x;
-    for (let o = 0; o < plain.length; o += 16) {
-      // the previous ciphertext block (the IV first) sits right before this one's place in `out`
-      for (let i = 0; i < 16; i++) x[i] = plain[o + i]! ^ out[o + i]!;
-      const e = this.enc.update(x);
-      if (e.length !== 16) throw new Error(`AES-128-ECB gave ${e.length} bytes for one block`); // never: no padding, whole blocks
-      out.set(e, 16 + o);
+    try {
+      for (let o = 0; o < plain.length; o += 16) {
+        // the previous ciphertext block (the IV first) sits right before this one's place in `out`
+        for (let i = 0; i < 16; i++) x[i] = plain[o + i]! ^ out[o + i]!;
+        const e = this.enc.update(x);
+        if (e.length !== 16) throw new AesStateError(`AES-128-ECB gave ${e.length} bytes for one block`); // never: no padding, whole blocks
+        out.set(e, 16 + o);
+      }
+    } finally {
+      x.fill(0);
     }
     return out;
   }
@@ -123,23 +132,36 @@ class AesCbc128 {
   decrypt(field: Uint8Array): Buffer {
     const ct = field.subarray(16);
     const plain = this.dec.update(ct);
-    if (plain.length !== ct.length) throw new Error(`AES-128-ECB gave ${plain.length} bytes for ${ct.length}`); // never, as above
+    if (plain.length !== ct.length) throw new AesStateError(`AES-128-ECB gave ${plain.length} bytes for ${ct.length}`); // never, as above
     // P[i] = D(C[i]) XOR C[i-1], C[-1] = IV: the block before C[i] in `field` is C[i-1] (the IV for the first)
     for (let i = 0; i < plain.length; i++) plain[i]! ^= field[i]!;
     return plain;
   }
 }
 
+/** OpenSSL's ECB context did not give whole blocks back (never seen): the objects are dropped, the next call makes new ones. */
+class AesStateError extends Error {}
+
 const aesByKey = new WeakMap<Uint8Array, AesCbc128>();
 function aesFor(key: Uint8Array): AesCbc128 {
   let a = aesByKey.get(key);
-  if (!a) { a = new AesCbc128(key); aesByKey.set(key, a); }
+  if (!a || !a.key.equals(key)) { a = new AesCbc128(key); aesByKey.set(key, a); }
   return a;
+}
+
+/** Runs `f` on the key's cipher objects; drops them when they misbehaved (AesStateError), so none is reused. */
+function withAes<T>(key: Uint8Array, f: (a: AesCbc128) => T): T {
+  try {
+    return f(aesFor(key));
+  } catch (err) {
+    if (err instanceof AesStateError) aesByKey.delete(key);
+    throw err;
+  }
 }
 
 /** AES-CBC-128 encryption of a payload: returns IV ‖ ciphertext (the RMCP+ encrypted payload field). */
 export function aesEncrypt(key: Uint8Array, iv: Uint8Array, plain: Uint8Array): Buffer {
-  return aesFor(key).encrypt(iv, Buffer.concat([plain, ipmiAesPad(plain.length)]));
+  return withAes(key, (a) => a.encrypt(iv, Buffer.concat([plain, ipmiAesPad(plain.length)])));
 }
 
 /**
@@ -150,7 +172,7 @@ export function aesDecrypt(key: Uint8Array, field: Uint8Array, baseOffset = 0): 
   if (field.length < 32 || field.length % 16 !== 0) {
     throw new IpmiDecodeError('AES-CBC payload', baseOffset, `length ${field.length} is not IV + a multiple of 16`);
   }
-  const plain = aesFor(key).decrypt(field);
+  const plain = withAes(key, (a) => a.decrypt(field));
   const n = plain[plain.length - 1];
   if (n > 15) throw new IpmiDecodeError('AES-CBC payload', baseOffset + field.length - 1, `pad length ${n} > 15`);
   for (let i = 0; i < n; i++) {

@@ -93,6 +93,15 @@ test('AES-CBC on one reused ECB cipher per key is exactly a new AES-128-CBC ciph
     d.setAutoPadding(false);
     assert.deepEqual(Buffer.concat([d.update(enc.subarray(16)), d.final()]).subarray(0, plain.length), plain, 'OpenSSL\'s CBC decrypts ours');
   }
+  // a wrong IV length is refused (the old per-packet CBC cipher refused it too), never padded from memory
+  assert.throws(() => aesEncrypt(keys[0]!, Buffer.alloc(8), Buffer.from('x')), /16-byte IV/);
+  assert.throws(() => aesEncrypt(keys[0]!, Buffer.alloc(20), Buffer.from('x')), /16-byte IV/);
+  // a key changed in place gets new cipher objects (the cache is keyed by the key's Buffer)
+  const k = Buffer.from(keys[1]!);
+  const iv0 = randomBytes(16);
+  aesEncrypt(k, iv0, Buffer.from('before'));
+  k.set(keys[2]!);
+  assert.deepEqual(aesEncrypt(k, iv0, Buffer.from('after')), ref(keys[2]!, iv0, Buffer.from('after')));
   // a decode error on one packet leaves the key's cipher usable for the next
   assert.throws(() => aesDecrypt(keys[0]!, Buffer.concat([randomBytes(16), Buffer.alloc(16, 0x33)])), IpmiDecodeError);
   const iv = randomBytes(16);

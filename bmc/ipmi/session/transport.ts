@@ -60,12 +60,20 @@ export class IpmiTransport {
 
   async send(host: string, port: number, data: Buffer): Promise<void> {
     if (this.closed) return; // as a lost datagram: the caller's retries and timeouts decide
-    // once the socket exists the datagram leaves in the caller's turn (an `await` here would hold it until the
-    // microtasks queued before it have run: a console keystroke's WebSocket frame is still being parsed then)
+    // once the socket exists, dgram's send is called in the caller's turn (an `await` here would hold it until the
+    // microtasks queued before it have run: a console keystroke's WebSocket frame is still being parsed then); the
+    // datagram itself leaves on the next tick (dgram looks the address up first, an IP literal at once)
     const s = this.socket ?? await this.ensure();
+    if (this.closed) return; // closed while the socket was being made
     await new Promise<void>((resolve) => {
-      // send errors (EHOSTUNREACH, ENETUNREACH) are treated like a lost datagram: retries and timeouts decide
-      s.send(data, port, host, (err) => { if (err) this.log.debug({ err, host }, 'IPMI send failed'); resolve(); });
+      // send errors (EHOSTUNREACH, ENETUNREACH, a socket closed meanwhile) are treated like a lost datagram:
+      // retries and timeouts decide
+      try {
+        s.send(data, port, host, (err) => { if (err) this.log.debug({ err, host }, 'IPMI send failed'); resolve(); });
+      } catch (err) {
+        this.log.debug({ err, host }, 'IPMI send failed');
+        resolve();
+      }
     });
   }
 
