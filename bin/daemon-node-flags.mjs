@@ -26,7 +26,12 @@ export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=2', '--heap-growing-per
  * @returns {string | null}
  */
 export function profilerFlag(p) {
-  return [...p.execArgv, ...(p.nodeOptions ?? '').split(/\s+/)].find((a) => a === '--cpu-prof' || a === '--prof') ?? null;
+  return callerNodeArgs(p).find((a) => a === '--cpu-prof' || a === '--prof') ?? null;
+}
+
+/** The node flags the caller gave: node's own arguments, then NODE_OPTIONS. */
+function callerNodeArgs(p) {
+  return [...p.execArgv, ...(p.nodeOptions ?? '').split(/\s+/)];
 }
 
 /**
@@ -38,7 +43,7 @@ export function profilerFlag(p) {
  */
 export function daemonReexecArgv(p) {
   if (p.platform !== 'linux' || p.argv[2] !== 'serve') return null;
-  const given = [...p.execArgv, ...(p.nodeOptions ?? '').split(/\s+/)].some((a) => a.startsWith('--max-semi-space-size'));
+  const given = callerNodeArgs(p).some((a) => a.startsWith('--max-semi-space-size'));
   if (given || profilerFlag(p)) return null;
   return [p.execPath, ...DAEMON_NODE_FLAGS, ...p.execArgv, ...p.argv.slice(1)];
 }

@@ -97,6 +97,8 @@ export function ipmiAesPad(len: number): Buffer {
 class AesCbc128 {
   /** a copy of the key the two objects were made with (aesFor checks it: a key changed in place gets new ones) */
   readonly key: Buffer;
+  /** set when OpenSSL's ECB context did not give whole blocks back (never seen): aesFor makes new objects then */
+  broken = false;
   private readonly enc: Cipher;
   private readonly dec: Decipher;
   /** one block of plaintext XOR the previous ciphertext block (scratch, zeroed after each packet) */
@@ -120,7 +122,7 @@ class AesCbc128 {
         // the previous ciphertext block (the IV first) sits right before this one's place in `out`
         for (let i = 0; i < 16; i++) x[i] = plain[o + i]! ^ out[o + i]!;
         const e = this.enc.update(x);
-        if (e.length !== 16) throw new AesStateError(`AES-128-ECB gave ${e.length} bytes for one block`); // never: no padding, whole blocks
+        if (e.length !== 16) this.fail(`AES-128-ECB gave ${e.length} bytes for one block`); // never: no padding, whole blocks
         out.set(e, 16 + o);
       }
     } finally {
@@ -132,36 +134,28 @@ class AesCbc128 {
   decrypt(field: Uint8Array): Buffer {
     const ct = field.subarray(16);
     const plain = this.dec.update(ct);
-    if (plain.length !== ct.length) throw new AesStateError(`AES-128-ECB gave ${plain.length} bytes for ${ct.length}`); // never, as above
+    if (plain.length !== ct.length) this.fail(`AES-128-ECB gave ${plain.length} bytes for ${ct.length}`); // never, as above
     // P[i] = D(C[i]) XOR C[i-1], C[-1] = IV: the block before C[i] in `field` is C[i-1] (the IV for the first)
     for (let i = 0; i < plain.length; i++) plain[i]! ^= field[i]!;
     return plain;
   }
+  /** A context that may hold part of a block is never used again. */
+  private fail(why: string): never {
+    this.broken = true;
+    throw new Error(why);
+  }
 }
-
-/** OpenSSL's ECB context did not give whole blocks back (never seen): the objects are dropped, the next call makes new ones. */
-class AesStateError extends Error {}
 
 const aesByKey = new WeakMap<Uint8Array, AesCbc128>();
 function aesFor(key: Uint8Array): AesCbc128 {
   let a = aesByKey.get(key);
-  if (!a || !a.key.equals(key)) { a = new AesCbc128(key); aesByKey.set(key, a); }
+  if (!a || a.broken || !a.key.equals(key)) { a = new AesCbc128(key); aesByKey.set(key, a); }
   return a;
-}
-
-/** Runs `f` on the key's cipher objects; drops them when they misbehaved (AesStateError), so none is reused. */
-function withAes<T>(key: Uint8Array, f: (a: AesCbc128) => T): T {
-  try {
-    return f(aesFor(key));
-  } catch (err) {
-    if (err instanceof AesStateError) aesByKey.delete(key);
-    throw err;
-  }
 }
 
 /** AES-CBC-128 encryption of a payload: returns IV ‖ ciphertext (the RMCP+ encrypted payload field). */
 export function aesEncrypt(key: Uint8Array, iv: Uint8Array, plain: Uint8Array): Buffer {
-  return withAes(key, (a) => a.encrypt(iv, Buffer.concat([plain, ipmiAesPad(plain.length)])));
+  return aesFor(key).encrypt(iv, Buffer.concat([plain, ipmiAesPad(plain.length)]));
 }
 
 /**
@@ -172,7 +166,7 @@ export function aesDecrypt(key: Uint8Array, field: Uint8Array, baseOffset = 0): 
   if (field.length < 32 || field.length % 16 !== 0) {
     throw new IpmiDecodeError('AES-CBC payload', baseOffset, `length ${field.length} is not IV + a multiple of 16`);
   }
-  const plain = withAes(key, (a) => a.decrypt(field));
+  const plain = aesFor(key).decrypt(field);
   const n = plain[plain.length - 1];
   if (n > 15) throw new IpmiDecodeError('AES-CBC payload', baseOffset + field.length - 1, `pad length ${n} > 15`);
   for (let i = 0; i < n; i++) {
